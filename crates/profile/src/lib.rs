@@ -1,0 +1,19 @@
+//! heapdrift's profile engine: the data model, profile.proto decode/encode,
+//! Go's legacy text formats and goroutine dumps, and pprof's profile passes
+//! (merge, scale, diff, filters, aggregation).
+//!
+//! Pure: bytes in, values out. No file or network I/O lives here.
+
+pub mod error;
+pub mod goroutine_dump;
+pub mod gz;
+pub mod legacy;
+pub mod model;
+pub mod parse;
+pub mod passes;
+pub mod proto;
+pub mod raw;
+
+pub use error::ParseError;
+pub use model::*;
+pub use parse::{ParseOptions, Parsed, SourceFormat, parse};

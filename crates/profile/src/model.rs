@@ -1,0 +1,153 @@
+//! The in-memory profile, shaped like google/pprof's `profile.Profile` so that
+//! every pass can follow pprof's semantics one to one.
+//!
+//! References between tables are indexes into the owning `Vec`s
+//! (`LocIdx`, `MapIdx`, `FuncIdx`), never proto ids: ids are kept only because
+//! pprof prints them (`-raw`) and re-encodes them. Invariant: every index stored
+//! in a `Profile` is in bounds; decoders and passes must uphold it.
+
+use std::sync::Arc;
+
+/// Index into `Profile::locations`.
+pub type LocIdx = u32;
+/// Index into `Profile::mappings`.
+pub type MapIdx = u32;
+/// Index into `Profile::functions`.
+pub type FuncIdx = u32;
+
+/// Label keys and values repeat across samples; `Arc<str>` makes copying a
+/// sample's labels cheap during merge and filtering.
+pub type LabelStr = Arc<str>;
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct ValueType {
+    pub r#type: String,
+    pub unit: String,
+}
+
+impl ValueType {
+    pub fn new(r#type: &str, unit: &str) -> Self {
+        ValueType {
+            r#type: r#type.to_string(),
+            unit: unit.to_string(),
+        }
+    }
+}
+
+/// A string label (`key: value`). A key may repeat within one sample: pprof
+/// keeps `map[string][]string`, we keep the pairs in insertion order.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Label {
+    pub key: LabelStr,
+    pub value: LabelStr,
+}
+
+/// A numeric label with an optional unit (`bytes`, for example). `unit` is
+/// `None` when the producer gave none; pprof infers one later.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct NumLabel {
+    pub key: LabelStr,
+    pub value: i64,
+    pub unit: Option<LabelStr>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Sample {
+    /// Leaf first, as in profile.proto.
+    pub locations: Vec<LocIdx>,
+    pub values: Vec<i64>,
+    pub labels: Vec<Label>,
+    pub num_labels: Vec<NumLabel>,
+}
+
+impl Sample {
+    /// All values of string label `key`, in insertion order.
+    pub fn label_values<'a>(&'a self, key: &'a str) -> impl Iterator<Item = &'a str> + 'a {
+        self.labels
+            .iter()
+            .filter(move |l| &*l.key == key)
+            .map(|l| &*l.value)
+    }
+
+    /// All values of numeric label `key`, in insertion order.
+    pub fn num_label_values<'a>(&'a self, key: &'a str) -> impl Iterator<Item = i64> + 'a {
+        self.num_labels
+            .iter()
+            .filter(move |l| &*l.key == key)
+            .map(|l| l.value)
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Mapping {
+    pub id: u64,
+    pub start: u64,
+    pub limit: u64,
+    pub offset: u64,
+    pub file: String,
+    pub build_id: String,
+    pub has_functions: bool,
+    pub has_filenames: bool,
+    pub has_line_numbers: bool,
+    pub has_inline_frames: bool,
+    /// Not in profile.proto; pprof keeps it for kernel mappings.
+    pub kernel_relocation_symbol: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Line {
+    pub function: Option<FuncIdx>,
+    pub line: i64,
+    pub column: i64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Location {
+    pub id: u64,
+    pub mapping: Option<MapIdx>,
+    pub address: u64,
+    /// Innermost (inlined callee) first; the last line is the out-of-line caller.
+    pub lines: Vec<Line>,
+    pub is_folded: bool,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct Function {
+    pub id: u64,
+    pub name: String,
+    pub system_name: String,
+    pub filename: String,
+    pub start_line: i64,
+}
+
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Profile {
+    pub sample_types: Vec<ValueType>,
+    pub default_sample_type: String,
+    pub samples: Vec<Sample>,
+    pub mappings: Vec<Mapping>,
+    pub locations: Vec<Location>,
+    pub functions: Vec<Function>,
+    pub comments: Vec<String>,
+    pub doc_url: String,
+    pub drop_frames: String,
+    pub keep_frames: String,
+    pub time_nanos: i64,
+    pub duration_nanos: i64,
+    pub period_type: Option<ValueType>,
+    pub period: i64,
+}
+
+impl Profile {
+    pub fn location(&self, idx: LocIdx) -> &Location {
+        &self.locations[idx as usize]
+    }
+
+    pub fn function(&self, idx: FuncIdx) -> &Function {
+        &self.functions[idx as usize]
+    }
+
+    pub fn mapping(&self, idx: MapIdx) -> &Mapping {
+        &self.mappings[idx as usize]
+    }
+}

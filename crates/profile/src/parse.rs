@@ -1,0 +1,114 @@
+//! `parse`: pprof's `ParseData` plus heapdrift's extensions (symbols from `#`
+//! lines, MemStats footers, goroutine debug=2 dumps).
+
+use crate::error::ParseError;
+use crate::goroutine_dump::Goroutine;
+use crate::legacy::MemStats;
+use crate::model::Profile;
+
+/// Default cap on decompressed size: far above any real profile (the Go
+/// compiler's heap profile at memprofilerate=1 is under 100 MB raw), far
+/// below what would hurt the machine.
+pub const DEFAULT_MAX_DECOMPRESSED: u64 = 1 << 30;
+
+#[derive(Clone, Debug)]
+pub struct ParseOptions {
+    /// Upper bound on the inflated size of a gzip input.
+    pub max_decompressed: u64,
+    /// Use the function and file:line names in the `#` lines of Go's
+    /// `debug=1` texts. pprof ignores them; `-symbolize=none` turns this off
+    /// to reproduce pprof exactly.
+    pub symbolize_text: bool,
+}
+
+impl Default for ParseOptions {
+    fn default() -> Self {
+        ParseOptions {
+            max_decompressed: DEFAULT_MAX_DECOMPRESSED,
+            symbolize_text: true,
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SourceFormat {
+    Proto,
+    LegacyHeap,
+    LegacyCount,
+    LegacyContention,
+    LegacyCpu,
+    LegacyThread,
+    GoroutineDump,
+}
+
+#[derive(Clone, Debug)]
+pub struct Parsed {
+    pub profile: Profile,
+    pub format: SourceFormat,
+    /// The `# runtime.MemStats` footer of a Go heap `debug=1` text.
+    pub memstats: Option<MemStats>,
+    /// The goroutines of a `goroutine?debug=2` dump, as parsed.
+    pub goroutines: Option<Vec<Goroutine>>,
+}
+
+impl Parsed {
+    pub fn proto(profile: Profile) -> Self {
+        Parsed {
+            profile,
+            format: SourceFormat::Proto,
+            memstats: None,
+            goroutines: None,
+        }
+    }
+}
+
+/// Parses any profile bytes Go serves: gzip or raw profile.proto, the legacy
+/// texts, and goroutine dumps. Mirrors pprof's order: protobuf first, then
+/// the legacy parsers.
+pub fn parse(data: &[u8], opts: &ParseOptions) -> Result<Parsed, ParseError> {
+    if data.is_empty() {
+        return Err(ParseError::Empty);
+    }
+    let data = crate::gz::maybe_decompress(data, opts.max_decompressed)?;
+    if data.is_empty() {
+        return Err(ParseError::Empty);
+    }
+    let proto_err = match crate::proto::decode(&data) {
+        Ok(profile) => {
+            crate::passes::validate::check_valid(&profile)?;
+            return Ok(Parsed::proto(profile));
+        }
+        Err(e) => e,
+    };
+    if let Some(parsed) = crate::legacy::parse_legacy(&data, opts)? {
+        crate::passes::validate::check_valid(&parsed.profile)?;
+        return Ok(parsed);
+    }
+    if crate::goroutine_dump::looks_like_dump(&data) {
+        let text = std::str::from_utf8(&data)
+            .map_err(|_| ParseError::Legacy("goroutine dump is not UTF-8".into()))?;
+        let goroutines = crate::goroutine_dump::parse_dump(text)?;
+        let profile = crate::goroutine_dump::to_profile(&goroutines);
+        return Ok(Parsed {
+            profile,
+            format: SourceFormat::GoroutineDump,
+            memstats: None,
+            goroutines: Some(goroutines),
+        });
+    }
+    // Bytes that start like a proto message but failed deep inside are more
+    // usefully reported with the decoder's error than as "unrecognized".
+    match proto_err {
+        ParseError::Proto(_) | ParseError::Invalid(_) if looks_like_proto(&data) => Err(proto_err),
+        _ => Err(ParseError::Unrecognized),
+    }
+}
+
+/// First byte is a plausible profile.proto field key (fields 1..=14, wire
+/// types 0 or 2).
+fn looks_like_proto(data: &[u8]) -> bool {
+    let key = data[0];
+    let field = key >> 3;
+    let wire = key & 7;
+    (1..=14).contains(&field) && (wire == 0 || wire == 2)
+}

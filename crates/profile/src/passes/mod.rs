@@ -1,0 +1,2 @@
+//! pprof's profile passes, each in its own module.
+pub mod validate;
