@@ -1,0 +1,3 @@
+module heapdrift/legacygen
+
+go 1.27

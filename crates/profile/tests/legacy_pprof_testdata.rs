@@ -1,0 +1,70 @@
+//! Port of pprof's `TestParse` for the legacy formats heapdrift supports:
+//! pprof's own inputs and `.string` goldens (read from the pprof checkout
+//! in /work/ref, or $HEAPDRIFT_PPROF_TESTDATA; skipped when absent).
+
+use profile::ParseOptions;
+use profile::legacy::parse_legacy;
+use std::path::PathBuf;
+
+mod legacy_common;
+
+fn testdata() -> Option<PathBuf> {
+    let dir = std::env::var("HEAPDRIFT_PPROF_TESTDATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from("/work/ref/pprof/profile/testdata"));
+    dir.is_dir().then_some(dir)
+}
+
+#[test]
+fn pprof_legacy_goldens() {
+    let Some(dir) = testdata() else {
+        println!("pprof testdata not found: skipping");
+        return;
+    };
+    let opts = ParseOptions {
+        symbolize_text: false,
+        ..ParseOptions::default()
+    };
+    let mut failures = Vec::new();
+    for name in [
+        "go.crc32.cpu",
+        "go.godoc.thread",
+        "gobench.cpu",
+        "gobench.heap",
+        "cppbench.cpu",
+        "cppbench.heap",
+        "cppbench.contention",
+        "cppbench.growth",
+        "cppbench.thread",
+        "cppbench.thread.all",
+        "cppbench.thread.none",
+    ] {
+        let input = std::fs::read(dir.join(name)).unwrap();
+        let want = std::fs::read_to_string(dir.join(format!("{name}.string"))).unwrap();
+        let got = match parse_legacy(&input, &opts) {
+            Ok(Some(p)) => legacy_common::raw(&p.profile),
+            Ok(None) => "unrecognized".into(),
+            Err(e) => format!("error: {e}"),
+        };
+        if got != want {
+            failures.push(format!("{name}:\n--- got\n{got}\n--- want\n{want}"));
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn java_profiles_are_not_recognized() {
+    let Some(dir) = testdata() else {
+        return;
+    };
+    for name in ["java.cpu", "java.heap", "java.contention"] {
+        let input = std::fs::read(dir.join(name)).unwrap();
+        assert!(
+            parse_legacy(&input, &ParseOptions::default())
+                .unwrap()
+                .is_none(),
+            "{name}"
+        );
+    }
+}
