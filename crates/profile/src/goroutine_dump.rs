@@ -395,12 +395,15 @@ pub fn parse_dump(text: &str) -> Result<Vec<Goroutine>, ParseError> {
 /// pprof labels, and the numeric label `wait_minutes` (unit `minutes`)
 /// when printed. Goroutines merge only when all of these agree.
 ///
-/// The `created by` frame is deliberately *not* appended to the stack: the
-/// stacks then equal those of Go's own goroutine profile (`debug=0/1`) for
-/// the same goroutines, so a dump can be compared with or diffed against
-/// such a profile, and `top -cum` does not credit the creator with time
-/// its children spend. The creator stays available for `tags`,
-/// `-tagfocus=created_by=...` and `-tagroot=created_by`.
+/// The `created by` frame is deliberately *not* appended to the stack:
+/// stacks then hold only frames that are on the goroutine's stack, as in
+/// Go's own goroutine profiles. They equal the symbolized frames of a
+/// `debug=1` goroutine profile of the same goroutines (tested), and differ
+/// from a `debug=0` profile only by the runtime frames the traceback hides
+/// (`runtime.gopark`, `runtime.goexit`, ...). Appending the creator would
+/// also make `top -cum` credit it with every goroutine it started, which
+/// reads as if the creator were blocked. The creator stays available for
+/// `tags`, `-tagfocus=created_by=...` and `-tagroot=created_by`.
 ///
 /// Each distinct (function, file, line) frame gets one Location with a
 /// synthetic address (1, 2, ...) in a single catch-all mapping marked as

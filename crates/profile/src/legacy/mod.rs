@@ -7,7 +7,9 @@
 //! mapping tables, drop/keep frames). With `symbolize_text == true` the
 //! same profile additionally carries Functions and Lines taken from the
 //! `#\t0xPC\tfunc+0xoff\tfile:line` lines, and count profiles carry their
-//! `# labels:` as string labels.
+//! `# labels:` as string labels. Locations without `#` lines (Go omits
+//! leading runtime frames and `runtime.goexit`) stay bare addresses, and
+//! mapping flags (`has_functions`, ...) stay false as in pprof.
 
 mod contention;
 mod count;
@@ -249,14 +251,10 @@ impl Builder {
         // Functions from `#` lines, numbered in location order as
         // remapFunctionIDs would.
         let mut fn_idx: HashMap<(String, String), u32> = HashMap::new();
-        let mut any_lines = false;
-        let mut any_inline = false;
         for l in &mut p.locations {
             let Some(lines) = self.syms.get(&l.address) else {
                 continue;
             };
-            any_lines = true;
-            any_inline |= lines.len() > 1;
             for sl in lines {
                 let functions = &mut p.functions;
                 let fi = *fn_idx
@@ -279,20 +277,11 @@ impl Builder {
             }
         }
 
+        // The mapping flags stay as pprof sets them (all false): Go hides
+        // leading runtime frames from the `#` lines, so some locations stay
+        // bare addresses, and a symbolizer run later (local binary or
+        // symbolz) must not skip this mapping as "already symbolized".
         maps::remap_mappings(&mut mappings, &mut p.locations);
-        if any_lines {
-            // Mark mappings whose locations carry symbols, so that consumers
-            // do not try to symbolize them again.
-            for l in &p.locations {
-                if let (Some(m), false) = (l.mapping, l.lines.is_empty()) {
-                    let m = &mut mappings[m as usize];
-                    m.has_functions = true;
-                    m.has_filenames = true;
-                    m.has_line_numbers = true;
-                    m.has_inline_frames |= any_inline;
-                }
-            }
-        }
         p.mappings = mappings;
         p
     }
