@@ -98,3 +98,40 @@ fn pprof_testdata_matches_pprof() {
         check_path(&dir.join(name));
     }
 }
+
+/// Poisson unsampling over many (count, size) pairs: Go's `math.Exp` is
+/// assembly on amd64, Rust's is libm; truncation to integers must still
+/// agree with pprof's.
+#[test]
+fn heap_unsampling_matches_pprof_widely() {
+    if std::env::var("HEAPDRIFT_GO").is_err() {
+        println!("HEAPDRIFT_GO unset: skipping");
+        return;
+    }
+    let mut text = String::from("heap profile: 1: 1 [2: 2] @ heap/1048576\n");
+    // A small deterministic LCG: varied object sizes and counts.
+    let mut x: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut next = || {
+        x = x
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        x >> 33
+    };
+    for i in 0..20_000u64 {
+        let size = 1 + next() % (1 << (next() % 22));
+        let n = 1 + next() % 50;
+        let a = n + next() % 50;
+        text.push_str(&format!(
+            "{n}: {} [{a}: {}] @ {:#x}\n",
+            n * size,
+            a * size,
+            0x1000 + i
+        ));
+    }
+    let dir = std::env::temp_dir().join(format!("heapdrift-legacy-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("synthetic.heap");
+    std::fs::write(&path, text).unwrap();
+    check_path(&path);
+    std::fs::remove_dir_all(&dir).ok();
+}
