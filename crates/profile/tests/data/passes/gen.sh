@@ -1,10 +1,15 @@
 #!/bin/sh
-# Regenerates golden/ by running cases.txt through pprof's own profile
-# package. Usage: gen.sh /path/to/google/pprof [go binary]
-# pprof's sources are copied to a temporary module, never committed.
+# Regenerates golden/ (and, given a fixtures directory, real/*.spec) by
+# running cases.txt through pprof's own profile package.
+# Usage: gen.sh PPROF_SRC [GO] [FIXTURE_PROFILES_DIR]
+#   PPROF_SRC: a google/pprof checkout (the version Go vendors); its sources
+#   are copied to a temporary module, never committed.
+#   FIXTURE_PROFILES_DIR: testdata/profiles with Go-made .pb.gz files; each
+#   is parsed by pprof and dumped as real/<name>.spec in cases.txt syntax.
 set -eu
 PPROF=$1
 GO=${2:-${HEAPDRIFT_GO:-go}}
+FIX=${3:-}
 here=$(cd "$(dirname "$0")" && pwd)
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -19,6 +24,13 @@ sed -e 's/^package driver/package main/' \
     "$PPROF/internal/driver/tagroot.go" > "$tmp/oracle/tagroot.go"
 cp "$here/oracle.go.txt" "$tmp/oracle/main.go"
 printf 'module pp\n\ngo 1.22\n' > "$tmp/go.mod"
+(cd "$tmp" && "$GO" build -o "$tmp/oracle-bin" ./oracle)
+if [ -n "$FIX" ]; then
+  mkdir -p "$here/real"
+  for name in heap_1 heap_2 heap_3 allocs goroutine cpu mutex block goroutineleak threadcreate; do
+    "$tmp/oracle-bin" -dump "$FIX/$name.pb.gz" "$here/real/$name.spec" "$name"
+  done
+fi
 rm -rf "$here/golden"
 mkdir -p "$here/golden"
-(cd "$tmp" && GOFLAGS=-mod=mod TZ=UTC "$GO" run ./oracle "$here/cases.txt" "$here/golden")
+TZ=UTC "$tmp/oracle-bin" "$here/cases.txt" "$here/golden"
