@@ -1,7 +1,79 @@
+//! pprof's `CheckValid`.
 use crate::error::ParseError;
 use crate::model::Profile;
+use std::collections::HashSet;
 
-/// pprof's `CheckValid`.
+fn invalid(msg: String) -> Result<(), ParseError> {
+    Err(ParseError::Invalid(msg))
+}
+
+/// pprof's `CheckValid`: sample/type arity, reserved and duplicate ids, and
+/// dangling references. pprof's nil-pointer checks become index-bounds checks
+/// here; the messages are pprof's (pointer values, which pprof prints with
+/// `%p`, are not reproducible and are left out).
 pub fn check_valid(p: &Profile) -> Result<(), ParseError> {
-    todo!("H3: {}", p.samples.len())
+    let sample_len = p.sample_types.len();
+    if sample_len == 0 && !p.samples.is_empty() {
+        return invalid("missing sample type information".into());
+    }
+    for s in &p.samples {
+        if s.values.len() != sample_len {
+            return invalid(format!(
+                "mismatch: sample has {} values vs. {} types",
+                s.values.len(),
+                sample_len
+            ));
+        }
+        if s.locations.iter().any(|&l| l as usize >= p.locations.len()) {
+            return invalid("sample has nil location".into());
+        }
+    }
+
+    let mut seen = HashSet::with_capacity(p.mappings.len());
+    for m in &p.mappings {
+        if m.id == 0 {
+            return invalid("found mapping with reserved ID=0".into());
+        }
+        if !seen.insert(m.id) {
+            return invalid(format!("multiple mappings with same id: {}", m.id));
+        }
+    }
+    seen.clear();
+    for f in &p.functions {
+        if f.id == 0 {
+            return invalid("found function with reserved ID=0".into());
+        }
+        if !seen.insert(f.id) {
+            return invalid(format!("multiple functions with same id: {}", f.id));
+        }
+    }
+    seen.clear();
+    for l in &p.locations {
+        if l.id == 0 {
+            return invalid("found location with reserved id=0".into());
+        }
+        if !seen.insert(l.id) {
+            return invalid(format!("multiple locations with same id: {}", l.id));
+        }
+        if let Some(m) = l.mapping
+            && m as usize >= p.mappings.len()
+        {
+            return invalid(format!("inconsistent mapping: {m}"));
+        }
+        for ln in &l.lines {
+            match ln.function {
+                None => {
+                    return invalid(format!(
+                        "location id: {} has a line with nil function",
+                        l.id
+                    ));
+                }
+                Some(f) if f as usize >= p.functions.len() => {
+                    return invalid(format!("inconsistent function: {f}"));
+                }
+                Some(_) => {}
+            }
+        }
+    }
+    Ok(())
 }
