@@ -1,1 +1,6 @@
-pub mod measurement {}
+//! heapdrift's reports: pprof's measurement units, call graph and every text
+//! report, byte-identical to `go tool pprof`. Pure: reports write to
+//! `impl std::io::Write`, source files come through a reader callback.
+
+pub mod gofmt;
+pub mod measurement;
