@@ -3,4 +3,5 @@
 //! `impl std::io::Write`, source files come through a reader callback.
 
 pub mod gofmt;
+pub mod graph;
 pub mod measurement;
