@@ -177,7 +177,7 @@ pub type TagMap = HashMap<String, Tag>;
 
 /// `graph.SortTags`: by |cum| (unless `flat`), then |flat|, descending, then
 /// name.
-pub fn sort_tags(tags: &mut Vec<Tag>, flat: bool) {
+pub fn sort_tags(tags: &mut [Tag], flat: bool) {
     sort_by_less(tags, |a, b| {
         if !flat && a.cum != b.cum {
             return a.cum.wrapping_abs() > b.cum.wrapping_abs();
@@ -248,13 +248,14 @@ impl Edge {
 pub type NodeSet = HashSet<NodeInfo>;
 
 pub type SampleFn<'a> = &'a dyn Fn(&[i64]) -> i64;
+pub type FormatTagFn<'a> = &'a dyn Fn(i64, &str) -> String;
 
 #[derive(Clone, Copy)]
 pub struct Options<'a> {
     pub sample_value: SampleFn<'a>,
     pub sample_mean_divisor: Option<SampleFn<'a>>,
     /// Formats a numeric tag value given its unit (or key when unitless).
-    pub format_tag: Option<&'a dyn Fn(i64, &str) -> String>,
+    pub format_tag: Option<FormatTagFn<'a>>,
     pub obj_names: bool,
     pub orig_fn_names: bool,
     pub call_tree: bool,
@@ -472,7 +473,7 @@ impl Graph {
     }
 
     /// `Nodes.Sort` over an arbitrary list of this graph's nodes.
-    pub fn sort(&self, nodes: &mut Vec<NodeIdx>, order: NodeOrder) {
+    pub fn sort(&self, nodes: &mut [NodeIdx], order: NodeOrder) {
         let names: HashMap<NodeIdx, String, FxBuild> = match order {
             NodeOrder::FlatName
             | NodeOrder::FlatCumName
@@ -774,7 +775,7 @@ fn count_tags(n: &Node) -> usize {
 /// Stable merge sort driven by a `less` predicate. Unlike `slice::sort_by`,
 /// it tolerates comparators that are not total orders (pprof's edge order
 /// isn't), which Go's `sort.Sort` does too.
-pub fn sort_by_less<T: Clone>(v: &mut Vec<T>, mut less: impl FnMut(&T, &T) -> bool) {
+pub fn sort_by_less<T: Clone>(v: &mut [T], mut less: impl FnMut(&T, &T) -> bool) {
     if v.len() < 2 {
         return;
     }
@@ -788,7 +789,7 @@ pub fn sort_by_less<T: Clone>(v: &mut Vec<T>, mut less: impl FnMut(&T, &T) -> bo
         }
         return;
     }
-    let mut buf = v.clone();
+    let mut buf = v.to_vec();
     merge_sort(v, &mut buf, &mut less);
 }
 
