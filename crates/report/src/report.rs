@@ -657,12 +657,13 @@ impl Report {
             out.push_str(SEPARATOR);
             out.push('\n');
         }
-        w.write_all(out.as_bytes())?;
+        // pprof discards the report when peek matches nothing.
         if let Some(rx) = rx
             && matched == 0
         {
             return Err(ReportError::NoMatches(rx.as_str().to_string()));
         }
+        w.write_all(out.as_bytes())?;
         Ok(())
     }
 

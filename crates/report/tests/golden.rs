@@ -32,7 +32,7 @@ fn parse_spec(text: &str) -> Profile {
                 start: 0x1000,
                 limit: 0xffffff,
                 file: f[1].to_string(),
-                build_id: f[2].to_string(),
+                build_id: f.get(2).unwrap_or(&"").to_string(),
                 has_functions: true,
                 has_filenames: true,
                 has_line_numbers: true,
@@ -128,6 +128,7 @@ fn run_case(spec: &str, flags: &str) -> String {
     let mut format = OutputFormat::Text;
     let mut sample_index = prof.sample_types.len() - 1;
     let mut cum = false;
+    let mut drop_negative = false;
     let mut node_count: Option<i64> = None;
     let mut node_fraction = 0.005;
     let mut lines = false;
@@ -162,6 +163,7 @@ fn run_case(spec: &str, flags: &str) -> String {
                 trim = false;
             }
             "cum" => cum = true,
+            "drop_negative" => drop_negative = true,
             "lines" => lines = true,
             "compact_labels" => compact = true,
             "nodecount" => node_count = Some(value.parse().unwrap()),
@@ -183,6 +185,7 @@ fn run_case(spec: &str, flags: &str) -> String {
     }
     let mut o = Options::for_sample_index(&prof, sample_index, format);
     o.cum_sort = cum;
+    o.drop_negative = drop_negative;
     o.node_count = node_count.unwrap_or(default_count);
     o.node_fraction = node_fraction;
     o.output_unit = unit;
@@ -197,7 +200,7 @@ fn run_case(spec: &str, flags: &str) -> String {
     let mut rpt = Report::new(prof, o);
     let mut out = Vec::new();
     if let Err(e) = rpt.generate(&mut out) {
-        out.extend_from_slice(e.to_string().as_bytes());
+        out = format!("{e}\n").into_bytes();
     }
     String::from_utf8(out).unwrap()
 }

@@ -38,7 +38,11 @@ func main() {
 		case "comment":
 			p.Comments = append(p.Comments, strings.Join(f[1:], " "))
 		case "mapping":
-			p.Mapping = append(p.Mapping, &profile.Mapping{ID: uint64(len(p.Mapping) + 1), Start: 0x1000, Limit: 0xffffff, File: f[1], BuildID: f[2], HasFunctions: true, HasFilenames: true, HasLineNumbers: true, HasInlineFrames: true})
+			m := &profile.Mapping{ID: uint64(len(p.Mapping) + 1), Start: 0x1000, Limit: 0xffffff, File: f[1], HasFunctions: true, HasFilenames: true, HasLineNumbers: true, HasInlineFrames: true}
+			if len(f) > 2 {
+				m.BuildID = f[2]
+			}
+			p.Mapping = append(p.Mapping, m)
 		case "loc":
 			addr, _ := strconv.ParseUint(f[1], 0, 64)
 			l := &profile.Location{ID: uint64(len(p.Location) + 1), Address: addr}
