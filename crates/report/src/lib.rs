@@ -2,6 +2,7 @@
 //! report, byte-identical to `go tool pprof`. Pure: reports write to
 //! `impl std::io::Write`, source files come through a reader callback.
 
+pub mod dotgraph;
 pub mod focus;
 pub mod gofmt;
 pub mod graph;

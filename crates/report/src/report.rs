@@ -8,6 +8,7 @@ use std::io::Write;
 use profile::{Label, NumLabel, Profile};
 use regex::Regex;
 
+use crate::dotgraph;
 use crate::gofmt::pad_left;
 use crate::graph::{self, Graph, NodeSet, go_base};
 use crate::measurement::{self, percentage};
@@ -170,8 +171,6 @@ struct Trimmed {
     g: Graph,
     orig_count: usize,
     dropped_nodes: usize,
-    // Only the DOT legend reports dropped edges.
-    #[allow(dead_code)]
     dropped_edges: usize,
 }
 
@@ -226,6 +225,7 @@ impl Report {
             OutputFormat::Traces => self.print_traces(w),
             OutputFormat::Tags => self.print_tags(w),
             OutputFormat::Callgrind => self.print_callgrind(w),
+            OutputFormat::Dot => self.print_dot(w),
             f => Err(ReportError::Unsupported(f)),
         }
     }
@@ -831,6 +831,36 @@ impl Report {
             tw.push_str("\n");
         }
         w.write_all(tw.finish().as_bytes())?;
+        Ok(())
+    }
+
+    /// pprof's `GetDOT`: the trimmed graph and its DOT rendering settings.
+    pub fn dot_graph(&mut self) -> (Graph, Vec<String>) {
+        let t = self.new_trimmed_graph();
+        self.select_output_unit(&t.g);
+        let labels = self.report_labels(
+            graph_total(&t.g),
+            t.g.nodes.len(),
+            t.orig_count,
+            t.dropped_nodes,
+            t.dropped_edges,
+            true,
+        );
+        (t.g, labels)
+    }
+
+    fn print_dot(&mut self, w: &mut dyn Write) -> Result<(), ReportError> {
+        let (g, labels) = self.dot_graph();
+        let format = |v: i64| self.format_value(v);
+        let c = dotgraph::DotConfig {
+            title: self.options.title.clone(),
+            legend_url: String::new(),
+            labels,
+            format_value: &format,
+            total: self.total,
+            nodes: HashMap::new(),
+        };
+        w.write_all(dotgraph::compose_dot(&g, &c).as_bytes())?;
         Ok(())
     }
 

@@ -149,6 +149,7 @@ fn run_case(spec: &str, flags: &str) -> String {
                 default_count = 0;
             }
             "tree" => format = OutputFormat::Tree,
+            "dot" => format = OutputFormat::Dot,
             "traces" => format = OutputFormat::Traces,
             "tags" => format = OutputFormat::Tags,
             "comments" => format = OutputFormat::Comments,
@@ -183,8 +184,17 @@ fn run_case(spec: &str, flags: &str) -> String {
     if !addresses {
         aggregate(&mut prof, true, lines, lines, false);
     }
+    // The driver titles reports with the main binary's name.
+    let prof_title = prof
+        .mappings
+        .first()
+        .filter(|m| !m.file.is_empty())
+        .map(|m| m.file.rsplit('/').next().unwrap_or("").to_string());
     let mut o = Options::for_sample_index(&prof, sample_index, format);
     o.cum_sort = cum;
+    if let Some(m) = prof_title.as_ref() {
+        o.title = m.clone();
+    }
     o.drop_negative = drop_negative;
     o.node_count = node_count.unwrap_or(default_count);
     o.node_fraction = node_fraction;
