@@ -8,6 +8,7 @@ pub mod gofmt;
 pub mod graph;
 pub mod measurement;
 pub mod report;
+pub mod source;
 pub mod tabwriter;
 
 pub use report::{Options, OutputFormat, Report, ReportError};

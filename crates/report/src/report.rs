@@ -57,6 +57,9 @@ pub struct Options {
     pub trim_path: String,
     pub intel_syntax: bool,
     pub show_columns: bool,
+    /// Where `list` looks for sources when `source_path` is empty (pprof
+    /// uses the process's working directory; this crate does no I/O).
+    pub working_dir: String,
 }
 
 impl Options {
@@ -89,6 +92,7 @@ impl Options {
             trim_path: String::new(),
             intel_syntax: false,
             show_columns: false,
+            working_dir: String::new(),
         }
     }
 }
@@ -99,6 +103,10 @@ pub enum ReportError {
     NoMatches(String),
     #[error("{0}")]
     Io(#[from] std::io::Error),
+    #[error("the list report needs a source reader: call Report::print_source")]
+    NeedsSourceReader,
+    #[error("could not stat current dir")]
+    NoWorkingDir,
     #[error("unexpected output format {0:?}")]
     Unsupported(OutputFormat),
 }
@@ -226,6 +234,7 @@ impl Report {
             OutputFormat::Tags => self.print_tags(w),
             OutputFormat::Callgrind => self.print_callgrind(w),
             OutputFormat::Dot => self.print_dot(w),
+            OutputFormat::List => Err(ReportError::NeedsSourceReader),
             f => Err(ReportError::Unsupported(f)),
         }
     }
@@ -832,6 +841,11 @@ impl Report {
         }
         w.write_all(tw.finish().as_bytes())?;
         Ok(())
+    }
+
+    /// The untrimmed graph `list` annotates.
+    pub(crate) fn graph_for_list(&mut self) -> Graph {
+        self.new_graph(None)
     }
 
     /// pprof's `GetDOT`: the trimmed graph and its DOT rendering settings.

@@ -128,6 +128,7 @@ fn run_case(spec: &str, flags: &str) -> String {
     let mut format = OutputFormat::Text;
     let mut sample_index = prof.sample_types.len() - 1;
     let mut cum = false;
+    let mut source_path = String::new();
     let mut drop_negative = false;
     let mut node_count: Option<i64> = None;
     let mut node_fraction = 0.005;
@@ -163,6 +164,13 @@ fn run_case(spec: &str, flags: &str) -> String {
                 symbol = Some(regex::Regex::new(value).unwrap());
                 trim = false;
             }
+            "list" => {
+                format = OutputFormat::List;
+                symbol = Some(regex::Regex::new(value).unwrap());
+                lines = true;
+                trim = false;
+            }
+            "source_path" => source_path = value.replace("@DATA@", DATA),
             "cum" => cum = true,
             "drop_negative" => drop_negative = true,
             "lines" => lines = true,
@@ -192,6 +200,7 @@ fn run_case(spec: &str, flags: &str) -> String {
         .map(|m| m.file.rsplit('/').next().unwrap_or("").to_string());
     let mut o = Options::for_sample_index(&prof, sample_index, format);
     o.cum_sort = cum;
+    o.source_path = source_path;
     if let Some(m) = prof_title.as_ref() {
         o.title = m.clone();
     }
@@ -209,7 +218,12 @@ fn run_case(spec: &str, flags: &str) -> String {
     }
     let mut rpt = Report::new(prof, o);
     let mut out = Vec::new();
-    if let Err(e) = rpt.generate(&mut out) {
+    let res = if format == OutputFormat::List {
+        rpt.print_source(&mut out, &|p: &str| std::fs::read(p))
+    } else {
+        rpt.generate(&mut out)
+    };
+    if let Err(e) = res {
         out = format!("{e}\n").into_bytes();
     }
     String::from_utf8(out).unwrap()

@@ -19,6 +19,7 @@ mkdir -p "$here/golden"
 while IFS='|' read -r name spec flags; do
   case "$name" in ''|'#'*) continue ;; esac
   "$tmp/genbin" "$here/spec/$spec.prof" "$tmp/$spec.pb.gz"
+  flags=$(printf '%s' "$flags" | sed "s|@DATA@|$here|g")
   # shellcheck disable=SC2086
   TZ=UTC "$go" tool pprof $flags "$tmp/$spec.pb.gz" > "$here/golden/$name.txt" 2>&1 || true
 done < "$here/cases.txt"
