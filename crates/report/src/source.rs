@@ -347,7 +347,8 @@ mod tests {
     #[test]
     fn open_source_file_pprof_cases() {
         // pprof's TestOpenSourceFile, over an in-memory file system at /d.
-        let cases: [(&str, &str, &[&str], &str, Option<&str>); 7] = [
+        type Case<'a> = (&'a str, &'a str, &'a [&'a str], &'a str, Option<&'a str>);
+        let cases: [Case; 7] = [
             (
                 "",
                 "",
