@@ -1,0 +1,1105 @@
+//! pprof's call graph (`internal/graph`): nodes per function/line/address,
+//! weighted edges with inline/residual flags, tags, and the trimming steps
+//! the reports apply. Nodes and edges live in arenas and refer to each other
+//! by index.
+
+use std::collections::{HashMap, HashSet};
+use std::hash::{BuildHasherDefault, Hasher};
+
+use profile::{LocIdx, Location, Profile, Sample};
+
+/// A small multiplicative hasher (FxHash's scheme) for integer keys on the
+/// hot path of graph building.
+#[derive(Default, Clone, Copy)]
+pub struct FxHasher(u64);
+
+impl Hasher for FxHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.write_u64(b as u64);
+        }
+    }
+    fn write_u32(&mut self, i: u32) {
+        self.write_u64(i as u64);
+    }
+    fn write_u64(&mut self, i: u64) {
+        self.0 = (self.0.rotate_left(5) ^ i).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+    fn write_usize(&mut self, i: usize) {
+        self.write_u64(i as u64);
+    }
+}
+
+pub type FxBuild = BuildHasherDefault<FxHasher>;
+
+pub type NodeIdx = u32;
+pub type EdgeIdx = u32;
+
+/// Identifies a node: two locations with equal `NodeInfo` share one node.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub struct NodeInfo {
+    pub name: String,
+    pub orig_name: String,
+    pub address: u64,
+    pub file: String,
+    pub start_line: i64,
+    pub lineno: i64,
+    pub columnno: i64,
+    pub objfile: String,
+}
+
+impl NodeInfo {
+    /// `NodeInfo.PrintableName`.
+    pub fn printable_name(&self) -> String {
+        self.name_components().join(" ")
+    }
+
+    /// `NodeInfo.NameComponents`.
+    pub fn name_components(&self) -> Vec<String> {
+        let mut name = Vec::new();
+        if self.address != 0 {
+            name.push(format!("{:016x}", self.address));
+        }
+        if !self.name.is_empty() {
+            name.push(self.name.clone());
+        }
+        if self.lineno != 0 {
+            let mut s = format!("{}:{}", self.file, self.lineno);
+            if self.columnno != 0 {
+                s.push_str(&format!(":{}", self.columnno));
+            }
+            name.push(s);
+        } else if !self.file.is_empty() {
+            name.push(self.file.clone());
+        } else if !self.name.is_empty() {
+        } else if !self.objfile.is_empty() {
+            name.push(format!("[{}]", go_base(&self.objfile)));
+        } else {
+            name.push("<unknown>".to_string());
+        }
+        name
+    }
+
+    /// Go's `fmt.Sprint(info)`: the last-resort tie-break of node sorts.
+    fn sprint(&self) -> String {
+        format!(
+            "{{{} {} {} {} {} {} {} {}}}",
+            self.name,
+            self.orig_name,
+            self.address,
+            self.file,
+            self.start_line,
+            self.lineno,
+            self.columnno,
+            self.objfile
+        )
+    }
+}
+
+/// Go's `filepath.Base`.
+pub fn go_base(path: &str) -> String {
+    if path.is_empty() {
+        return ".".to_string();
+    }
+    let trimmed = path.trim_end_matches('/');
+    if trimmed.is_empty() {
+        return "/".to_string();
+    }
+    match trimmed.rfind('/') {
+        Some(i) => trimmed[i + 1..].to_string(),
+        None => trimmed.to_string(),
+    }
+}
+
+/// Go's `filepath.Clean` (Unix).
+pub fn go_clean(path: &str) -> String {
+    if path.is_empty() {
+        return ".".to_string();
+    }
+    let rooted = path.starts_with('/');
+    let mut out: Vec<&str> = Vec::new();
+    for part in path.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if out.last().is_some_and(|p| *p != "..") {
+                    out.pop();
+                } else if !rooted {
+                    out.push("..");
+                }
+            }
+            p => out.push(p),
+        }
+    }
+    let joined = out.join("/");
+    if rooted {
+        format!("/{joined}")
+    } else if joined.is_empty() {
+        ".".to_string()
+    } else {
+        joined
+    }
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Tag {
+    pub name: String,
+    /// Empty for string tags.
+    pub unit: String,
+    pub value: i64,
+    pub flat: i64,
+    pub flat_div: i64,
+    pub cum: i64,
+    pub cum_div: i64,
+}
+
+impl Tag {
+    pub fn flat_value(&self) -> i64 {
+        if self.flat_div == 0 {
+            self.flat
+        } else {
+            self.flat / self.flat_div
+        }
+    }
+    pub fn cum_value(&self) -> i64 {
+        if self.cum_div == 0 {
+            self.cum
+        } else {
+            self.cum / self.cum_div
+        }
+    }
+}
+
+pub type TagMap = HashMap<String, Tag>;
+
+/// `graph.SortTags`: by |cum| (unless `flat`), then |flat|, descending, then
+/// name.
+pub fn sort_tags(tags: &mut [Tag], flat: bool) {
+    sort_by_less(tags, |a, b| {
+        if !flat && a.cum != b.cum {
+            return a.cum.wrapping_abs() > b.cum.wrapping_abs();
+        }
+        if a.flat != b.flat {
+            return a.flat.wrapping_abs() > b.flat.wrapping_abs();
+        }
+        a.name < b.name
+    });
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Node {
+    pub info: NodeInfo,
+    /// The node of the enclosing function (itself for function nodes).
+    pub function: NodeIdx,
+    pub flat: i64,
+    pub flat_div: i64,
+    pub cum: i64,
+    pub cum_div: i64,
+    /// Incoming and outgoing edges, in insertion order.
+    pub r#in: Vec<EdgeIdx>,
+    pub out: Vec<EdgeIdx>,
+    pub label_tags: TagMap,
+    pub numeric_tags: HashMap<String, TagMap>,
+}
+
+impl Node {
+    pub fn flat_value(&self) -> i64 {
+        if self.flat_div == 0 {
+            self.flat
+        } else {
+            self.flat / self.flat_div
+        }
+    }
+    pub fn cum_value(&self) -> i64 {
+        if self.cum_div == 0 {
+            self.cum
+        } else {
+            self.cum / self.cum_div
+        }
+    }
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Edge {
+    pub src: NodeIdx,
+    pub dest: NodeIdx,
+    pub weight: i64,
+    pub weight_div: i64,
+    /// The edge skips over dropped nodes.
+    pub residual: bool,
+    /// Every call along the edge is an inlined call.
+    pub inline: bool,
+}
+
+impl Edge {
+    pub fn weight_value(&self) -> i64 {
+        if self.weight_div == 0 {
+            self.weight
+        } else {
+            self.weight / self.weight_div
+        }
+    }
+}
+
+/// `graph.NodeSet`: nodes to keep when rebuilding a graph.
+pub type NodeSet = HashSet<NodeInfo>;
+
+pub type SampleFn<'a> = &'a dyn Fn(&[i64]) -> i64;
+pub type FormatTagFn<'a> = &'a dyn Fn(i64, &str) -> String;
+
+#[derive(Clone, Copy)]
+pub struct Options<'a> {
+    pub sample_value: SampleFn<'a>,
+    pub sample_mean_divisor: Option<SampleFn<'a>>,
+    /// Formats a numeric tag value given its unit (or key when unitless).
+    pub format_tag: Option<FormatTagFn<'a>>,
+    pub obj_names: bool,
+    pub orig_fn_names: bool,
+    pub call_tree: bool,
+    pub drop_negative: bool,
+    pub kept_nodes: Option<&'a NodeSet>,
+    /// Collect string and numeric tags (only the `dot` and `tags` views use
+    /// them; skipping them makes text reports cheaper).
+    pub collect_tags: bool,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NodeOrder {
+    FlatName,
+    FlatCumName,
+    CumName,
+    Name,
+    File,
+    Address,
+    Entropy,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Graph {
+    /// All nodes ever created (including ones not in `nodes`).
+    pub arena: Vec<Node>,
+    pub edges: Vec<Edge>,
+    edge_index: HashMap<(NodeIdx, NodeIdx), EdgeIdx, FxBuild>,
+    /// The graph's nodes, in report order once sorted.
+    pub nodes: Vec<NodeIdx>,
+}
+
+struct NodeMap {
+    map: HashMap<NodeInfo, NodeIdx>,
+}
+
+impl Graph {
+    pub fn node(&self, i: NodeIdx) -> &Node {
+        &self.arena[i as usize]
+    }
+
+    pub fn edge(&self, i: EdgeIdx) -> &Edge {
+        &self.edges[i as usize]
+    }
+
+    fn find_or_insert_node(
+        &mut self,
+        nm: &mut NodeMap,
+        info: NodeInfo,
+        kept: Option<&NodeSet>,
+    ) -> Option<NodeIdx> {
+        if let Some(k) = kept
+            && !k.contains(&info)
+        {
+            return None;
+        }
+        if let Some(&n) = nm.map.get(&info) {
+            return Some(n);
+        }
+        let idx = self.arena.len() as NodeIdx;
+        let is_function = info.address == 0 && info.lineno == 0;
+        let mut finfo = info.clone();
+        self.arena.push(Node {
+            info: info.clone(),
+            function: idx,
+            ..Default::default()
+        });
+        nm.map.insert(info, idx);
+        if !is_function {
+            finfo.address = 0;
+            finfo.lineno = 0;
+            finfo.columnno = 0;
+            let f = self.find_or_insert_node(nm, finfo, None).unwrap_or(idx);
+            self.arena[idx as usize].function = f;
+        }
+        Some(idx)
+    }
+
+    /// `AddToEdgeDiv`.
+    pub fn add_to_edge(
+        &mut self,
+        from: NodeIdx,
+        to: NodeIdx,
+        dv: i64,
+        v: i64,
+        residual: bool,
+        inline: bool,
+    ) {
+        let e = self.find_or_create_edge(from, to, residual, inline);
+        self.bump_edge(e, dv, v, residual, inline);
+    }
+
+    fn find_or_create_edge(
+        &mut self,
+        from: NodeIdx,
+        to: NodeIdx,
+        residual: bool,
+        inline: bool,
+    ) -> EdgeIdx {
+        if let Some(&e) = self.edge_index.get(&(from, to)) {
+            return e;
+        }
+        let e = self.edges.len() as EdgeIdx;
+        self.edges.push(Edge {
+            src: from,
+            dest: to,
+            weight: 0,
+            weight_div: 0,
+            residual,
+            inline,
+        });
+        self.edge_index.insert((from, to), e);
+        self.arena[from as usize].out.push(e);
+        self.arena[to as usize].r#in.push(e);
+        e
+    }
+
+    fn bump_edge(&mut self, e: EdgeIdx, dv: i64, v: i64, residual: bool, inline: bool) {
+        let edge = &mut self.edges[e as usize];
+        edge.weight_div += dv;
+        edge.weight += v;
+        if residual {
+            edge.residual = true;
+        }
+        if !inline {
+            edge.inline = false;
+        }
+    }
+
+    /// Removes the edge from both endpoints.
+    pub fn remove_edge(&mut self, e: EdgeIdx) {
+        let (src, dest) = (self.edges[e as usize].src, self.edges[e as usize].dest);
+        self.arena[src as usize].out.retain(|&x| x != e);
+        self.arena[dest as usize].r#in.retain(|&x| x != e);
+        self.edge_index.remove(&(src, dest));
+    }
+
+    /// `graph.New`.
+    pub fn new(prof: &Profile, o: &Options) -> Graph {
+        if o.call_tree {
+            return new_tree(prof, o);
+        }
+        new_graph(prof, o).0
+    }
+
+    /// `Nodes.Sum` over the graph's nodes.
+    pub fn sum(&self) -> (i64, i64) {
+        let mut flat = 0i64;
+        let mut cum = 0i64;
+        for &n in &self.nodes {
+            flat = flat.wrapping_add(self.node(n).flat);
+            cum = cum.wrapping_add(self.node(n).cum);
+        }
+        (flat, cum)
+    }
+
+    /// `DiscardLowFrequencyNodes`.
+    pub fn discard_low_frequency_nodes(&self, cutoff: i64) -> NodeSet {
+        self.nodes
+            .iter()
+            .map(|&n| self.node(n))
+            .filter(|n| n.cum.wrapping_abs() >= cutoff)
+            .map(|n| n.info.clone())
+            .collect()
+    }
+
+    /// `DiscardLowFrequencyNodePtrs`.
+    pub fn discard_low_frequency_node_ptrs(&self, cutoff: i64) -> HashSet<NodeIdx> {
+        self.nodes
+            .iter()
+            .copied()
+            .filter(|&n| self.node(n).cum.wrapping_abs() >= cutoff)
+            .collect()
+    }
+
+    /// `TrimLowFrequencyTags`.
+    pub fn trim_low_frequency_tags(&mut self, cutoff: i64) {
+        let keep = |t: &Tag| t.flat.wrapping_abs() >= cutoff || t.cum.wrapping_abs() >= cutoff;
+        for &n in &self.nodes {
+            let node = &mut self.arena[n as usize];
+            node.label_tags.retain(|_, t| keep(t));
+            for nt in node.numeric_tags.values_mut() {
+                nt.retain(|_, t| keep(t));
+            }
+        }
+    }
+
+    /// `TrimLowFrequencyEdges`: returns the number of edges dropped.
+    pub fn trim_low_frequency_edges(&mut self, cutoff: i64) -> usize {
+        let mut dropped = 0;
+        for i in 0..self.nodes.len() {
+            let n = self.nodes[i];
+            let ins = self.arena[n as usize].r#in.clone();
+            for e in ins {
+                if self.edges[e as usize].weight.wrapping_abs() < cutoff {
+                    self.remove_edge(e);
+                    dropped += 1;
+                }
+            }
+        }
+        dropped
+    }
+
+    /// `SortNodes`.
+    pub fn sort_nodes(&mut self, cum: bool, visual: bool) {
+        let order = if visual {
+            NodeOrder::Entropy
+        } else if cum {
+            NodeOrder::CumName
+        } else {
+            NodeOrder::FlatName
+        };
+        let mut nodes = std::mem::take(&mut self.nodes);
+        self.sort(&mut nodes, order);
+        self.nodes = nodes;
+    }
+
+    /// `Nodes.Sort` over an arbitrary list of this graph's nodes.
+    pub fn sort(&self, nodes: &mut [NodeIdx], order: NodeOrder) {
+        let names: HashMap<NodeIdx, String, FxBuild> = match order {
+            NodeOrder::FlatName
+            | NodeOrder::FlatCumName
+            | NodeOrder::CumName
+            | NodeOrder::Entropy => nodes
+                .iter()
+                .map(|&n| (n, self.node(n).info.printable_name()))
+                .collect(),
+            _ => HashMap::default(),
+        };
+        // `comparePrintableName`: (equal, less).
+        let cmp_name = |l: NodeIdx, r: NodeIdx| -> (bool, bool) {
+            let (li, ri) = (&self.node(l).info, &self.node(r).info);
+            if li == ri {
+                return (true, false);
+            }
+            if li.address != 0 && ri.address != 0 && li.address != ri.address {
+                return (false, li.address < ri.address);
+            }
+            (false, names[&l] < names[&r])
+        };
+        let cmp_nodes =
+            |l: NodeIdx, r: NodeIdx| self.node(l).info.sprint() < self.node(r).info.sprint();
+        let abs = |v: i64| v.wrapping_abs();
+        match order {
+            NodeOrder::FlatName => sort_by_less(nodes, |&l, &r| {
+                let (ln, rn) = (self.node(l), self.node(r));
+                if abs(ln.flat) != abs(rn.flat) {
+                    return abs(ln.flat) > abs(rn.flat);
+                }
+                let (eq, less) = cmp_name(l, r);
+                if !eq {
+                    return less;
+                }
+                if abs(ln.cum) != abs(rn.cum) {
+                    return abs(ln.cum) > abs(rn.cum);
+                }
+                cmp_nodes(l, r)
+            }),
+            NodeOrder::FlatCumName => sort_by_less(nodes, |&l, &r| {
+                let (ln, rn) = (self.node(l), self.node(r));
+                if abs(ln.flat) != abs(rn.flat) {
+                    return abs(ln.flat) > abs(rn.flat);
+                }
+                if abs(ln.cum) != abs(rn.cum) {
+                    return abs(ln.cum) > abs(rn.cum);
+                }
+                let (eq, less) = cmp_name(l, r);
+                if !eq {
+                    return less;
+                }
+                cmp_nodes(l, r)
+            }),
+            NodeOrder::Name => sort_by_less(nodes, |&l, &r| {
+                let (li, ri) = (&self.node(l).info, &self.node(r).info);
+                if li.name != ri.name {
+                    return li.name < ri.name;
+                }
+                cmp_nodes(l, r)
+            }),
+            NodeOrder::File => sort_by_less(nodes, |&l, &r| {
+                let (li, ri) = (&self.node(l).info, &self.node(r).info);
+                if li.file != ri.file {
+                    return li.file < ri.file;
+                }
+                if li.start_line != ri.start_line {
+                    return li.start_line < ri.start_line;
+                }
+                cmp_nodes(l, r)
+            }),
+            NodeOrder::Address => sort_by_less(nodes, |&l, &r| {
+                let (li, ri) = (&self.node(l).info, &self.node(r).info);
+                if li.address != ri.address {
+                    return li.address < ri.address;
+                }
+                cmp_nodes(l, r)
+            }),
+            NodeOrder::CumName | NodeOrder::Entropy => {
+                let score: HashMap<NodeIdx, i64, FxBuild> = nodes
+                    .iter()
+                    .map(|&n| {
+                        let s = if order == NodeOrder::CumName {
+                            self.node(n).cum
+                        } else {
+                            self.entropy_score(n)
+                        };
+                        (n, s)
+                    })
+                    .collect();
+                sort_by_less(nodes, |&l, &r| {
+                    let (ls, rs) = (abs(score[&l]), abs(score[&r]));
+                    if ls != rs {
+                        return ls > rs;
+                    }
+                    let (eq, less) = cmp_name(l, r);
+                    if !eq {
+                        return less;
+                    }
+                    let (ln, rn) = (self.node(l), self.node(r));
+                    if abs(ln.flat) != abs(rn.flat) {
+                        return abs(ln.flat) > abs(rn.flat);
+                    }
+                    cmp_nodes(l, r)
+                })
+            }
+        }
+    }
+
+    fn entropy_score(&self, n: NodeIdx) -> i64 {
+        let node = self.node(n);
+        let mut score = 0.0f64;
+        if node.r#in.is_empty() {
+            score += 1.0;
+        } else {
+            score += self.edge_entropy_score(&node.r#in, 0);
+        }
+        if node.out.is_empty() {
+            score += 1.0;
+        } else {
+            score += self.edge_entropy_score(&node.out, node.flat);
+        }
+        ((score * node.cum as f64) as i64).wrapping_add(node.flat)
+    }
+
+    fn edge_entropy_score(&self, edges: &[EdgeIdx], self_weight: i64) -> f64 {
+        let mut score = 0.0f64;
+        let mut total = self_weight;
+        for &e in edges {
+            let w = self.edge(e).weight;
+            if w > 0 {
+                total += w.wrapping_abs();
+            }
+        }
+        if total != 0 {
+            for &e in edges {
+                let frac = self.edge(e).weight.wrapping_abs() as f64 / total as f64;
+                score += -frac * frac.log2();
+            }
+            if self_weight > 0 {
+                let frac = self_weight.wrapping_abs() as f64 / total as f64;
+                score += -frac * frac.log2();
+            }
+        }
+        score
+    }
+
+    /// `selectTopNodes`: the first nodes, counting tags as extra nodes in
+    /// visual mode.
+    pub fn select_top_node_list(&self, max_nodes: usize, visual: bool) -> Vec<NodeIdx> {
+        let mut max_nodes = max_nodes;
+        if max_nodes > 0 && visual {
+            let mut count = 0;
+            for (i, &n) in self.nodes.iter().enumerate() {
+                let tags = count_tags(self.node(n)).min(MAX_NODELETS);
+                count += tags + 1;
+                if count >= max_nodes {
+                    max_nodes = i + 1;
+                    break;
+                }
+            }
+        }
+        let max_nodes = max_nodes.min(self.nodes.len());
+        self.nodes[..max_nodes].to_vec()
+    }
+
+    /// `SelectTopNodes`.
+    pub fn select_top_nodes(&self, max_nodes: usize, visual: bool) -> NodeSet {
+        self.select_top_node_list(max_nodes, visual)
+            .into_iter()
+            .map(|n| self.node(n).info.clone())
+            .collect()
+    }
+
+    /// `SelectTopNodePtrs`.
+    pub fn select_top_node_ptrs(&self, max_nodes: usize, visual: bool) -> HashSet<NodeIdx> {
+        self.select_top_node_list(max_nodes, visual)
+            .into_iter()
+            .collect()
+    }
+
+    /// `EdgeMap.Sort`: by |weight| desc, then source and destination names.
+    pub fn sort_edges(&self, edges: &[EdgeIdx]) -> Vec<EdgeIdx> {
+        let mut v = edges.to_vec();
+        let names: HashMap<NodeIdx, String, FxBuild> = v
+            .iter()
+            .flat_map(|&e| [self.edge(e).src, self.edge(e).dest])
+            .map(|n| (n, self.node(n).info.printable_name()))
+            .collect();
+        sort_by_less(&mut v, |&a, &b| {
+            let (ea, eb) = (self.edge(a), self.edge(b));
+            if ea.weight != eb.weight {
+                // As in pprof: equal magnitudes of opposite sign compare equal.
+                return ea.weight.wrapping_abs() > eb.weight.wrapping_abs();
+            }
+            let (fa, fb) = (&names[&ea.src], &names[&eb.src]);
+            if fa != fb {
+                return fa < fb;
+            }
+            names[&ea.dest] < names[&eb.dest]
+        });
+        v
+    }
+
+    /// `RemoveRedundantEdges`: drops residual edges implied by other paths.
+    pub fn remove_redundant_edges(&mut self) {
+        for i in (0..self.nodes.len()).rev() {
+            let n = self.nodes[i];
+            let ins = self.sort_edges(&self.node(n).r#in.clone());
+            for &e in ins.iter().rev() {
+                if !self.edge(e).residual {
+                    break;
+                }
+                if self.is_redundant_edge(e) {
+                    self.remove_edge(e);
+                }
+            }
+        }
+    }
+
+    fn is_redundant_edge(&self, e: EdgeIdx) -> bool {
+        let (src, n) = (self.edge(e).src, self.edge(e).dest);
+        let mut seen: HashSet<NodeIdx, FxBuild> = HashSet::default();
+        seen.insert(n);
+        let mut queue = std::collections::VecDeque::from([n]);
+        while let Some(n) = queue.pop_front() {
+            for &ie in &self.node(n).r#in {
+                let isrc = self.edge(ie).src;
+                if e == ie || seen.contains(&isrc) {
+                    continue;
+                }
+                if isrc == src {
+                    return true;
+                }
+                seen.insert(isrc);
+                queue.push_back(isrc);
+            }
+        }
+        false
+    }
+
+    /// `TrimTree`: removes nodes not in `kept` from a call tree, linking
+    /// their children to their parent with residual edges.
+    pub fn trim_tree(&mut self, kept: &HashSet<NodeIdx>) {
+        let old = std::mem::take(&mut self.nodes);
+        for &cur in &old {
+            if kept.contains(&cur) {
+                self.nodes.push(cur);
+                continue;
+            }
+            let ins = self.node(cur).r#in.clone();
+            if ins.is_empty() {
+                for e in self.node(cur).out.clone() {
+                    let dest = self.edge(e).dest;
+                    self.arena[dest as usize].r#in.retain(|&x| x != e);
+                    self.edge_index.remove(&(cur, dest));
+                }
+                self.arena[cur as usize].out.clear();
+                continue;
+            }
+            // A tree node has at most one parent.
+            let pe = ins[0];
+            let parent = self.edge(pe).src;
+            let parent_inline = self.edge(pe).inline;
+            self.remove_edge(pe);
+            for e in self.node(cur).out.clone() {
+                let child = self.edge(e).dest;
+                self.arena[child as usize].r#in.retain(|&x| x != e);
+                self.edge_index.remove(&(cur, child));
+                // pprof overwrites any existing parent→child edge in its maps.
+                if let Some(&old_e) = self.edge_index.get(&(parent, child)) {
+                    self.arena[parent as usize].out.retain(|&x| x != old_e);
+                    self.arena[child as usize].r#in.retain(|&x| x != old_e);
+                }
+                self.arena[child as usize].r#in.push(e);
+                self.arena[parent as usize].out.push(e);
+                self.edge_index.insert((parent, child), e);
+                let edge = &mut self.edges[e as usize];
+                edge.src = parent;
+                edge.residual = true;
+                edge.inline = parent_inline && edge.inline;
+            }
+            self.arena[cur as usize].out.clear();
+        }
+        self.remove_redundant_edges();
+    }
+}
+
+/// pprof's limit of tag nodelets per node in DOT output.
+pub const MAX_NODELETS: usize = 4;
+
+fn count_tags(n: &Node) -> usize {
+    let mut count = n.label_tags.values().filter(|t| t.flat != 0).count();
+    for t in n.numeric_tags.values() {
+        count += t.values().filter(|t| t.flat != 0).count();
+    }
+    count
+}
+
+/// Stable merge sort driven by a `less` predicate. Unlike `slice::sort_by`,
+/// it tolerates comparators that are not total orders (pprof's edge order
+/// isn't), which Go's `sort.Sort` does too.
+pub fn sort_by_less<T: Clone>(v: &mut [T], mut less: impl FnMut(&T, &T) -> bool) {
+    if v.len() < 2 {
+        return;
+    }
+    if v.len() <= 12 {
+        for i in 1..v.len() {
+            let mut j = i;
+            while j > 0 && less(&v[j], &v[j - 1]) {
+                v.swap(j, j - 1);
+                j -= 1;
+            }
+        }
+        return;
+    }
+    let mut buf = v.to_vec();
+    merge_sort(v, &mut buf, &mut less);
+}
+
+fn merge_sort<T: Clone>(v: &mut [T], buf: &mut [T], less: &mut impl FnMut(&T, &T) -> bool) {
+    let n = v.len();
+    if n <= 12 {
+        for i in 1..n {
+            let mut j = i;
+            while j > 0 && less(&v[j], &v[j - 1]) {
+                v.swap(j, j - 1);
+                j -= 1;
+            }
+        }
+        return;
+    }
+    let mid = n / 2;
+    merge_sort(&mut v[..mid], &mut buf[..mid], less);
+    merge_sort(&mut v[mid..], &mut buf[mid..], less);
+    buf[..n].clone_from_slice(v);
+    let (mut i, mut j, mut k) = (0, mid, 0);
+    while i < mid && j < n {
+        if less(&buf[j], &buf[i]) {
+            v[k] = buf[j].clone();
+            j += 1;
+        } else {
+            v[k] = buf[i].clone();
+            i += 1;
+        }
+        k += 1;
+    }
+    while i < mid {
+        v[k] = buf[i].clone();
+        i += 1;
+        k += 1;
+    }
+    while j < n {
+        v[k] = buf[j].clone();
+        j += 1;
+        k += 1;
+    }
+}
+
+/// pprof's `joinLabels`: sorted `key:value` pairs joined by a literal `\n`.
+pub fn join_labels(s: &Sample) -> String {
+    if s.labels.is_empty() {
+        return String::new();
+    }
+    let mut v: Vec<String> = s
+        .labels
+        .iter()
+        .map(|l| format!("{}:{}", l.key, l.value))
+        .collect();
+    v.sort();
+    v.join("\\n")
+}
+
+fn node_info(
+    prof: &Profile,
+    l: &Location,
+    line: Option<&profile::Line>,
+    objfile: &str,
+    o: &Options,
+) -> NodeInfo {
+    let func = line.and_then(|li| li.function.map(|f| (li, prof.function(f))));
+    let Some((line, f)) = func else {
+        return NodeInfo {
+            address: l.address,
+            objfile: objfile.to_string(),
+            ..Default::default()
+        };
+    };
+    let mut ni = NodeInfo {
+        address: l.address,
+        lineno: line.line,
+        columnno: line.column,
+        name: f.name.clone(),
+        ..Default::default()
+    };
+    if !f.filename.is_empty() {
+        ni.file = go_clean(&f.filename);
+    }
+    if o.orig_fn_names {
+        ni.orig_name = f.system_name.clone();
+    }
+    if o.obj_names || (ni.name.is_empty() && ni.orig_name.is_empty()) {
+        ni.objfile = objfile.to_string();
+        ni.start_line = f.start_line;
+    }
+    ni
+}
+
+fn objfile_of<'p>(prof: &'p Profile, l: &Location) -> &'p str {
+    l.mapping
+        .map(|m| prof.mapping(m).file.as_str())
+        .unwrap_or("")
+}
+
+/// `CreateNodes`: the graph's node arena and, per location, its nodes (one
+/// per line, innermost first; `None` where a kept set excludes the node).
+pub fn create_nodes(prof: &Profile, o: &Options) -> (Graph, Vec<Vec<Option<NodeIdx>>>) {
+    let mut g = Graph::default();
+    let mut nm = NodeMap {
+        map: HashMap::with_capacity(prof.locations.len()),
+    };
+    let mut locs = Vec::with_capacity(prof.locations.len());
+    for l in &prof.locations {
+        let objfile = objfile_of(prof, l);
+        let mut nodes = Vec::with_capacity(l.lines.len().max(1));
+        if l.lines.is_empty() {
+            let ni = node_info(prof, l, None, objfile, o);
+            nodes.push(g.find_or_insert_node(&mut nm, ni, o.kept_nodes));
+        }
+        for line in &l.lines {
+            let ni = node_info(prof, l, Some(line), objfile, o);
+            nodes.push(g.find_or_insert_node(&mut nm, ni, o.kept_nodes));
+        }
+        locs.push(nodes);
+    }
+    (g, locs)
+}
+
+struct SampleTagInfo<'s> {
+    labels: String,
+    sample: &'s Sample,
+}
+
+impl Graph {
+    #[allow(clippy::too_many_arguments)]
+    fn add_sample(
+        &mut self,
+        n: NodeIdx,
+        dw: i64,
+        w: i64,
+        tags: Option<&SampleTagInfo>,
+        o: &Options,
+        flat: bool,
+    ) {
+        let node = &mut self.arena[n as usize];
+        if flat {
+            node.flat_div += dw;
+            node.flat += w;
+        } else {
+            node.cum_div += dw;
+            node.cum += w;
+        }
+        let Some(ti) = tags else { return };
+        let bump = |t: &mut Tag| {
+            if flat {
+                t.flat_div += dw;
+                t.flat += w;
+            } else {
+                t.cum_div += dw;
+                t.cum += w;
+            }
+        };
+        if !ti.labels.is_empty() {
+            let t = node
+                .label_tags
+                .entry(ti.labels.clone())
+                .or_insert_with(|| Tag {
+                    name: ti.labels.clone(),
+                    ..Default::default()
+                });
+            bump(t);
+        }
+        let numeric = node.numeric_tags.entry(ti.labels.clone()).or_default();
+        let s = ti.sample;
+        for (i, nl) in s.num_labels.iter().enumerate() {
+            // pprof keys units per label key: a key has units if any of its
+            // values in this sample carries one.
+            let has_units = s
+                .num_labels
+                .iter()
+                .any(|x| x.key == nl.key && x.unit.is_some());
+            let _ = i;
+            let unit: &str = if has_units {
+                nl.unit.as_deref().unwrap_or("")
+            } else {
+                &nl.key
+            };
+            let name = match o.format_tag {
+                Some(f) => f(nl.value, unit),
+                None => nl.value.to_string(),
+            };
+            let t = numeric.entry(name.clone()).or_insert_with(|| Tag {
+                name,
+                unit: unit.to_string(),
+                value: nl.value,
+                ..Default::default()
+            });
+            bump(t);
+        }
+    }
+
+    fn select_nodes(&mut self, drop_negative: bool) {
+        let nodes = (0..self.arena.len() as NodeIdx)
+            .filter(|&n| {
+                let node = self.node(n);
+                if node.cum == 0 && node.flat == 0 {
+                    return false;
+                }
+                !(drop_negative && is_negative(node))
+            })
+            .collect();
+        self.nodes = nodes;
+    }
+}
+
+fn is_negative(n: &Node) -> bool {
+    n.flat < 0 || (n.flat == 0 && n.cum < 0)
+}
+
+fn sample_weights(s: &Sample, o: &Options) -> (i64, i64) {
+    let w = (o.sample_value)(&s.values);
+    let dw = o.sample_mean_divisor.map(|f| f(&s.values)).unwrap_or(0);
+    (w, dw)
+}
+
+/// `newGraph`: also returns each location's nodes.
+pub fn new_graph(prof: &Profile, o: &Options) -> (Graph, Vec<Vec<Option<NodeIdx>>>) {
+    let (mut g, locs) = create_nodes(prof, o);
+    let mut seen_node: Vec<u32> = vec![0; g.arena.len()];
+    let mut seen_edge: HashSet<(NodeIdx, NodeIdx), FxBuild> = HashSet::default();
+    for (si, sample) in prof.samples.iter().enumerate() {
+        let (w, dw) = sample_weights(sample, o);
+        if dw == 0 && w == 0 {
+            continue;
+        }
+        let stamp = si as u32 + 1;
+        seen_edge.clear();
+        let tag_info = o.collect_tags.then(|| SampleTagInfo {
+            labels: join_labels(sample),
+            sample,
+        });
+        let mut parent: Option<NodeIdx> = None;
+        let mut residual = false;
+        for &l in sample.locations.iter().rev() {
+            let loc_nodes = &locs[l as usize];
+            for ni in (0..loc_nodes.len()).rev() {
+                let Some(n) = loc_nodes[ni] else {
+                    residual = true;
+                    continue;
+                };
+                if seen_node[n as usize] != stamp {
+                    seen_node[n as usize] = stamp;
+                    g.add_sample(n, dw, w, tag_info.as_ref(), o, false);
+                }
+                if let Some(p) = parent
+                    && p != n
+                    && seen_edge.insert((n, p))
+                {
+                    g.add_to_edge(p, n, dw, w, residual, ni != loc_nodes.len() - 1);
+                }
+                parent = Some(n);
+                residual = false;
+            }
+        }
+        if let Some(p) = parent
+            && !residual
+        {
+            g.add_sample(p, dw, w, tag_info.as_ref(), o, true);
+        }
+    }
+    g.select_nodes(o.drop_negative);
+    (g, locs)
+}
+
+/// `newTree`: a call tree, where a node is distinct per call path.
+fn new_tree(prof: &Profile, o: &Options) -> Graph {
+    let mut g = Graph::default();
+    // Node maps per parent (None = roots).
+    let mut parent_maps: HashMap<Option<NodeIdx>, NodeMap, FxBuild> = HashMap::default();
+    for sample in &prof.samples {
+        let (w, dw) = sample_weights(sample, o);
+        if dw == 0 && w == 0 {
+            continue;
+        }
+        let tag_info = o.collect_tags.then(|| SampleTagInfo {
+            labels: join_labels(sample),
+            sample,
+        });
+        let mut parent: Option<NodeIdx> = None;
+        for &l in sample.locations.iter().rev() {
+            let loc = prof.location(l);
+            let objfile = objfile_of(prof, loc);
+            let nlines = loc.lines.len().max(1);
+            for lidx in (0..nlines).rev() {
+                let ni = node_info(prof, loc, loc.lines.get(lidx), objfile, o);
+                let mut nm = parent_maps.remove(&parent).unwrap_or(NodeMap {
+                    map: HashMap::new(),
+                });
+                let n = g.find_or_insert_node(&mut nm, ni, o.kept_nodes);
+                parent_maps.insert(parent, nm);
+                let Some(n) = n else { continue };
+                g.add_sample(n, dw, w, tag_info.as_ref(), o, false);
+                if let Some(p) = parent {
+                    g.add_to_edge(p, n, dw, w, false, lidx != nlines - 1);
+                }
+                parent = Some(n);
+            }
+        }
+        if let Some(p) = parent {
+            g.add_sample(p, dw, w, tag_info.as_ref(), o, true);
+        }
+    }
+    g.select_nodes(o.drop_negative);
+    g
+}
+
+/// Locations of a profile by index, for callers that walk samples.
+pub fn location_nodes(locs: &[Vec<Option<NodeIdx>>], l: LocIdx) -> &[Option<NodeIdx>] {
+    &locs[l as usize]
+}

@@ -1,0 +1,40 @@
+package main
+
+func encode() {
+	x := 4 // crlf line
+	x := 5 // crlf line
+	x := 6 // crlf line
+	x := 7 // crlf line
+	x := 8 // crlf line
+	x := 9 // crlf line
+	x := 10 // crlf line
+	x := 11 // crlf line
+	x := 12 // crlf line
+	x := 13 // crlf line
+	x := 14 // crlf line
+	x := 15 // crlf line
+	x := 16 // crlf line
+	x := 17 // crlf line
+	x := 18 // crlf line
+	x := 19 // crlf line
+	x := 20 // crlf line
+	x := 21 // crlf line
+	x := 22 // crlf line
+	x := 23 // crlf line
+	x := 24 // crlf line
+	x := 25 // crlf line
+	x := 26 // crlf line
+	x := 27 // crlf line
+	x := 28 // crlf line
+	x := 29 // crlf line
+	x := 30 // crlf line
+	x := 31 // crlf line
+	x := 32 // crlf line
+	x := 33 // crlf line
+	x := 34 // crlf line
+	x := 35 // crlf line
+	x := 36 // crlf line
+	x := 37 // crlf line
+	x := 38 // crlf line
+	x := 39 // crlf line
+	x := 40 // crlf line
