@@ -8,7 +8,9 @@ pub enum ParseError {
     Empty,
     #[error("decompressing profile: {0}")]
     Decompress(String),
-    #[error("decompressing profile: decompressed size exceeds the limit of {limit} bytes (raise it with HEAPDRIFT_MAX_DECOMPRESSED)")]
+    #[error(
+        "decompressing profile: decompressed size exceeds the limit of {limit} bytes (raise it with HEAPDRIFT_MAX_DECOMPRESSED)"
+    )]
     TooLarge { limit: u64 },
     #[error("parsing profile: {0}")]
     Proto(String),
