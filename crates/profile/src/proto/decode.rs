@@ -371,7 +371,7 @@ impl<'a> Decoder<'a> {
                 .collect();
             let empty: Arc<str> = self.arc(0);
             for l in &mut s.num_labels {
-                if l.unit.is_none() && keyed.iter().any(|k| *k == l.key) {
+                if l.unit.is_none() && keyed.contains(&l.key) {
                     l.unit = Some(empty.clone());
                 }
             }
