@@ -21,4 +21,6 @@ rm -f "$OUT"/*.pb.gz "$OUT"/*.txt
 # GOMAXPROCS is pinned so the CPU and contention profiles look alike from
 # machine to machine.
 GOMAXPROCS=2 "$BIN_DIR/fixturegen" -out "$OUT"
+# Heap profiles at Go's default sampling rate (values unsampled by pprof).
+GOMAXPROCS=2 FIXTUREGEN_SAMPLED=1 "$BIN_DIR/fixturegen" -out "$OUT"
 ls -l "$OUT"

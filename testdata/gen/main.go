@@ -21,12 +21,23 @@ import (
 
 // MemProfileRate is set during package initialisation, before main runs, so
 // that every allocation is sampled: exact, nearly reproducible heap profiles.
-var _ = func() int { runtime.MemProfileRate = 1; return 0 }()
+// FIXTUREGEN_SAMPLED=1 keeps Go's default rate (512 KiB) instead, for the
+// heap_sampled fixtures whose values pprof must unsample.
+var _ = func() int {
+	if os.Getenv("FIXTUREGEN_SAMPLED") == "" {
+		runtime.MemProfileRate = 1
+	}
+	return 0
+}()
 
 var outDir = flag.String("out", ".", "directory for the profiles")
 
 func main() {
 	flag.Parse()
+	if os.Getenv("FIXTUREGEN_SAMPLED") != "" {
+		sampled()
+		return
+	}
 	runtime.SetBlockProfileRate(1)
 	runtime.SetMutexProfileFraction(1)
 
@@ -120,3 +131,17 @@ func write(file, name string, debug int) {
 }
 
 func itoa(i int) string { return string(rune('0' + i)) }
+
+// sampled writes heap profiles at the default MemProfileRate, with a larger
+// workload so that a few dozen allocations are sampled.
+func sampled() {
+	c := NewCache()
+	recs := store.New[int, []byte](30000)
+	for phase := 1; phase <= 3; phase++ {
+		run(phase, c, recs, 8000)
+	}
+	runtime.GC()
+	write("heap_sampled.txt", "heap", 1)
+	write("heap_sampled.pb.gz", "heap", 0)
+	runtime.KeepAlive(c)
+}
