@@ -117,6 +117,7 @@ fn differential() {
     let root = support::repo_root();
     let all = support::matrix();
     assert!(all.len() > 1000, "matrix unexpectedly small: {}", all.len());
+    let all_len = all.len();
     let cases = selected(all);
     let pprof = go().map(|g| support::pprof_binary(&g));
     let sandbox = Sandbox::new();
@@ -169,6 +170,9 @@ fn differential() {
         println!("goldens vs live go tool pprof: {fresh} identical, {stale} differ");
     } else {
         println!("HEAPDRIFT_GO unset: not checking the goldens against live go tool pprof");
+    }
+    if cases.len() == all_len {
+        failures.extend(orphan_goldens(&root, &cases));
     }
     let known = KnownDiffs::load(root.join(KNOWN_DIFFS));
     failures.extend(verdicts.settle(
@@ -281,4 +285,33 @@ fn assert_no_failures(failures: &[String]) {
             String::new()
         }
     );
+}
+
+/// Goldens of cases that no longer exist would silently rot.
+fn orphan_goldens(root: &Path, cases: &[Case]) -> Vec<String> {
+    let ids: BTreeSet<&str> = cases.iter().map(|c| c.id.as_str()).collect();
+    let mut out = Vec::new();
+    let Ok(dirs) = std::fs::read_dir(root.join("testdata/golden")) else {
+        return vec!["testdata/golden is missing (run scripts/gen-goldens.sh)".into()];
+    };
+    for dir in dirs.filter_map(|d| d.ok()) {
+        let fixture = dir.file_name().to_string_lossy().into_owned();
+        for file in std::fs::read_dir(dir.path())
+            .into_iter()
+            .flatten()
+            .filter_map(|f| f.ok())
+        {
+            let name = file.file_name().to_string_lossy().into_owned();
+            let case = name
+                .rsplit_once('.')
+                .map_or(name.as_str(), |(stem, _)| stem);
+            let id = format!("{fixture}/{case}");
+            if !ids.contains(id.as_str()) {
+                out.push(format!(
+                    "{id}: golden {name} has no case (run scripts/gen-goldens.sh)"
+                ));
+            }
+        }
+    }
+    out
 }
