@@ -265,9 +265,16 @@ fn run(mut ps: Vec<Profile>, ops: &[String]) -> String {
             }
             "prunefrom" => passes::prune_from(&mut ps[t], &re(fs[1]).unwrap()),
             "tagroot" => {
-                let r = passes::add_label_nodes(&mut ps[t], &list(fs[1]), &list(fs[2]), |v, u| {
-                    format!("{v}{u}")
-                });
+                let r =
+                    passes::add_label_nodes(
+                        &mut ps[t],
+                        &list(fs[1]),
+                        &list(fs[2]),
+                        |v, u| match u {
+                            Some(u) => format!("{v}{u}U"),
+                            None => v.to_string(),
+                        },
+                    );
                 let _ = writeln!(out, "# tagroot: {} {}", r.0, r.1);
             }
             "compatibilize" => {
