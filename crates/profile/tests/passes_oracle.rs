@@ -385,7 +385,7 @@ fn passes_match_pprof_oracle() {
             _ => body.push(line.to_string()),
         }
     }
-    assert!(ran >= 113, "only {ran} cases ran");
+    assert!(ran >= 116, "only {ran} cases ran");
     assert!(
         failures.is_empty(),
         "{} of {ran} cases differ:\n{}",
