@@ -263,6 +263,10 @@ fn run(mut ps: Vec<Profile>, ops: &[String]) -> String {
                 let r = passes::remove_uninteresting(&mut ps[t]).is_ok();
                 let _ = writeln!(out, "# removeuninteresting: {r}");
             }
+            "setframes" => {
+                ps[t].drop_frames = tok(fs[1]);
+                ps[t].keep_frames = tok(fs[2]);
+            }
             "prunefrom" => passes::prune_from(&mut ps[t], &re(fs[1]).unwrap()),
             "tagroot" => {
                 let r =
@@ -385,7 +389,7 @@ fn passes_match_pprof_oracle() {
             _ => body.push(line.to_string()),
         }
     }
-    assert!(ran >= 116, "only {ran} cases ran");
+    assert!(ran >= 118, "only {ran} cases ran");
     assert!(
         failures.is_empty(),
         "{} of {ran} cases differ:\n{}",
