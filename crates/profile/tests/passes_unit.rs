@@ -156,3 +156,39 @@ fn diff_base_label_round_trip() {
     passes::remove_label(&mut p, passes::DIFF_BASE_LABEL);
     assert!(!p.samples.iter().any(passes::is_diff_base_sample));
 }
+
+#[test]
+fn sample_index_by_name_follows_pprof() {
+    let mut p = small();
+    p.sample_types = vec![
+        ValueType::new("alloc_objects", "count"),
+        ValueType::new("alloc_space", "bytes"),
+        ValueType::new("space", "bytes"),
+        ValueType::new("objects", "count"),
+    ];
+    assert_eq!(passes::sample_index_by_name(&p, ""), Ok(3));
+    p.default_sample_type = "space".into();
+    assert_eq!(passes::sample_index_by_name(&p, ""), Ok(2));
+    assert_eq!(passes::sample_index_by_name(&p, "1"), Ok(1));
+    assert_eq!(passes::sample_index_by_name(&p, "+1"), Ok(1));
+    assert_eq!(passes::sample_index_by_name(&p, "inuse_objects"), Ok(3));
+    assert_eq!(passes::sample_index_by_name(&p, "alloc_space"), Ok(1));
+    assert_eq!(
+        passes::sample_index_by_name(&p, "9")
+            .unwrap_err()
+            .to_string(),
+        "sample_index 9 is outside the range [0..3]"
+    );
+    assert_eq!(
+        passes::sample_index_by_name(&p, "-1")
+            .unwrap_err()
+            .to_string(),
+        "sample_index -1 is outside the range [0..3]"
+    );
+    assert_eq!(
+        passes::sample_index_by_name(&p, "bogus")
+            .unwrap_err()
+            .to_string(),
+        "sample_index \"bogus\" must be one of: [alloc_objects alloc_space space objects]"
+    );
+}
