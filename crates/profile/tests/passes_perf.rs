@@ -116,6 +116,18 @@ fn time_passes_on_800k_samples() {
         p.samples.len(),
         c.samples.len()
     );
+    let mut nolabels = p.clone();
+    for s in &mut nolabels.samples {
+        s.num_labels.clear();
+    }
+    let t = Instant::now();
+    let c2 = passes::compact(&nolabels);
+    println!(
+        "compact without labels: {:?} ({} samples)",
+        t.elapsed(),
+        c2.samples.len()
+    );
+    drop(nolabels);
     let mut base = p.clone();
     let t = Instant::now();
     passes::set_label(&mut base, "pprof::base", &["true"]);

@@ -192,3 +192,25 @@ fn sample_index_by_name_follows_pprof() {
         "sample_index \"bogus\" must be one of: [alloc_objects alloc_space space objects]"
     );
 }
+
+#[test]
+fn unsymbolizable_mappings() {
+    let m = |f: &str| profile::Mapping {
+        file: f.into(),
+        ..Default::default()
+    };
+    for f in [
+        "[vdso]",
+        "/x/[heap]",
+        "linux-vdso.so.1",
+        "/dev/dri/card0",
+        "//anon",
+        "",
+        "/memfd:x",
+    ] {
+        assert!(passes::mapping_unsymbolizable(&m(f)), "{f}");
+    }
+    for f in ["/bin/app", "/lib/libc.so.6", "dev/dri/x"] {
+        assert!(!passes::mapping_unsymbolizable(&m(f)), "{f}");
+    }
+}

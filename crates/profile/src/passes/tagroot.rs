@@ -24,8 +24,20 @@ pub fn add_label_nodes(
     leaf_keys: &[&str],
     format_num: impl Fn(i64, Option<&str>) -> String,
 ) -> (bool, bool) {
-    let mut next_loc = p.locations.iter().map(|l| l.id).max().unwrap_or(0) + 1;
-    let mut next_func = p.functions.iter().map(|f| f.id).max().unwrap_or(0) + 1;
+    let mut next_loc = p
+        .locations
+        .iter()
+        .map(|l| l.id)
+        .max()
+        .unwrap_or(0)
+        .wrapping_add(1);
+    let mut next_func = p
+        .functions
+        .iter()
+        .map(|f| f.id)
+        .max()
+        .unwrap_or(0)
+        .wrapping_add(1);
     let mut interned: HashMap<(String, String), u32> = HashMap::new();
     let (mut rootm, mut leafm) = (false, false);
 
@@ -47,7 +59,7 @@ pub fn add_label_nodes(
                             filename: key.1.clone(),
                             ..Default::default()
                         });
-                        next_func += 1;
+                        next_func = next_func.wrapping_add(1);
                         let i = p.locations.len() as u32;
                         p.locations.push(Location {
                             id: next_loc,
@@ -58,7 +70,7 @@ pub fn add_label_nodes(
                             }],
                             ..Default::default()
                         });
-                        next_loc += 1;
+                        next_loc = next_loc.wrapping_add(1);
                         interned.insert(key, i);
                         i
                     }
