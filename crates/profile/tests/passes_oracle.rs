@@ -389,7 +389,7 @@ fn passes_match_pprof_oracle() {
             _ => body.push(line.to_string()),
         }
     }
-    assert!(ran >= 118, "only {ran} cases ran");
+    assert!(ran >= 268, "only {ran} cases ran");
     assert!(
         failures.is_empty(),
         "{} of {ran} cases differ:\n{}",
