@@ -38,7 +38,8 @@ pub fn add_label_nodes(
         .max()
         .unwrap_or(0)
         .wrapping_add(1);
-    let mut interned: HashMap<(String, String), u32> = HashMap::new();
+    // Keyed by label key, then by joined values: lookups borrow both.
+    let mut interned: HashMap<String, HashMap<String, u32>> = HashMap::new();
     let (mut rootm, mut leafm) = (false, false);
 
     let mut samples = std::mem::take(&mut p.samples);
@@ -49,14 +50,14 @@ pub fn add_label_nodes(
             for k in keys.iter().rev() {
                 let values = label_values(s, k, &format_num);
                 matched |= !values.is_empty();
-                let key = (values.join(","), (*k).to_string());
-                let idx = match interned.get(&key) {
+                let name = values.join(",");
+                let idx = match interned.get(*k).and_then(|m| m.get(&name)) {
                     Some(&i) => i,
                     None => {
                         p.functions.push(Function {
                             id: next_func,
-                            name: key.0.clone(),
-                            filename: key.1.clone(),
+                            name: name.clone(),
+                            filename: (*k).to_string(),
                             ..Default::default()
                         });
                         next_func = next_func.wrapping_add(1);
@@ -71,7 +72,10 @@ pub fn add_label_nodes(
                             ..Default::default()
                         });
                         next_loc = next_loc.wrapping_add(1);
-                        interned.insert(key, i);
+                        interned
+                            .entry((*k).to_string())
+                            .or_default()
+                            .insert(name, i);
                         i
                     }
                 };
