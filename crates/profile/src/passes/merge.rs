@@ -142,6 +142,60 @@ fn combine_headers(srcs: &[&Profile]) -> Result<Profile, MergeError> {
     })
 }
 
+fn hash_key(key: &[u64]) -> u64 {
+    use std::hash::Hasher;
+    let mut h = super::hash::FxHasher::default();
+    for &k in key {
+        h.write_u64(k);
+    }
+    h.finish()
+}
+
+/// Sample keys, stored back to back in one arena and indexed by hash with
+/// collision chains; sample `i` of the merged profile owns key `i`. This
+/// saves an allocation per distinct sample over a map of `Vec` keys.
+struct SampleTable {
+    heads: FxMap<u64, u32>,
+    next: Vec<u32>,
+    spans: Vec<(usize, usize)>,
+    arena: Vec<u64>,
+}
+
+const NONE: u32 = u32::MAX;
+
+impl SampleTable {
+    fn with_capacity(n: usize) -> Self {
+        SampleTable {
+            heads: map_with_capacity(n),
+            next: Vec::with_capacity(n),
+            spans: Vec::with_capacity(n),
+            arena: Vec::with_capacity(n * 8),
+        }
+    }
+
+    fn find(&self, hash: u64, key: &[u64]) -> Option<usize> {
+        let mut i = *self.heads.get(&hash)?;
+        while i != NONE {
+            let (start, len) = self.spans[i as usize];
+            if self.arena[start..start + len] == *key {
+                return Some(i as usize);
+            }
+            i = self.next[i as usize];
+        }
+        None
+    }
+
+    /// Adds the key of the next sample (the caller pushes samples in step).
+    fn insert(&mut self, hash: u64, key: &[u64]) {
+        let i = self.spans.len() as u32;
+        self.spans.push((self.arena.len(), key.len()));
+        self.arena.extend_from_slice(key);
+        let head = self.heads.entry(hash).or_insert(NONE);
+        self.next.push(*head);
+        *head = i;
+    }
+}
+
 /// One slot of pprof's location key. pprof joins hex strings; a function id
 /// (u64) and a line or column (i64) print alike exactly when they are equal
 /// as integers, so i128 preserves its equality.
@@ -166,7 +220,7 @@ struct Merger<'a> {
     func_memo: Vec<Option<u32>>,
     map_memo: Vec<Option<(u32, i64)>>,
     // Global dedup tables.
-    samples: FxMap<Vec<u64>, usize>,
+    samples: SampleTable,
     locations: FxMap<LocKey, u32>,
     functions: FxMap<FuncKey<'a>, u32>,
     mappings: FxMap<MapKey<'a>, u32>,
@@ -184,7 +238,7 @@ impl<'a> Merger<'a> {
             loc_memo: Vec::new(),
             func_memo: Vec::new(),
             map_memo: Vec::new(),
-            samples: map_with_capacity(first.samples.len()),
+            samples: SampleTable::with_capacity(first.samples.len()),
             locations: map_with_capacity(first.locations.len()),
             functions: map_with_capacity(first.functions.len()),
             mappings: map_with_capacity(first.mappings.len()),
@@ -226,7 +280,8 @@ impl<'a> Merger<'a> {
         }
         key.push(0);
         self.push_label_key(s, &mut key);
-        if let Some(&i) = self.samples.get(key.as_slice()) {
+        let hash = hash_key(&key);
+        if let Some(i) = self.samples.find(hash, &key) {
             let dst = &mut self.out.samples[i];
             for (d, v) in dst.values.iter_mut().zip(&s.values) {
                 *d = d.wrapping_add(*v);
@@ -242,7 +297,7 @@ impl<'a> Merger<'a> {
                 labels: s.labels.clone(),
                 num_labels: s.num_labels.clone(),
             });
-            self.samples.insert(key.clone(), self.out.samples.len() - 1);
+            self.samples.insert(hash, &key);
         }
         self.key_buf = key;
     }

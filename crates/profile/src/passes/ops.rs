@@ -165,6 +165,34 @@ pub fn has_file_lines(p: &Profile) -> bool {
     })
 }
 
+/// pprof's `Mapping.Unsymbolizable`: pseudo-files (`[vdso]`, `//anon`,
+/// `/memfd:`, GPU buffers, empty names) that have no symbols to look up.
+pub fn mapping_unsymbolizable(m: &crate::model::Mapping) -> bool {
+    let name = go_base(&m.file);
+    name.starts_with('[')
+        || name.starts_with("linux-vdso")
+        || m.file.starts_with("/dev/dri/")
+        || m.file == "//anon"
+        || m.file.is_empty()
+        || m.file.starts_with("/memfd:")
+}
+
+/// Go's `filepath.Base` on Unix: the last element after trailing slashes
+/// are removed; "." for "", "/" for all-slashes.
+fn go_base(path: &str) -> &str {
+    if path.is_empty() {
+        return ".";
+    }
+    let trimmed = path.trim_end_matches('/');
+    if trimmed.is_empty() {
+        return "/";
+    }
+    match trimmed.rfind('/') {
+        Some(i) => &trimmed[i + 1..],
+        None => trimmed,
+    }
+}
+
 /// pprof's `Aggregate`: forget the information that the granularity does
 /// not keep, then `CheckValid`. Locations are not merged here; that happens
 /// when the report builds its graph.

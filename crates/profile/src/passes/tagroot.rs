@@ -6,21 +6,40 @@ use std::collections::HashMap;
 /// pprof's `addLabelNodes`. Each sample gets, for every key, one location
 /// whose function is named by the sample's values for that key joined with
 /// "," (string values first, then numeric ones through
-/// `format_num(value, unit)`, where `unit` is "" when the label has none) and
+/// `format_num(value, unit)`) and
 /// whose file is the key. The first root key ends up root-most, the first
 /// leaf key leaf-most. New functions and locations get ids after the
 /// current maximum, in the order they are first needed.
+///
+/// `unit` is `None` when the sample's values for the key carry no units at
+/// all: pprof then formats with `measurement.ScaledLabel(v, "", "")`, and
+/// otherwise with `ScaledLabel(v, unit, outputUnit)`, where a value without
+/// a unit among values with units reads as `Some("")` (that difference shows
+/// with an explicit `-unit`, which pprof appends to unit-less values).
 ///
 /// Returns whether any sample had a value for a root key, and for a leaf key.
 pub fn add_label_nodes(
     p: &mut Profile,
     root_keys: &[&str],
     leaf_keys: &[&str],
-    format_num: impl Fn(i64, &str) -> String,
+    format_num: impl Fn(i64, Option<&str>) -> String,
 ) -> (bool, bool) {
-    let mut next_loc = p.locations.iter().map(|l| l.id).max().unwrap_or(0) + 1;
-    let mut next_func = p.functions.iter().map(|f| f.id).max().unwrap_or(0) + 1;
-    let mut interned: HashMap<(String, String), u32> = HashMap::new();
+    let mut next_loc = p
+        .locations
+        .iter()
+        .map(|l| l.id)
+        .max()
+        .unwrap_or(0)
+        .wrapping_add(1);
+    let mut next_func = p
+        .functions
+        .iter()
+        .map(|f| f.id)
+        .max()
+        .unwrap_or(0)
+        .wrapping_add(1);
+    // Keyed by label key, then by joined values: lookups borrow both.
+    let mut interned: HashMap<String, HashMap<String, u32>> = HashMap::new();
     let (mut rootm, mut leafm) = (false, false);
 
     let mut samples = std::mem::take(&mut p.samples);
@@ -31,17 +50,17 @@ pub fn add_label_nodes(
             for k in keys.iter().rev() {
                 let values = label_values(s, k, &format_num);
                 matched |= !values.is_empty();
-                let key = (values.join(","), (*k).to_string());
-                let idx = match interned.get(&key) {
+                let name = values.join(",");
+                let idx = match interned.get(*k).and_then(|m| m.get(&name)) {
                     Some(&i) => i,
                     None => {
                         p.functions.push(Function {
                             id: next_func,
-                            name: key.0.clone(),
-                            filename: key.1.clone(),
+                            name: name.clone(),
+                            filename: (*k).to_string(),
                             ..Default::default()
                         });
-                        next_func += 1;
+                        next_func = next_func.wrapping_add(1);
                         let i = p.locations.len() as u32;
                         p.locations.push(Location {
                             id: next_loc,
@@ -52,8 +71,11 @@ pub fn add_label_nodes(
                             }],
                             ..Default::default()
                         });
-                        next_loc += 1;
-                        interned.insert(key, i);
+                        next_loc = next_loc.wrapping_add(1);
+                        interned
+                            .entry((*k).to_string())
+                            .or_default()
+                            .insert(name, i);
                         i
                     }
                 };
@@ -78,7 +100,11 @@ pub fn add_label_nodes(
 }
 
 /// pprof's `formatLabelValues`.
-fn label_values(s: &Sample, key: &str, format_num: &impl Fn(i64, &str) -> String) -> Vec<String> {
+fn label_values(
+    s: &Sample,
+    key: &str,
+    format_num: &impl Fn(i64, Option<&str>) -> String,
+) -> Vec<String> {
     let mut values: Vec<String> = s.label_values(key).map(str::to_string).collect();
     let nums: Vec<_> = s.num_labels.iter().filter(|l| *l.key == *key).collect();
     // pprof's units list is empty or one per value; "no unit" in a list that
@@ -86,9 +112,9 @@ fn label_values(s: &Sample, key: &str, format_num: &impl Fn(i64, &str) -> String
     let has_units = nums.iter().any(|l| l.unit.is_some());
     for l in nums {
         let unit = if has_units {
-            l.unit.as_deref().unwrap_or("")
+            Some(l.unit.as_deref().unwrap_or(""))
         } else {
-            ""
+            None
         };
         values.push(format_num(l.value, unit));
     }

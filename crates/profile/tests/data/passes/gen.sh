@@ -33,4 +33,5 @@ if [ -n "$FIX" ]; then
 fi
 rm -rf "$here/golden"
 mkdir -p "$here/golden"
+python3 "$here/gen_random.py" ${RANDOM_CASES:-150} > "$here/cases_random.txt"
 TZ=UTC "$tmp/oracle-bin" "$here/cases.txt" "$here/golden"
