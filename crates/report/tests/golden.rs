@@ -128,6 +128,7 @@ fn run_case(spec: &str, flags: &str) -> String {
     let mut format = OutputFormat::Text;
     let mut sample_index = prof.sample_types.len() - 1;
     let mut cum = false;
+    let mut call_tree = false;
     let mut source_path = String::new();
     let mut drop_negative = false;
     let mut node_count: Option<i64> = None;
@@ -172,6 +173,7 @@ fn run_case(spec: &str, flags: &str) -> String {
             }
             "source_path" => source_path = value.replace("@DATA@", DATA),
             "cum" => cum = true,
+            "call_tree" => call_tree = true,
             "drop_negative" => drop_negative = true,
             "lines" => lines = true,
             "compact_labels" => compact = true,
@@ -200,6 +202,7 @@ fn run_case(spec: &str, flags: &str) -> String {
         .map(|m| m.file.rsplit('/').next().unwrap_or("").to_string());
     let mut o = Options::for_sample_index(&prof, sample_index, format);
     o.cum_sort = cum;
+    o.call_tree = call_tree;
     o.source_path = source_path;
     if let Some(m) = prof_title.as_ref() {
         o.title = m.clone();
