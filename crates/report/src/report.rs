@@ -63,9 +63,10 @@ pub struct Options {
 }
 
 impl Options {
-    /// Options for sample value `index` of `prof`, with pprof's defaults
-    /// for the rest (nodefraction 0.005, edgefraction 0.001, nodecount off,
-    /// unit `minimum`).
+    /// Options for sample value `index` of `prof` as the pprof driver's
+    /// `reportOptions` sets them (the unit is kept as written), with the
+    /// CLI defaults for the rest (nodefraction 0.005, edgefraction 0.001,
+    /// nodecount off, unit `minimum`, title = the main binary's base name).
     pub fn for_sample_index(prof: &Profile, index: usize, format: OutputFormat) -> Options {
         let st = prof.sample_types.get(index).cloned().unwrap_or_default();
         Options {
@@ -75,7 +76,12 @@ impl Options {
             drop_negative: false,
             compact_labels: false,
             ratio: 1.0,
-            title: String::new(),
+            title: prof
+                .mappings
+                .first()
+                .filter(|m| !m.file.is_empty())
+                .map(|m| go_base(&m.file))
+                .unwrap_or_default(),
             profile_labels: Vec::new(),
             active_filters: Vec::new(),
             num_label_units: HashMap::new(),
@@ -85,7 +91,7 @@ impl Options {
             sample_value: Box::new(move |v: &[i64]| v.get(index).copied().unwrap_or(0)),
             sample_mean_divisor: None,
             sample_type: st.r#type,
-            sample_unit: st.unit.to_lowercase(),
+            sample_unit: st.unit,
             output_unit: "minimum".to_string(),
             symbol: None,
             source_path: String::new(),
@@ -222,6 +228,13 @@ impl Report {
             v = (v as f64 * o.ratio) as i64;
         }
         measurement::scaled_label(v, &o.sample_unit, &o.output_unit)
+    }
+
+    /// Turns on `-mean`: values are divided by sample value 0 (the count),
+    /// as pprof's driver does.
+    pub fn set_mean(options: &mut Options) {
+        options.sample_mean_divisor = Some(Box::new(|v: &[i64]| v.first().copied().unwrap_or(0)));
+        options.sample_type = format!("mean_{}", options.sample_type);
     }
 
     /// Writes the report selected by `options.output_format`.

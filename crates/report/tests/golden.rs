@@ -128,6 +128,8 @@ fn run_case(spec: &str, flags: &str) -> String {
     let mut format = OutputFormat::Text;
     let mut sample_index = prof.sample_types.len() - 1;
     let mut cum = false;
+    let mut mean = false;
+    let mut divide_by = 1.0f64;
     let mut call_tree = false;
     let mut source_path = String::new();
     let mut drop_negative = false;
@@ -173,6 +175,8 @@ fn run_case(spec: &str, flags: &str) -> String {
             }
             "source_path" => source_path = value.replace("@DATA@", DATA),
             "cum" => cum = true,
+            "mean" => mean = true,
+            "divide_by" => divide_by = value.parse().unwrap(),
             "call_tree" => call_tree = true,
             "drop_negative" => drop_negative = true,
             "lines" => lines = true,
@@ -202,11 +206,13 @@ fn run_case(spec: &str, flags: &str) -> String {
         .map(|m| m.file.rsplit('/').next().unwrap_or("").to_string());
     let mut o = Options::for_sample_index(&prof, sample_index, format);
     o.cum_sort = cum;
+    o.ratio = 1.0 / divide_by;
+    if mean {
+        Report::set_mean(&mut o);
+    }
     o.call_tree = call_tree;
     o.source_path = source_path;
-    if let Some(m) = prof_title.as_ref() {
-        o.title = m.clone();
-    }
+    assert_eq!(o.title, prof_title.unwrap_or_default());
     o.drop_negative = drop_negative;
     o.node_count = node_count.unwrap_or(default_count);
     o.node_fraction = node_fraction;
