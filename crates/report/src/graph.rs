@@ -275,6 +275,9 @@ pub struct Options<'a> {
     /// Collect string and numeric tags (only the `dot` and `tags` views use
     /// them; skipping them makes text reports cheaper).
     pub collect_tags: bool,
+    /// `group_samples(prof, self)` computed earlier for the same profile,
+    /// sample functions and `collect_tags`, to skip regrouping on rebuilds.
+    pub sample_groups: Option<&'a [SampleGroup]>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -1046,7 +1049,15 @@ pub fn new_graph(prof: &Profile, o: &Options) -> (Graph, Vec<Vec<Option<NodeIdx>
     let (mut g, locs) = create_nodes(prof, o);
     let mut seen_node: Vec<u32> = vec![0; g.arena.len()];
     let mut seen_edge: HashSet<(NodeIdx, NodeIdx), FxBuild> = HashSet::default();
-    for (gi, group) in group_samples(prof, o).iter().enumerate() {
+    let computed;
+    let groups = match o.sample_groups {
+        Some(g) => g,
+        None => {
+            computed = group_samples(prof, o);
+            &computed
+        }
+    };
+    for (gi, group) in groups.iter().enumerate() {
         let (w, dw) = (group.w, group.dw);
         let sample = &prof.samples[group.first];
         let stamp = gi as u32 + 1;
@@ -1089,10 +1100,12 @@ pub fn new_graph(prof: &Profile, o: &Options) -> (Graph, Vec<Vec<Option<NodeIdx>
 }
 
 /// Samples that contribute identically to the graph, with summed weights.
-struct SampleGroup {
-    first: usize,
-    w: i64,
-    dw: i64,
+#[derive(Clone, Debug)]
+pub struct SampleGroup {
+    /// The index of the group's first sample.
+    pub first: usize,
+    pub w: i64,
+    pub dw: i64,
 }
 
 /// Groups samples with the same stack (and, when tags are collected, the
@@ -1101,7 +1114,7 @@ struct SampleGroup {
 /// one pass per group gives pprof's per-sample result while touching far
 /// fewer hash-table entries on profiles whose samples repeat stacks.
 /// Samples with zero weight and divisor are skipped first, as pprof does.
-fn group_samples(prof: &Profile, o: &Options) -> Vec<SampleGroup> {
+pub fn group_samples(prof: &Profile, o: &Options) -> Vec<SampleGroup> {
     type Key<'a> = (&'a [LocIdx], &'a [profile::Label], &'a [profile::NumLabel]);
     let mut index: HashMap<Key, usize, FxBuild> =
         HashMap::with_capacity_and_hasher(prof.samples.len() / 4, FxBuild::default());

@@ -122,6 +122,9 @@ pub struct Report {
     prof: Profile,
     total: i64,
     pub options: Options,
+    /// Sample groups of the last graph build, reused by rebuilds within one
+    /// report (the profile does not change between them).
+    groups: Option<Vec<graph::SampleGroup>>,
 }
 
 /// pprof's `computeTotal`: Σ|v| (divided by Σ divisors with `-mean`), or
@@ -205,6 +208,7 @@ impl Report {
             prof,
             total,
             options,
+            groups: None,
         }
     }
 
@@ -217,6 +221,7 @@ impl Report {
     }
 
     pub fn profile_mut(&mut self) -> &mut Profile {
+        self.groups = None;
         &mut self.prof
     }
 
@@ -279,7 +284,7 @@ impl Report {
         let out_unit = o.output_unit.clone();
         let format_tag = move |v: i64, key: &str| measurement::scaled_label(v, key, &out_unit);
         let visual = matches!(o.output_format, OutputFormat::Dot | OutputFormat::Callgrind);
-        let gopt = graph::Options {
+        let mut gopt = graph::Options {
             sample_value: &*o.sample_value,
             sample_mean_divisor: o
                 .sample_mean_divisor
@@ -295,7 +300,15 @@ impl Report {
             drop_negative: o.drop_negative,
             kept_nodes: kept,
             collect_tags: o.output_format == OutputFormat::Dot,
+            sample_groups: None,
         };
+        if gopt.call_tree {
+            return Graph::new(&self.prof, &gopt);
+        }
+        if self.groups.is_none() {
+            self.groups = Some(graph::group_samples(&self.prof, &gopt));
+        }
+        gopt.sample_groups = self.groups.as_deref();
         Graph::new(&self.prof, &gopt)
     }
 
@@ -708,6 +721,7 @@ impl Report {
             drop_negative: false,
             kept_nodes: None,
             collect_tags: false,
+            sample_groups: None,
         };
         let (g, locs) = graph::create_nodes(prof, &gopt);
         let names: Vec<String> = g.arena.iter().map(|n| n.info.printable_name()).collect();

@@ -114,6 +114,7 @@ fn graph_of_800k_samples() {
         drop_negative: false,
         kept_nodes: None,
         collect_tags: false,
+        sample_groups: None,
     };
     let g = report::graph::Graph::new(&p, &gopt);
     println!(
