@@ -60,6 +60,9 @@ pub struct Options {
     /// Where `list` looks for sources when `source_path` is empty (pprof
     /// uses the process's working directory; this crate does no I/O).
     pub working_dir: String,
+    /// The zone of the `Time:` header: offset east of UTC in seconds and
+    /// its abbreviation (pprof uses the local zone; the default is UTC).
+    pub time_zone: (i64, String),
 }
 
 impl Options {
@@ -99,6 +102,7 @@ impl Options {
             intel_syntax: false,
             show_columns: false,
             working_dir: String::new(),
+            time_zone: (0, "UTC".to_string()),
         }
     }
 }
@@ -440,7 +444,11 @@ impl Report {
             label.push(format!("Doc: {}", prof.doc_url));
         }
         if prof.time_nanos != 0 {
-            label.push(format!("Time: {}", format_time_utc(prof.time_nanos)));
+            let (offset, zone) = &o.time_zone;
+            label.push(format!(
+                "Time: {}",
+                format_time(prof.time_nanos, *offset, zone)
+            ));
         }
         if prof.duration_nanos != 0 {
             let duration = measurement::label(prof.duration_nanos, "nanoseconds");
@@ -1052,9 +1060,10 @@ fn callgrind_address(prev: Option<&graph::NodeInfo>, curr: u64) -> String {
     }
 }
 
-/// Go's `time.Unix(0, ns).Format("2006-01-02 15:04:05 MST")` in UTC.
-pub fn format_time_utc(nanos: i64) -> String {
-    let secs = nanos.div_euclid(1_000_000_000);
+/// Go's `time.Unix(0, ns).Format("2006-01-02 15:04:05 MST")` in a zone
+/// `offset` seconds east of UTC named `zone`.
+pub fn format_time(nanos: i64, offset: i64, zone: &str) -> String {
+    let secs = nanos.div_euclid(1_000_000_000).wrapping_add(offset);
     let days = secs.div_euclid(86400);
     let rem = secs.rem_euclid(86400);
     // Civil-from-days (Howard Hinnant's algorithm).
@@ -1068,9 +1077,35 @@ pub fn format_time_utc(nanos: i64) -> String {
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
     format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} {zone}",
         rem / 3600,
         rem % 3600 / 60,
         rem % 60
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn times() {
+        assert_eq!(format_time(0, 0, "UTC"), "1970-01-01 00:00:00 UTC");
+        assert_eq!(
+            format_time(1_764_165_156_999_999_999, 0, "UTC"),
+            "2025-11-26 13:52:36 UTC"
+        );
+        assert_eq!(
+            format_time(1_764_165_156_000_000_000, 3600, "CET"),
+            "2025-11-26 14:52:36 CET"
+        );
+        assert_eq!(
+            format_time(951_782_400_000_000_000, 0, "UTC"),
+            "2000-02-29 00:00:00 UTC"
+        );
+        assert_eq!(
+            format_time(-1_000_000_000, 0, "UTC"),
+            "1969-12-31 23:59:59 UTC"
+        );
+    }
 }
