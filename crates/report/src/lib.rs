@@ -18,7 +18,8 @@ pub mod gofmt;
 pub mod graph;
 pub mod measurement;
 pub mod report;
+pub mod shortnames;
 pub mod source;
 pub mod tabwriter;
 
-pub use report::{OutputFormat, Options, Report, ReportError};
+pub use report::{Options, OutputFormat, Report, ReportError};
