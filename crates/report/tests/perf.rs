@@ -116,6 +116,12 @@ fn graph_of_800k_samples() {
         collect_tags: false,
         sample_groups: None,
     };
+    let groups = report::graph::group_samples(&p, &gopt);
+    println!(
+        "grouping: {}0 ms cpu ({} groups)",
+        cpu_ticks() - c,
+        groups.len()
+    );
     let g = report::graph::Graph::new(&p, &gopt);
     println!(
         "one graph build: {:?} wall, {}0 ms cpu ({} nodes, {} edges)",
