@@ -239,6 +239,17 @@ impl Report {
         measurement::scaled_label(v, &o.sample_unit, &o.output_unit)
     }
 
+    /// pprof's `DocURL`: the profile's documentation link if it is an
+    /// absolute http(s) URL.
+    pub fn doc_url(&self) -> String {
+        let u = &self.prof.doc_url;
+        let scheme = u.split_once(':').map(|(s, _)| s.to_ascii_lowercase());
+        match scheme.as_deref() {
+            Some("http") | Some("https") => u.clone(),
+            _ => String::new(),
+        }
+    }
+
     /// Turns on `-mean`: values are divided by sample value 0 (the count),
     /// as pprof's driver does.
     pub fn set_mean(options: &mut Options) {
@@ -1087,6 +1098,103 @@ pub fn format_time(nanos: i64, offset: i64, zone: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use profile::{Label, Sample, ValueType};
+
+    fn sample(values: [i64; 2], base: bool) -> Sample {
+        Sample {
+            values: values.to_vec(),
+            labels: if base {
+                vec![Label {
+                    key: "pprof::base".into(),
+                    value: "true".into(),
+                }]
+            } else {
+                Vec::new()
+            },
+            ..Default::default()
+        }
+    }
+
+    fn prof(samples: Vec<Sample>) -> Profile {
+        Profile {
+            sample_types: vec![
+                ValueType::new("samples", "count"),
+                ValueType::new("cpu", "milliseconds"),
+            ],
+            samples,
+            ..Default::default()
+        }
+    }
+
+    // pprof's TestComputeTotal.
+    #[test]
+    fn totals() {
+        let p1 = prof(vec![
+            sample([1, 1], false),
+            sample([1, 10], false),
+            sample([1, 100], false),
+        ]);
+        let p2 = prof(vec![
+            sample([1, 1], false),
+            sample([1, -10], false),
+            sample([1, 100], false),
+        ]);
+        let p3 = prof(vec![
+            sample([10000, 1], false),
+            sample([-10, 3], true),
+            sample([1000, -10], false),
+            sample([-9000, 3], true),
+            sample([-1, 3], true),
+            sample([100, 100], false),
+            sample([100, 3], true),
+        ]);
+        let v0 = |v: &[i64]| v[0];
+        let v1 = |v: &[i64]| v[1];
+        assert_eq!(compute_total(&p1, &v0, None), 3);
+        assert_eq!(compute_total(&p1, &v1, None), 111);
+        assert_eq!(compute_total(&p2, &v1, None), 111);
+        assert_eq!(compute_total(&p3, &v0, None), 9111);
+        // -mean divides by the summed counts.
+        assert_eq!(compute_total(&p1, &v1, Some(&v0)), 37);
+    }
+
+    // pprof's TestLegendActiveFilters, TestDocURL, TestProfileLabels.
+    #[test]
+    fn labels() {
+        let mut p = prof(vec![sample([1, 10], false)]);
+        p.time_nanos = 131_000_000_000;
+        p.doc_url = "http://example.com/pprof-help".into();
+        let mut o = Options::for_sample_index(&p, 1, OutputFormat::Text);
+        o.active_filters = vec![
+            "focus=123|456|789|101112|131415|161718|192021|222324|252627|282930|313233|343536|363738|acbdefghijklmnop".into(),
+            "show=short filter".into(),
+        ];
+        let rpt = Report::new(p, o);
+        let labels = rpt.report_labels(10, 1, 1, 0, 0, false);
+        assert!(labels.contains(&"Time: 1970-01-01 00:02:11 UTC".to_string()));
+        assert!(labels.contains(&"Doc: http://example.com/pprof-help".to_string()));
+        let i = labels.iter().position(|l| l == "Active filters:").unwrap();
+        assert_eq!(
+            labels[i + 1],
+            "   focus=123|456|789|101112|131415|161718|192021|222324|252627|282930|313233|343536…"
+        );
+        assert_eq!(labels[i + 2], "   show=short filter");
+        assert_eq!(rpt.doc_url(), "http://example.com/pprof-help");
+        for (url, want) in [
+            ("", ""),
+            (
+                "https://example.com/pprof-help",
+                "https://example.com/pprof-help",
+            ),
+            ("/foo", ""),
+            ("mailto:nobody@example.com", ""),
+        ] {
+            let mut p = prof(vec![]);
+            p.doc_url = url.into();
+            let o = Options::for_sample_index(&p, 1, OutputFormat::Dot);
+            assert_eq!(Report::new(p, o).doc_url(), want);
+        }
+    }
 
     #[test]
     fn times() {
