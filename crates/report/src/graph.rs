@@ -15,11 +15,22 @@ pub struct FxHasher(u64);
 
 impl Hasher for FxHasher {
     fn finish(&self) -> u64 {
-        self.0
+        // The multiply mixes only upward; hashbrown indexes buckets with the
+        // low bits, so bring the well-mixed high bits down (as rustc-hash 2).
+        self.0.rotate_left(26)
     }
     fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.write_u64(b as u64);
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut buf = [0u8; 8];
+            buf.copy_from_slice(c);
+            self.write_u64(u64::from_le_bytes(buf));
+        }
+        let rest = chunks.remainder();
+        if !rest.is_empty() {
+            let mut buf = [0u8; 8];
+            buf[..rest.len()].copy_from_slice(rest);
+            self.write_u64(u64::from_le_bytes(buf) ^ ((rest.len() as u64) << 56));
         }
     }
     fn write_u32(&mut self, i: u32) {
@@ -264,6 +275,9 @@ pub struct Options<'a> {
     /// Collect string and numeric tags (only the `dot` and `tags` views use
     /// them; skipping them makes text reports cheaper).
     pub collect_tags: bool,
+    /// `group_samples(prof, self)` computed earlier for the same profile,
+    /// sample functions and `collect_tags`, to skip regrouping on rebuilds.
+    pub sample_groups: Option<&'a [SampleGroup]>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -444,18 +458,40 @@ impl Graph {
 
     /// `TrimLowFrequencyEdges`: returns the number of edges dropped.
     pub fn trim_low_frequency_edges(&mut self, cutoff: i64) -> usize {
-        let mut dropped = 0;
-        for i in 0..self.nodes.len() {
-            let n = self.nodes[i];
-            let ins = self.arena[n as usize].r#in.clone();
-            for e in ins {
+        let mut dead: Vec<EdgeIdx> = Vec::new();
+        for &n in &self.nodes {
+            for &e in &self.arena[n as usize].r#in {
                 if self.edges[e as usize].weight.wrapping_abs() < cutoff {
-                    self.remove_edge(e);
-                    dropped += 1;
+                    dead.push(e);
                 }
             }
         }
-        dropped
+        self.remove_edges(&dead);
+        dead.len()
+    }
+
+    /// Removes many edges at once, in time linear in the graph's size
+    /// (one `remove_edge` per edge is quadratic for high-degree nodes).
+    pub fn remove_edges(&mut self, dead: &[EdgeIdx]) {
+        if dead.is_empty() {
+            return;
+        }
+        let mut is_dead = vec![false; self.edges.len()];
+        let mut touched: Vec<NodeIdx> = Vec::with_capacity(dead.len() * 2);
+        for &e in dead {
+            is_dead[e as usize] = true;
+            let edge = &self.edges[e as usize];
+            touched.push(edge.src);
+            touched.push(edge.dest);
+            self.edge_index.remove(&(edge.src, edge.dest));
+        }
+        touched.sort_unstable();
+        touched.dedup();
+        for n in touched {
+            let node = &mut self.arena[n as usize];
+            node.r#in.retain(|&e| !is_dead[e as usize]);
+            node.out.retain(|&e| !is_dead[e as usize]);
+        }
     }
 
     /// `SortNodes`.
@@ -1013,12 +1049,18 @@ pub fn new_graph(prof: &Profile, o: &Options) -> (Graph, Vec<Vec<Option<NodeIdx>
     let (mut g, locs) = create_nodes(prof, o);
     let mut seen_node: Vec<u32> = vec![0; g.arena.len()];
     let mut seen_edge: HashSet<(NodeIdx, NodeIdx), FxBuild> = HashSet::default();
-    for (si, sample) in prof.samples.iter().enumerate() {
-        let (w, dw) = sample_weights(sample, o);
-        if dw == 0 && w == 0 {
-            continue;
+    let computed;
+    let groups = match o.sample_groups {
+        Some(g) => g,
+        None => {
+            computed = group_samples(prof, o);
+            &computed
         }
-        let stamp = si as u32 + 1;
+    };
+    for (gi, group) in groups.iter().enumerate() {
+        let (w, dw) = (group.w, group.dw);
+        let sample = &prof.samples[group.first];
+        let stamp = gi as u32 + 1;
         seen_edge.clear();
         let tag_info = o.collect_tags.then(|| SampleTagInfo {
             labels: join_labels(sample),
@@ -1055,6 +1097,51 @@ pub fn new_graph(prof: &Profile, o: &Options) -> (Graph, Vec<Vec<Option<NodeIdx>
     }
     g.select_nodes(o.drop_negative);
     (g, locs)
+}
+
+/// Samples that contribute identically to the graph, with summed weights.
+#[derive(Clone, Debug)]
+pub struct SampleGroup {
+    /// The index of the group's first sample.
+    pub first: usize,
+    pub w: i64,
+    pub dw: i64,
+}
+
+/// Groups samples with the same stack (and, when tags are collected, the
+/// same labels) in order of first appearance. A sample's contribution to
+/// nodes, edges and tags is additive and depends only on those fields, so
+/// one pass per group gives pprof's per-sample result while touching far
+/// fewer hash-table entries on profiles whose samples repeat stacks.
+/// Samples with zero weight and divisor are skipped first, as pprof does.
+pub fn group_samples(prof: &Profile, o: &Options) -> Vec<SampleGroup> {
+    type Key<'a> = (&'a [LocIdx], &'a [profile::Label], &'a [profile::NumLabel]);
+    let mut index: HashMap<Key, usize, FxBuild> =
+        HashMap::with_capacity_and_hasher(prof.samples.len() / 4, FxBuild::default());
+    let mut groups: Vec<SampleGroup> = Vec::new();
+    for (si, s) in prof.samples.iter().enumerate() {
+        let (w, dw) = sample_weights(s, o);
+        if dw == 0 && w == 0 {
+            continue;
+        }
+        let key: Key = if o.collect_tags {
+            (&s.locations, &s.labels, &s.num_labels)
+        } else {
+            (&s.locations, &[], &[])
+        };
+        match index.get(&key) {
+            Some(&g) => {
+                let group = &mut groups[g];
+                group.w = group.w.wrapping_add(w);
+                group.dw = group.dw.wrapping_add(dw);
+            }
+            None => {
+                index.insert(key, groups.len());
+                groups.push(SampleGroup { first: si, w, dw });
+            }
+        }
+    }
+    groups
 }
 
 /// `newTree`: a call tree, where a node is distinct per call path.

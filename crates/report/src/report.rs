@@ -60,12 +60,16 @@ pub struct Options {
     /// Where `list` looks for sources when `source_path` is empty (pprof
     /// uses the process's working directory; this crate does no I/O).
     pub working_dir: String,
+    /// The zone of the `Time:` header: offset east of UTC in seconds and
+    /// its abbreviation (pprof uses the local zone; the default is UTC).
+    pub time_zone: (i64, String),
 }
 
 impl Options {
-    /// Options for sample value `index` of `prof`, with pprof's defaults
-    /// for the rest (nodefraction 0.005, edgefraction 0.001, nodecount off,
-    /// unit `minimum`).
+    /// Options for sample value `index` of `prof` as the pprof driver's
+    /// `reportOptions` sets them (the unit is kept as written), with the
+    /// CLI defaults for the rest (nodefraction 0.005, edgefraction 0.001,
+    /// nodecount off, unit `minimum`, title = the main binary's base name).
     pub fn for_sample_index(prof: &Profile, index: usize, format: OutputFormat) -> Options {
         let st = prof.sample_types.get(index).cloned().unwrap_or_default();
         Options {
@@ -75,7 +79,12 @@ impl Options {
             drop_negative: false,
             compact_labels: false,
             ratio: 1.0,
-            title: String::new(),
+            title: prof
+                .mappings
+                .first()
+                .filter(|m| !m.file.is_empty())
+                .map(|m| go_base(&m.file))
+                .unwrap_or_default(),
             profile_labels: Vec::new(),
             active_filters: Vec::new(),
             num_label_units: HashMap::new(),
@@ -85,7 +94,7 @@ impl Options {
             sample_value: Box::new(move |v: &[i64]| v.get(index).copied().unwrap_or(0)),
             sample_mean_divisor: None,
             sample_type: st.r#type,
-            sample_unit: st.unit.to_lowercase(),
+            sample_unit: st.unit,
             output_unit: "minimum".to_string(),
             symbol: None,
             source_path: String::new(),
@@ -93,6 +102,7 @@ impl Options {
             intel_syntax: false,
             show_columns: false,
             working_dir: String::new(),
+            time_zone: (0, "UTC".to_string()),
         }
     }
 }
@@ -116,6 +126,9 @@ pub struct Report {
     prof: Profile,
     total: i64,
     pub options: Options,
+    /// Sample groups of the last graph build, reused by rebuilds within one
+    /// report (the profile does not change between them).
+    groups: Option<Vec<graph::SampleGroup>>,
 }
 
 /// pprof's `computeTotal`: Σ|v| (divided by Σ divisors with `-mean`), or
@@ -199,6 +212,7 @@ impl Report {
             prof,
             total,
             options,
+            groups: None,
         }
     }
 
@@ -211,6 +225,7 @@ impl Report {
     }
 
     pub fn profile_mut(&mut self) -> &mut Profile {
+        self.groups = None;
         &mut self.prof
     }
 
@@ -222,6 +237,24 @@ impl Report {
             v = (v as f64 * o.ratio) as i64;
         }
         measurement::scaled_label(v, &o.sample_unit, &o.output_unit)
+    }
+
+    /// pprof's `DocURL`: the profile's documentation link if it is an
+    /// absolute http(s) URL.
+    pub fn doc_url(&self) -> String {
+        let u = &self.prof.doc_url;
+        let scheme = u.split_once(':').map(|(s, _)| s.to_ascii_lowercase());
+        match scheme.as_deref() {
+            Some("http") | Some("https") => u.clone(),
+            _ => String::new(),
+        }
+    }
+
+    /// Turns on `-mean`: values are divided by sample value 0 (the count),
+    /// as pprof's driver does.
+    pub fn set_mean(options: &mut Options) {
+        options.sample_mean_divisor = Some(Box::new(|v: &[i64]| v.first().copied().unwrap_or(0)));
+        options.sample_type = format!("mean_{}", options.sample_type);
     }
 
     /// Writes the report selected by `options.output_format`.
@@ -266,7 +299,7 @@ impl Report {
         let out_unit = o.output_unit.clone();
         let format_tag = move |v: i64, key: &str| measurement::scaled_label(v, key, &out_unit);
         let visual = matches!(o.output_format, OutputFormat::Dot | OutputFormat::Callgrind);
-        let gopt = graph::Options {
+        let mut gopt = graph::Options {
             sample_value: &*o.sample_value,
             sample_mean_divisor: o
                 .sample_mean_divisor
@@ -282,7 +315,15 @@ impl Report {
             drop_negative: o.drop_negative,
             kept_nodes: kept,
             collect_tags: o.output_format == OutputFormat::Dot,
+            sample_groups: None,
         };
+        if gopt.call_tree {
+            return Graph::new(&self.prof, &gopt);
+        }
+        if self.groups.is_none() {
+            self.groups = Some(graph::group_samples(&self.prof, &gopt));
+        }
+        gopt.sample_groups = self.groups.as_deref();
         Graph::new(&self.prof, &gopt)
     }
 
@@ -414,7 +455,11 @@ impl Report {
             label.push(format!("Doc: {}", prof.doc_url));
         }
         if prof.time_nanos != 0 {
-            label.push(format!("Time: {}", format_time_utc(prof.time_nanos)));
+            let (offset, zone) = &o.time_zone;
+            label.push(format!(
+                "Time: {}",
+                format_time(prof.time_nanos, *offset, zone)
+            ));
         }
         if prof.duration_nanos != 0 {
             let duration = measurement::label(prof.duration_nanos, "nanoseconds");
@@ -695,6 +740,7 @@ impl Report {
             drop_negative: false,
             kept_nodes: None,
             collect_tags: false,
+            sample_groups: None,
         };
         let (g, locs) = graph::create_nodes(prof, &gopt);
         let names: Vec<String> = g.arena.iter().map(|n| n.info.printable_name()).collect();
@@ -1025,9 +1071,10 @@ fn callgrind_address(prev: Option<&graph::NodeInfo>, curr: u64) -> String {
     }
 }
 
-/// Go's `time.Unix(0, ns).Format("2006-01-02 15:04:05 MST")` in UTC.
-pub fn format_time_utc(nanos: i64) -> String {
-    let secs = nanos.div_euclid(1_000_000_000);
+/// Go's `time.Unix(0, ns).Format("2006-01-02 15:04:05 MST")` in a zone
+/// `offset` seconds east of UTC named `zone`.
+pub fn format_time(nanos: i64, offset: i64, zone: &str) -> String {
+    let secs = nanos.div_euclid(1_000_000_000).wrapping_add(offset);
     let days = secs.div_euclid(86400);
     let rem = secs.rem_euclid(86400);
     // Civil-from-days (Howard Hinnant's algorithm).
@@ -1041,9 +1088,132 @@ pub fn format_time_utc(nanos: i64) -> String {
     let m = if mp < 10 { mp + 3 } else { mp - 9 };
     let y = yoe + era * 400 + i64::from(m <= 2);
     format!(
-        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} UTC",
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02} {zone}",
         rem / 3600,
         rem % 3600 / 60,
         rem % 60
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use profile::{Label, Sample, ValueType};
+
+    fn sample(values: [i64; 2], base: bool) -> Sample {
+        Sample {
+            values: values.to_vec(),
+            labels: if base {
+                vec![Label {
+                    key: "pprof::base".into(),
+                    value: "true".into(),
+                }]
+            } else {
+                Vec::new()
+            },
+            ..Default::default()
+        }
+    }
+
+    fn prof(samples: Vec<Sample>) -> Profile {
+        Profile {
+            sample_types: vec![
+                ValueType::new("samples", "count"),
+                ValueType::new("cpu", "milliseconds"),
+            ],
+            samples,
+            ..Default::default()
+        }
+    }
+
+    // pprof's TestComputeTotal.
+    #[test]
+    fn totals() {
+        let p1 = prof(vec![
+            sample([1, 1], false),
+            sample([1, 10], false),
+            sample([1, 100], false),
+        ]);
+        let p2 = prof(vec![
+            sample([1, 1], false),
+            sample([1, -10], false),
+            sample([1, 100], false),
+        ]);
+        let p3 = prof(vec![
+            sample([10000, 1], false),
+            sample([-10, 3], true),
+            sample([1000, -10], false),
+            sample([-9000, 3], true),
+            sample([-1, 3], true),
+            sample([100, 100], false),
+            sample([100, 3], true),
+        ]);
+        let v0 = |v: &[i64]| v[0];
+        let v1 = |v: &[i64]| v[1];
+        assert_eq!(compute_total(&p1, &v0, None), 3);
+        assert_eq!(compute_total(&p1, &v1, None), 111);
+        assert_eq!(compute_total(&p2, &v1, None), 111);
+        assert_eq!(compute_total(&p3, &v0, None), 9111);
+        // -mean divides by the summed counts.
+        assert_eq!(compute_total(&p1, &v1, Some(&v0)), 37);
+    }
+
+    // pprof's TestLegendActiveFilters, TestDocURL, TestProfileLabels.
+    #[test]
+    fn labels() {
+        let mut p = prof(vec![sample([1, 10], false)]);
+        p.time_nanos = 131_000_000_000;
+        p.doc_url = "http://example.com/pprof-help".into();
+        let mut o = Options::for_sample_index(&p, 1, OutputFormat::Text);
+        o.active_filters = vec![
+            "focus=123|456|789|101112|131415|161718|192021|222324|252627|282930|313233|343536|363738|acbdefghijklmnop".into(),
+            "show=short filter".into(),
+        ];
+        let rpt = Report::new(p, o);
+        let labels = rpt.report_labels(10, 1, 1, 0, 0, false);
+        assert!(labels.contains(&"Time: 1970-01-01 00:02:11 UTC".to_string()));
+        assert!(labels.contains(&"Doc: http://example.com/pprof-help".to_string()));
+        let i = labels.iter().position(|l| l == "Active filters:").unwrap();
+        assert_eq!(
+            labels[i + 1],
+            "   focus=123|456|789|101112|131415|161718|192021|222324|252627|282930|313233|343536…"
+        );
+        assert_eq!(labels[i + 2], "   show=short filter");
+        assert_eq!(rpt.doc_url(), "http://example.com/pprof-help");
+        for (url, want) in [
+            ("", ""),
+            (
+                "https://example.com/pprof-help",
+                "https://example.com/pprof-help",
+            ),
+            ("/foo", ""),
+            ("mailto:nobody@example.com", ""),
+        ] {
+            let mut p = prof(vec![]);
+            p.doc_url = url.into();
+            let o = Options::for_sample_index(&p, 1, OutputFormat::Dot);
+            assert_eq!(Report::new(p, o).doc_url(), want);
+        }
+    }
+
+    #[test]
+    fn times() {
+        assert_eq!(format_time(0, 0, "UTC"), "1970-01-01 00:00:00 UTC");
+        assert_eq!(
+            format_time(1_764_165_156_999_999_999, 0, "UTC"),
+            "2025-11-26 13:52:36 UTC"
+        );
+        assert_eq!(
+            format_time(1_764_165_156_000_000_000, 3600, "CET"),
+            "2025-11-26 14:52:36 CET"
+        );
+        assert_eq!(
+            format_time(951_782_400_000_000_000, 0, "UTC"),
+            "2000-02-29 00:00:00 UTC"
+        );
+        assert_eq!(
+            format_time(-1_000_000_000, 0, "UTC"),
+            "1969-12-31 23:59:59 UTC"
+        );
+    }
 }

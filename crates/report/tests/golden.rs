@@ -128,6 +128,10 @@ fn run_case(spec: &str, flags: &str) -> String {
     let mut format = OutputFormat::Text;
     let mut sample_index = prof.sample_types.len() - 1;
     let mut cum = false;
+    let mut filters: Vec<String> = Vec::new();
+    let mut mean = false;
+    let mut divide_by = 1.0f64;
+    let mut call_tree = false;
     let mut source_path = String::new();
     let mut drop_negative = false;
     let mut node_count: Option<i64> = None;
@@ -172,6 +176,12 @@ fn run_case(spec: &str, flags: &str) -> String {
             }
             "source_path" => source_path = value.replace("@DATA@", DATA),
             "cum" => cum = true,
+            // These filters keep every sample of the specs, so only the
+            // "Active filters" header is exercised.
+            "focus" | "show" => filters.push(format!("{name}={value}")),
+            "mean" => mean = true,
+            "divide_by" => divide_by = value.parse().unwrap(),
+            "call_tree" => call_tree = true,
             "drop_negative" => drop_negative = true,
             "lines" => lines = true,
             "compact_labels" => compact = true,
@@ -200,10 +210,14 @@ fn run_case(spec: &str, flags: &str) -> String {
         .map(|m| m.file.rsplit('/').next().unwrap_or("").to_string());
     let mut o = Options::for_sample_index(&prof, sample_index, format);
     o.cum_sort = cum;
-    o.source_path = source_path;
-    if let Some(m) = prof_title.as_ref() {
-        o.title = m.clone();
+    o.active_filters = filters;
+    o.ratio = 1.0 / divide_by;
+    if mean {
+        Report::set_mean(&mut o);
     }
+    o.call_tree = call_tree;
+    o.source_path = source_path;
+    assert_eq!(o.title, prof_title.unwrap_or_default());
     o.drop_negative = drop_negative;
     o.node_count = node_count.unwrap_or(default_count);
     o.node_fraction = node_fraction;
@@ -239,6 +253,7 @@ fn goldens_match_go_tool_pprof() {
             continue;
         }
         let parts: Vec<&str> = line.splitn(3, '|').collect();
+        // Flags may contain '|' (regex alternation); only the first two split.
         let (name, spec, flags) = (parts[0], parts[1], parts[2]);
         let spec_text = std::fs::read_to_string(format!("{DATA}/spec/{spec}.prof")).unwrap();
         let want = std::fs::read_to_string(format!("{DATA}/golden/{name}.txt")).unwrap();
