@@ -66,18 +66,31 @@ fn stream_decompress(data: &[u8], max: u64) -> Result<Vec<u8>, ParseError> {
     // Read one byte past the cap so that "exactly max" and "more than max"
     // are distinguishable without ever holding more than max + 1 bytes.
     let mut reader = MultiGzDecoder::new(data).take(max.saturating_add(1));
-    reader.read_to_end(&mut out).map_err(|e| {
-        if e.kind() == std::io::ErrorKind::UnexpectedEof {
-            // Go's gzip reader reports truncation as io.ErrUnexpectedEOF.
-            ParseError::Decompress("unexpected EOF".into())
-        } else {
-            ParseError::Decompress(format!("gzip: {e}"))
-        }
-    })?;
+    reader.read_to_end(&mut out).map_err(go_wording)?;
     if out.len() as u64 > max {
         return Err(ParseError::TooLarge { limit: max });
     }
     Ok(out)
+}
+
+/// Rewords flate2's errors as Go's compress/gzip reports them, which is what
+/// pprof prints.
+fn go_wording(e: std::io::Error) -> ParseError {
+    let msg = e.to_string();
+    let go = if e.kind() == std::io::ErrorKind::UnexpectedEof {
+        "unexpected EOF".to_string()
+    } else if msg.contains("checksum") {
+        "gzip: invalid checksum".to_string()
+    } else if msg.contains("header") {
+        // Also what Go says for trailing bytes that are not another member.
+        "gzip: invalid header".to_string()
+    } else if msg.contains("deflate") {
+        // Go adds the offset ("before offset N"), which flate2 does not know.
+        "flate: corrupt input".to_string()
+    } else {
+        msg
+    };
+    ParseError::Decompress(go)
 }
 
 /// libdeflater's safe wrapper hides how many input bytes a gzip member used,

@@ -8,6 +8,7 @@ use std::process::Command;
 const PROGRAM: &str = r#"package main
 
 import (
+	"context"
 	"os"
 	"runtime"
 	"runtime/pprof"
@@ -44,6 +45,23 @@ func main() {
 		panic(err)
 	}
 	f.Close()
+
+	// Goroutines parked under pprof labels: string labels in the profile.
+	block := make(chan struct{})
+	for i, v := range []string{"a", "b", "b"} {
+		pprof.Do(context.Background(), pprof.Labels("worker", v, "n", string(rune('0'+i))), func(context.Context) {
+			go func() { <-block }()
+		})
+	}
+	runtime.Gosched()
+	g, err := os.Create(os.Args[2])
+	if err != nil {
+		panic(err)
+	}
+	if err := pprof.Lookup("goroutine").WriteTo(g, 0); err != nil {
+		panic(err)
+	}
+	g.Close()
 }
 "#;
 
@@ -75,7 +93,7 @@ fn run(go: &Path, dir: &Path, args: &[&str]) -> Vec<u8> {
 fn heap_profile(go: &Path, dir: &Path) -> PathBuf {
     std::fs::write(dir.join("main.go"), PROGRAM).unwrap();
     std::fs::write(dir.join("go.mod"), "module heapgen\n\ngo 1.21\n").unwrap();
-    run(go, dir, &["run", ".", "heap.pb.gz"]);
+    run(go, dir, &["run", ".", "heap.pb.gz", "goroutine.pb.gz"]);
     dir.join("heap.pb.gz")
 }
 
@@ -99,6 +117,19 @@ fn go_heap_profile_reencodes_to_the_same_raw_dump() {
     let got = raw(&go, dir.path(), "ours.pb.gz");
     assert!(want.contains("Samples:"), "{want}");
     assert_eq!(got, want);
+
+    // The goroutine profile carries string labels.
+    let bytes = std::fs::read(dir.path().join("goroutine.pb.gz")).unwrap();
+    let p = decode(&gz::maybe_decompress(&bytes, 1 << 30).unwrap()).unwrap();
+    assert!(
+        p.samples
+            .iter()
+            .any(|s| s.label_values("worker").any(|v| v == "b"))
+    );
+    std::fs::write(dir.path().join("ours-g.pb.gz"), gz::compress(&encode(&p))).unwrap();
+    let want = raw(&go, dir.path(), "goroutine.pb.gz");
+    assert!(want.contains("worker:[b]"), "{want}");
+    assert_eq!(raw(&go, dir.path(), "ours-g.pb.gz"), want);
 }
 
 /// `go tool pprof -proto` writes with pprof's own encoder; decoding that and
@@ -108,17 +139,19 @@ fn encoder_is_byte_identical_to_pprofs() {
     let Some(go) = go() else { return };
     let dir = tempfile::tempdir().unwrap();
     heap_profile(&go, dir.path());
-    let pprof_out = run(
-        &go,
-        dir.path(),
-        &["tool", "pprof", "-symbolize=none", "-proto", "heap.pb.gz"],
-    );
-    let pprof_raw = gz::maybe_decompress(&pprof_out, 1 << 30)
-        .unwrap()
-        .into_owned();
-    let p = decode(&pprof_raw).unwrap();
-    assert!(
-        encode(&p) == pprof_raw,
-        "re-encoded bytes differ from pprof's"
-    );
+    for file in ["heap.pb.gz", "goroutine.pb.gz"] {
+        let pprof_out = run(
+            &go,
+            dir.path(),
+            &["tool", "pprof", "-symbolize=none", "-proto", file],
+        );
+        let pprof_raw = gz::maybe_decompress(&pprof_out, 1 << 30)
+            .unwrap()
+            .into_owned();
+        let p = decode(&pprof_raw).unwrap();
+        assert!(
+            encode(&p) == pprof_raw,
+            "{file}: re-encoded bytes differ from pprof's"
+        );
+    }
 }

@@ -68,15 +68,30 @@ fn truncated_gzip_says_unexpected_eof() {
 }
 
 #[test]
-fn corrupt_checksum_is_an_error() {
+fn corrupt_input_errors_use_gos_wording() {
     let data = b"checksummed".repeat(50);
-    let mut z = compress(&data);
+    let err = |z: &[u8]| maybe_decompress(z, 1 << 20).unwrap_err().to_string();
+    let z = compress(&data);
     let n = z.len();
-    z[n - 8] ^= 0xff;
-    assert!(matches!(
-        maybe_decompress(&z, 1 << 20),
-        Err(ParseError::Decompress(_))
-    ));
+    let mut crc = z.clone();
+    crc[n - 8] ^= 0xff;
+    assert_eq!(err(&crc), "decompressing profile: gzip: invalid checksum");
+    let mut size = z.clone();
+    size[n - 2] ^= 0xff;
+    assert_eq!(err(&size), "decompressing profile: gzip: invalid checksum");
+    let mut method = z.clone();
+    method[2] = 9;
+    assert_eq!(err(&method), "decompressing profile: gzip: invalid header");
+    let mut trailing = z.clone();
+    trailing.extend_from_slice(b"not another gzip member");
+    assert_eq!(
+        err(&trailing),
+        "decompressing profile: gzip: invalid header"
+    );
+    let mut body = z.clone();
+    body[12] ^= 0xff;
+    body[13] ^= 0x55;
+    assert_eq!(err(&body), "decompressing profile: flate: corrupt input");
 }
 
 #[test]

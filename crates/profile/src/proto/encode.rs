@@ -18,11 +18,14 @@ pub fn encode(p: &Profile) -> Vec<u8> {
         .iter()
         .map(|v| (st.add(&v.r#type), st.add(&v.unit)))
         .collect();
-    let labels: Vec<Vec<[i64; 4]>> = p
-        .samples
-        .iter()
-        .map(|s| sample_labels(s, &mut st))
-        .collect();
+    // All samples' labels in one flat vector (one allocation, not one per
+    // sample); `label_ends[i]` closes sample i's run.
+    let mut labels: Vec<[i64; 4]> = Vec::new();
+    let mut label_ends: Vec<usize> = Vec::with_capacity(p.samples.len());
+    for s in &p.samples {
+        sample_labels(s, &mut st, &mut labels);
+        label_ends.push(labels.len());
+    }
     let mappings: Vec<(i64, i64)> = p
         .mappings
         .iter()
@@ -48,7 +51,10 @@ pub fn encode(p: &Profile) -> Vec<u8> {
         put_value_type(&mut buf, 1, t, u);
     }
     let mut scratch: Vec<u64> = Vec::new();
-    for (s, labels) in p.samples.iter().zip(&labels) {
+    let mut label_start = 0;
+    for (s, &label_end) in p.samples.iter().zip(&label_ends) {
+        let labels = &labels[label_start..label_end];
+        label_start = label_end;
         put_message(&mut buf, 2, |b| {
             scratch.clear();
             scratch.extend(s.locations.iter().map(|&l| p.location(l).id));
@@ -132,8 +138,10 @@ fn put_value_type(buf: &mut Vec<u8>, field: u32, t: i64, u: i64) {
 
 /// A sample's labels as `[key, str, num, unit]` string indexes, in
 /// preEncode's order: pprof holds them in maps and writes keys sorted.
-fn sample_labels<'p>(s: &'p Sample, st: &mut Strings<'p>) -> Vec<[i64; 4]> {
-    let mut out = Vec::with_capacity(s.labels.len() + s.num_labels.len());
+fn sample_labels<'p>(s: &'p Sample, st: &mut Strings<'p>, out: &mut Vec<[i64; 4]>) {
+    if s.labels.is_empty() && s.num_labels.is_empty() {
+        return;
+    }
     let mut order: Vec<&Label> = s.labels.iter().collect();
     order.sort_by(|a, b| a.key.cmp(&b.key));
     for l in order {
@@ -159,7 +167,6 @@ fn sample_labels<'p>(s: &'p Sample, st: &mut Strings<'p>) -> Vec<[i64; 4]> {
         }
         i = end;
     }
-    out
 }
 
 #[derive(Default)]
