@@ -480,18 +480,22 @@ pub fn parse_with(args: &[String], host: &dyn Host) -> Result<PprofArgs, CliExit
 
     let base = src_str(SrcFlag::Base).filter(|s| !s.is_empty());
     let diff = src_str(SrcFlag::DiffBase).filter(|s| !s.is_empty());
+    // pprof has already printed the warnings when these checks fail.
+    let after_warnings = |msg: &str| {
+        let mut lines = warnings.clone();
+        lines.push(msg.to_string());
+        CliExit::Invalid(lines.join("\n"))
+    };
     if base.is_some() && diff.is_some() {
-        return Err(CliExit::Invalid(
-            "-base and -diff_base flags cannot both be specified".into(),
+        return Err(after_warnings(
+            "-base and -diff_base flags cannot both be specified",
         ));
     }
     let diff_base = diff.is_some();
     let base = base.or(diff);
 
     if cfg.normalize && base.is_none() {
-        return Err(CliExit::Invalid(
-            "must have base profile to normalize by".into(),
-        ));
+        return Err(after_warnings("must have base profile to normalize by"));
     }
 
     Ok(PprofArgs {
@@ -1020,6 +1024,15 @@ mod tests {
             "-http :0 -top x",
             "---top x",
             "-=x",
+            "-nodecount=9223372036854775808 x",
+            "-trim=maybe x",
+            "-seconds=1.5 x",
+            "-nodefraction=0x1p-2x x",
+            "-b=false",
+            "-h=1",
+            "-top --",
+            "-alloc_space -inuse_space -normalize x",
+            "-contentions -mean_delay -base=a -diff_base=b x",
         ] {
             let v: Vec<String> = args.split_whitespace().map(String::from).collect();
             let res = std::process::Command::new(&go)
