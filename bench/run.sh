@@ -64,7 +64,7 @@ time_ms() { # name cmd... -> mean wall ms over RUNS
 }
 rss_mb() { # cmd... -> "peak-RSS-MB cpu-seconds" (one run)
   /usr/bin/time -f '%M %U %S' -o "$tmp/rss" "$@" >/dev/null 2>&1 || { echo "- -"; return; }
-  awk '{printf "%.0f %.2f", $1/1024, $2+$3}' "$tmp/rss"
+  awk '{printf "%.0f %.2f\n", $1/1024, $2+$3}' "$tmp/rss"
 }
 ratio() { # a b -> a/b with one decimal, or -
   if [[ $1 == - || $2 == - || $2 == 0 ]]; then echo "-"; else awk -v a="$1" -v b="$2" 'BEGIN{printf "%.1fx", a/b}'; fi
