@@ -45,7 +45,7 @@ compile_heap() { # pkg name [text]
     report "$data/compile-$name-heap.pb.gz"; return
   fi
   mkdir -p "$d"
-  echo "compiling $pkg with -memprofilerate=1 (takes a minute or two)..." >&2
+  echo "compiling $pkg with -memprofilerate=1 (slow: minutes, ssa up to half an hour)..." >&2
   "$GO" build -o /dev/null -gcflags="$pkg=-memprofile=$d -memprofilerate=1" "$pkg"
   mv "$d"/*.memprof "$data/compile-$name-heap.pb.gz"
   report "$data/compile-$name-heap.pb.gz"
