@@ -415,3 +415,13 @@ fn tls_flag_errors_worded_like_pprof() {
         "could not load CA specified by -tls_ca: open /nonexistent/ca.pem: no such file or directory"
     );
 }
+
+#[test]
+fn status_text_is_gos() {
+    // Checked with go tool pprof against a Go server: Go's wording, not the
+    // RFC's newer names.
+    assert_eq!(go_status_text(413), Some("Request Entity Too Large"));
+    assert_eq!(go_status_text(416), Some("Requested Range Not Satisfiable"));
+    assert_eq!(go_status_text(404), Some("Not Found"));
+    assert_eq!(go_status_text(599), None);
+}
