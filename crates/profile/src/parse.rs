@@ -78,6 +78,11 @@ pub fn parse(data: &[u8], opts: &ParseOptions) -> Result<Parsed, ParseError> {
             crate::passes::validate::check_valid(&profile)?;
             return Ok(Parsed::proto(profile));
         }
+        // pprof tries no legacy parser after these two: they are final.
+        Err(e @ ParseError::Empty) => return Err(e),
+        Err(ParseError::Proto(msg)) if msg == "concatenated profiles detected" => {
+            return Err(ParseError::Proto(msg));
+        }
         Err(e) => e,
     };
     if let Some(parsed) = crate::legacy::parse_legacy(&data, opts)? {
