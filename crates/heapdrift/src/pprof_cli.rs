@@ -1,0 +1,1039 @@
+//! `heapdrift pprof [flags] SOURCE...`: the command line of `go tool pprof`
+//! (pprof's internal/driver/cli.go over Go's `flag` package), flag for flag
+//! and error for error.
+
+use std::collections::HashMap;
+use std::fmt;
+
+use crate::pprof_config::{
+    self, COMMANDS, CONFIG_FIELDS, Command, Config, FieldKind, NumError, Value, go_quote,
+    parse_go_bool, parse_go_float, parse_go_int,
+};
+
+/// The report requested on the command line (`-top`, `-list=RE`, ...).
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutputFormat {
+    pub command: &'static Command,
+    /// The regexp of a parameterised command (`-list`, `-peek`, `-disasm`,
+    /// `-weblist`); `None` for the others.
+    pub arg: Option<String>,
+}
+
+/// Everything `go tool pprof`'s parseFlags produces, typed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PprofArgs {
+    /// Profile sources: files or URLs, in order.
+    pub sources: Vec<String>,
+    /// The first argument when it names an object file and more follow.
+    pub exec_name: Option<String>,
+    /// `-base` or `-diff_base` source.
+    pub base: Option<String>,
+    /// The base came from `-diff_base`.
+    pub diff_base: bool,
+    /// `None`: no output flag (pprof would start its interactive shell).
+    pub output: Option<OutputFormat>,
+    /// All report options, after shortcuts (`-inuse_space`, `-mean_delay`).
+    pub config: Config,
+    /// `-seconds`, -1 when unset.
+    pub seconds: i64,
+    /// `-timeout`, -1 when unset.
+    pub timeout: i64,
+    pub symbolize: String,
+    pub build_id: String,
+    pub http: String,
+    pub no_browser: bool,
+    pub add_comment: String,
+    pub all_frames: bool,
+    /// `-tools`, defaulting to $PPROF_TOOLS.
+    pub tools: String,
+    pub tls_cert: String,
+    pub tls_key: String,
+    pub tls_ca: String,
+    /// Lines pprof prints to stderr and carries on
+    /// (`Multiple value selections, ignoring -alloc_space`).
+    pub warnings: Vec<String>,
+}
+
+/// Outcome of parsing that is not a runnable command.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CliExit {
+    /// `-h`/`-help`: usage on stderr, exit 0.
+    Help,
+    /// A flag the `flag` package rejected: the message, then usage; exit 2.
+    Flag(String),
+    /// No sources: usage, then "no profile source specified"; exit 2.
+    NoSource,
+    /// A semantic error from pprof's parseFlags: the message alone; exit 2.
+    Invalid(String),
+}
+
+impl CliExit {
+    pub fn exit_code(&self) -> i32 {
+        match self {
+            CliExit::Help => 0,
+            _ => 2,
+        }
+    }
+
+    /// Exactly what `go tool pprof` writes to stderr.
+    pub fn stderr_text(&self) -> String {
+        match self {
+            CliExit::Help => usage_text(),
+            CliExit::Flag(m) => format!("{m}\n{}", usage_text()),
+            CliExit::NoSource => format!("{}no profile source specified\n", usage_text()),
+            CliExit::Invalid(m) => format!("{m}\n"),
+        }
+    }
+}
+
+impl fmt::Display for CliExit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            CliExit::Help => f.write_str("help requested"),
+            CliExit::Flag(m) | CliExit::Invalid(m) => f.write_str(m),
+            CliExit::NoSource => f.write_str("no profile source specified"),
+        }
+    }
+}
+
+impl std::error::Error for CliExit {}
+
+/// What the parser needs from the outside world, so tests can fake it.
+pub trait Host {
+    fn env(&self, key: &str) -> Option<String>;
+    /// Whether `path` opens as an executable/object file (pprof treats such
+    /// a first argument as the binary, not a profile).
+    fn is_object_file(&self, path: &str) -> bool;
+}
+
+/// The real environment and file system.
+pub struct SystemHost;
+
+impl Host for SystemHost {
+    fn env(&self, key: &str) -> Option<String> {
+        std::env::var(key).ok()
+    }
+
+    fn is_object_file(&self, path: &str) -> bool {
+        use std::io::Read;
+        let mut head = [0u8; 8];
+        let Ok(mut f) = std::fs::File::open(path) else {
+            return false;
+        };
+        let Ok(n) = f.read(&mut head) else {
+            return false;
+        };
+        is_object_magic(&head[..n])
+    }
+}
+
+/// The formats Go's objfile.Open accepts: ELF, Mach-O, PE, Plan 9 a.out,
+/// XCOFF and Go archives.
+fn is_object_magic(h: &[u8]) -> bool {
+    const MAGICS: &[&[u8]] = &[
+        b"\x7fELF",
+        b"\xfe\xed\xfa\xce",
+        b"\xfe\xed\xfa\xcf",
+        b"\xce\xfa\xed\xfe",
+        b"\xcf\xfa\xed\xfe",
+        b"MZ",
+        b"!<arch>\n",
+        b"\x01\xdf",
+        b"\x01\xf7",
+        b"\x00\x00\x01\xeb",
+        b"\x00\x00\x8a\x97",
+        b"\x00\x00\x06\x47",
+    ];
+    MAGICS.iter().any(|m| h.starts_with(m))
+}
+
+/// The Go flag type of a flag: decides how its value is read.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum FlagType {
+    Bool,
+    Int,
+    Float,
+    Str,
+}
+
+/// The flags pprof defines outside the config table.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SrcFlag {
+    DiffBase,
+    Base,
+    Symbolize,
+    BuildId,
+    Timeout,
+    AddComment,
+    AllFrames,
+    Seconds,
+    InuseSpace,
+    InuseObjects,
+    AllocSpace,
+    AllocObjects,
+    TotalDelay,
+    Contentions,
+    MeanDelay,
+    Tools,
+    Http,
+    NoBrowser,
+    TlsCert,
+    TlsKey,
+    TlsCa,
+}
+
+const SRC_FLAGS: &[(&str, SrcFlag, FlagType)] = &[
+    ("diff_base", SrcFlag::DiffBase, FlagType::Str),
+    ("base", SrcFlag::Base, FlagType::Str),
+    ("symbolize", SrcFlag::Symbolize, FlagType::Str),
+    ("buildid", SrcFlag::BuildId, FlagType::Str),
+    ("timeout", SrcFlag::Timeout, FlagType::Int),
+    ("add_comment", SrcFlag::AddComment, FlagType::Str),
+    ("all_frames", SrcFlag::AllFrames, FlagType::Bool),
+    ("seconds", SrcFlag::Seconds, FlagType::Int),
+    ("inuse_space", SrcFlag::InuseSpace, FlagType::Bool),
+    ("inuse_objects", SrcFlag::InuseObjects, FlagType::Bool),
+    ("alloc_space", SrcFlag::AllocSpace, FlagType::Bool),
+    ("alloc_objects", SrcFlag::AllocObjects, FlagType::Bool),
+    ("total_delay", SrcFlag::TotalDelay, FlagType::Bool),
+    ("contentions", SrcFlag::Contentions, FlagType::Bool),
+    ("mean_delay", SrcFlag::MeanDelay, FlagType::Bool),
+    ("tools", SrcFlag::Tools, FlagType::Str),
+    ("http", SrcFlag::Http, FlagType::Str),
+    ("no_browser", SrcFlag::NoBrowser, FlagType::Bool),
+    ("tls_cert", SrcFlag::TlsCert, FlagType::Str),
+    ("tls_key", SrcFlag::TlsKey, FlagType::Str),
+    ("tls_ca", SrcFlag::TlsCa, FlagType::Str),
+];
+
+/// The shortcuts for sample_index, in the order pprof resolves them.
+const SAMPLE_SHORTCUTS: &[(SrcFlag, &str, &str)] = &[
+    (SrcFlag::TotalDelay, "delay", "-total_delay"),
+    (SrcFlag::MeanDelay, "delay", "-mean_delay"),
+    (SrcFlag::Contentions, "contentions", "-contentions"),
+    (SrcFlag::InuseSpace, "inuse_space", "-inuse_space"),
+    (SrcFlag::InuseObjects, "inuse_objects", "-inuse_objects"),
+    (SrcFlag::AllocSpace, "alloc_space", "-alloc_space"),
+    (SrcFlag::AllocObjects, "alloc_objects", "-alloc_objects"),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Target {
+    /// A config field (index into CONFIG_FIELDS).
+    Config(usize),
+    /// One choice of a Choice config field, as a bool flag.
+    Choice(usize, &'static str),
+    /// A report command (index into COMMANDS).
+    Command(usize),
+    Src(SrcFlag),
+}
+
+struct FlagDef {
+    ty: FlagType,
+    target: Target,
+}
+
+/// Every command-line flag: the config table, its choices, the commands and
+/// pprof's source/legacy flags. Names are unique (Go's flag package would
+/// panic on a redefinition).
+fn flag_defs() -> HashMap<&'static str, FlagDef> {
+    let mut m = HashMap::new();
+    let mut add = |name: &'static str, ty, target| {
+        let prev = m.insert(name, FlagDef { ty, target });
+        debug_assert!(prev.is_none(), "flag redefined: {name}");
+    };
+    for &(name, f, ty) in SRC_FLAGS {
+        add(name, ty, Target::Src(f));
+    }
+    for (i, f) in CONFIG_FIELDS.iter().enumerate() {
+        match f.kind {
+            FieldKind::Bool => add(f.name, FlagType::Bool, Target::Config(i)),
+            FieldKind::Int => add(f.name, FlagType::Int, Target::Config(i)),
+            FieldKind::Float => add(f.name, FlagType::Float, Target::Config(i)),
+            FieldKind::Str => add(f.name, FlagType::Str, Target::Config(i)),
+            FieldKind::Choice(cs) => {
+                for c in cs {
+                    add(c, FlagType::Bool, Target::Choice(i, c));
+                }
+            }
+        }
+    }
+    for (i, c) in COMMANDS.iter().enumerate() {
+        let ty = if c.has_param {
+            FlagType::Str
+        } else {
+            FlagType::Bool
+        };
+        add(c.name, ty, Target::Command(i));
+    }
+    m
+}
+
+/// A parsed flag value.
+#[derive(Debug, Clone, PartialEq)]
+enum FlagValue {
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Str(String),
+}
+
+/// Go's `flag.FlagSet.Parse` over `defs`: returns the set flags (last value
+/// wins) and the remaining arguments.
+fn go_flag_parse(
+    defs: &HashMap<&'static str, FlagDef>,
+    args: &[String],
+) -> Result<(HashMap<&'static str, FlagValue>, Vec<String>), CliExit> {
+    let mut set = HashMap::new();
+    let mut i = 0;
+    while i < args.len() {
+        let s = &args[i];
+        if s.len() < 2 || !s.starts_with('-') {
+            break;
+        }
+        let mut name = &s[1..];
+        if let Some(rest) = name.strip_prefix('-') {
+            if rest.is_empty() {
+                // "--" ends the flags and is consumed.
+                i += 1;
+                break;
+            }
+            name = rest;
+        }
+        if name.is_empty() || name.starts_with('-') || name.starts_with('=') {
+            return Err(CliExit::Flag(format!("bad flag syntax: {s}")));
+        }
+        i += 1;
+        // The name is everything up to the first '=' after its first byte.
+        let (name, value) = match name[1..].find('=') {
+            Some(p) => (&name[..p + 1], Some(&name[p + 2..])),
+            None => (name, None),
+        };
+        let Some((&key, def)) = defs.get_key_value(name) else {
+            if name == "help" || name == "h" {
+                return Err(CliExit::Help);
+            }
+            return Err(CliExit::Flag(format!(
+                "flag provided but not defined: -{name}"
+            )));
+        };
+        let v = if def.ty == FlagType::Bool {
+            // A bool flag never takes the next argument as its value.
+            match value {
+                None => FlagValue::Bool(true),
+                Some(v) => FlagValue::Bool(parse_go_bool(v).ok_or_else(|| {
+                    CliExit::Flag(format!(
+                        "invalid boolean value {} for -{name}: parse error",
+                        go_quote(v)
+                    ))
+                })?),
+            }
+        } else {
+            let value = match value {
+                Some(v) => v,
+                None if i < args.len() => {
+                    i += 1;
+                    args[i - 1].as_str()
+                }
+                None => {
+                    return Err(CliExit::Flag(format!("flag needs an argument: -{name}")));
+                }
+            };
+            let bad = |e: NumError| {
+                let why = match e {
+                    NumError::Syntax => "parse error",
+                    NumError::Range => "value out of range",
+                };
+                CliExit::Flag(format!(
+                    "invalid value {} for flag -{name}: {why}",
+                    go_quote(value)
+                ))
+            };
+            match def.ty {
+                FlagType::Int => FlagValue::Int(parse_go_int(value).map_err(bad)?),
+                FlagType::Float => FlagValue::Float(parse_go_float(value).map_err(bad)?),
+                _ => FlagValue::Str(value.to_string()),
+            }
+        };
+        set.insert(key, v);
+    }
+    Ok((set, args[i..].to_vec()))
+}
+
+/// Parses `go tool pprof`'s arguments (without the program name) against the
+/// real environment.
+pub fn parse(args: &[String]) -> Result<PprofArgs, CliExit> {
+    parse_with(args, &SystemHost)
+}
+
+/// pprof's parseFlags, step for step (the order decides which error wins).
+pub fn parse_with(args: &[String], host: &dyn Host) -> Result<PprofArgs, CliExit> {
+    let defs = flag_defs();
+    let (set, mut rest) = go_flag_parse(&defs, args)?;
+    if rest.is_empty() {
+        return Err(CliExit::NoSource);
+    }
+
+    let src_str = |f: SrcFlag| -> Option<String> {
+        let name = SRC_FLAGS.iter().find(|s| s.1 == f).map(|s| s.0)?;
+        match set.get(name) {
+            Some(FlagValue::Str(s)) => Some(s.clone()),
+            _ => None,
+        }
+    };
+    let src_int = |f: SrcFlag| -> i64 {
+        let name = SRC_FLAGS.iter().find(|s| s.1 == f).map_or("", |s| s.0);
+        match set.get(name) {
+            Some(FlagValue::Int(v)) => *v,
+            _ => -1,
+        }
+    };
+    let src_bool = |f: SrcFlag| -> bool {
+        let name = SRC_FLAGS.iter().find(|s| s.1 == f).map_or("", |s| s.0);
+        matches!(set.get(name), Some(FlagValue::Bool(true)))
+    };
+
+    let mut exec_name = None;
+    if rest.len() > 1 && host.is_object_file(&rest[0]) {
+        exec_name = Some(rest.remove(0));
+    }
+
+    // Config flags, in table order: the first conflicting group wins.
+    let mut cfg = Config::default();
+    for (i, f) in CONFIG_FIELDS.iter().enumerate() {
+        if let FieldKind::Choice(choices) = f.kind {
+            let chosen: Vec<&str> = choices
+                .iter()
+                .copied()
+                .filter(|c| set.get(c) == Some(&FlagValue::Bool(true)))
+                .collect();
+            match chosen.len() {
+                0 => {}
+                1 => {
+                    f.set_value(&mut cfg, Value::Str(chosen[0].to_string()));
+                }
+                _ => {
+                    // Go lists them in map order, which is random; sorted
+                    // is one of its possible outputs.
+                    let mut chosen = chosen;
+                    chosen.sort_unstable();
+                    return Err(CliExit::Invalid(format!(
+                        "conflicting options set: [{}]",
+                        chosen.join(" ")
+                    )));
+                }
+            }
+            continue;
+        }
+        let Some(v) = set.get(f.name) else { continue };
+        debug_assert_eq!(defs[f.name].target, Target::Config(i));
+        let v = match v.clone() {
+            FlagValue::Bool(b) => Value::Bool(b),
+            FlagValue::Int(n) => Value::Int(n),
+            FlagValue::Float(x) => Value::Float(x),
+            FlagValue::Str(s) => Value::Str(s),
+        };
+        f.set_value(&mut cfg, v);
+    }
+
+    let mut output = None;
+    for c in COMMANDS {
+        let arg = match set.get(c.name) {
+            Some(FlagValue::Bool(true)) => None,
+            Some(FlagValue::Str(s)) if !s.is_empty() => Some(s.clone()),
+            _ => continue,
+        };
+        if output.is_some() {
+            return Err(CliExit::Invalid(
+                "must set at most one output format".into(),
+            ));
+        }
+        output = Some(OutputFormat { command: c, arg });
+    }
+
+    let http = src_str(SrcFlag::Http).unwrap_or_default();
+    if output.is_some() && !http.is_empty() {
+        return Err(CliExit::Invalid(
+            "-http is not compatible with an output format on the command line".into(),
+        ));
+    }
+    let no_browser = src_bool(SrcFlag::NoBrowser);
+    if no_browser && http.is_empty() {
+        return Err(CliExit::Invalid(
+            "-no_browser only makes sense with -http".into(),
+        ));
+    }
+
+    let mut warnings = Vec::new();
+    for &(flag, sample_type, option) in SAMPLE_SHORTCUTS {
+        if src_bool(flag) {
+            if cfg.sample_index.is_empty() {
+                cfg.sample_index = sample_type.to_string();
+            } else {
+                warnings.push(format!("Multiple value selections, ignoring {option}"));
+            }
+        }
+    }
+    if src_bool(SrcFlag::MeanDelay) {
+        cfg.mean = true;
+    }
+
+    let base = src_str(SrcFlag::Base).filter(|s| !s.is_empty());
+    let diff = src_str(SrcFlag::DiffBase).filter(|s| !s.is_empty());
+    if base.is_some() && diff.is_some() {
+        return Err(CliExit::Invalid(
+            "-base and -diff_base flags cannot both be specified".into(),
+        ));
+    }
+    let diff_base = diff.is_some();
+    let base = base.or(diff);
+
+    if cfg.normalize && base.is_none() {
+        return Err(CliExit::Invalid(
+            "must have base profile to normalize by".into(),
+        ));
+    }
+
+    Ok(PprofArgs {
+        sources: rest,
+        exec_name,
+        base,
+        diff_base,
+        output,
+        config: cfg,
+        seconds: src_int(SrcFlag::Seconds),
+        timeout: src_int(SrcFlag::Timeout),
+        symbolize: src_str(SrcFlag::Symbolize).unwrap_or_default(),
+        build_id: src_str(SrcFlag::BuildId).unwrap_or_default(),
+        http,
+        no_browser,
+        add_comment: src_str(SrcFlag::AddComment).unwrap_or_default(),
+        all_frames: src_bool(SrcFlag::AllFrames),
+        tools: src_str(SrcFlag::Tools)
+            .or_else(|| host.env("PPROF_TOOLS"))
+            .unwrap_or_default(),
+        tls_cert: src_str(SrcFlag::TlsCert).unwrap_or_default(),
+        tls_key: src_str(SrcFlag::TlsKey).unwrap_or_default(),
+        tls_ca: src_str(SrcFlag::TlsCa).unwrap_or_default(),
+        warnings,
+    })
+}
+
+const USAGE_HDR: &str = "usage:
+
+Produce output in the specified format.
+
+   pprof <format> [options] [binary] <source> ...
+
+Omit the format to get an interactive shell whose commands can be used
+to generate various views of a profile
+
+   pprof [options] [binary] <source> ...
+
+Omit the format and provide the \"-http\" flag to get an interactive web
+interface at the specified host:port that can be used to navigate through
+various views of a profile.
+
+   pprof -http [host]:[port] [options] [binary] <source> ...
+
+Details:
+";
+
+const USAGE_SRC: &str = "
+
+  Source options:
+    -seconds              Duration for time-based profile collection
+    -timeout              Timeout in seconds for profile collection
+    -buildid              Override build id for main binary
+    -add_comment          Free-form annotation to add to the profile
+                          Displayed on some reports or with pprof -comments
+    -diff_base source     Source of base profile for comparison
+    -base source          Source of base profile for profile subtraction
+    profile.pb.gz         Profile in compressed protobuf format
+    legacy_profile        Profile in legacy pprof format
+    http://host/profile   URL for profile handler to retrieve
+    -symbolize=           Controls source of symbol information
+      none                  Do not attempt symbolization
+      local                 Examine only local binaries
+      fastlocal             Only get function names from local binaries
+      remote                Do not examine local binaries
+      force                 Force re-symbolization
+    Binary                  Local path or build id of binary for symbolization
+";
+
+const USAGE_TLS: &str =
+    "    -tls_cert             TLS client certificate file for fetching profile and symbols
+    -tls_key              TLS private key file for fetching profile and symbols
+    -tls_ca               TLS CA certs file for fetching profile and symbols";
+
+const USAGE_VARS: &str = "
+
+  Misc options:
+   -http              Provide web interface at host:port.
+                      Host is optional and 'localhost' by default.
+                      Port is optional and a randomly available port by default.
+   -no_browser        Skip opening a browser for the interactive web UI.
+   -tools             Search path for object tools
+   -all_frames        Ignore drop_frames and keep_frames regexps in the profile
+                      Rarely needed, mainly used for debugging pprof itself
+
+  Legacy convenience options:
+   -inuse_space           Same as -sample_index=inuse_space
+   -inuse_objects         Same as -sample_index=inuse_objects
+   -alloc_space           Same as -sample_index=alloc_space
+   -alloc_objects         Same as -sample_index=alloc_objects
+   -total_delay           Same as -sample_index=delay
+   -contentions           Same as -sample_index=contentions
+   -mean_delay            Same as -mean -sample_index=delay
+
+  Environment Variables:
+   PPROF_TMPDIR       Location for saved profiles (default $HOME/pprof)
+   PPROF_TOOLS        Search path for object-level tools
+   PPROF_BINARY_PATH  Search path for local binary files
+                      default: $HOME/pprof/binaries
+                      searches $buildid/$name, $buildid/*, $path/$buildid,
+                      ${buildid:0:2}/${buildid:2}.debug, $name, $path,
+                      ${name}.debug, $dir/.debug/${name}.debug,
+                      usr/lib/debug/$dir/${name}.debug
+   * On Windows, %USERPROFILE% is used instead of $HOME";
+
+/// The usage text `go tool pprof -h` prints (to stderr), newline-terminated.
+pub fn usage_text() -> String {
+    format!(
+        "{USAGE_HDR}{}{USAGE_SRC}{USAGE_TLS}{USAGE_VARS}\n",
+        pprof_config::usage(true)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    struct FakeHost {
+        objects: Vec<&'static str>,
+        tools: Option<&'static str>,
+    }
+
+    impl Host for FakeHost {
+        fn env(&self, key: &str) -> Option<String> {
+            (key == "PPROF_TOOLS").then(|| self.tools.map(String::from))?
+        }
+        fn is_object_file(&self, path: &str) -> bool {
+            self.objects.contains(&path)
+        }
+    }
+
+    const NO_HOST: FakeHost = FakeHost {
+        objects: Vec::new(),
+        tools: None,
+    };
+
+    fn p(args: &str) -> Result<PprofArgs, CliExit> {
+        let v: Vec<String> = args.split_whitespace().map(String::from).collect();
+        parse_with(&v, &NO_HOST)
+    }
+
+    fn ok(args: &str) -> PprofArgs {
+        p(args).unwrap_or_else(|e| panic!("{args}: {e}"))
+    }
+
+    fn flag_err(args: &str) -> String {
+        match p(args) {
+            Err(CliExit::Flag(m)) => m,
+            other => panic!("{args}: expected a flag error, got {other:?}"),
+        }
+    }
+
+    fn invalid(args: &str) -> String {
+        match p(args) {
+            Err(CliExit::Invalid(m)) => m,
+            other => panic!("{args}: expected an error, got {other:?}"),
+        }
+    }
+
+    fn out(a: &PprofArgs) -> Option<(&str, Option<&str>)> {
+        a.output
+            .as_ref()
+            .map(|o| (o.command.name, o.arg.as_deref()))
+    }
+
+    #[test]
+    fn defaults() {
+        let a = ok("x.pb.gz");
+        assert_eq!(a.sources, ["x.pb.gz"]);
+        assert_eq!(a.config, Config::default());
+        assert_eq!((a.seconds, a.timeout), (-1, -1));
+        assert_eq!(a.output, None);
+        assert_eq!(a.base, None);
+        assert!(a.warnings.is_empty());
+    }
+
+    #[test]
+    fn dash_forms_and_values() {
+        for args in [
+            "-nodecount=5 x",
+            "-nodecount 5 x",
+            "--nodecount=5 x",
+            "--nodecount 5 x",
+        ] {
+            assert_eq!(ok(args).config.nodecount, 5, "{args}");
+        }
+        assert_eq!(ok("-nodecount=0x10 x").config.nodecount, 16);
+        assert_eq!(ok("-nodecount -3 x").config.nodecount, -3);
+        assert_eq!(
+            ok("-nodefraction=0.1 -edgefraction 1e-2 x")
+                .config
+                .nodefraction,
+            0.1
+        );
+        assert_eq!(
+            ok("-nodefraction=0.1 -edgefraction 1e-2 x")
+                .config
+                .edgefraction,
+            0.01
+        );
+        assert_eq!(ok("-divide_by=4 x").config.divide_by, 4.0);
+        // The last occurrence wins.
+        assert_eq!(ok("-nodecount=5 -nodecount=7 x").config.nodecount, 7);
+        // A string value may start with '-' or contain '='.
+        assert_eq!(ok("-focus -x=y x").config.focus, "-x=y");
+        assert_eq!(ok("-focus=a=b x").config.focus, "a=b");
+        assert_eq!(ok("-focus= x").config.focus, "");
+    }
+
+    #[test]
+    fn bool_flags() {
+        assert!(!ok("-trim=false x").config.trim);
+        assert!(!ok("-trim=0 x").config.trim);
+        assert!(!ok("--trim=F x").config.trim);
+        assert!(ok("-trim=false -trim x").config.trim);
+        assert!(ok("-call_tree x").config.call_tree);
+        // A bool flag never consumes the next argument.
+        let a = ok("-compact_labels false x");
+        assert!(a.config.compact_labels);
+        assert_eq!(a.sources, ["false", "x"]);
+        assert_eq!(
+            flag_err("-trim=maybe x"),
+            r#"invalid boolean value "maybe" for -trim: parse error"#
+        );
+        assert_eq!(
+            flag_err("-top=foo x"),
+            r#"invalid boolean value "foo" for -top: parse error"#
+        );
+        assert_eq!(
+            flag_err("-top= x"),
+            r#"invalid boolean value "" for -top: parse error"#
+        );
+    }
+
+    #[test]
+    fn go_flag_errors() {
+        assert_eq!(flag_err("-x"), "flag provided but not defined: -x");
+        assert_eq!(flag_err("--x foo"), "flag provided but not defined: -x");
+        assert_eq!(flag_err("-b=false"), "flag provided but not defined: -b");
+        assert_eq!(flag_err("---top x"), "bad flag syntax: ---top");
+        assert_eq!(flag_err("-=x"), "bad flag syntax: -=x");
+        assert_eq!(flag_err("-nodecount"), "flag needs an argument: -nodecount");
+        assert_eq!(flag_err("-list"), "flag needs an argument: -list");
+        assert_eq!(
+            flag_err("-nodecount=abc x"),
+            r#"invalid value "abc" for flag -nodecount: parse error"#
+        );
+        assert_eq!(
+            flag_err("-seconds=1.5 x"),
+            r#"invalid value "1.5" for flag -seconds: parse error"#
+        );
+        assert_eq!(
+            flag_err("-nodecount=9223372036854775808 x"),
+            r#"invalid value "9223372036854775808" for flag -nodecount: value out of range"#
+        );
+        assert_eq!(
+            flag_err("-nodefraction=abc x"),
+            r#"invalid value "abc" for flag -nodefraction: parse error"#
+        );
+        // The first bad flag is reported, even if later ones are bad too.
+        assert_eq!(flag_err("-y -x"), "flag provided but not defined: -y");
+        for h in ["-h", "-help", "--help", "--h", "-top -h x"] {
+            assert_eq!(p(h), Err(CliExit::Help), "{h}");
+        }
+        // "-h=1" is still help: the name is looked up before the value.
+        assert_eq!(p("-h=1"), Err(CliExit::Help));
+    }
+
+    #[test]
+    fn stops_at_first_non_flag() {
+        let a = ok("-top x -text y");
+        assert_eq!(out(&a), Some(("top", None)));
+        assert_eq!(a.sources, ["x", "-text", "y"]);
+        let a = ok("-top -- -text");
+        assert_eq!(a.sources, ["-text"]);
+        // "-" alone is an argument, not a flag.
+        let a = ok("- x");
+        assert_eq!(a.sources, ["-", "x"]);
+        // Only the first "--" is consumed.
+        assert_eq!(ok("-- -- x").sources, ["--", "x"]);
+        assert_eq!(p(""), Err(CliExit::NoSource));
+        assert_eq!(p("-top"), Err(CliExit::NoSource));
+        assert_eq!(p("-top --"), Err(CliExit::NoSource));
+    }
+
+    #[test]
+    fn output_formats() {
+        for c in COMMANDS {
+            let args = if c.has_param {
+                format!("-{}=main\\. x", c.name)
+            } else {
+                format!("-{} x", c.name)
+            };
+            let a = ok(&args);
+            let want_arg = c.has_param.then_some("main\\.");
+            assert_eq!(out(&a), Some((c.name, want_arg)), "{args}");
+        }
+        assert_eq!(out(&ok("-peek main x")), Some(("peek", Some("main"))));
+        // Unset and empty-regexp commands do not count.
+        assert_eq!(out(&ok("-top=false -list= -text x")), Some(("text", None)));
+        assert_eq!(out(&ok("-top=false x")), None);
+        for args in [
+            "-top -text x",
+            "-top -list=a x",
+            "-peek=a -list=b x",
+            "-svg -proto x",
+        ] {
+            assert_eq!(
+                invalid(args),
+                "must set at most one output format",
+                "{args}"
+            );
+        }
+        // A repeated format is one format.
+        assert_eq!(out(&ok("-top -top x")), Some(("top", None)));
+    }
+
+    #[test]
+    fn choice_groups() {
+        assert_eq!(ok("-cum x").config.sort, "cum");
+        assert_eq!(ok("-flat x").config.sort, "flat");
+        assert_eq!(ok("-lines x").config.granularity, "lines");
+        assert_eq!(ok("-addresses -cum x").config.granularity, "addresses");
+        assert_eq!(ok("-flat=false -cum x").config.sort, "cum");
+        assert_eq!(
+            invalid("-flat -cum x"),
+            "conflicting options set: [cum flat]"
+        );
+        assert_eq!(
+            invalid("-lines -functions x"),
+            "conflicting options set: [functions lines]"
+        );
+        // sort precedes granularity in pprof's config struct.
+        assert_eq!(
+            invalid("-lines -functions -flat -cum x"),
+            "conflicting options set: [cum flat]"
+        );
+        // Config conflicts are found before output-format conflicts.
+        assert_eq!(
+            invalid("-top -text -flat -cum x"),
+            "conflicting options set: [cum flat]"
+        );
+    }
+
+    #[test]
+    fn sample_index_shortcuts() {
+        assert_eq!(ok("-inuse_space x").config.sample_index, "inuse_space");
+        assert_eq!(ok("-alloc_objects x").config.sample_index, "alloc_objects");
+        assert_eq!(ok("-contentions x").config.sample_index, "contentions");
+        let a = ok("-mean_delay x");
+        assert_eq!(a.config.sample_index, "delay");
+        assert!(a.config.mean);
+        let a = ok("-alloc_space -inuse_space x");
+        assert_eq!(a.config.sample_index, "inuse_space");
+        assert_eq!(
+            a.warnings,
+            ["Multiple value selections, ignoring -alloc_space"]
+        );
+        let a = ok("-sample_index=1 -alloc_space x");
+        assert_eq!(a.config.sample_index, "1");
+        assert_eq!(
+            a.warnings,
+            ["Multiple value selections, ignoring -alloc_space"]
+        );
+    }
+
+    #[test]
+    fn source_flags() {
+        let a = ok(
+            "-seconds 30 -timeout=5 -symbolize=none -buildid abc -add_comment hi \
+             -all_frames -tools /t -tls_cert c.pem -tls_key k.pem -tls_ca ca.pem \
+             -output o.svg -source_path /s -trim_path /tp -unit=mb -tagroot=a,b \
+             -tagleaf c -noinlines -showcolumns -intel_syntax -drop_negative \
+             -relative_percentages -show_from=main -prune_from re -tagfocus 1kb \
+             -tagignore t -tagshow s -taghide h -hide h2 -show s2 -ignore i \
+             -focus f host:1234",
+        );
+        assert_eq!((a.seconds, a.timeout), (30, 5));
+        assert_eq!(a.symbolize, "none");
+        assert_eq!(a.build_id, "abc");
+        assert_eq!(a.add_comment, "hi");
+        assert!(a.all_frames);
+        assert_eq!(a.tools, "/t");
+        assert_eq!(
+            (a.tls_cert.as_str(), a.tls_key.as_str()),
+            ("c.pem", "k.pem")
+        );
+        assert_eq!(a.tls_ca, "ca.pem");
+        let c = &a.config;
+        assert_eq!(c.output, "o.svg");
+        assert_eq!(
+            (c.source_path.as_str(), c.trim_path.as_str()),
+            ("/s", "/tp")
+        );
+        assert_eq!(c.unit, "mb");
+        assert_eq!((c.tagroot.as_str(), c.tagleaf.as_str()), ("a,b", "c"));
+        assert!(c.noinlines && c.showcolumns && c.intel_syntax);
+        assert!(c.drop_negative && c.relative_percentages);
+        assert_eq!(
+            (c.show_from.as_str(), c.prune_from.as_str()),
+            ("main", "re")
+        );
+        assert_eq!((c.tagfocus.as_str(), c.tagignore.as_str()), ("1kb", "t"));
+        assert_eq!((c.tagshow.as_str(), c.taghide.as_str()), ("s", "h"));
+        assert_eq!((c.hide.as_str(), c.show.as_str()), ("h2", "s2"));
+        assert_eq!((c.ignore.as_str(), c.focus.as_str()), ("i", "f"));
+        assert_eq!(a.sources, ["host:1234"]);
+
+        let host = FakeHost {
+            objects: vec![],
+            tools: Some("/env/tools"),
+        };
+        let a = parse_with(&["x".to_string()], &host).unwrap();
+        assert_eq!(a.tools, "/env/tools");
+    }
+
+    #[test]
+    fn base_and_http_rules() {
+        let a = ok("-base b.pb.gz x");
+        assert_eq!((a.base.as_deref(), a.diff_base), (Some("b.pb.gz"), false));
+        let a = ok("-diff_base=b x");
+        assert_eq!((a.base.as_deref(), a.diff_base), (Some("b"), true));
+        // An empty base is no base.
+        assert_eq!(ok("-base= x").base, None);
+        assert!(ok("-normalize -base b x").config.normalize);
+        assert_eq!(
+            invalid("-base a -diff_base b x"),
+            "-base and -diff_base flags cannot both be specified"
+        );
+        assert_eq!(
+            invalid("-normalize x"),
+            "must have base profile to normalize by"
+        );
+        assert_eq!(
+            invalid("-no_browser x"),
+            "-no_browser only makes sense with -http"
+        );
+        assert_eq!(
+            invalid("-http :0 -top x"),
+            "-http is not compatible with an output format on the command line"
+        );
+        let a = ok("-http=:8080 -no_browser x");
+        assert_eq!((a.http.as_str(), a.no_browser), (":8080", true));
+        // pprof checks the output format before -no_browser.
+        assert_eq!(
+            invalid("-top -http=:1 -no_browser=false x"),
+            "-http is not compatible with an output format on the command line"
+        );
+    }
+
+    #[test]
+    fn exec_name() {
+        let host = FakeHost {
+            objects: vec!["./bin"],
+            tools: None,
+        };
+        let args = |s: &str| s.split_whitespace().map(String::from).collect::<Vec<_>>();
+        let a = parse_with(&args("./bin prof"), &host).unwrap();
+        assert_eq!(a.exec_name.as_deref(), Some("./bin"));
+        assert_eq!(a.sources, ["prof"]);
+        // A lone argument is always a source.
+        let a = parse_with(&args("./bin"), &host).unwrap();
+        assert_eq!(a.exec_name, None);
+        assert_eq!(a.sources, ["./bin"]);
+        assert!(is_object_magic(b"\x7fELF\x02\x01"));
+        assert!(!is_object_magic(b"\x1f\x8b\x08"));
+    }
+
+    #[test]
+    fn every_flag_is_known() {
+        // Each config field, choice, command and pprof flag parses.
+        let defs = flag_defs();
+        assert_eq!(defs.len(), SRC_FLAGS.len() + 31 + 2 + 5 + COMMANDS.len());
+        for (name, def) in &defs {
+            let args = match def.ty {
+                FlagType::Bool => vec![format!("-{name}")],
+                FlagType::Int => vec![format!("-{name}=1")],
+                FlagType::Float => vec![format!("-{name}=0.5")],
+                FlagType::Str => vec![format!("-{name}"), "v".into()],
+            };
+            let (set, rest) = go_flag_parse(&defs, &args).unwrap();
+            assert!(rest.is_empty());
+            assert!(set.contains_key(name), "{name}");
+        }
+    }
+
+    #[test]
+    fn error_output_shapes() {
+        let u = usage_text();
+        assert!(u.starts_with("usage:\n\nProduce output"));
+        assert!(u.ends_with("is used instead of $HOME\n"));
+        assert_eq!(
+            CliExit::Flag("flag provided but not defined: -x".into()).stderr_text(),
+            format!("flag provided but not defined: -x\n{u}")
+        );
+        assert_eq!(
+            CliExit::NoSource.stderr_text(),
+            format!("{u}no profile source specified\n")
+        );
+        assert_eq!(CliExit::Help.exit_code(), 0);
+        assert_eq!(CliExit::NoSource.exit_code(), 2);
+    }
+
+    /// The usage text and error outputs are byte-identical to the real
+    /// `go tool pprof`'s stderr.
+    #[test]
+    fn matches_go_tool_pprof() {
+        let Ok(go) = std::env::var("HEAPDRIFT_GO") else {
+            eprintln!("HEAPDRIFT_GO unset; skipping the comparison with go tool pprof");
+            return;
+        };
+        for args in [
+            "-h",
+            "-help",
+            "",
+            "-x",
+            "--x foo",
+            "-top=foo x",
+            "-nodecount=abc x",
+            "-list",
+            "-top -text x",
+            "-flat -cum x",
+            "-base a -diff_base b x",
+            "-normalize x",
+            "-no_browser x",
+            "-http :0 -top x",
+            "---top x",
+            "-=x",
+        ] {
+            let v: Vec<String> = args.split_whitespace().map(String::from).collect();
+            let res = std::process::Command::new(&go)
+                .args(["tool", "pprof"])
+                .args(&v)
+                .output()
+                .unwrap();
+            let e = parse_with(&v, &NO_HOST).unwrap_err();
+            assert_eq!(
+                String::from_utf8_lossy(&res.stderr),
+                e.stderr_text(),
+                "stderr for {args:?}"
+            );
+            assert_eq!(res.status.code(), Some(e.exit_code()), "exit for {args:?}");
+        }
+    }
+}
