@@ -1,15 +1,162 @@
 //! Gzip detection and capped inflation.
+//!
+//! Fast path: one-shot libdeflate into a buffer sized from the gzip ISIZE
+//! trailer. ISIZE is only a hint (it is mod 2^32, attacker-controlled, and
+//! describes the *last* member only), so it is trusted just to size the
+//! buffer, bounded by `max`, and the result is accepted only when libdeflate
+//! consumed the whole input. Anything else (multi-member files, lying
+//! trailers, corrupt data) takes the streaming path, which enforces the cap
+//! byte by byte and produces the user-facing error.
 use crate::error::ParseError;
+use flate2::read::MultiGzDecoder;
 use std::borrow::Cow;
+use std::io::Read;
+
+const GZIP_MAGIC: [u8; 2] = [0x1f, 0x8b];
+
+/// Deflate cannot expand more than ~1032:1; an ISIZE claiming more than that
+/// is a lie and must not size an allocation.
+const MAX_DEFLATE_RATIO: u64 = 1032;
 
 /// Inflates `data` when it starts with the gzip magic (1f 8b), refusing to
 /// produce more than `max` bytes; returns other input unchanged.
 pub fn maybe_decompress(data: &[u8], max: u64) -> Result<Cow<'_, [u8]>, ParseError> {
-    let _ = max;
-    todo!("H1: {}", data.len())
+    if data.len() < 2 || data[..2] != GZIP_MAGIC {
+        return Ok(Cow::Borrowed(data));
+    }
+    if let Some(out) = try_oneshot(data, max) {
+        return Ok(Cow::Owned(out));
+    }
+    stream_decompress(data, max).map(Cow::Owned)
 }
 
 /// Gzip-compresses `data` (for `-proto` output and the archive).
 pub fn compress(data: &[u8]) -> Vec<u8> {
-    todo!("H1: {}", data.len())
+    // Level 6 is gzip's (and Go's) default: a good size/speed balance.
+    let mut c = libdeflater::Compressor::new(libdeflater::CompressionLvl::default());
+    let mut out = vec![0u8; c.gzip_compress_bound(data.len())];
+    let n = c
+        .gzip_compress(data, &mut out)
+        .expect("buffer sized by gzip_compress_bound");
+    out.truncate(n);
+    out
+}
+
+fn try_oneshot(data: &[u8], max: u64) -> Option<Vec<u8>> {
+    // 10-byte header + empty deflate block (2) + 8-byte trailer.
+    if data.len() < 20 {
+        return None;
+    }
+    let isize_le: [u8; 4] = data[data.len() - 4..].try_into().ok()?;
+    let hint = u64::from(u32::from_le_bytes(isize_le));
+    if hint > max || hint > (data.len() as u64).saturating_mul(MAX_DEFLATE_RATIO) {
+        return None;
+    }
+    let hint = usize::try_from(hint).ok()?;
+    let mut out = vec![0u8; hint];
+    let (consumed, produced) = RawDecompressor::new()?.gzip_decompress_ex(data, &mut out)?;
+    if consumed != data.len() || produced != hint {
+        return None;
+    }
+    Some(out)
+}
+
+fn stream_decompress(data: &[u8], max: u64) -> Result<Vec<u8>, ParseError> {
+    let mut out = Vec::new();
+    // Read one byte past the cap so that "exactly max" and "more than max"
+    // are distinguishable without ever holding more than max + 1 bytes.
+    let mut reader = MultiGzDecoder::new(data).take(max.saturating_add(1));
+    reader.read_to_end(&mut out).map_err(|e| {
+        if e.kind() == std::io::ErrorKind::UnexpectedEof {
+            // Go's gzip reader reports truncation as io.ErrUnexpectedEOF.
+            ParseError::Decompress("unexpected EOF".into())
+        } else {
+            ParseError::Decompress(format!("gzip: {e}"))
+        }
+    })?;
+    if out.len() as u64 > max {
+        return Err(ParseError::TooLarge { limit: max });
+    }
+    Ok(out)
+}
+
+/// libdeflater's safe wrapper hides how many input bytes a gzip member used,
+/// which is what tells a single-member file from a multi-member one; the
+/// `_ex` entry point of libdeflate-sys reports it.
+struct RawDecompressor(std::ptr::NonNull<libdeflate_sys::libdeflate_decompressor>);
+
+impl RawDecompressor {
+    fn new() -> Option<Self> {
+        // SAFETY: plain constructor; a null return means allocation failed.
+        let p = unsafe { libdeflate_sys::libdeflate_alloc_decompressor() };
+        std::ptr::NonNull::new(p).map(RawDecompressor)
+    }
+
+    /// `(input bytes consumed, output bytes written)` on success.
+    fn gzip_decompress_ex(&mut self, input: &[u8], out: &mut [u8]) -> Option<(usize, usize)> {
+        let mut consumed = 0usize;
+        let mut produced = 0usize;
+        // SAFETY: both slices are valid for their lengths for the duration of
+        // the call, libdeflate writes at most `out.len()` bytes to `out`, and
+        // the decompressor is exclusively borrowed.
+        let ret = unsafe {
+            libdeflate_sys::libdeflate_gzip_decompress_ex(
+                self.0.as_ptr(),
+                input.as_ptr().cast(),
+                input.len(),
+                out.as_mut_ptr().cast(),
+                out.len(),
+                &mut consumed,
+                &mut produced,
+            )
+        };
+        (ret == libdeflate_sys::libdeflate_result_LIBDEFLATE_SUCCESS)
+            .then_some((consumed, produced))
+    }
+}
+
+impl Drop for RawDecompressor {
+    fn drop(&mut self) {
+        // SAFETY: allocated by libdeflate_alloc_decompressor, freed once.
+        unsafe { libdeflate_sys::libdeflate_free_decompressor(self.0.as_ptr()) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn plain_input_is_borrowed() {
+        let d = b"hello";
+        assert!(matches!(maybe_decompress(d, 10).unwrap(), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn roundtrip_small() {
+        let d = b"hello hello hello".repeat(100);
+        let z = compress(&d);
+        assert_eq!(&*maybe_decompress(&z, 1 << 20).unwrap(), &d[..]);
+    }
+
+    #[test]
+    fn multi_member_is_concatenated() {
+        let a = b"first member ".repeat(10);
+        let mut z = compress(&a);
+        z.extend_from_slice(&compress(&a));
+        let mut want = a.clone();
+        want.extend_from_slice(&a);
+        assert_eq!(&*maybe_decompress(&z, 1 << 20).unwrap(), &want[..]);
+    }
+
+    #[test]
+    fn exact_limit_is_accepted_one_more_is_not() {
+        let d = vec![7u8; 1000];
+        let z = compress(&d);
+        assert_eq!(maybe_decompress(&z, 1000).unwrap().len(), 1000);
+        assert!(matches!(
+            maybe_decompress(&z, 999),
+            Err(ParseError::TooLarge { limit: 999 })
+        ));
+    }
 }

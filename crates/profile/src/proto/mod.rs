@@ -1,13 +1,13 @@
 //! profile.proto: a hand-written zero-copy decoder and an encoder.
-use crate::error::ParseError;
-use crate::model::Profile;
+//!
+//! Both follow pprof's `profile/proto.go`, `encode.go` and `postDecode`:
+//! the same wire-level strictness (unknown wire types and type mismatches
+//! are errors, unknown fields are skipped), the same id resolution, and the
+//! same string-table order on output, so `go tool pprof` reads what we write
+//! and we read what it writes.
+mod decode;
+mod encode;
+mod wire;
 
-/// Decodes an uncompressed profile.proto message.
-pub fn decode(data: &[u8]) -> Result<Profile, ParseError> {
-    todo!("H1: {}", data.len())
-}
-
-/// Encodes like pprof's `Profile.Write` minus the gzip step.
-pub fn encode(p: &Profile) -> Vec<u8> {
-    todo!("H1: {}", p.samples.len())
-}
+pub use decode::decode;
+pub use encode::encode;

@@ -1,0 +1,451 @@
+//! Decoding: pprof's `unmarshal` followed by its `postDecode`.
+//!
+//! Two passes. The first walks the top-level message once, keeping borrowed
+//! slices of every sub-message: the string table usually comes after the
+//! samples, and locations after samples too, so nothing can be resolved on
+//! the fly. The second decodes the tables in dependency order (mappings,
+//! functions, locations, then samples), resolving ids to indexes directly.
+//!
+//! Error precedence follows pprof: wire-level errors first, then string-table
+//! index errors ("malformed profile format", all worded the same), then the
+//! one `CheckValid` failure our model cannot represent (a sample pointing at
+//! an unknown location), reported as `CheckValid` would report it.
+use super::wire::{Reader, Val, count_varints, err, push_repeated, read_varint, type_mismatch};
+use crate::error::ParseError;
+use crate::model::*;
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::sync::Arc;
+
+/// Decodes an uncompressed profile.proto message.
+pub fn decode(data: &[u8]) -> Result<Profile, ParseError> {
+    if data.is_empty() {
+        return Err(ParseError::Empty);
+    }
+    let top = scan_top(data)?;
+    Decoder::new(&top).run(top)
+}
+
+/// Sub-message slices and scalars of the top-level `Profile` message.
+#[derive(Default)]
+struct Top<'a> {
+    sample_types: Vec<&'a [u8]>,
+    samples: Vec<&'a [u8]>,
+    mappings: Vec<&'a [u8]>,
+    locations: Vec<&'a [u8]>,
+    functions: Vec<&'a [u8]>,
+    strings: Vec<&'a [u8]>,
+    drop_frames: i64,
+    keep_frames: i64,
+    time_nanos: i64,
+    duration_nanos: i64,
+    period_type: Option<&'a [u8]>,
+    period: i64,
+    comments: Vec<i64>,
+    default_sample_type: i64,
+    doc_url: i64,
+}
+
+fn scan_top(data: &[u8]) -> Result<Top<'_>, ParseError> {
+    let mut t = Top::default();
+    let mut r = Reader::new(data);
+    while let Some((field, v)) = r.next_field()? {
+        match field {
+            1 => t.sample_types.push(v.bytes()?),
+            2 => t.samples.push(v.bytes()?),
+            3 => t.mappings.push(v.bytes()?),
+            4 => t.locations.push(v.bytes()?),
+            5 => t.functions.push(v.bytes()?),
+            6 => {
+                t.strings.push(v.bytes()?);
+                if !t.strings[0].is_empty() {
+                    return Err(err("string_table[0] must be ''"));
+                }
+            }
+            7 => t.drop_frames = v.int64()?,
+            8 => t.keep_frames = v.int64()?,
+            9 => {
+                // A second time_nanos means two profiles were concatenated
+                // (`cat a.pb b.pb`), which pprof refuses rather than merging.
+                if t.time_nanos != 0 {
+                    return Err(err("concatenated profiles detected"));
+                }
+                t.time_nanos = v.int64()?;
+            }
+            10 => t.duration_nanos = v.int64()?,
+            11 => t.period_type = Some(v.bytes()?),
+            12 => t.period = v.int64()?,
+            13 => push_repeated(&mut t.comments, v, |x| x as i64)?,
+            14 => t.default_sample_type = v.int64()?,
+            15 => t.doc_url = v.int64()?,
+            _ => {}
+        }
+    }
+    Ok(t)
+}
+
+/// Proto id → table index. Like pprof's postDecode, ids in `0..=n` go to a
+/// vector and the rest to a map, so dense `1..n` ids never hash. A later
+/// entry with the same id wins, as in pprof (CheckValid rejects duplicates).
+struct IdIndex {
+    dense: Vec<u32>,
+    sparse: HashMap<u64, u32>,
+}
+
+impl IdIndex {
+    const NONE: u32 = u32::MAX;
+
+    fn new(n: usize) -> Self {
+        IdIndex {
+            dense: vec![Self::NONE; n + 1],
+            sparse: HashMap::new(),
+        }
+    }
+
+    fn insert(&mut self, id: u64, idx: u32) {
+        if id < self.dense.len() as u64 {
+            self.dense[id as usize] = idx;
+        } else {
+            self.sparse.insert(id, idx);
+        }
+    }
+
+    #[inline]
+    fn get(&self, id: u64) -> Option<u32> {
+        if id < self.dense.len() as u64 {
+            let i = self.dense[id as usize];
+            (i != Self::NONE).then_some(i)
+        } else {
+            self.sparse.get(&id).copied()
+        }
+    }
+}
+
+struct Decoder<'a> {
+    strings: Vec<Cow<'a, str>>,
+    /// One shared `Arc` per string-table entry used as a label key or value.
+    arcs: Vec<Option<Arc<str>>>,
+    /// pprof keeps decoding after a bad string index and reports it at the
+    /// end, so wire errors found later take precedence.
+    bad_string: bool,
+}
+
+impl<'a> Decoder<'a> {
+    fn new(top: &Top<'a>) -> Self {
+        Decoder {
+            // Go strings are bytes; ours must be UTF-8. Replacing invalid
+            // sequences keeps every profile Go accepts readable.
+            strings: top
+                .strings
+                .iter()
+                .map(|s| String::from_utf8_lossy(s))
+                .collect(),
+            arcs: vec![None; top.strings.len()],
+            bad_string: false,
+        }
+    }
+
+    fn str_idx(&mut self, i: i64) -> Option<usize> {
+        if i < 0 || i as u64 >= self.strings.len() as u64 {
+            self.bad_string = true;
+            return None;
+        }
+        Some(i as usize)
+    }
+
+    fn string(&mut self, i: i64) -> String {
+        match self.str_idx(i) {
+            Some(i) => self.strings[i].to_string(),
+            None => String::new(),
+        }
+    }
+
+    fn arc(&mut self, i: i64) -> Arc<str> {
+        let Some(i) = self.str_idx(i) else {
+            return Arc::from("");
+        };
+        self.arcs[i]
+            .get_or_insert_with(|| Arc::from(&*self.strings[i]))
+            .clone()
+    }
+
+    fn run(mut self, top: Top<'a>) -> Result<Profile, ParseError> {
+        let mut p = Profile::default();
+
+        p.mappings.reserve_exact(top.mappings.len());
+        let mut map_ids = IdIndex::new(top.mappings.len());
+        for (i, m) in top.mappings.iter().enumerate() {
+            let m = self.mapping(m)?;
+            map_ids.insert(m.id, i as u32);
+            p.mappings.push(m);
+        }
+
+        p.functions.reserve_exact(top.functions.len());
+        let mut func_ids = IdIndex::new(top.functions.len());
+        for (i, f) in top.functions.iter().enumerate() {
+            let f = self.function(f)?;
+            func_ids.insert(f.id, i as u32);
+            p.functions.push(f);
+        }
+
+        p.locations.reserve_exact(top.locations.len());
+        let mut loc_ids = IdIndex::new(top.locations.len());
+        for (i, l) in top.locations.iter().enumerate() {
+            let l = location(l, &map_ids, &func_ids)?;
+            loc_ids.insert(l.id, i as u32);
+            p.locations.push(l);
+        }
+
+        for st in &top.sample_types {
+            let st = self.value_type(st)?;
+            p.sample_types.push(st);
+        }
+
+        p.samples.reserve_exact(top.samples.len());
+        let mut nil_location: Option<usize> = None;
+        let mut raw_labels = Vec::new();
+        for (i, s) in top.samples.iter().enumerate() {
+            let (s, ok) = self.sample(s, &loc_ids, &mut raw_labels)?;
+            if !ok && nil_location.is_none() {
+                nil_location = Some(i);
+            }
+            p.samples.push(s);
+        }
+
+        p.drop_frames = self.string(top.drop_frames);
+        p.keep_frames = self.string(top.keep_frames);
+        // pprof always ends up with a period type, empty when absent.
+        p.period_type = Some(match top.period_type {
+            Some(b) => self.value_type(b)?,
+            None => ValueType::default(),
+        });
+        p.comments = top.comments.iter().map(|&c| self.string(c)).collect();
+        p.default_sample_type = self.string(top.default_sample_type);
+        p.doc_url = self.string(top.doc_url);
+        p.time_nanos = top.time_nanos;
+        p.duration_nanos = top.duration_nanos;
+        p.period = top.period;
+
+        if self.bad_string {
+            return Err(err("malformed profile format"));
+        }
+        if let Some(i) = nil_location {
+            return Err(nil_location_error(&p, i));
+        }
+        Ok(p)
+    }
+
+    fn value_type(&mut self, b: &[u8]) -> Result<ValueType, ParseError> {
+        let (mut ty, mut unit) = (0, 0);
+        let mut r = Reader::new(b);
+        while let Some((field, v)) = r.next_field()? {
+            match field {
+                1 => ty = v.int64()?,
+                2 => unit = v.int64()?,
+                _ => {}
+            }
+        }
+        Ok(ValueType {
+            r#type: self.string(ty),
+            unit: self.string(unit),
+        })
+    }
+
+    fn mapping(&mut self, b: &[u8]) -> Result<Mapping, ParseError> {
+        let mut m = Mapping::default();
+        let (mut file, mut build_id) = (0, 0);
+        let mut r = Reader::new(b);
+        while let Some((field, v)) = r.next_field()? {
+            match field {
+                1 => m.id = v.varint()?,
+                2 => m.start = v.varint()?,
+                3 => m.limit = v.varint()?,
+                4 => m.offset = v.varint()?,
+                5 => file = v.int64()?,
+                6 => build_id = v.int64()?,
+                7 => m.has_functions = v.varint()? != 0,
+                8 => m.has_filenames = v.varint()? != 0,
+                9 => m.has_line_numbers = v.varint()? != 0,
+                10 => m.has_inline_frames = v.varint()? != 0,
+                _ => {}
+            }
+        }
+        m.file = self.string(file);
+        m.build_id = self.string(build_id);
+        // Main Linux kernel mappings carry their relocation symbol as a
+        // suffix ("[kernel.kallsyms]_text"); pprof splits it off here.
+        if let Some(sym) = m.file.strip_prefix("[kernel.kallsyms]") {
+            m.kernel_relocation_symbol = sym.to_string();
+        }
+        Ok(m)
+    }
+
+    fn function(&mut self, b: &[u8]) -> Result<Function, ParseError> {
+        let mut f = Function::default();
+        let (mut name, mut system_name, mut filename) = (0, 0, 0);
+        let mut r = Reader::new(b);
+        while let Some((field, v)) = r.next_field()? {
+            match field {
+                1 => f.id = v.varint()?,
+                2 => name = v.int64()?,
+                3 => system_name = v.int64()?,
+                4 => filename = v.int64()?,
+                5 => f.start_line = v.int64()?,
+                _ => {}
+            }
+        }
+        f.name = self.string(name);
+        f.system_name = self.string(system_name);
+        f.filename = self.string(filename);
+        Ok(f)
+    }
+
+    /// Returns the sample and whether all its location ids resolved.
+    fn sample(
+        &mut self,
+        b: &[u8],
+        loc_ids: &IdIndex,
+        raw_labels: &mut Vec<[i64; 4]>,
+    ) -> Result<(Sample, bool), ParseError> {
+        let mut s = Sample::default();
+        let mut ok = true;
+        raw_labels.clear();
+        let mut r = Reader::new(b);
+        while let Some((field, v)) = r.next_field()? {
+            match field {
+                1 => match v {
+                    Val::Bytes(mut ids) => {
+                        s.locations.reserve_exact(count_varints(ids));
+                        while !ids.is_empty() {
+                            match loc_ids.get(read_varint(&mut ids)?) {
+                                Some(i) => s.locations.push(i),
+                                None => ok = false,
+                            }
+                        }
+                    }
+                    Val::Varint(id) => match loc_ids.get(id) {
+                        Some(i) => s.locations.push(i),
+                        None => ok = false,
+                    },
+                    Val::Fixed => return Err(type_mismatch()),
+                },
+                2 => push_repeated(&mut s.values, v, |x| x as i64)?,
+                3 => raw_labels.push(label(v.bytes()?)?),
+                _ => {}
+            }
+        }
+        if !raw_labels.is_empty() {
+            self.labels(&mut s, raw_labels);
+        }
+        Ok((s, ok))
+    }
+
+    /// pprof's label rules: a non-zero `str` makes a string label; else a
+    /// non-zero `num` or `unit` makes a numeric one; else the label is
+    /// dropped (its key is still checked).
+    fn labels(&mut self, s: &mut Sample, raw: &[[i64; 4]]) {
+        let mut any_unit = false;
+        for &[key, str, num, unit] in raw {
+            let key = self.arc(key);
+            if str != 0 {
+                let value = self.arc(str);
+                s.labels.push(Label { key, value });
+            } else if num != 0 || unit != 0 {
+                let unit = (unit != 0).then(|| self.arc(unit));
+                any_unit |= unit.is_some();
+                s.num_labels.push(NumLabel {
+                    key,
+                    value: num,
+                    unit,
+                });
+            }
+        }
+        // pprof keeps units per key, padded with "" once any value of the
+        // key has one; per-value options mirror that as Some("").
+        if any_unit {
+            let keyed: Vec<Arc<str>> = s
+                .num_labels
+                .iter()
+                .filter(|l| l.unit.is_some())
+                .map(|l| l.key.clone())
+                .collect();
+            let empty: Arc<str> = self.arc(0);
+            for l in &mut s.num_labels {
+                if l.unit.is_none() && keyed.contains(&l.key) {
+                    l.unit = Some(empty.clone());
+                }
+            }
+        }
+    }
+}
+
+fn label(b: &[u8]) -> Result<[i64; 4], ParseError> {
+    let mut l = [0i64; 4];
+    let mut r = Reader::new(b);
+    while let Some((field, v)) = r.next_field()? {
+        if (1..=4).contains(&field) {
+            l[field as usize - 1] = v.int64()?;
+        }
+    }
+    Ok(l)
+}
+
+fn location(b: &[u8], map_ids: &IdIndex, func_ids: &IdIndex) -> Result<Location, ParseError> {
+    let mut l = Location::default();
+    let mut mapping_id = 0;
+    let mut r = Reader::new(b);
+    while let Some((field, v)) = r.next_field()? {
+        match field {
+            1 => l.id = v.varint()?,
+            2 => mapping_id = v.varint()?,
+            3 => l.address = v.varint()?,
+            4 => l.lines.push(line(v.bytes()?, func_ids)?),
+            5 => l.is_folded = v.varint()? != 0,
+            _ => {}
+        }
+    }
+    // An unknown mapping id (0 included, unless a mapping claims id 0)
+    // silently leaves the location unmapped, as in pprof.
+    l.mapping = map_ids.get(mapping_id);
+    l.lines.shrink_to_fit();
+    Ok(l)
+}
+
+fn line(b: &[u8], func_ids: &IdIndex) -> Result<Line, ParseError> {
+    let mut ln = Line::default();
+    let mut function_id = 0;
+    let mut r = Reader::new(b);
+    while let Some((field, v)) = r.next_field()? {
+        match field {
+            1 => function_id = v.varint()?,
+            2 => ln.line = v.int64()?,
+            3 => ln.column = v.int64()?,
+            _ => {}
+        }
+    }
+    // Function id 0 means "none"; an unknown id also yields none, which
+    // CheckValid then reports ("has a line with nil function").
+    if function_id != 0 {
+        ln.function = func_ids.get(function_id);
+    }
+    Ok(ln)
+}
+
+/// The error CheckValid gives for a profile whose sample `bad` lost a
+/// location: its earlier checks come first.
+fn nil_location_error(p: &Profile, bad: usize) -> ParseError {
+    let n = p.sample_types.len();
+    if n == 0 {
+        return ParseError::Invalid("missing sample type information".into());
+    }
+    for s in &p.samples[..=bad] {
+        if s.values.len() != n {
+            return ParseError::Invalid(format!(
+                "mismatch: sample has {} values vs. {} types",
+                s.values.len(),
+                n
+            ));
+        }
+    }
+    ParseError::Invalid("sample has nil location".into())
+}
