@@ -1,0 +1,3 @@
+module fixturegen
+
+go 1.27
