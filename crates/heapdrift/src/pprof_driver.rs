@@ -59,6 +59,8 @@ pub struct CombineOptions {
     pub normalize: bool,
     pub all_frames: bool,
     pub comment: String,
+    /// `-symbolize` (only its messages are reproduced, see [`symbolize`]).
+    pub symbolize: String,
 }
 
 impl CombineOptions {
@@ -68,6 +70,7 @@ impl CombineOptions {
             normalize: a.config.normalize,
             all_frames: a.all_frames,
             comment: a.add_comment.clone(),
+            symbolize: a.symbolize.clone(),
         }
     }
 }
@@ -111,10 +114,15 @@ pub fn combine_sources(
     sources: Vec<Profile>,
     bases: Vec<Profile>,
     o: &CombineOptions,
+    stderr: &mut dyn Write,
 ) -> Result<Profile, DriverError> {
-    let mut p =
-        merge_chunked(sources)?.ok_or_else(|| err("failed to fetch any source profiles"))?;
-    if let Some(mut base) = merge_chunked(bases)? {
+    let mut p = merge_chunked(sources)
+        .map_err(|e| err(format!("problem fetching source profiles: {e}")))?
+        .ok_or_else(|| err("failed to fetch any source profiles"))?;
+    // pprof's message really ends with a comma.
+    let base =
+        merge_chunked(bases).map_err(|e| err(format!("problem fetching base profiles: {e},")))?;
+    if let Some(mut base) = base {
         if o.diff_base {
             passes::set_label(&mut base, passes::DIFF_BASE_LABEL, &["true"]);
         }
@@ -128,6 +136,7 @@ pub fn combine_sources(
         p.drop_frames.clear();
         p.keep_frames.clear();
     }
+    symbolize(&p, &o.symbolize, stderr);
     // pprof ignores a bad drop_frames regexp.
     let _ = passes::remove_uninteresting(&mut p);
     unsource_mappings(&mut p);
@@ -136,6 +145,72 @@ pub fn combine_sources(
     }
     passes::check_valid(&p).map_err(|e| err(e.to_string()))?;
     Ok(p)
+}
+
+/// pprof's `Symbolizer.Symbolize`, as far as heapdrift's inputs go: the
+/// profiles carry their symbols (or none can be found without the binary),
+/// so only the mode parsing and the messages of local symbolization about
+/// mappings without a file are reproduced. Mappings naming a binary are
+/// left alone (pprof would open the binary).
+pub fn symbolize(p: &Profile, mode: &str, stderr: &mut dyn Write) {
+    let mut local = true;
+    for o in mode.to_lowercase().split(':') {
+        match o {
+            "" | "force" | "fastlocal" => {}
+            "none" | "no" => return,
+            "local" => local = true,
+            "remote" => local = false,
+            _ => {
+                if matches!(
+                    o.strip_prefix("demangle="),
+                    Some("full" | "none" | "templates" | "default")
+                ) {
+                    continue;
+                }
+                let _ = writeln!(
+                    stderr,
+                    "ignoring unrecognized symbolization option: {mode}\nexpecting -symbolize=[local|fastlocal|remote|none][:force][:demangle=[none|full|templates|default]"
+                );
+            }
+        }
+    }
+    if !local {
+        return;
+    }
+    let mut used = vec![false; p.mappings.len()];
+    for l in &p.locations {
+        if let Some(m) = l.mapping {
+            used[m as usize] = true;
+        }
+    }
+    let mut missing = false;
+    for (i, m) in p.mappings.iter().enumerate() {
+        if !used[i] || m.has_functions || m.has_filenames || m.has_line_numbers {
+            continue;
+        }
+        if m.file.is_empty() {
+            // heapdrift symbolizes Go's debug=1 texts from their `#` lines;
+            // pprof's complaint applies only when that left no names.
+            let symbolized = p
+                .locations
+                .iter()
+                .any(|l| l.mapping == Some(i as u32) && !l.lines.is_empty());
+            if symbolized {
+                continue;
+            }
+            if i == 0 {
+                let _ = writeln!(stderr, "Main binary filename not available.");
+            } else {
+                missing = true;
+            }
+        }
+    }
+    if missing {
+        let _ = writeln!(
+            stderr,
+            "Some binary filenames not available. Symbolization may be incomplete.\nTry setting PPROF_BINARY_PATH to the search path for local binaries."
+        );
+    }
 }
 
 /// pprof's `unsourceMappings`: a mapping without build ID whose file is an
@@ -335,15 +410,21 @@ fn report_warn(w: &mut dyn Write, ok: bool, option: &str) {
 /// Go's regexp error wording is not reproducible; keep the message on one
 /// line: `error parsing regexp: <reason>: `<pattern>``.
 fn regex_error_text(pattern: &str, e: &regex::Error) -> String {
-    let reason = e
-        .to_string()
+    let text = e.to_string();
+    let reason = text
         .lines()
         .rev()
         .find(|l| !l.trim().is_empty())
         .unwrap_or("invalid regexp")
         .trim()
-        .trim_start_matches("error: ")
-        .to_string();
+        .trim_start_matches("error: ");
+    // Go's words for the most common mistakes.
+    let reason = match reason {
+        "unclosed group" => "missing closing )",
+        "unopened group" => "unexpected )",
+        "unclosed character class" => "missing closing ]",
+        r => r,
+    };
     format!("error parsing regexp: {reason}: `{pattern}`")
 }
 
@@ -680,6 +761,7 @@ pub fn run(args: PprofArgs) -> anyhow::Result<()> {
         src.profiles,
         base.profiles,
         &CombineOptions::from_args(&args),
+        &mut stderr,
     )?;
     if remote {
         save_fetched(&p, &mut stderr)?;
