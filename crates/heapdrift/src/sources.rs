@@ -88,6 +88,9 @@ pub struct GrabResult {
     pub errors: Vec<String>,
 }
 
+/// One source's result and its progress lines.
+type Outcome = (Result<Grabbed, String>, Vec<String>);
+
 /// Grabs every source, in parallel, keeping argument order. `notes`
 /// receives pprof's progress lines ("Fetching profile over HTTP from …").
 pub fn grab_all(sources: &[String], opts: &SourceOptions, notes: &mut Vec<String>) -> GrabResult {
@@ -95,8 +98,7 @@ pub fn grab_all(sources: &[String], opts: &SourceOptions, notes: &mut Vec<String
         .map(|n| n.get())
         .unwrap_or(1)
         .clamp(1, 8);
-    let mut results: Vec<Option<(Result<Grabbed, String>, Vec<String>)>> =
-        (0..sources.len()).map(|_| None).collect();
+    let mut results: Vec<Option<Outcome>> = (0..sources.len()).map(|_| None).collect();
     if sources.len() <= 1 || threads == 1 {
         for (slot, src) in results.iter_mut().zip(sources) {
             let mut n = Vec::new();
