@@ -147,7 +147,11 @@ pub fn grab(
         symbolize_text: opts.symbolize_text,
     };
     let mut p = profile::parse(&bytes, &popts)
-        .map_err(|e| e.to_string())?
+        .map_err(|e| match e {
+            // pprof's Parse wraps this one too.
+            profile::ParseError::Empty => "parsing profile: empty input file".to_string(),
+            e => e.to_string(),
+        })?
         .profile;
     drop(bytes);
     locate_binaries(&mut p, &opts.build_id);

@@ -100,9 +100,9 @@ func main() {
 			go pprof.Do(context.Background(), pprof.Labels("worker", w), func(context.Context) {
 				defer wg.Done()
 				if w == "a" {
-					spin(300 * time.Millisecond)
+					spin(900 * time.Millisecond)
 				} else {
-					hash(200 * time.Millisecond)
+					hash(600 * time.Millisecond)
 				}
 			})
 		}
