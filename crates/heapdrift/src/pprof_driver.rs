@@ -372,7 +372,8 @@ fn report_format(f: ReportFormat) -> Option<OutputFormat> {
         ReportFormat::Text => OutputFormat::Text,
         ReportFormat::Traces => OutputFormat::Traces,
         ReportFormat::Tree => OutputFormat::Tree,
-        ReportFormat::TopProto | ReportFormat::Dis | ReportFormat::WebList => return None,
+        ReportFormat::TopProto => OutputFormat::Text,
+        ReportFormat::Dis | ReportFormat::WebList => return None,
     })
 }
 
@@ -386,9 +387,6 @@ pub fn check_supported(cmd: &Command) -> Result<(), DriverError> {
         }
         ReportFormat::WebList => {
             return Err(err("heapdrift pprof: -weblist is not supported"));
-        }
-        ReportFormat::TopProto => {
-            return Err(err("heapdrift pprof: -topproto is not supported yet"));
         }
         _ => {}
     }
@@ -683,6 +681,11 @@ pub fn generate_report(
             let bytes = profile::gz::compress(&profile::proto::encode(prof));
             out.write_all(&bytes).map_err(io)?;
         }
+        ReportFormat::TopProto => {
+            let top = top_proto(&mut rpt);
+            let bytes = profile::gz::compress(&profile::proto::encode(&top));
+            out.write_all(&bytes).map_err(io)?;
+        }
         ReportFormat::List => {
             rpt.print_source(out, env.read_file)
                 .map_err(|e| err(e.to_string()))?;
@@ -690,6 +693,65 @@ pub fn generate_report(
         _ => rpt.generate(out).map_err(|e| err(e.to_string()))?,
     }
     Ok(())
+}
+
+/// pprof's `printTopProto`: the report's top nodes as a profile of
+/// one-frame samples valued (cum, flat) in the output unit.
+fn top_proto(rpt: &mut Report) -> Profile {
+    let g = rpt.top_graph();
+    let o = &rpt.options;
+    let p = rpt.profile();
+    let mut out = Profile {
+        sample_types: vec![
+            profile::ValueType::new("cum", &o.output_unit),
+            profile::ValueType::new("flat", &o.output_unit),
+        ],
+        time_nanos: p.time_nanos,
+        duration_nanos: p.duration_nanos,
+        period_type: p.period_type.clone(),
+        period: p.period,
+        ..Default::default()
+    };
+    let mut functions: HashMap<(&str, &str, &str, i64), u32> = HashMap::new();
+    for (i, &n) in g.nodes.iter().enumerate() {
+        let node = g.node(n);
+        let info = &node.info;
+        let key = (
+            info.name.as_str(),
+            info.orig_name.as_str(),
+            info.file.as_str(),
+            info.start_line,
+        );
+        let f = *functions.entry(key).or_insert_with(|| {
+            out.functions.push(profile::Function {
+                id: out.functions.len() as u64 + 1,
+                name: info.name.clone(),
+                system_name: info.orig_name.clone(),
+                filename: info.file.clone(),
+                start_line: info.start_line,
+            });
+            out.functions.len() as u32 - 1
+        });
+        out.locations.push(profile::Location {
+            id: i as u64 + 1,
+            mapping: None,
+            address: info.address,
+            lines: vec![profile::Line {
+                function: Some(f),
+                line: info.lineno,
+                column: info.columnno,
+            }],
+            is_folded: false,
+        });
+        let (fv, _) = measurement::scale(node.flat_value(), &o.sample_unit, &o.output_unit);
+        let (cv, _) = measurement::scale(node.cum_value(), &o.sample_unit, &o.output_unit);
+        out.samples.push(profile::Sample {
+            locations: vec![i as u32],
+            values: vec![cv as i64, fv as i64],
+            ..Default::default()
+        });
+    }
+    out
 }
 
 // ---------------------------------------------------------------------

@@ -33,7 +33,11 @@ fn render(o: &Output) -> String {
 }
 
 fn cases() -> Vec<(String, Vec<String>)> {
-    let text = std::fs::read_to_string(data().join("cases.txt")).unwrap();
+    read_cases("cases.txt")
+}
+
+fn read_cases(file: &str) -> Vec<(String, Vec<String>)> {
+    let text = std::fs::read_to_string(data().join(file)).unwrap();
     text.lines()
         .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
         .map(|l| {
@@ -80,6 +84,26 @@ fn goldens_match_go_tool_pprof() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+/// `-proto` and `-topproto`: the same profile.proto bytes as go tool
+/// pprof's (before gzip, whose bytes may differ).
+#[test]
+fn binary_goldens_match_go_tool_pprof() {
+    let cases = read_cases("binary_cases.txt");
+    assert!(cases.len() >= 4);
+    for (name, args) in &cases {
+        let want = std::fs::read(data().join("golden").join(format!("{name}.pb"))).unwrap();
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = heapdrift(&args, &profiles());
+        assert_eq!(o.status.code(), Some(0), "{name}: {}", render(&o));
+        let got = profile::gz::maybe_decompress(&o.stdout, 1 << 30).unwrap();
+        assert_eq!(o.stdout[..2], [0x1f, 0x8b], "{name}: gzip magic");
+        assert!(
+            *got == *want,
+            "{name}: proto bytes differ from go tool pprof's"
+        );
+    }
 }
 
 #[test]

@@ -28,3 +28,9 @@ grep -v '^#' "$here/cases.txt" | while IFS='|' read -r name args; do
   { printf 'exit %d\n-- stderr --\n' "$rc"; cat "$out.stderr"; printf -- '-- stdout --\n'; cat "$out.stdout"; } >"$out"
   rm -f "$out.stdout" "$out.stderr"
 done
+# Binary reports (binary_cases.txt): the uncompressed profile.proto bytes.
+grep -v '^#' "$here/binary_cases.txt" | while IFS='|' read -r name args; do
+  [ -n "$name" ] || continue
+  # shellcheck disable=SC2086
+  (cd "$here/profiles" && TZ=UTC "$GO" tool pprof $args </dev/null 2>/dev/null | gzip -dc >"$here/golden/$name.pb")
+done
