@@ -13,7 +13,7 @@
 use std::collections::HashMap;
 use std::io::{IsTerminal, Write};
 
-use anyhow::{Context, anyhow, bail};
+use anyhow::{anyhow, bail};
 use profile::Profile;
 use profile::passes;
 use report::focus::{self, FocusError, FocusOptions};
@@ -856,7 +856,8 @@ pub fn run(args: PprofArgs) -> anyhow::Result<()> {
     let out_file = &args.config.output;
     if !out_file.is_empty() {
         writeln!(stderr, "Generating report in {out_file}")?;
-        std::fs::write(out_file, &report).with_context(|| format!("open {out_file}"))?;
+        std::fs::write(out_file, &report)
+            .map_err(|e| anyhow!("open {out_file}: {}", sources::go_io_error(&e)))?;
         return Ok(());
     }
     let binary_ext = match cmd.post {

@@ -128,7 +128,8 @@ pub fn grab_all(sources: &[String], opts: &SourceOptions, notes: &mut Vec<String
                 out.remote |= g.remote;
                 out.profiles.push(g.profile);
             }
-            Err(e) => out.errors.push(format!("{src}: {e}")),
+            // One line per source, whatever the message.
+            Err(e) => out.errors.push(format!("{src}: {}", e.replace('\n', " "))),
         }
     }
     out
