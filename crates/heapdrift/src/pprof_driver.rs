@@ -136,7 +136,7 @@ pub fn combine_sources(
         p.drop_frames.clear();
         p.keep_frames.clear();
     }
-    symbolize(&p, &o.symbolize, stderr);
+    symbolize(&mut p, &o.symbolize, stderr);
     // pprof ignores a bad drop_frames regexp.
     let _ = passes::remove_uninteresting(&mut p);
     unsource_mappings(&mut p);
@@ -152,31 +152,44 @@ pub fn combine_sources(
 /// so only the mode parsing and the messages of local symbolization about
 /// mappings without a file are reproduced. Mappings naming a binary are
 /// left alone (pprof would open the binary).
-pub fn symbolize(p: &Profile, mode: &str, stderr: &mut dyn Write) {
-    let mut local = true;
+pub fn symbolize(p: &mut Profile, mode: &str, stderr: &mut dyn Write) {
+    let (mut local, mut force) = (true, false);
+    let mut demangler = "";
     for o in mode.to_lowercase().split(':') {
         match o {
-            "" | "force" | "fastlocal" => {}
+            "" | "fastlocal" => {}
             "none" | "no" => return,
             "local" => local = true,
             "remote" => local = false,
-            _ => {
-                if matches!(
-                    o.strip_prefix("demangle="),
-                    Some("full" | "none" | "templates" | "default")
-                ) {
-                    continue;
+            "force" => force = true,
+            _ => match o.strip_prefix("demangle=").unwrap_or(o) {
+                d @ ("full" | "none" | "templates") => {
+                    demangler = match d {
+                        "full" => "full",
+                        "none" => "none",
+                        _ => "templates",
+                    };
+                    force = true;
                 }
-                let _ = writeln!(
-                    stderr,
-                    "ignoring unrecognized symbolization option: {mode}\nexpecting -symbolize=[local|fastlocal|remote|none][:force][:demangle=[none|full|templates|default]"
-                );
-            }
+                "default" => {}
+                _ => {
+                    let _ = writeln!(
+                        stderr,
+                        "ignoring unrecognized symbolization option: {mode}\nexpecting -symbolize=[local|fastlocal|remote|none][:force][:demangle=[none|full|templates|default]"
+                    );
+                }
+            },
         }
     }
-    if !local {
-        return;
+    if local {
+        local_symbolize_messages(p, stderr);
     }
+    demangle(p, force, demangler);
+}
+
+/// What pprof's local symbolization says about mappings it cannot
+/// symbolize for want of a file name.
+fn local_symbolize_messages(p: &Profile, stderr: &mut dyn Write) {
     let mut used = vec![false; p.mappings.len()];
     for l in &p.locations {
         if let Some(m) = l.mapping {
@@ -211,6 +224,80 @@ pub fn symbolize(p: &Profile, mode: &str, stderr: &mut dyn Write) {
             "Some binary filenames not available. Symbolization may be incomplete.\nTry setting PPROF_BINARY_PATH to the search path for local binaries."
         );
     }
+}
+
+/// pprof's `symbolizer.Demangle`. Go names never demangle (heapdrift has
+/// no C++ demangler, so mangled cgo names stay as they are), but pprof's
+/// fallback still simplifies names that look like demangled C++: those with
+/// `<>[]` or `::` lose their `(…)` and `<…>` groups by default. That is
+/// what turns a generic `F[go.shape.interface { String() string }]` into
+/// `F[go.shape.interface { String string }]`.
+pub fn demangle(p: &mut Profile, force: bool, mode: &str) {
+    if force {
+        for f in &mut p.functions {
+            if !f.name.is_empty() && !f.system_name.is_empty() {
+                f.name.clone_from(&f.system_name);
+            }
+        }
+    }
+    let (no_params, no_templates) = match mode {
+        "" => (true, true),
+        "templates" => (true, false),
+        "full" => (false, false),
+        _ => return,
+    };
+    for f in &mut p.functions {
+        if !f.name.is_empty() && f.system_name != f.name {
+            continue;
+        }
+        let mut name = f.system_name.clone();
+        if looks_like_demangled_cplusplus(&name) {
+            if no_params {
+                name = remove_matching(&name, b'(', b')');
+            }
+            if no_templates {
+                name = remove_matching(&name, b'<', b'>');
+            }
+        }
+        f.name = name;
+    }
+}
+
+fn looks_like_demangled_cplusplus(s: &str) -> bool {
+    if s.contains(".<") || s.contains("]).") {
+        return false;
+    }
+    s.contains(['<', '>', '[', ']']) || s.contains("::")
+}
+
+/// pprof's `removeMatching`: drops nested `start…end` groups; a stray
+/// `end` leaves the name as it was at that point.
+fn remove_matching(name: &str, start: u8, end: u8) -> String {
+    let mut name = name.as_bytes().to_vec();
+    let (mut nesting, mut first, mut current) = (0i64, 0usize, 0usize);
+    while let Some(off) = name[current..].iter().position(|&b| b == start || b == end) {
+        current += off;
+        if name[current] == start {
+            nesting += 1;
+            if nesting == 1 {
+                first = current;
+            }
+            current += 1;
+        } else {
+            nesting -= 1;
+            if nesting < 0 {
+                break;
+            }
+            if nesting == 0 {
+                name.drain(first..=current);
+                current = first;
+            } else {
+                current += 1;
+            }
+        }
+    }
+    // Only ASCII bytes were removed, so the rest is still UTF-8.
+    String::from_utf8(name).unwrap_or_default()
 }
 
 /// pprof's `unsourceMappings`: a mapping without build ID whose file is an
@@ -1011,6 +1098,42 @@ mod tests {
         );
         let disasm = apply_command_overrides("disasm", ReportFormat::Dis, c);
         assert!(disasm.noinlines);
+    }
+
+    #[test]
+    fn demangle_heuristics() {
+        assert_eq!(
+            remove_matching("F[go.shape.interface { String() string }]", b'(', b')'),
+            "F[go.shape.interface { String string }]"
+        );
+        assert_eq!(remove_matching("a(b(c)d)e(f)", b'(', b')'), "ae");
+        assert_eq!(remove_matching("a)b(c)", b'(', b')'), "a)b(c)");
+        assert_eq!(remove_matching("x<int>::f<a<b>>()", b'<', b'>'), "x::f()");
+        assert!(looks_like_demangled_cplusplus("ns::f()"));
+        assert!(!looks_like_demangled_cplusplus("main.(*T[...]).M"));
+        assert!(!looks_like_demangled_cplusplus("main.f"));
+        let mut p = Profile {
+            functions: vec![
+                profile::Function {
+                    name: "a::b(int)".into(),
+                    system_name: "a::b(int)".into(),
+                    ..Default::default()
+                },
+                profile::Function {
+                    name: "kept".into(),
+                    system_name: "x::y()".into(),
+                    ..Default::default()
+                },
+                profile::Function {
+                    system_name: "only::system()".into(),
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        };
+        demangle(&mut p, false, "");
+        let names: Vec<&str> = p.functions.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["a::b", "kept", "only::system"]);
     }
 
     #[test]
