@@ -36,20 +36,48 @@ pub struct Env<'a> {
     pub working_dir: String,
 }
 
-/// An error for the user; its text is one line.
+/// An error for the user; its text is one line. Write failures keep their
+/// `io::Error` (as `source`), so a closed pipe can be told apart.
 #[derive(Debug)]
-pub struct DriverError(pub String);
+pub enum DriverError {
+    Msg(String),
+    Io(std::io::Error),
+}
 
 impl std::fmt::Display for DriverError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
+        match self {
+            DriverError::Msg(m) => f.write_str(m),
+            DriverError::Io(e) => write!(f, "{e}"),
+        }
     }
 }
 
-impl std::error::Error for DriverError {}
+impl std::error::Error for DriverError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            DriverError::Io(e) => Some(e),
+            DriverError::Msg(_) => None,
+        }
+    }
+}
+
+impl DriverError {
+    /// The message (for tests and callers that show it as is).
+    pub fn message(&self) -> String {
+        self.to_string()
+    }
+}
 
 fn err(msg: impl Into<String>) -> DriverError {
-    DriverError(msg.into())
+    DriverError::Msg(msg.into())
+}
+
+fn report_error(e: report::ReportError) -> DriverError {
+    match e {
+        report::ReportError::Io(e) => DriverError::Io(e),
+        e => err(e.to_string()),
+    }
 }
 
 /// What `-base`/`-diff_base` and the sources flags ask of the merge.
@@ -748,7 +776,7 @@ pub fn generate_report(
     }
     aggregate(rpt.profile_mut(), &cfg)?;
 
-    let io = |e: std::io::Error| err(e.to_string());
+    let io = DriverError::Io;
     match cmd.format {
         ReportFormat::Raw => {
             let mut s = String::new();
@@ -774,10 +802,9 @@ pub fn generate_report(
             out.write_all(&bytes).map_err(io)?;
         }
         ReportFormat::List => {
-            rpt.print_source(out, env.read_file)
-                .map_err(|e| err(e.to_string()))?;
+            rpt.print_source(out, env.read_file).map_err(report_error)?;
         }
-        _ => rpt.generate(out).map_err(|e| err(e.to_string()))?,
+        _ => rpt.generate(out).map_err(report_error)?,
     }
     Ok(())
 }
@@ -920,41 +947,52 @@ pub fn run(args: PprofArgs) -> anyhow::Result<()> {
         .map(|d| d.to_string_lossy().into_owned())
         .unwrap_or_default();
     let read = |path: &str| std::fs::read(path);
-    let mut report = Vec::new();
-    {
-        let mut env = Env {
-            stderr: &mut stderr,
-            read_file: &read,
-            working_dir,
-        };
+    let mut env = Env {
+        stderr: &mut stderr,
+        read_file: &read,
+        working_dir,
+    };
+    let out_file = &args.config.output;
+    let binary_ext = match cmd.post {
+        PostProcess::AwayFromTty(ext) | PostProcess::InvokeDot(ext) => Some(ext),
+        PostProcess::MassageSvg => Some("svg"),
+        _ => None,
+    };
+    let to_temp_file = binary_ext.is_some() && std::io::stdout().is_terminal();
+    if dot_format.is_none() && out_file.is_empty() && !to_temp_file {
+        // Straight to stdout: reports can be gigabytes (-traces, -raw).
+        let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
         generate_report(
             p,
             cmd,
             output.arg.as_deref(),
             &args.config,
             &mut env,
-            &mut report,
+            &mut stdout,
         )?;
+        stdout.flush()?;
+        return Ok(());
     }
+    // Elsewhere only once the report is complete, as pprof does.
+    let mut report = Vec::new();
+    generate_report(
+        p,
+        cmd,
+        output.arg.as_deref(),
+        &args.config,
+        &mut env,
+        &mut report,
+    )?;
     if let Some(f) = dot_format {
         report = invoke_dot(f, &report)?;
     }
-
-    let out_file = &args.config.output;
     if !out_file.is_empty() {
         writeln!(stderr, "Generating report in {out_file}")?;
         std::fs::write(out_file, &report)
             .map_err(|e| anyhow!("open {out_file}: {}", sources::go_io_error(&e)))?;
         return Ok(());
     }
-    let binary_ext = match cmd.post {
-        PostProcess::AwayFromTty(ext) | PostProcess::InvokeDot(ext) => Some(ext),
-        PostProcess::MassageSvg => Some("svg"),
-        _ => None,
-    };
-    if let Some(ext) = binary_ext
-        && std::io::stdout().is_terminal()
-    {
+    if let Some(ext) = binary_ext.filter(|_| to_temp_file) {
         let (path, mut f) = new_temp_file(&std::env::temp_dir(), "profile", &format!(".{ext}"))?;
         writeln!(stderr, "Generating report in {}", path.display())?;
         f.write_all(&report)?;
@@ -1062,15 +1100,15 @@ mod tests {
         assert_eq!(sample_index_by_name(&p, "inuse_space").unwrap(), 2);
         assert_eq!(sample_index_by_name(&p, "alloc_space").unwrap(), 1);
         assert_eq!(
-            sample_index_by_name(&p, "4").unwrap_err().0,
+            sample_index_by_name(&p, "4").unwrap_err().message(),
             "sample_index 4 is outside the range [0..3]"
         );
         assert_eq!(
-            sample_index_by_name(&p, "-1").unwrap_err().0,
+            sample_index_by_name(&p, "-1").unwrap_err().message(),
             "sample_index -1 is outside the range [0..3]"
         );
         assert_eq!(
-            sample_index_by_name(&p, "bogus").unwrap_err().0,
+            sample_index_by_name(&p, "bogus").unwrap_err().message(),
             "sample_index \"bogus\" must be one of: [alloc_objects alloc_space space objects]"
         );
         let p = prof(&["a", "b", "c"], "b");
