@@ -1138,6 +1138,63 @@ mod tests {
         assert!(disasm.noinlines);
     }
 
+    fn tiny(v: i64) -> Profile {
+        Profile {
+            sample_types: vec![ValueType::new("inuse_space", "bytes")],
+            samples: vec![profile::Sample {
+                locations: vec![0],
+                values: vec![v],
+                ..Default::default()
+            }],
+            locations: vec![profile::Location {
+                id: 1,
+                address: 0x10,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn combine_merges_in_chunks_and_diffs() {
+        let mut sink = Vec::new();
+        let o = CombineOptions::default();
+        // 130 sources: two chunks of pprof's 128, merged into one sample.
+        let srcs: Vec<Profile> = (0..130).map(|_| tiny(2)).collect();
+        let p = combine_sources(srcs, vec![], &o, &mut sink).unwrap();
+        assert_eq!(p.samples.len(), 1);
+        assert_eq!(p.samples[0].values, [260]);
+
+        // -diff_base: base samples negated and labelled pprof::base=true.
+        let o = CombineOptions {
+            diff_base: true,
+            comment: "note".into(),
+            ..Default::default()
+        };
+        let p = combine_sources(vec![tiny(10)], vec![tiny(4)], &o, &mut sink).unwrap();
+        let mut vals: Vec<(i64, bool)> = p
+            .samples
+            .iter()
+            .map(|s| (s.values[0], passes::is_diff_base_sample(s)))
+            .collect();
+        vals.sort();
+        assert_eq!(vals, [(-4, true), (10, false)]);
+        assert_eq!(p.comments, ["note"]);
+
+        // -base -normalize: the source is scaled to the base's total first.
+        let o = CombineOptions {
+            normalize: true,
+            ..Default::default()
+        };
+        let p = combine_sources(vec![tiny(10)], vec![tiny(4)], &o, &mut sink).unwrap();
+        assert!(
+            p.samples.is_empty(),
+            "4 - 4 leaves nothing: {:?}",
+            p.samples
+        );
+        assert!(sink.is_empty());
+    }
+
     #[test]
     fn demangle_heuristics() {
         assert_eq!(
