@@ -505,12 +505,6 @@ pub fn check_supported(cmd: &Command) -> Result<(), DriverError> {
         }
         _ => {}
     }
-    if let PostProcess::Visualize(_) = cmd.post {
-        return Err(err(format!(
-            "heapdrift pprof: -{} opens a viewer, which is not supported; write a file with -svg, -pdf, -dot or -callgrind instead",
-            cmd.name
-        )));
-    }
     Ok(())
 }
 
@@ -893,9 +887,21 @@ pub fn run(args: PprofArgs) -> anyhow::Result<()> {
     };
     let cmd = output.command;
     check_supported(cmd)?;
+    if let PostProcess::Visualize(_) = cmd.post
+        && args.config.output.is_empty()
+    {
+        bail!(
+            "heapdrift pprof: -{} opens a viewer, which is not supported; use -output=FILE, or -svg, -pdf, -dot, -callgrind",
+            cmd.name
+        );
+    }
     let dot_format = match cmd.post {
         PostProcess::InvokeDot(f) => Some(f),
         PostProcess::MassageSvg => Some("svg"),
+        // With -output, pprof writes what the viewer would have shown:
+        // `web`/`eog` SVG, `evince` PDF, `gv` PostScript (kcachegrind's
+        // callgrind text needs no Graphviz).
+        PostProcess::Visualize(ext @ ("svg" | "pdf" | "ps")) => Some(ext),
         _ => None,
     };
     if let Some(f) = dot_format
