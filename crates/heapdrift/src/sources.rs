@@ -142,7 +142,7 @@ pub fn grab(
     opts: &SourceOptions,
     notes: &mut Vec<String>,
 ) -> Result<Grabbed, String> {
-    let (bytes, remote) = read_source(source, opts, notes)?;
+    let (bytes, url) = read_source(source, opts, notes)?;
     let popts = ParseOptions {
         max_decompressed: opts.max_bytes,
         symbolize_text: opts.symbolize_text,
@@ -156,16 +156,30 @@ pub fn grab(
         .profile;
     drop(bytes);
     locate_binaries(&mut p, &opts.build_id);
-    Ok(Grabbed { profile: p, remote })
+    if let Some(url) = &url {
+        // pprof's collectMappingSources: a mapping with neither build ID
+        // nor file is named after the URL until symbolization is over
+        // (then unsourceMappings clears it).
+        for m in &mut p.mappings {
+            if m.build_id.is_empty() && m.file.is_empty() {
+                m.file.clone_from(url);
+            }
+        }
+    }
+    Ok(Grabbed {
+        profile: p,
+        remote: url.is_some(),
+    })
 }
 
+/// The bytes of a source, and the URL it came from if remote.
 fn read_source(
     source: &str,
     opts: &SourceOptions,
     notes: &mut Vec<String>,
-) -> Result<(Vec<u8>, bool), String> {
+) -> Result<(Vec<u8>, Option<String>), String> {
     match fetch::classify(source, opts.seconds, opts.timeout) {
-        fetch::Source::File(path) => read_file(&path, opts.max_bytes).map(|b| (b, false)),
+        fetch::Source::File(path) => read_file(&path, opts.max_bytes).map(|b| (b, None)),
         fetch::Source::Url(plan) => {
             notes.extend(plan.announce());
             let fo = fetch::FetchOptions {
@@ -176,7 +190,7 @@ fn read_source(
                 header_grace: Duration::from_secs(5),
             };
             fetch::fetch(&plan, &fo)
-                .map(|b| (b, true))
+                .map(|b| (b, Some(plan.url.clone())))
                 .map_err(|e| e.to_string())
         }
     }
