@@ -322,3 +322,62 @@ fn gzip_bomb_is_capped() {
 fn gzip(data: &[u8]) -> Vec<u8> {
     profile::gz::compress(data)
 }
+
+/// A URL source: fetched, announced on stderr, saved under PPROF_TMPDIR,
+/// and reported exactly as the same profile read from a file.
+#[test]
+fn url_source() {
+    use std::io::{BufRead, BufReader, Write};
+    let body = std::fs::read(profiles().join("heap_2.pb.gz")).unwrap();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let server = std::thread::spawn(move || {
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut request_line = String::new();
+        let mut reader = BufReader::new(conn.try_clone().unwrap());
+        reader.read_line(&mut request_line).unwrap();
+        loop {
+            let mut l = String::new();
+            if reader.read_line(&mut l).unwrap() == 0 || l == "\r\n" {
+                break;
+            }
+        }
+        write!(
+            conn,
+            "HTTP/1.1 200 OK\r\nContent-Type: application/octet-stream\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .unwrap();
+        conn.write_all(&body).unwrap();
+        request_line
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let url = format!("{addr}/debug/pprof/heap");
+    let o = Command::new(env!("CARGO_BIN_EXE_heapdrift"))
+        .args(["pprof", "-top", &url])
+        .env("PPROF_TMPDIR", tmp.path())
+        .env("TZ", "UTC")
+        .env_remove("http_proxy")
+        .env_remove("HTTP_PROXY")
+        .env_remove("all_proxy")
+        .env_remove("ALL_PROXY")
+        .output()
+        .unwrap();
+    let request = server.join().unwrap();
+    assert_eq!(request, "GET /debug/pprof/heap HTTP/1.1\r\n");
+    assert_eq!(o.status.code(), Some(0), "{}", render(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(
+        lines[0],
+        format!("Fetching profile over HTTP from http://{url}")
+    );
+    let saved = tmp
+        .path()
+        .join("pprof.drivergen.alloc_objects.alloc_space.inuse_objects.inuse_space.001.pb.gz");
+    assert_eq!(lines[1], format!("Saved profile in {}", saved.display()));
+    assert_eq!(lines.len(), 2);
+    assert!(saved.exists());
+    let from_file = heapdrift(&["-top", "heap_2.pb.gz"], &profiles());
+    assert_eq!(o.stdout, from_file.stdout);
+}
