@@ -999,7 +999,7 @@ pub fn run(args: PprofArgs) -> anyhow::Result<()> {
         return Ok(());
     }
     if let Some(ext) = binary_ext.filter(|_| to_temp_file) {
-        let (path, mut f) = new_temp_file(&std::env::temp_dir(), "profile", &format!(".{ext}"))?;
+        let (path, mut f) = new_temp_file(std::path::Path::new(""), "profile", &format!(".{ext}"))?;
         writeln!(stderr, "Generating report in {}", path.display())?;
         f.write_all(&report)?;
         return Ok(());
@@ -1064,6 +1064,8 @@ fn invoke_dot(format: &str, dot: &[u8]) -> anyhow::Result<Vec<u8>> {
 }
 
 /// pprof's `newTempFile`: `<prefix>NNN<suffix>`, the first free number.
+/// pprof passes an empty directory for reports kept away from a terminal,
+/// so they land in the working directory.
 fn new_temp_file(
     dir: &std::path::Path,
     prefix: &str,

@@ -381,3 +381,32 @@ fn url_source() {
     let from_file = heapdrift(&["-top", "heap_2.pb.gz"], &profiles());
     assert_eq!(o.stdout, from_file.stdout);
 }
+
+/// A binary report bound for a terminal goes to `profileNNN.<ext>` in the
+/// working directory instead, as pprof's `awayFromTTY` does. Needs
+/// util-linux `script` for the terminal.
+#[test]
+fn binary_report_to_terminal_goes_to_file() {
+    if Command::new("script").arg("-V").output().is_err() {
+        eprintln!("no `script`; skipping the terminal test");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let cmd = format!(
+        "{} pprof -proto {}",
+        env!("CARGO_BIN_EXE_heapdrift"),
+        profiles().join("heap_2.pb.gz").display()
+    );
+    let o = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .current_dir(dir.path())
+        .output()
+        .unwrap();
+    let term = String::from_utf8_lossy(&o.stdout);
+    assert!(
+        term.contains("Generating report in profile001.pb.gz"),
+        "{term:?}"
+    );
+    let saved = std::fs::read(dir.path().join("profile001.pb.gz")).unwrap();
+    assert_eq!(&saved[..2], &[0x1f, 0x8b]);
+}
