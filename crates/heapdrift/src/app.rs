@@ -62,19 +62,9 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
-/// The pprof pipeline: fetch, merge, report. Only the command line is done.
+/// The pprof pipeline: fetch, merge, report (see `pprof_driver`).
 fn run_pprof(args: PprofArgs) -> anyhow::Result<()> {
-    for w in &args.warnings {
-        eprintln!("{w}");
-    }
-    anyhow::bail!(
-        "heapdrift pprof: report generation is not wired yet (parsed {} source(s){})",
-        args.sources.len(),
-        args.output
-            .as_ref()
-            .map(|o| format!(", -{}", o.command.name))
-            .unwrap_or_default()
-    )
+    crate::pprof_driver::run(args)
 }
 
 #[cfg(test)]

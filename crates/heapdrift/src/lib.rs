@@ -4,3 +4,5 @@
 pub mod app;
 pub mod pprof_cli;
 pub mod pprof_config;
+pub mod pprof_driver;
+pub mod sources;

@@ -889,6 +889,14 @@ impl Report {
         Ok(())
     }
 
+    /// The trimmed graph of the `text` report, after the output unit is
+    /// chosen: what pprof's `printTopProto` turns into a profile.
+    pub fn top_graph(&mut self) -> Graph {
+        let t = self.new_trimmed_graph();
+        self.select_output_unit(&t.g);
+        t.g
+    }
+
     /// The untrimmed graph `list` annotates.
     pub(crate) fn graph_for_list(&mut self) -> Graph {
         self.new_graph(None)

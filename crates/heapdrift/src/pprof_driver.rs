@@ -1,0 +1,1259 @@
+//! The `heapdrift pprof` pipeline, in pprof's order of operations
+//! (internal/driver: `fetchProfiles`, `generateRawReport`,
+//! `generateReport`). Byte-identical output depends on that order: for
+//! example, percentages are relative to the total computed before the
+//! filters run, unless `-relative_percentages`.
+//!
+//! The pure part ([`combine_sources`], [`generate_report`]) takes parsed
+//! profiles, a source-file reader and writers, and keeps no process-global
+//! state, so a web UI can reuse it. [`run`] is the command-line glue: it
+//! grabs sources, routes output (stdout, `-output`, temp files for binary
+//! formats on a terminal) and pipes DOT through Graphviz.
+
+use std::collections::HashMap;
+use std::io::{IsTerminal, Write};
+
+use anyhow::{anyhow, bail};
+use profile::Profile;
+use profile::passes;
+use report::focus::{self, FocusError, FocusOptions};
+use report::measurement;
+use report::report::Report;
+use report::source::SourceReadFn;
+use report::{Options, OutputFormat};
+
+use crate::pprof_cli::PprofArgs;
+use crate::pprof_config::{Command, Config, PostProcess, ReportFormat};
+use crate::sources::{self, SourceOptions};
+
+/// What the pipeline needs from its surroundings.
+pub struct Env<'a> {
+    /// Warnings and notices (pprof's `ui.PrintErr`).
+    pub stderr: &'a mut dyn Write,
+    /// Reads a source file for `-list`.
+    pub read_file: SourceReadFn<'a>,
+    /// Where `-list` looks for sources when `-source_path` is empty.
+    pub working_dir: String,
+}
+
+/// An error for the user; its text is one line. Write failures keep their
+/// `io::Error` (as `source`), so a closed pipe can be told apart.
+#[derive(Debug)]
+pub enum DriverError {
+    Msg(String),
+    Io(std::io::Error),
+}
+
+impl std::fmt::Display for DriverError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            DriverError::Msg(m) => f.write_str(m),
+            DriverError::Io(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl std::error::Error for DriverError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            DriverError::Io(e) => Some(e),
+            DriverError::Msg(_) => None,
+        }
+    }
+}
+
+impl DriverError {
+    /// The message (for tests and callers that show it as is).
+    pub fn message(&self) -> String {
+        self.to_string()
+    }
+}
+
+fn err(msg: impl Into<String>) -> DriverError {
+    DriverError::Msg(msg.into())
+}
+
+fn report_error(e: report::ReportError) -> DriverError {
+    match e {
+        report::ReportError::Io(e) => DriverError::Io(e),
+        e => err(e.to_string()),
+    }
+}
+
+/// What `-base`/`-diff_base` and the sources flags ask of the merge.
+#[derive(Debug, Clone, Default)]
+pub struct CombineOptions {
+    pub diff_base: bool,
+    pub normalize: bool,
+    pub all_frames: bool,
+    pub comment: String,
+    /// `-symbolize` (only its messages are reproduced, see [`symbolize`]).
+    pub symbolize: String,
+}
+
+impl CombineOptions {
+    pub fn from_args(a: &PprofArgs) -> Self {
+        CombineOptions {
+            diff_base: a.diff_base,
+            normalize: a.config.normalize,
+            all_frames: a.all_frames,
+            comment: a.add_comment.clone(),
+            symbolize: a.symbolize.clone(),
+        }
+    }
+}
+
+/// pprof's `combineProfiles`: common sample types, common units, merge.
+/// A single profile is returned as is (after the first two steps).
+pub fn combine_profiles(mut ps: Vec<Profile>) -> Result<Profile, DriverError> {
+    passes::compatibilize_sample_types(&mut ps).map_err(|e| err(e.to_string()))?;
+    measurement::scale_profiles(&mut ps).map_err(|e| err(e.to_string()))?;
+    if ps.len() == 1 {
+        return Ok(ps.pop().expect("one profile"));
+    }
+    let refs: Vec<&Profile> = ps.iter().collect();
+    passes::merge_refs(&refs).map_err(|e| err(e.to_string()))
+}
+
+/// pprof's `chunkedGrab` merge structure: profiles are merged 128 at a
+/// time, then each chunk into the running result. The shape matters
+/// because merging renumbers ids in the order they are met.
+pub fn merge_chunked(ps: Vec<Profile>) -> Result<Option<Profile>, DriverError> {
+    const CHUNK: usize = 128;
+    let mut acc: Option<Profile> = None;
+    let mut it = ps.into_iter().peekable();
+    while it.peek().is_some() {
+        let chunk: Vec<Profile> = it.by_ref().take(CHUNK).collect();
+        let merged = combine_profiles(chunk)?;
+        acc = Some(match acc {
+            None => merged,
+            Some(a) => combine_profiles(vec![a, merged])?,
+        });
+    }
+    Ok(acc)
+}
+
+/// The rest of pprof's `fetchProfiles` once every source is parsed: merge
+/// sources and bases, subtract the base (`-base`, `-diff_base` with the
+/// `pprof::base` label, `-normalize`), `-all_frames`, drop_frames,
+/// `unsourceMappings`, `-add_comment`, `CheckValid`. Symbolization is a
+/// no-op for heapdrift's inputs.
+pub fn combine_sources(
+    sources: Vec<Profile>,
+    bases: Vec<Profile>,
+    o: &CombineOptions,
+    stderr: &mut dyn Write,
+) -> Result<Profile, DriverError> {
+    let mut p = merge_chunked(sources)
+        .map_err(|e| err(format!("problem fetching source profiles: {e}")))?
+        .ok_or_else(|| err("failed to fetch any source profiles"))?;
+    // pprof's message really ends with a comma.
+    let base =
+        merge_chunked(bases).map_err(|e| err(format!("problem fetching base profiles: {e},")))?;
+    if let Some(mut base) = base {
+        if o.diff_base {
+            passes::set_label(&mut base, passes::DIFF_BASE_LABEL, &["true"]);
+        }
+        if o.normalize {
+            passes::normalize(&mut p, &base).map_err(|e| err(e.to_string()))?;
+        }
+        passes::scale(&mut base, -1.0);
+        p = combine_profiles(vec![p, base])?;
+    }
+    if o.all_frames {
+        p.drop_frames.clear();
+        p.keep_frames.clear();
+    }
+    symbolize(&mut p, &o.symbolize, stderr);
+    // pprof ignores a bad drop_frames regexp.
+    let _ = passes::remove_uninteresting(&mut p);
+    unsource_mappings(&mut p);
+    if !o.comment.is_empty() {
+        p.comments.push(o.comment.clone());
+    }
+    passes::check_valid(&p).map_err(|e| err(e.to_string()))?;
+    Ok(p)
+}
+
+/// pprof's `Symbolizer.Symbolize`, as far as heapdrift's inputs go: the
+/// profiles carry their symbols (or none can be found without the binary),
+/// so only the mode parsing and the messages of local symbolization about
+/// mappings without a file are reproduced. Mappings naming a binary are
+/// left alone (pprof would open the binary).
+pub fn symbolize(p: &mut Profile, mode: &str, stderr: &mut dyn Write) {
+    let (mut local, mut force) = (true, false);
+    let mut demangler = "";
+    for o in mode.to_lowercase().split(':') {
+        match o {
+            "" | "fastlocal" => {}
+            "none" | "no" => return,
+            "local" => local = true,
+            "remote" => local = false,
+            "force" => force = true,
+            _ => match o.strip_prefix("demangle=").unwrap_or(o) {
+                d @ ("full" | "none" | "templates") => {
+                    demangler = match d {
+                        "full" => "full",
+                        "none" => "none",
+                        _ => "templates",
+                    };
+                    force = true;
+                }
+                "default" => {}
+                _ => {
+                    let _ = writeln!(
+                        stderr,
+                        "ignoring unrecognized symbolization option: {mode}\nexpecting -symbolize=[local|fastlocal|remote|none][:force][:demangle=[none|full|templates|default]"
+                    );
+                }
+            },
+        }
+    }
+    if local {
+        local_symbolize_messages(p, stderr);
+    }
+    demangle(p, force, demangler);
+}
+
+/// What pprof's local symbolization says about mappings it cannot
+/// symbolize for want of a file name.
+fn local_symbolize_messages(p: &Profile, stderr: &mut dyn Write) {
+    let mut used = vec![false; p.mappings.len()];
+    for l in &p.locations {
+        if let Some(m) = l.mapping {
+            used[m as usize] = true;
+        }
+    }
+    let mut missing = false;
+    for (i, m) in p.mappings.iter().enumerate() {
+        if !used[i] || m.has_functions || m.has_filenames || m.has_line_numbers {
+            continue;
+        }
+        if m.file.is_empty() {
+            // heapdrift symbolizes Go's debug=1 texts from their `#` lines;
+            // pprof's complaint applies only when that left no names.
+            let symbolized = p
+                .locations
+                .iter()
+                .any(|l| l.mapping == Some(i as u32) && !l.lines.is_empty());
+            if symbolized {
+                continue;
+            }
+            if i == 0 {
+                let _ = writeln!(stderr, "Main binary filename not available.");
+            } else {
+                missing = true;
+            }
+        }
+    }
+    if missing {
+        let _ = writeln!(
+            stderr,
+            "Some binary filenames not available. Symbolization may be incomplete.\nTry setting PPROF_BINARY_PATH to the search path for local binaries."
+        );
+    }
+}
+
+/// pprof's `symbolizer.Demangle`. Go names never demangle (heapdrift has
+/// no C++ demangler, so mangled cgo names stay as they are), but pprof's
+/// fallback still simplifies names that look like demangled C++: those with
+/// `<>[]` or `::` lose their `(…)` and `<…>` groups by default. That is
+/// what turns a generic `F[go.shape.interface { String() string }]` into
+/// `F[go.shape.interface { String string }]`.
+pub fn demangle(p: &mut Profile, force: bool, mode: &str) {
+    if force {
+        for f in &mut p.functions {
+            if !f.name.is_empty() && !f.system_name.is_empty() {
+                f.name.clone_from(&f.system_name);
+            }
+        }
+    }
+    let (no_params, no_templates) = match mode {
+        "" => (true, true),
+        "templates" => (true, false),
+        "full" => (false, false),
+        _ => return,
+    };
+    for f in &mut p.functions {
+        if !f.name.is_empty() && f.system_name != f.name {
+            continue;
+        }
+        let mut name = f.system_name.clone();
+        if looks_like_demangled_cplusplus(&name) {
+            if no_params {
+                name = remove_matching(&name, b'(', b')');
+            }
+            if no_templates {
+                name = remove_matching(&name, b'<', b'>');
+            }
+        }
+        f.name = name;
+    }
+}
+
+fn looks_like_demangled_cplusplus(s: &str) -> bool {
+    if s.contains(".<") || s.contains("]).") {
+        return false;
+    }
+    s.contains(['<', '>', '[', ']']) || s.contains("::")
+}
+
+/// pprof's `removeMatching`: drops nested `start…end` groups; a stray
+/// `end` leaves the name as it was at that point.
+fn remove_matching(name: &str, start: u8, end: u8) -> String {
+    let mut name = name.as_bytes().to_vec();
+    let (mut nesting, mut first, mut current) = (0i64, 0usize, 0usize);
+    while let Some(off) = name[current..].iter().position(|&b| b == start || b == end) {
+        current += off;
+        if name[current] == start {
+            nesting += 1;
+            if nesting == 1 {
+                first = current;
+            }
+            current += 1;
+        } else {
+            nesting -= 1;
+            if nesting < 0 {
+                break;
+            }
+            if nesting == 0 {
+                name.drain(first..=current);
+                current = first;
+            } else {
+                current += 1;
+            }
+        }
+    }
+    // Only ASCII bytes were removed, so the rest is still UTF-8.
+    String::from_utf8(name).unwrap_or_default()
+}
+
+/// pprof's `unsourceMappings`: a mapping without build ID whose file is an
+/// absolute URL (set from the source URL for remote symbolization) gets
+/// its file cleared.
+fn unsource_mappings(p: &mut Profile) {
+    for m in &mut p.mappings {
+        if m.build_id.is_empty() && has_url_scheme(&m.file) {
+            m.file.clear();
+        }
+    }
+}
+
+/// Whether Go's `url.Parse(s)` would give a URL with a scheme (`IsAbs`):
+/// a letter, then letters, digits, `+-.`, then `:`.
+fn has_url_scheme(s: &str) -> bool {
+    let Some(colon) = s.find(':') else {
+        return false;
+    };
+    let scheme = &s[..colon];
+    let mut chars = scheme.chars();
+    chars.next().is_some_and(|c| c.is_ascii_alphabetic())
+        && chars.all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'))
+        && !s.contains(|c: char| c.is_ascii_control() || c == ' ')
+}
+
+/// pprof's `applyCommandOverrides`.
+pub fn apply_command_overrides(cmd: &str, format: ReportFormat, mut cfg: Config) -> Config {
+    let mut trim = cfg.trim;
+    match cmd {
+        "disasm" => {
+            trim = false;
+            cfg.granularity = "addresses".into();
+            cfg.noinlines = true;
+        }
+        "weblist" => {
+            trim = false;
+            cfg.granularity = "addresses".into();
+            cfg.noinlines = false;
+        }
+        "peek" => trim = false,
+        "list" => {
+            trim = false;
+            cfg.granularity = "lines".into();
+        }
+        "text" | "top" | "topproto" => {
+            if cfg.nodecount == -1 {
+                cfg.nodecount = 0;
+            }
+        }
+        _ => {
+            if cfg.nodecount == -1 {
+                cfg.nodecount = 80;
+            }
+        }
+    }
+    if matches!(
+        format,
+        ReportFormat::Proto | ReportFormat::Raw | ReportFormat::Callgrind
+    ) {
+        trim = false;
+        cfg.granularity = "addresses".into();
+    }
+    if !trim {
+        cfg.nodecount = 0;
+        cfg.nodefraction = 0.0;
+        cfg.edgefraction = 0.0;
+    }
+    cfg
+}
+
+/// pprof's `aggregate`: forget what the granularity does not keep.
+pub fn aggregate(p: &mut Profile, cfg: &Config) -> Result<(), DriverError> {
+    let inlines = !cfg.noinlines;
+    let (function, filename, line, address) = match cfg.granularity.as_str() {
+        "" | "functions" => (true, false, false, false),
+        "addresses" => {
+            if inlines {
+                return Ok(());
+            }
+            (true, true, true, true)
+        }
+        "lines" => (true, true, true, false),
+        "files" => (false, true, false, false),
+        "filefunctions" => (true, true, false, false),
+        _ => return Err(err("unexpected granularity")),
+    };
+    passes::aggregate(
+        p,
+        inlines,
+        function,
+        filename,
+        line,
+        cfg.showcolumns,
+        address,
+    )
+    .map_err(|e| err(e.to_string()))
+}
+
+/// pprof's `SampleIndexByName`, with its error texts.
+pub fn sample_index_by_name(p: &Profile, name: &str) -> Result<usize, DriverError> {
+    let types = || {
+        let v: Vec<&str> = p.sample_types.iter().map(|t| t.r#type.as_str()).collect();
+        format!("[{}]", v.join(" "))
+    };
+    if name.is_empty() {
+        if !p.default_sample_type.is_empty()
+            && let Some(i) = p
+                .sample_types
+                .iter()
+                .position(|t| t.r#type == p.default_sample_type)
+        {
+            return Ok(i);
+        }
+        return Ok(p.sample_types.len().saturating_sub(1));
+    }
+    if let Some(i) = go_atoi(name) {
+        if i < 0 || i as usize >= p.sample_types.len() {
+            return Err(err(format!(
+                "sample_index {name} is outside the range [0..{}]",
+                p.sample_types.len() as i64 - 1
+            )));
+        }
+        return Ok(i as usize);
+    }
+    let no_inuse = name.strip_prefix("inuse_").unwrap_or(name);
+    if let Some(i) = p
+        .sample_types
+        .iter()
+        .position(|t| t.r#type == name || t.r#type == no_inuse)
+    {
+        return Ok(i);
+    }
+    Err(err(format!(
+        "sample_index {} must be one of: {}",
+        crate::pprof_config::go_quote(name),
+        types()
+    )))
+}
+
+/// Go's `strconv.Atoi`: optional sign, decimal digits, no overflow.
+fn go_atoi(s: &str) -> Option<i64> {
+    let digits = s.strip_prefix(['+', '-']).unwrap_or(s);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse::<i64>().ok()
+}
+
+/// The report format a command produces, for the `report` crate.
+fn report_format(f: ReportFormat) -> Option<OutputFormat> {
+    Some(match f {
+        ReportFormat::Callgrind => OutputFormat::Callgrind,
+        ReportFormat::Comments => OutputFormat::Comments,
+        ReportFormat::Dot => OutputFormat::Dot,
+        ReportFormat::List => OutputFormat::List,
+        ReportFormat::Raw | ReportFormat::Proto => OutputFormat::Raw,
+        ReportFormat::Tags => OutputFormat::Tags,
+        ReportFormat::Text => OutputFormat::Text,
+        ReportFormat::Traces => OutputFormat::Traces,
+        ReportFormat::Tree => OutputFormat::Tree,
+        ReportFormat::TopProto => OutputFormat::Text,
+        ReportFormat::Dis | ReportFormat::WebList => return None,
+    })
+}
+
+/// Rejects what heapdrift cannot do yet, before any work.
+pub fn check_supported(cmd: &Command) -> Result<(), DriverError> {
+    match cmd.format {
+        ReportFormat::Dis => {
+            return Err(err(
+                "heapdrift pprof: -disasm is not supported (it needs the binary and a disassembler)",
+            ));
+        }
+        ReportFormat::WebList => {
+            return Err(err("heapdrift pprof: -weblist is not supported"));
+        }
+        _ => {}
+    }
+    Ok(())
+}
+
+fn report_warn(w: &mut dyn Write, ok: bool, option: &str) {
+    if !ok {
+        let _ = writeln!(w, "{}", focus::no_match_warning(option));
+    }
+}
+
+/// Go's regexp error wording is not reproducible; keep the message on one
+/// line: `error parsing regexp: <reason>: `<pattern>``.
+fn regex_error_text(pattern: &str, e: &regex::Error) -> String {
+    let text = e.to_string();
+    let reason = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("invalid regexp")
+        .trim()
+        .trim_start_matches("error: ");
+    // Go's words for the most common mistakes.
+    let reason = match reason {
+        "unclosed group" => "missing closing )",
+        "unopened group" => "unexpected )",
+        "unclosed character class" => "missing closing ]",
+        r => r,
+    };
+    format!("error parsing regexp: {reason}: `{pattern}`")
+}
+
+fn focus_error(e: FocusError, cfg: &Config) -> DriverError {
+    match e {
+        FocusError::Regex { name, .. } => {
+            let pattern = match name.as_str() {
+                "focus" => &cfg.focus,
+                "ignore" => &cfg.ignore,
+                "hide" => &cfg.hide,
+                "show" => &cfg.show,
+                "show_from" => &cfg.show_from,
+                "prune_from" => &cfg.prune_from,
+                "tagshow" => &cfg.tagshow,
+                "taghide" => &cfg.taghide,
+                "tagfocus" => &cfg.tagfocus,
+                "tagignore" => &cfg.tagignore,
+                _ => "",
+            };
+            // A tag filter is a comma-separated list: name the bad part.
+            let bad = pattern
+                .split_once('=')
+                .map_or(pattern, |(_, v)| v)
+                .split(',')
+                .find_map(|part| regex::Regex::new(part).err().map(|e| (part, e)));
+            let text = match bad.or_else(|| regex::Regex::new(pattern).err().map(|e| (pattern, e)))
+            {
+                Some((part, e)) => regex_error_text(part, &e),
+                None => "invalid regexp".to_string(),
+            };
+            err(format!("parsing {name} regexp: {text}"))
+        }
+        other => err(other.to_string()),
+    }
+}
+
+/// pprof's `applyFocus`: the filters, in pprof's order, with its
+/// "… expression matched no samples" warnings.
+pub fn apply_focus(
+    p: &mut Profile,
+    units: &HashMap<String, String>,
+    cfg: &Config,
+    stderr: &mut dyn Write,
+) -> Result<(), DriverError> {
+    let fo = FocusOptions {
+        focus: cfg.focus.clone(),
+        ignore: cfg.ignore.clone(),
+        hide: cfg.hide.clone(),
+        show: cfg.show.clone(),
+        show_from: cfg.show_from.clone(),
+        tag_focus: cfg.tagfocus.clone(),
+        tag_ignore: cfg.tagignore.clone(),
+        tag_show: cfg.tagshow.clone(),
+        tag_hide: cfg.taghide.clone(),
+        prune_from: cfg.prune_from.clone(),
+    };
+    let c = focus::compile(&fo, units).map_err(|e| focus_error(e, cfg))?;
+    for n in &c.notices {
+        let _ = writeln!(stderr, "{n}");
+    }
+    let (fm, im, hm, hnm) = passes::filter_samples_by_name(
+        p,
+        c.focus.as_ref(),
+        c.ignore.as_ref(),
+        c.hide.as_ref(),
+        c.show.as_ref(),
+    );
+    report_warn(stderr, c.focus.is_none() || fm, "Focus");
+    report_warn(stderr, c.ignore.is_none() || im, "Ignore");
+    report_warn(stderr, c.hide.is_none() || hm, "Hide");
+    report_warn(stderr, c.show.is_none() || hnm, "Show");
+
+    let sfm = c
+        .show_from
+        .as_ref()
+        .is_some_and(|re| passes::show_from(p, re));
+    report_warn(stderr, c.show_from.is_none() || sfm, "ShowFrom");
+
+    if c.tag_focus.is_some() || c.tag_ignore.is_some() {
+        let (tfm, tim) = passes::filter_samples_by_tag(
+            p,
+            |s| c.tag_focus.as_ref().is_none_or(|f| f(s)),
+            |s| c.tag_ignore.as_ref().is_some_and(|f| f(s)),
+        );
+        report_warn(stderr, c.tag_focus.is_none() || tfm, "TagFocus");
+        report_warn(stderr, c.tag_ignore.is_none() || tim, "TagIgnore");
+    }
+
+    if c.tag_show.is_some() || c.tag_hide.is_some() {
+        let (tns, tnh) = passes::filter_tags_by_name(p, c.tag_show.as_ref(), c.tag_hide.as_ref());
+        report_warn(stderr, c.tag_show.is_none() || tns, "TagShow");
+        report_warn(stderr, c.tag_hide.is_none() || tnh, "TagHide");
+    }
+
+    if let Some(re) = &c.prune_from {
+        passes::prune_from(p, re);
+    }
+    Ok(())
+}
+
+/// pprof's `generateTagRootsLeaves`.
+fn generate_tag_roots_leaves(p: &mut Profile, cfg: &Config, stderr: &mut dyn Write) {
+    let keys = |s: &str| -> Vec<String> {
+        s.split(',')
+            .filter(|k| !k.is_empty())
+            .map(str::to_string)
+            .collect()
+    };
+    let roots = keys(&cfg.tagroot);
+    let leaves = keys(&cfg.tagleaf);
+    let (rootm, leafm) = if roots.is_empty() && leaves.is_empty() {
+        (false, false)
+    } else {
+        let r: Vec<&str> = roots.iter().map(String::as_str).collect();
+        let l: Vec<&str> = leaves.iter().map(String::as_str).collect();
+        let unit = cfg.unit.clone();
+        passes::add_label_nodes(p, &r, &l, |v, u| {
+            if u.is_empty() {
+                measurement::scaled_label(v, "", "")
+            } else {
+                measurement::scaled_label(v, u, &unit)
+            }
+        })
+    };
+    report_warn(stderr, cfg.tagroot.is_empty() || rootm, "TagRoot");
+    report_warn(stderr, cfg.tagleaf.is_empty() || leafm, "TagLeaf");
+}
+
+/// pprof's `reportOptions`.
+fn report_options(
+    p: &Profile,
+    units: &HashMap<String, String>,
+    cfg: &Config,
+    format: OutputFormat,
+) -> Result<Options, DriverError> {
+    if p.sample_types.is_empty() {
+        return Err(err("profile has no samples"));
+    }
+    let index = sample_index_by_name(p, &cfg.sample_index)?;
+    let mut o = Options::for_sample_index(p, index, format);
+    if cfg.mean {
+        o.sample_mean_divisor = Some(Box::new(|v: &[i64]| v.first().copied().unwrap_or(0)));
+        o.sample_type = format!("mean_{}", o.sample_type);
+    }
+    if cfg.divide_by == 0.0 {
+        return Err(err("zero divisor specified"));
+    }
+    let mut filters = Vec::new();
+    for (k, v) in [
+        ("focus", &cfg.focus),
+        ("ignore", &cfg.ignore),
+        ("hide", &cfg.hide),
+        ("show", &cfg.show),
+        ("show_from", &cfg.show_from),
+        ("tagfocus", &cfg.tagfocus),
+        ("tagignore", &cfg.tagignore),
+        ("tagshow", &cfg.tagshow),
+        ("taghide", &cfg.taghide),
+    ] {
+        if !v.is_empty() {
+            filters.push(format!("{k}={v}"));
+        }
+    }
+    o.cum_sort = cfg.sort == "cum";
+    o.call_tree = cfg.call_tree;
+    o.drop_negative = cfg.drop_negative;
+    o.compact_labels = cfg.compact_labels;
+    o.ratio = 1.0 / cfg.divide_by;
+    o.node_count = cfg.nodecount;
+    o.node_fraction = cfg.nodefraction;
+    o.edge_fraction = cfg.edgefraction;
+    o.active_filters = filters;
+    o.num_label_units = units.clone();
+    o.output_unit = cfg.unit.clone();
+    o.source_path = cfg.source_path.clone();
+    o.trim_path = cfg.trim_path.clone();
+    o.intel_syntax = cfg.intel_syntax;
+    if let Some(m) = p.mappings.first()
+        && !m.file.is_empty()
+    {
+        o.title = report::graph::go_base(&m.file);
+    }
+    Ok(o)
+}
+
+/// pprof's `identifyNumLabelUnits`, warning about keys with several units.
+fn identify_num_label_units(p: &Profile, stderr: &mut dyn Write) -> HashMap<String, String> {
+    let (units, ignored) = passes::num_label_units(p);
+    for (k, us) in &ignored {
+        let _ = writeln!(
+            stderr,
+            "For tag {k} used unit {}, also encountered unit(s) {}",
+            units.get(k).map(String::as_str).unwrap_or(""),
+            us.join(", ")
+        );
+    }
+    units.into_iter().collect()
+}
+
+/// pprof's `generateRawReport` + `report.Generate`: writes the report
+/// (before any Graphviz post-processing) to `out`. `arg` is the regexp of
+/// `-list`/`-peek`. Consumes the profile: reports rewrite it in place.
+pub fn generate_report(
+    mut p: Profile,
+    cmd: &Command,
+    arg: Option<&str>,
+    cfg: &Config,
+    env: &mut Env,
+    out: &mut dyn Write,
+) -> Result<(), DriverError> {
+    check_supported(cmd)?;
+    let units = identify_num_label_units(&p, env.stderr);
+    let cfg = apply_command_overrides(cmd.name, cmd.format, cfg.clone());
+    generate_tag_roots_leaves(&mut p, &cfg, env.stderr);
+
+    let relative = cfg.relative_percentages;
+    if relative {
+        apply_focus(&mut p, &units, &cfg, env.stderr)?;
+    }
+    let format = report_format(cmd.format).ok_or_else(|| err("unsupported report format"))?;
+    let mut ropt = report_options(&p, &units, &cfg, format)?;
+    if let Some(a) = arg {
+        let re = regex::Regex::new(a).map_err(|e| {
+            err(format!(
+                "parsing argument regexp {a}: {}",
+                regex_error_text(a, &e)
+            ))
+        })?;
+        ropt.symbol = Some(re);
+    }
+    ropt.working_dir = env.working_dir.clone();
+
+    let mut rpt = Report::new(p, ropt);
+    if !relative {
+        apply_focus(rpt.profile_mut(), &units, &cfg, env.stderr)?;
+    }
+    aggregate(rpt.profile_mut(), &cfg)?;
+
+    let io = DriverError::Io;
+    match cmd.format {
+        ReportFormat::Raw => {
+            let mut s = String::new();
+            profile::raw::write_raw(rpt.profile(), &mut s);
+            out.write_all(s.as_bytes()).map_err(io)?;
+        }
+        ReportFormat::Proto => {
+            let ratio = rpt.options.ratio;
+            let prof = rpt.profile_mut();
+            if ratio > 0.0 && ratio != 1.0 {
+                for s in &mut prof.samples {
+                    for v in &mut s.values {
+                        *v = (*v as f64 * ratio) as i64;
+                    }
+                }
+            }
+            let bytes = profile::gz::compress(&profile::proto::encode(prof));
+            out.write_all(&bytes).map_err(io)?;
+        }
+        ReportFormat::TopProto => {
+            let top = top_proto(&mut rpt);
+            let bytes = profile::gz::compress(&profile::proto::encode(&top));
+            out.write_all(&bytes).map_err(io)?;
+        }
+        ReportFormat::List => {
+            rpt.print_source(out, env.read_file).map_err(report_error)?;
+        }
+        _ => rpt.generate(out).map_err(report_error)?,
+    }
+    Ok(())
+}
+
+/// pprof's `printTopProto`: the report's top nodes as a profile of
+/// one-frame samples valued (cum, flat) in the output unit.
+fn top_proto(rpt: &mut Report) -> Profile {
+    let g = rpt.top_graph();
+    let o = &rpt.options;
+    let p = rpt.profile();
+    let mut out = Profile {
+        sample_types: vec![
+            profile::ValueType::new("cum", &o.output_unit),
+            profile::ValueType::new("flat", &o.output_unit),
+        ],
+        time_nanos: p.time_nanos,
+        duration_nanos: p.duration_nanos,
+        period_type: p.period_type.clone(),
+        period: p.period,
+        ..Default::default()
+    };
+    let mut functions: HashMap<(&str, &str, &str, i64), u32> = HashMap::new();
+    for (i, &n) in g.nodes.iter().enumerate() {
+        let node = g.node(n);
+        let info = &node.info;
+        let key = (
+            info.name.as_str(),
+            info.orig_name.as_str(),
+            info.file.as_str(),
+            info.start_line,
+        );
+        let f = *functions.entry(key).or_insert_with(|| {
+            out.functions.push(profile::Function {
+                id: out.functions.len() as u64 + 1,
+                name: info.name.clone(),
+                system_name: info.orig_name.clone(),
+                filename: info.file.clone(),
+                start_line: info.start_line,
+            });
+            out.functions.len() as u32 - 1
+        });
+        out.locations.push(profile::Location {
+            id: i as u64 + 1,
+            mapping: None,
+            address: info.address,
+            lines: vec![profile::Line {
+                function: Some(f),
+                line: info.lineno,
+                column: info.columnno,
+            }],
+            is_folded: false,
+        });
+        let (fv, _) = measurement::scale(node.flat_value(), &o.sample_unit, &o.output_unit);
+        let (cv, _) = measurement::scale(node.cum_value(), &o.sample_unit, &o.output_unit);
+        out.samples.push(profile::Sample {
+            locations: vec![i as u32],
+            values: vec![cv as i64, fv as i64],
+            ..Default::default()
+        });
+    }
+    out
+}
+
+// ---------------------------------------------------------------------
+// Command-line glue: sources, output routing, Graphviz.
+
+/// `heapdrift pprof` after flag parsing. Returns Err with a one-line
+/// message (exit 2); diagnostics go to stderr as they happen.
+pub fn run(args: PprofArgs) -> anyhow::Result<()> {
+    let mut stderr = std::io::stderr();
+    for w in &args.warnings {
+        writeln!(stderr, "{w}")?;
+    }
+    if let Some(exe) = &args.exec_name {
+        bail!(
+            "heapdrift pprof: {exe}: binaries are not supported as the first argument (heapdrift does not symbolize from binaries); pass only profiles"
+        );
+    }
+    if !args.http.is_empty() {
+        bail!("heapdrift pprof: -http (the web interface) is not supported yet");
+    }
+    let Some(output) = args.output.clone() else {
+        bail!(
+            "heapdrift pprof: the interactive shell is not supported; choose a report, e.g. -top, -tree, -list=REGEXP"
+        );
+    };
+    let cmd = output.command;
+    check_supported(cmd)?;
+    if let PostProcess::Visualize(_) = cmd.post
+        && args.config.output.is_empty()
+    {
+        bail!(
+            "heapdrift pprof: -{} opens a viewer, which is not supported; use -output=FILE, or -svg, -pdf, -dot, -callgrind",
+            cmd.name
+        );
+    }
+    let dot_format = match cmd.post {
+        PostProcess::InvokeDot(f) => Some(f),
+        PostProcess::MassageSvg => Some("svg"),
+        // With -output, pprof writes what the viewer would have shown:
+        // `web`/`eog` SVG, `evince` PDF, `gv` PostScript (kcachegrind's
+        // callgrind text needs no Graphviz).
+        PostProcess::Visualize(ext @ ("svg" | "pdf" | "ps")) => Some(ext),
+        _ => None,
+    };
+    if let Some(f) = dot_format
+        && !graphviz_available()
+    {
+        bail!("heapdrift pprof: -{f} needs Graphviz's dot, which was not found on PATH");
+    }
+
+    // fetchProfiles: sources and bases.
+    let sopts = SourceOptions::from_args(&args);
+    let mut notes = Vec::new();
+    let src = sources::grab_all(&args.sources, &sopts, &mut notes);
+    let bases: Vec<String> = args.base.iter().cloned().collect();
+    let base = sources::grab_all(&bases, &sopts, &mut notes);
+    for n in &notes {
+        writeln!(stderr, "{n}")?;
+    }
+    // pprof prints each failed source, then "failed to fetch any source
+    // profiles"; heapdrift makes the per-source lines the error itself, so
+    // one bad file gives one line.
+    let mut failed = src.errors.clone();
+    failed.extend(base.errors.iter().cloned());
+    if src.profiles.is_empty() || (!bases.is_empty() && base.profiles.is_empty()) {
+        bail!("{}", failed.join("\n"));
+    }
+    for e in &failed {
+        writeln!(stderr, "{e}")?;
+    }
+    if src.profiles.len() != args.sources.len() {
+        writeln!(
+            stderr,
+            "Fetched {} source profiles out of {}",
+            src.profiles.len(),
+            args.sources.len()
+        )?;
+    }
+    let remote = src.remote || base.remote;
+    let p = combine_sources(
+        src.profiles,
+        base.profiles,
+        &CombineOptions::from_args(&args),
+        &mut stderr,
+    )?;
+    if remote {
+        save_fetched(&p, &mut stderr)?;
+    }
+
+    let working_dir = std::env::current_dir()
+        .map(|d| d.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let read = |path: &str| std::fs::read(path);
+    let mut env = Env {
+        stderr: &mut stderr,
+        read_file: &read,
+        working_dir,
+    };
+    let out_file = &args.config.output;
+    let binary_ext = match cmd.post {
+        PostProcess::AwayFromTty(ext) | PostProcess::InvokeDot(ext) => Some(ext),
+        PostProcess::MassageSvg => Some("svg"),
+        _ => None,
+    };
+    let to_temp_file = binary_ext.is_some() && std::io::stdout().is_terminal();
+    if dot_format.is_none() && out_file.is_empty() && !to_temp_file {
+        // Straight to stdout: reports can be gigabytes (-traces, -raw).
+        let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+        generate_report(
+            p,
+            cmd,
+            output.arg.as_deref(),
+            &args.config,
+            &mut env,
+            &mut stdout,
+        )?;
+        stdout.flush()?;
+        return Ok(());
+    }
+    // Elsewhere only once the report is complete, as pprof does.
+    let mut report = Vec::new();
+    generate_report(
+        p,
+        cmd,
+        output.arg.as_deref(),
+        &args.config,
+        &mut env,
+        &mut report,
+    )?;
+    if let Some(f) = dot_format {
+        report = invoke_dot(f, &report)?;
+    }
+    if !out_file.is_empty() {
+        writeln!(stderr, "Generating report in {out_file}")?;
+        std::fs::write(out_file, &report)
+            .map_err(|e| anyhow!("open {out_file}: {}", sources::go_io_error(&e)))?;
+        return Ok(());
+    }
+    if let Some(ext) = binary_ext.filter(|_| to_temp_file) {
+        let (path, mut f) = new_temp_file(std::path::Path::new(""), "profile", &format!(".{ext}"))?;
+        writeln!(stderr, "Generating report in {}", path.display())?;
+        f.write_all(&report)?;
+        return Ok(());
+    }
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(&report)?;
+    stdout.flush()?;
+    Ok(())
+}
+
+/// pprof saves a copy of a profile that came over HTTP.
+fn save_fetched(p: &Profile, stderr: &mut dyn Write) -> anyhow::Result<()> {
+    let main = p.mappings.first().map(|m| m.file.as_str()).unwrap_or("");
+    let types: Vec<&str> = p.sample_types.iter().map(|t| t.r#type.as_str()).collect();
+    let bytes = profile::gz::compress(&profile::proto::encode(p));
+    match fetch::save_fetched(main, &types, &bytes) {
+        Ok(saved) => {
+            for w in &saved.warnings {
+                writeln!(stderr, "{w}")?;
+            }
+            writeln!(stderr, "Saved profile in {}", saved.path.display())?;
+        }
+        Err(e) => writeln!(stderr, "Could not save profile: {e}")?,
+    }
+    Ok(())
+}
+
+fn graphviz_available() -> bool {
+    std::process::Command::new("dot")
+        .arg("-V")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// pprof's `invokeDot`: `dot -T<format>` over the DOT text. SVG is not
+/// post-processed for panning as pprof's `massageSVG` does.
+fn invoke_dot(format: &str, dot: &[u8]) -> anyhow::Result<Vec<u8>> {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new("dot")
+        .arg(format!("-T{format}"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| anyhow!("failed to execute dot. Is Graphviz installed? Error: {e}"))?;
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let input = dot.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let output = child
+        .wait_with_output()
+        .map_err(|e| anyhow!("failed to execute dot. Is Graphviz installed? Error: {e}"))?;
+    let _ = writer.join();
+    if !output.status.success() {
+        bail!(
+            "failed to execute dot. Is Graphviz installed? Error: {}",
+            output.status
+        );
+    }
+    Ok(output.stdout)
+}
+
+/// pprof's `newTempFile`: `<prefix>NNN<suffix>`, the first free number.
+/// pprof passes an empty directory for reports kept away from a terminal,
+/// so they land in the working directory.
+fn new_temp_file(
+    dir: &std::path::Path,
+    prefix: &str,
+    suffix: &str,
+) -> anyhow::Result<(std::path::PathBuf, std::fs::File)> {
+    for index in 1..10000 {
+        let path = dir.join(format!("{prefix}{index:03}{suffix}"));
+        match std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(f) => return Ok((path, f)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(anyhow!("open {}: {e}", path.display())),
+        }
+    }
+    bail!("could not create file of the form {prefix}001{suffix}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use profile::ValueType;
+
+    fn prof(types: &[&str], default: &str) -> Profile {
+        Profile {
+            sample_types: types.iter().map(|t| ValueType::new(t, "count")).collect(),
+            default_sample_type: default.into(),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn sample_index_rules() {
+        let p = prof(&["alloc_objects", "alloc_space", "space", "objects"], "");
+        assert_eq!(sample_index_by_name(&p, "").unwrap(), 3);
+        assert_eq!(sample_index_by_name(&p, "1").unwrap(), 1);
+        assert_eq!(sample_index_by_name(&p, "inuse_space").unwrap(), 2);
+        assert_eq!(sample_index_by_name(&p, "alloc_space").unwrap(), 1);
+        assert_eq!(
+            sample_index_by_name(&p, "4").unwrap_err().message(),
+            "sample_index 4 is outside the range [0..3]"
+        );
+        assert_eq!(
+            sample_index_by_name(&p, "-1").unwrap_err().message(),
+            "sample_index -1 is outside the range [0..3]"
+        );
+        assert_eq!(
+            sample_index_by_name(&p, "bogus").unwrap_err().message(),
+            "sample_index \"bogus\" must be one of: [alloc_objects alloc_space space objects]"
+        );
+        let p = prof(&["a", "b", "c"], "b");
+        assert_eq!(sample_index_by_name(&p, "").unwrap(), 1);
+        let p = prof(&["a", "b"], "zzz");
+        assert_eq!(sample_index_by_name(&p, "").unwrap(), 1);
+    }
+
+    #[test]
+    fn overrides_like_pprof() {
+        let c = Config::default();
+        let top = apply_command_overrides("top", ReportFormat::Text, c.clone());
+        assert_eq!(top.nodecount, 0);
+        assert_eq!(top.nodefraction, 0.005);
+        let tree = apply_command_overrides("tree", ReportFormat::Tree, c.clone());
+        assert_eq!(tree.nodecount, 80);
+        let peek = apply_command_overrides("peek", ReportFormat::Tree, c.clone());
+        assert_eq!((peek.nodecount, peek.nodefraction), (0, 0.0));
+        let list = apply_command_overrides("list", ReportFormat::List, c.clone());
+        assert_eq!(list.granularity, "lines");
+        let raw = apply_command_overrides("raw", ReportFormat::Raw, c.clone());
+        assert_eq!(
+            (raw.granularity.as_str(), raw.edgefraction),
+            ("addresses", 0.0)
+        );
+        let disasm = apply_command_overrides("disasm", ReportFormat::Dis, c);
+        assert!(disasm.noinlines);
+    }
+
+    fn tiny(v: i64) -> Profile {
+        Profile {
+            sample_types: vec![ValueType::new("inuse_space", "bytes")],
+            samples: vec![profile::Sample {
+                locations: vec![0],
+                values: vec![v],
+                ..Default::default()
+            }],
+            locations: vec![profile::Location {
+                id: 1,
+                address: 0x10,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn combine_merges_in_chunks_and_diffs() {
+        let mut sink = Vec::new();
+        let o = CombineOptions::default();
+        // 130 sources: two chunks of pprof's 128, merged into one sample.
+        let srcs: Vec<Profile> = (0..130).map(|_| tiny(2)).collect();
+        let p = combine_sources(srcs, vec![], &o, &mut sink).unwrap();
+        assert_eq!(p.samples.len(), 1);
+        assert_eq!(p.samples[0].values, [260]);
+
+        // -diff_base: base samples negated and labelled pprof::base=true.
+        let o = CombineOptions {
+            diff_base: true,
+            comment: "note".into(),
+            ..Default::default()
+        };
+        let p = combine_sources(vec![tiny(10)], vec![tiny(4)], &o, &mut sink).unwrap();
+        let mut vals: Vec<(i64, bool)> = p
+            .samples
+            .iter()
+            .map(|s| (s.values[0], passes::is_diff_base_sample(s)))
+            .collect();
+        vals.sort();
+        assert_eq!(vals, [(-4, true), (10, false)]);
+        assert_eq!(p.comments, ["note"]);
+
+        // -base -normalize: the source is scaled to the base's total first.
+        let o = CombineOptions {
+            normalize: true,
+            ..Default::default()
+        };
+        let p = combine_sources(vec![tiny(10)], vec![tiny(4)], &o, &mut sink).unwrap();
+        assert!(
+            p.samples.is_empty(),
+            "4 - 4 leaves nothing: {:?}",
+            p.samples
+        );
+        assert!(sink.is_empty());
+    }
+
+    #[test]
+    fn demangle_heuristics() {
+        assert_eq!(
+            remove_matching("F[go.shape.interface { String() string }]", b'(', b')'),
+            "F[go.shape.interface { String string }]"
+        );
+        assert_eq!(remove_matching("a(b(c)d)e(f)", b'(', b')'), "ae");
+        assert_eq!(remove_matching("a)b(c)", b'(', b')'), "a)b(c)");
+        assert_eq!(remove_matching("x<int>::f<a<b>>()", b'<', b'>'), "x::f()");
+        assert!(looks_like_demangled_cplusplus("ns::f()"));
+        assert!(!looks_like_demangled_cplusplus("main.(*T[...]).M"));
+        assert!(!looks_like_demangled_cplusplus("main.f"));
+        let mut p = Profile {
+            functions: vec![
+                profile::Function {
+                    name: "a::b(int)".into(),
+                    system_name: "a::b(int)".into(),
+                    ..Default::default()
+                },
+                profile::Function {
+                    name: "kept".into(),
+                    system_name: "x::y()".into(),
+                    ..Default::default()
+                },
+                profile::Function {
+                    system_name: "only::system()".into(),
+                    ..Default::default()
+                },
+            ],
+            ..Default::default()
+        };
+        demangle(&mut p, false, "");
+        let names: Vec<&str> = p.functions.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["a::b", "kept", "only::system"]);
+    }
+
+    #[test]
+    fn url_scheme_detection() {
+        assert!(has_url_scheme("http://host:1/debug/pprof/heap"));
+        assert!(!has_url_scheme("/tmp/leakdemo"));
+        assert!(!has_url_scheme("[vdso]"));
+        assert!(!has_url_scheme(":x"));
+        assert!(!has_url_scheme(""));
+    }
+
+    #[test]
+    fn regex_errors_are_one_line() {
+        let bad = String::from("main.(");
+        let e = regex::Regex::new(&bad).unwrap_err();
+        let t = regex_error_text(&bad, &e);
+        assert!(!t.contains('\n'), "{t}");
+        assert_eq!(t, "error parsing regexp: missing closing ): `main.(`");
+    }
+}

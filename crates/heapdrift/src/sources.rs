@@ -1,0 +1,301 @@
+//! Profile sources for `heapdrift pprof`: turns the source arguments into
+//! parsed profiles, as pprof's `grabProfile` does (an existing path is a
+//! file, anything else may be a URL), plus pprof's per-source fix-ups from
+//! `locateBinaries` (the fake mapping for profiles without one, `-buildid`).
+//!
+//! Failures are reported per source as `<source>: <message>`, one line.
+
+use std::io::Read;
+use std::time::Duration;
+
+use profile::{Mapping, ParseOptions, Profile};
+
+/// Environment variable capping the inflated size of a gzip'ed profile
+/// (bytes). Also caps the size of a profile file and of a fetched body.
+pub const MAX_DECOMPRESSED_ENV: &str = "HEAPDRIFT_MAX_DECOMPRESSED";
+
+/// How sources are read and parsed.
+#[derive(Debug, Clone)]
+pub struct SourceOptions {
+    /// `-seconds` (≤ 0: unset).
+    pub seconds: i64,
+    /// `-timeout` (≤ 0: unset).
+    pub timeout: i64,
+    /// Use the symbols in the `#` lines of Go's debug=1 texts (off with
+    /// `-symbolize=none`, which reproduces pprof exactly).
+    pub symbolize_text: bool,
+    /// Cap on the inflated size of gzip input, and on the raw size of a
+    /// file or HTTP body.
+    pub max_bytes: u64,
+    /// `-buildid`: sets the main mapping's build ID when it has none.
+    pub build_id: String,
+    pub tls_cert: String,
+    pub tls_key: String,
+    pub tls_ca: String,
+}
+
+impl Default for SourceOptions {
+    fn default() -> Self {
+        SourceOptions {
+            seconds: -1,
+            timeout: -1,
+            symbolize_text: true,
+            max_bytes: profile::parse::DEFAULT_MAX_DECOMPRESSED,
+            build_id: String::new(),
+            tls_cert: String::new(),
+            tls_key: String::new(),
+            tls_ca: String::new(),
+        }
+    }
+}
+
+impl SourceOptions {
+    /// Options from the command line; the byte cap comes from
+    /// `HEAPDRIFT_MAX_DECOMPRESSED` when it is a positive integer.
+    pub fn from_args(a: &crate::pprof_cli::PprofArgs) -> Self {
+        let max_bytes = std::env::var(MAX_DECOMPRESSED_ENV)
+            .ok()
+            .and_then(|v| v.trim().parse::<u64>().ok())
+            .filter(|&v| v > 0)
+            .unwrap_or(profile::parse::DEFAULT_MAX_DECOMPRESSED);
+        SourceOptions {
+            seconds: a.seconds,
+            timeout: a.timeout,
+            symbolize_text: !a.symbolize.split(':').any(|m| m == "none"),
+            max_bytes,
+            build_id: a.build_id.clone(),
+            tls_cert: a.tls_cert.clone(),
+            tls_key: a.tls_key.clone(),
+            tls_ca: a.tls_ca.clone(),
+        }
+    }
+}
+
+/// One source, parsed.
+#[derive(Debug)]
+pub struct Grabbed {
+    pub profile: Profile,
+    /// Fetched over HTTP (pprof then saves a copy of the merged profile).
+    pub remote: bool,
+}
+
+/// The result of grabbing a list of sources: the profiles that parsed, in
+/// argument order, and a `<source>: <message>` line for each that did not.
+#[derive(Debug, Default)]
+pub struct GrabResult {
+    pub profiles: Vec<Profile>,
+    pub remote: bool,
+    pub errors: Vec<String>,
+}
+
+/// One source's result and its progress lines.
+type Outcome = (Result<Grabbed, String>, Vec<String>);
+
+/// Grabs every source, in parallel, keeping argument order. `notes`
+/// receives pprof's progress lines ("Fetching profile over HTTP from …").
+pub fn grab_all(sources: &[String], opts: &SourceOptions, notes: &mut Vec<String>) -> GrabResult {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .clamp(1, 8);
+    let mut results: Vec<Option<Outcome>> = (0..sources.len()).map(|_| None).collect();
+    if sources.len() <= 1 || threads == 1 {
+        for (slot, src) in results.iter_mut().zip(sources) {
+            let mut n = Vec::new();
+            let r = grab(src, opts, &mut n);
+            *slot = Some((r, n));
+        }
+    } else {
+        let chunk = sources.len().div_ceil(threads);
+        std::thread::scope(|s| {
+            for (slots, srcs) in results.chunks_mut(chunk).zip(sources.chunks(chunk)) {
+                s.spawn(move || {
+                    for (slot, src) in slots.iter_mut().zip(srcs) {
+                        let mut n = Vec::new();
+                        let r = grab(src, opts, &mut n);
+                        *slot = Some((r, n));
+                    }
+                });
+            }
+        });
+    }
+    let mut out = GrabResult::default();
+    for (src, slot) in sources.iter().zip(results) {
+        let Some((r, n)) = slot else { continue };
+        notes.extend(n);
+        match r {
+            Ok(g) => {
+                out.remote |= g.remote;
+                out.profiles.push(g.profile);
+            }
+            // One line per source, whatever the message.
+            Err(e) => out.errors.push(format!("{src}: {}", e.replace('\n', " "))),
+        }
+    }
+    out
+}
+
+/// pprof's `grabProfile` for one source: read or fetch, parse, then the
+/// `locateBinaries` fix-ups. The error is the message without the source.
+pub fn grab(
+    source: &str,
+    opts: &SourceOptions,
+    notes: &mut Vec<String>,
+) -> Result<Grabbed, String> {
+    let (bytes, url) = read_source(source, opts, notes)?;
+    let popts = ParseOptions {
+        max_decompressed: opts.max_bytes,
+        symbolize_text: opts.symbolize_text,
+    };
+    let mut p = profile::parse(&bytes, &popts)
+        .map_err(|e| match e {
+            // pprof's Parse wraps this one too.
+            profile::ParseError::Empty => "parsing profile: empty input file".to_string(),
+            e => e.to_string(),
+        })?
+        .profile;
+    drop(bytes);
+    locate_binaries(&mut p, &opts.build_id);
+    if let Some(url) = &url {
+        // pprof's collectMappingSources: a mapping with neither build ID
+        // nor file is named after the URL until symbolization is over
+        // (then unsourceMappings clears it).
+        for m in &mut p.mappings {
+            if m.build_id.is_empty() && m.file.is_empty() {
+                m.file.clone_from(url);
+            }
+        }
+    }
+    Ok(Grabbed {
+        profile: p,
+        remote: url.is_some(),
+    })
+}
+
+/// The bytes of a source, and the URL it came from if remote.
+fn read_source(
+    source: &str,
+    opts: &SourceOptions,
+    notes: &mut Vec<String>,
+) -> Result<(Vec<u8>, Option<String>), String> {
+    match fetch::classify(source, opts.seconds, opts.timeout) {
+        fetch::Source::File(path) => read_file(&path, opts.max_bytes).map(|b| (b, None)),
+        fetch::Source::Url(plan) => {
+            notes.extend(plan.announce());
+            let fo = fetch::FetchOptions {
+                tls_cert: non_empty(&opts.tls_cert),
+                tls_key: non_empty(&opts.tls_key),
+                tls_ca: non_empty(&opts.tls_ca),
+                max_bytes: opts.max_bytes,
+                header_grace: Duration::from_secs(5),
+            };
+            fetch::fetch(&plan, &fo)
+                .map(|b| (b, Some(plan.url.clone())))
+                .map_err(|e| e.to_string())
+        }
+    }
+}
+
+fn non_empty(s: &str) -> Option<std::path::PathBuf> {
+    (!s.is_empty()).then(|| s.into())
+}
+
+/// Reads a profile file, refusing files larger than `max` bytes. Errors
+/// read as Go's: `stat X: no such file or directory`.
+pub fn read_file(path: &str, max: u64) -> Result<Vec<u8>, String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("stat {path}: {}", go_io_error(&e)))?;
+    if meta.is_dir() {
+        return Err(format!("read {path}: is a directory"));
+    }
+    let f = std::fs::File::open(path).map_err(|e| format!("open {path}: {}", go_io_error(&e)))?;
+    let mut buf = Vec::with_capacity(meta.len().min(max) as usize);
+    // Read one byte past the cap to tell "exactly max" from "too big";
+    // the metadata size may be wrong (pipes, /proc).
+    f.take(max.saturating_add(1))
+        .read_to_end(&mut buf)
+        .map_err(|e| format!("read {path}: {}", go_io_error(&e)))?;
+    if buf.len() as u64 > max {
+        return Err(format!(
+            "file is larger than {max} bytes (raise the limit with {MAX_DECOMPRESSED_ENV})"
+        ));
+    }
+    Ok(buf)
+}
+
+/// Go's wording for the common OS errors.
+pub fn go_io_error(e: &std::io::Error) -> String {
+    use std::io::ErrorKind::*;
+    match e.kind() {
+        NotFound => "no such file or directory".into(),
+        PermissionDenied => "permission denied".into(),
+        IsADirectory => "is a directory".into(),
+        NotADirectory => "not a directory".into(),
+        _ => {
+            // Drop Rust's " (os error N)" suffix.
+            let s = e.to_string();
+            match s.find(" (os error") {
+                Some(i) => s[..i].to_lowercase(),
+                None => s,
+            }
+        }
+    }
+}
+
+/// The parts of pprof's `locateBinaries` that apply without a binary: a
+/// profile without mappings gets a fake mapping with ID 1 (pprof adds it to
+/// attempt symbolization; it shows in `-raw`), and `-buildid` fills in the
+/// main mapping's build ID when it is missing.
+pub fn locate_binaries(p: &mut Profile, build_id: &str) {
+    if p.mappings.is_empty() {
+        p.mappings.push(Mapping {
+            id: 1,
+            ..Default::default()
+        });
+        for l in &mut p.locations {
+            l.mapping = Some(0);
+        }
+    }
+    if !build_id.is_empty() && p.mappings[0].build_id.is_empty() {
+        p.mappings[0].build_id = build_id.to_string();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_file_reads_like_go() {
+        let e = read_file("/nonexistent/x.pb.gz", 100).unwrap_err();
+        assert_eq!(e, "stat /nonexistent/x.pb.gz: no such file or directory");
+        let mut n = Vec::new();
+        let e = grab("/nonexistent/x.pb.gz", &SourceOptions::default(), &mut n).unwrap_err();
+        assert_eq!(e, "stat /nonexistent/x.pb.gz: no such file or directory");
+    }
+
+    #[test]
+    fn size_cap() {
+        let dir = tempfile::tempdir().unwrap();
+        let f = dir.path().join("big");
+        std::fs::write(&f, vec![b'x'; 101]).unwrap();
+        let e = read_file(f.to_str().unwrap(), 100).unwrap_err();
+        assert!(e.contains("larger than 100 bytes"), "{e}");
+        assert_eq!(read_file(f.to_str().unwrap(), 101).unwrap().len(), 101);
+    }
+
+    #[test]
+    fn fake_mapping_and_buildid() {
+        let mut p = Profile {
+            locations: vec![Default::default(), Default::default()],
+            ..Default::default()
+        };
+        locate_binaries(&mut p, "abc");
+        assert_eq!(p.mappings.len(), 1);
+        assert_eq!(p.mappings[0].id, 1);
+        assert_eq!(p.mappings[0].build_id, "abc");
+        assert!(p.locations.iter().all(|l| l.mapping == Some(0)));
+        // An existing build ID is never overwritten.
+        locate_binaries(&mut p, "other");
+        assert_eq!(p.mappings[0].build_id, "abc");
+    }
+}

@@ -1,0 +1,3 @@
+module drivergen
+
+go 1.22
