@@ -648,12 +648,11 @@ fn generate_tag_roots_leaves(p: &mut Profile, cfg: &Config, stderr: &mut dyn Wri
         let r: Vec<&str> = roots.iter().map(String::as_str).collect();
         let l: Vec<&str> = leaves.iter().map(String::as_str).collect();
         let unit = cfg.unit.clone();
-        passes::add_label_nodes(p, &r, &l, |v, u| {
-            if u.is_empty() {
-                measurement::scaled_label(v, "", "")
-            } else {
-                measurement::scaled_label(v, u, &unit)
-            }
+        // pprof passes no unit at all for keys that never had one, and the
+        // output unit otherwise.
+        passes::add_label_nodes(p, &r, &l, |v, u| match u {
+            None => measurement::scaled_label(v, "", ""),
+            Some(u) => measurement::scaled_label(v, u, &unit),
         })
     };
     report_warn(stderr, cfg.tagroot.is_empty() || rootm, "TagRoot");
