@@ -385,6 +385,46 @@ pub fn mad_noise(s: &Series, line: &Line) -> f64 {
     1.4826 * median_in_place(&mut res)
 }
 
+/// Robust noise from consecutive differences: 1.4826 × MAD of the steps
+/// (around their median) / √2. Unlike [`mad_noise`] it does not grow when a
+/// straight line fits the series badly (a plateau, a step), because a level
+/// shift changes only a few steps.
+pub fn diff_noise(s: &Series) -> f64 {
+    let mut d = Vec::with_capacity(s.len());
+    for r in s.segments() {
+        for i in r.start + 1..r.end {
+            d.push(s.y[i] - s.y[i - 1]);
+        }
+    }
+    if d.is_empty() {
+        return 0.0;
+    }
+    let m = median_in_place(&mut d);
+    for v in &mut d {
+        *v = (*v - m).abs();
+    }
+    1.4826 * median_in_place(&mut d) / std::f64::consts::SQRT_2
+}
+
+/// Level change of the last segment: median of its last third minus median
+/// of its first third (last minus first under 6 points). Robust to single
+/// outliers, and unlike a fitted slope it sees a step or a plateau.
+pub fn level_change(s: &Series) -> f64 {
+    let Some(r) = s.segments().pop() else {
+        return 0.0;
+    };
+    let y = &s.y[r];
+    let n = y.len();
+    if n < 2 {
+        return 0.0;
+    }
+    if n < 6 {
+        return y[n - 1] - y[0];
+    }
+    let third = n.div_ceil(3);
+    median(&y[n - third..]) - median(&y[..third])
+}
+
 /// Of the consecutive changes within segments that are not zero, the
 /// fraction that are increases; 0 when nothing changes.
 pub fn monotonic_fraction(s: &Series) -> f64 {
@@ -414,7 +454,8 @@ pub struct Shape {
     pub early_slope: f64,
     /// Theil–Sen slope of the last third of the points.
     pub late_slope: f64,
-    /// late_slope / overall slope (∞-safe: 0 when the overall slope ≤ 0).
+    /// late_slope / max(overall slope, early slope); when both are ≤ 0,
+    /// 1 if the late slope is positive, else 0.
     pub late_ratio: f64,
     /// One-sided Mann–Kendall p-value of an increase in the last third.
     pub late_p: f64,
@@ -437,8 +478,13 @@ pub fn shape(s: &Series, overall_slope: f64) -> Option<Shape> {
     let late = seg.slice(n - third..n);
     let early_slope = theil_sen(&early)?.slope;
     let late_slope = theil_sen(&late)?.slope;
-    let late_ratio = if overall_slope > 0.0 {
-        late_slope / overall_slope
+    // Against the larger of the two: after a fast warm-up the overall slope
+    // is small, and the late slope must be judged against the early one.
+    let reference = overall_slope.max(early_slope);
+    let late_ratio = if reference > 0.0 {
+        late_slope / reference
+    } else if late_slope > 0.0 {
+        1.0
     } else {
         0.0
     };

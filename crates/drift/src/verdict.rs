@@ -117,12 +117,16 @@ pub fn assess(s: &Series, th: &Thresholds) -> Assessment {
     a.mk_z = mk.z;
     a.p_value = mk.p_increasing;
     a.r2 = stats::r_squared(s, &line);
-    a.noise = stats::mad_noise(s, &line);
+    // The smaller of the two noise estimates: residuals overstate noise
+    // when a line fits badly (plateau, step), steps understate it for a
+    // regular sawtooth (caught by Mann–Kendall instead).
+    a.noise = stats::mad_noise(s, &line).min(stats::diff_noise(s));
+    let delta = stats::level_change(s);
     let shape = stats::shape(s, line.slope);
     a.late_ratio = shape.as_ref().map(|sh| sh.late_ratio);
     let fd = data_factor(n);
     let floor = th.min_rise.max(th.noise_factor * a.noise);
-    let grows = a.slope > 0.0 && a.rise > floor;
+    let grows = a.rise > floor || (n >= 6 && delta > floor);
 
     if !grows {
         a.verdict = Verdict::Stable;
@@ -152,7 +156,9 @@ pub fn assess(s: &Series, th: &Thresholds) -> Assessment {
     }
     let sig = (-a.p_value.max(1e-300).log10() / (-th.alpha_leak.log10() + 2.0)).min(1.0);
     if let Some(sh) = &shape {
-        let late_floor = th.min_rise.max(th.noise_factor * a.noise) / 3.0;
+        // Growth after a warm-up counts when it is above the noise floor and
+        // a visible part (5%) of the total change.
+        let late_floor = floor.max(0.05 * delta.max(a.rise));
         let late_grows = sh.late_p < th.alpha_leak && sh.late_slope * span / 3.0 > late_floor;
         if sh.late_ratio <= th.max_plateau_ratio {
             if late_grows {
@@ -173,7 +179,7 @@ pub fn assess(s: &Series, th: &Thresholds) -> Assessment {
         }
     }
     let shape_ok = a.late_ratio.is_none_or(|r| r >= th.min_late_ratio);
-    if a.p_value < th.alpha_leak && a.r2 >= th.min_r2 && shape_ok {
+    if a.p_value < th.alpha_leak && a.r2 >= th.min_r2 && shape_ok && a.rise > floor {
         a.verdict = Verdict::Leak;
         let f_shape = a.late_ratio.map_or(1.0, |r| (r / 0.75).min(1.0));
         a.confidence = (fd * sig * a.r2.sqrt() * f_shape).clamp(0.0, 1.0);
