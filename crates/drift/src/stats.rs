@@ -406,9 +406,11 @@ pub fn diff_noise(s: &Series) -> f64 {
     1.4826 * median_in_place(&mut d) / std::f64::consts::SQRT_2
 }
 
-/// Level change of the last segment: median of its last third minus median
-/// of its first third (last minus first under 6 points). Robust to single
-/// outliers, and unlike a fitted slope it sees a step or a plateau.
+/// Level change of the last segment: median of its last third minus the
+/// 10th percentile of its first half (last minus first under 6 points).
+/// Robust to single outliers, and unlike a fitted slope it sees a step or a
+/// plateau, including a warm-up that took only the first tenth of a long
+/// series (a median of the first third would already sit on the plateau).
 pub fn level_change(s: &Series) -> f64 {
     let Some(r) = s.segments().pop() else {
         return 0.0;
@@ -422,7 +424,10 @@ pub fn level_change(s: &Series) -> f64 {
         return y[n - 1] - y[0];
     }
     let third = n.div_ceil(3);
-    median(&y[n - third..]) - median(&y[..third])
+    let mut first_half = y[..n / 2].to_vec();
+    let k = (first_half.len() - 1) / 10;
+    let (_, &mut low, _) = first_half.select_nth_unstable_by(k, f64::total_cmp);
+    median(&y[n - third..]) - low
 }
 
 /// Of the consecutive changes within segments that are not zero, the

@@ -47,7 +47,10 @@ fn attribution_skips_runtime_and_std_helpers() {
     ]);
     b.heap_sample(s4, [1, 4096, 1, 4096]);
     // Only helpers: the leaf.
-    let s5 = b.stack(&[("runtime.malg", "proc.go", 3), ("runtime.newproc1", "proc.go", 4)]);
+    let s5 = b.stack(&[
+        ("runtime.malg", "proc.go", 3),
+        ("runtime.newproc1", "proc.go", 4),
+    ]);
     b.heap_sample(s5, [1, 8, 1, 8]);
     // Two samples at one site are summed.
     let s6 = b.stack(&[
@@ -153,7 +156,10 @@ fn small_service(snapshots: usize) -> drift::series::HeapSeries {
         ("time.NewTicker", "tick.go", 40),
         ("main.startPoller", "/src/poll.go", 12),
     ]);
-    let cache = b.stack(&[("runtime.mallocgc", "malloc.go", 1), ("main.(*lru).put", "/src/lru.go", 70)]);
+    let cache = b.stack(&[
+        ("runtime.mallocgc", "malloc.go", 1),
+        ("main.(*lru).put", "/src/lru.go", 70),
+    ]);
     let churn = b.stack(&[
         ("runtime.mallocgc", "malloc.go", 1),
         ("encoding/json.Marshal", "encode.go", 1),
@@ -204,13 +210,19 @@ fn small_service_findings() {
         ]
     );
     let top = &report.findings[0];
-    assert_eq!((top.kind, top.file.as_str(), top.line), (Kind::Heap, "/src/leak.go", 31));
+    assert_eq!(
+        (top.kind, top.file.as_str(), top.line),
+        (Kind::Heap, "/src/leak.go", 31)
+    );
     assert_eq!(top.unit, "bytes");
     assert!((top.growth_per_min - 2.0 * MB).abs() < 0.1 * MB);
     assert_eq!(top.signature.as_deref(), Some("map that only grows"));
     assert!(top.evidence.share_of_growth > 0.6);
     assert_eq!(top.stack[2].function, "runtime.mapassign_faststr");
-    assert_eq!(report.findings[1].signature.as_deref(), Some("ticker never stopped"));
+    assert_eq!(
+        report.findings[1].signature.as_deref(),
+        Some("ticker never stopped")
+    );
     let churn = &report.findings[3];
     assert!(churn.evidence.turnover.unwrap() > 100.0);
     assert!(churn.notes.iter().any(|n| n.contains("churn")));
@@ -226,7 +238,11 @@ fn two_snapshots_are_at_most_suspect() {
     for f in &report.findings {
         assert!(f.verdict <= Verdict::Suspect);
         assert!(f.confidence <= 0.35);
-        assert!(f.notes.iter().any(|n| n.contains("more are needed")), "{:?}", f.notes);
+        assert!(
+            f.notes.iter().any(|n| n.contains("more are needed")),
+            "{:?}",
+            f.notes
+        );
     }
 }
 
@@ -283,9 +299,7 @@ fn scale(snapshots: usize, sites: usize) {
     let rates = [1.0 * MB, 0.25 * MB, 4.0 * MB]; // per minute
     let plateaus = [3, sites / 2, sites / 4, sites - 100, 7];
     let mut rng = Rng(7);
-    let base: Vec<f64> = (0..sites)
-        .map(|_| (rng.next() + 1.0) * 2.0 * MB)
-        .collect();
+    let base: Vec<f64> = (0..sites).map(|_| (rng.next() + 1.0) * 2.0 * MB).collect();
     let amp: Vec<f64> = (0..sites).map(|_| (rng.next() + 1.0) * 0.15).collect();
     let mut alloc = vec![0f64; sites];
     let mut sb = HeapSeriesBuilder::new(SeriesOptions::default());
@@ -333,7 +347,13 @@ fn scale(snapshots: usize, sites: usize) {
     want.sort();
     assert_eq!(found, want);
     // The biggest leak ranks first.
-    assert_eq!(report.findings[0].function, want.iter().find(|w| w.contains(&format!("T{}", sites - 5))).unwrap().as_str());
+    assert_eq!(
+        report.findings[0].function,
+        want.iter()
+            .find(|w| w.contains(&format!("T{}", sites - 5)))
+            .unwrap()
+            .as_str()
+    );
     for &p in &plateaus {
         let f = report
             .findings

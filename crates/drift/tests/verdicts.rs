@@ -50,7 +50,9 @@ fn warm_up_cache_is_a_plateau() {
     // Fills to 200 MiB in the first 8 minutes, then stays (with noise).
     for seed in 1..20 {
         let nz = noise(seed, 60);
-        let s = series(60, |i, t| (t / 480.0).min(1.0) * 200.0 * MB + nz[i] * 2.0 * MB);
+        let s = series(60, |i, t| {
+            (t / 480.0).min(1.0) * 200.0 * MB + nz[i] * 2.0 * MB
+        });
         let a = assess(&s, &Thresholds::heap());
         assert_eq!(a.verdict, Verdict::Plateau, "seed {seed}: {a:?}");
         assert!(a.confidence > 0.5);
@@ -95,7 +97,9 @@ fn gc_sawtooth_is_stable() {
 
 #[test]
 fn sawtooth_on_a_leak_is_still_found() {
-    let s = series(60, |i, t| 20.0 * MB + (i % 5) as f64 * 2.0 * MB + t / 60.0 * 2.0 * MB);
+    let s = series(60, |i, t| {
+        20.0 * MB + (i % 5) as f64 * 2.0 * MB + t / 60.0 * 2.0 * MB
+    });
     let a = assess(&s, &Thresholds::heap());
     assert!(a.verdict >= Verdict::Suspect, "{a:?}");
 }
@@ -134,7 +138,9 @@ fn slowing_growth_is_suspect_not_leak() {
 #[test]
 fn leak_under_a_warm_up_is_not_a_plateau() {
     // A 200 MiB cache warms up in 5 minutes; 2 MiB/min keep leaking.
-    let s = series(60, |_, t| (t / 300.0).min(1.0) * 200.0 * MB + t / 60.0 * 2.0 * MB);
+    let s = series(60, |_, t| {
+        (t / 300.0).min(1.0) * 200.0 * MB + t / 60.0 * 2.0 * MB
+    });
     let v = verdict(&s);
     assert!(v >= Verdict::Suspect, "{v:?}");
 }
@@ -164,12 +170,17 @@ fn long_series_are_bucketed_but_keep_their_verdicts() {
 }
 
 fn any_series() -> impl Strategy<Value = Series> {
-    (3usize..40, 0.0f64..5.0, -3.0f64..3.0, 0.0f64..3.0, any::<u64>()).prop_map(
-        |(n, base, slope, amp, seed)| {
+    (
+        3usize..40,
+        0.0f64..5.0,
+        -3.0f64..3.0,
+        0.0f64..3.0,
+        any::<u64>(),
+    )
+        .prop_map(|(n, base, slope, amp, seed)| {
             let nz = noise(seed, n);
             series(n, |i, t| (base + slope * t / 60.0 + amp * nz[i]) * MB)
-        },
-    )
+        })
 }
 
 fn no_floor() -> Thresholds {
@@ -223,4 +234,18 @@ proptest! {
             prop_assert_eq!(a.verdict, Verdict::Stable);
         }
     }
+}
+
+#[test]
+fn short_warm_up_in_a_long_series_is_a_plateau() {
+    let nz = noise(3, 500);
+    // 500 snapshots 15 s apart; the cache fills in the first 10 minutes.
+    let x: Vec<f64> = (0..500).map(|i| i as f64 * 15.0).collect();
+    let y: Vec<f64> = x
+        .iter()
+        .enumerate()
+        .map(|(i, t)| 2.0 * MB + (t / 600.0).min(1.0) * 50.0 * MB + 0.5 * MB * nz[i])
+        .collect();
+    let a = assess(&Series::new(x, y), &Thresholds::heap());
+    assert_eq!(a.verdict, Verdict::Plateau, "{a:?}");
 }
