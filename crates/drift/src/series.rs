@@ -170,6 +170,26 @@ pub struct HeapSeriesBuilder {
     site_ids: FxMap<(u32, u32, i64), u32>,
     pending_break: bool,
     last_alloc_total: Option<i64>,
+    /// Interned strings by id.
+    names: Vec<Box<str>>,
+    /// Resolutions of earlier profiles by location address (see
+    /// `cached`).
+    by_address: FxMap<u64, Cached>,
+}
+
+/// A location's resolution, reusable by a later profile whose location at
+/// the same address has as many lines and the same first line (function
+/// name and line number): profiles of one binary repeat their locations, and
+/// comparing one name is much cheaper than classifying and interning again.
+/// The check also catches a restarted position-independent binary whose
+/// addresses moved.
+#[derive(Clone, Copy)]
+struct Cached {
+    lines: u32,
+    first_func: u32,
+    first_line: i64,
+    site: u32,
+    fallback: u32,
 }
 
 impl HeapSeriesBuilder {
@@ -288,7 +308,16 @@ impl HeapSeriesBuilder {
         for &l in stack {
             let li = l as usize;
             if loc_site[li] == UNSET {
-                loc_site[li] = self.resolve(p, li, func_user, false);
+                match self.cached(p, li) {
+                    Some(c) => {
+                        loc_site[li] = c.site;
+                        loc_fallback[li] = c.fallback;
+                    }
+                    None => {
+                        loc_site[li] = self.resolve(p, li, func_user, false);
+                        self.remember(p, li, loc_site[li], UNSET);
+                    }
+                }
             }
             if loc_site[li] != NONE {
                 return Some(loc_site[li]);
@@ -298,6 +327,7 @@ impl HeapSeriesBuilder {
             let li = l as usize;
             if loc_fallback[li] == UNSET {
                 loc_fallback[li] = self.resolve(p, li, func_user, true);
+                self.remember(p, li, loc_site[li], loc_fallback[li]);
             }
             if loc_fallback[li] != NONE {
                 return Some(loc_fallback[li]);
@@ -317,6 +347,51 @@ impl HeapSeriesBuilder {
             None => (format!("{:#x}", loc.address), String::new(), 0),
         };
         Some(self.intern_site(&func, &file, line, false))
+    }
+
+    fn cached(&self, p: &Profile, li: usize) -> Option<Cached> {
+        let loc = &p.locations[li];
+        if loc.address == 0 {
+            return None;
+        }
+        let c = *self.by_address.get(&loc.address)?;
+        let first = loc.lines.first();
+        let name = first
+            .and_then(|l| l.function)
+            .and_then(|f| p.functions.get(f as usize))
+            .map(|f| f.name.as_str());
+        let same = c.lines as usize == loc.lines.len()
+            && first.map(|l| l.line) == Some(c.first_line).filter(|_| c.lines > 0)
+            && name.is_some_and(|n| {
+                self.names
+                    .get(c.first_func as usize)
+                    .is_some_and(|m| **m == *n)
+            });
+        same.then_some(c)
+    }
+
+    fn remember(&mut self, p: &Profile, li: usize, site: u32, fallback: u32) {
+        let loc = &p.locations[li];
+        let Some(first) = loc.lines.first() else {
+            return;
+        };
+        let Some(f) = first.function.and_then(|f| p.functions.get(f as usize)) else {
+            return;
+        };
+        if loc.address == 0 {
+            return;
+        }
+        let first_func = self.intern_str(&f.name);
+        self.by_address.insert(
+            loc.address,
+            Cached {
+                lines: loc.lines.len() as u32,
+                first_func,
+                first_line: first.line,
+                site,
+                fallback,
+            },
+        );
     }
 
     /// The site id of the first line of location `li` whose function is
@@ -356,6 +431,7 @@ impl HeapSeriesBuilder {
         }
         let id = self.strings.len() as u32;
         self.strings.insert(s.into(), id);
+        self.names.push(s.into());
         id
     }
 

@@ -103,6 +103,12 @@ pub fn assess(s: &Series, th: &Thresholds) -> Assessment {
         notes: Vec::new(),
     };
     let span = s.span();
+    let original = s;
+    // Reduce a long series once; the statistics below then run on at most
+    // MAX_PAIRWISE_POINTS bucket medians, except the noise, which is the
+    // noise of single snapshots (bucket medians would understate it).
+    let reduced = stats::reduce(s, stats::MAX_PAIRWISE_POINTS);
+    let s: &Series = &reduced;
     let line = match stats::theil_sen(s) {
         Some(l) if span > 0.0 => l,
         _ => {
@@ -120,7 +126,7 @@ pub fn assess(s: &Series, th: &Thresholds) -> Assessment {
     // The smaller of the two noise estimates: residuals overstate noise
     // when a line fits badly (plateau, step), steps understate it for a
     // regular sawtooth (caught by Mann–Kendall instead).
-    a.noise = stats::mad_noise(s, &line).min(stats::diff_noise(s));
+    a.noise = stats::mad_noise(original, &line).min(stats::diff_noise(original));
     let delta = stats::level_change(s);
     let shape = stats::shape(s, line.slope);
     a.late_ratio = shape.as_ref().map(|sh| sh.late_ratio);
@@ -148,6 +154,20 @@ pub fn assess(s: &Series, th: &Thresholds) -> Assessment {
         return a;
     }
     if a.p_value > th.alpha_suspect {
+        // A warm-up over the first few percent of a long series leaves too
+        // few rising pairs for Mann–Kendall, yet the level clearly rose and
+        // then stayed: still a plateau.
+        if let Some(sh) = &shape
+            && delta > floor
+            && sh.early_slope > 0.0
+            && sh.late_slope * span / 3.0 <= floor
+        {
+            a.verdict = Verdict::Plateau;
+            a.confidence = fd * 0.8;
+            a.notes
+                .push("rose early, then stayed level: a warm-up (cache, pool), not a leak".into());
+            return a;
+        }
         a.verdict = Verdict::Stable;
         a.confidence = fd * 0.6;
         a.notes

@@ -329,6 +329,13 @@ fn scale(snapshots: usize, sites: usize) {
     }
     let hs = sb.finish();
     assert_eq!(hs.sites.len(), sites);
+    if std::env::var("DRIFT_DEBUG").is_ok() {
+        for i in [5000usize, 9900, 7540] {
+            let s = drift::stats::Series::new(hs.seconds(), hs.column(Metric::InuseSpace, i));
+            let a = drift::verdict::assess(&s, &drift::verdict::Thresholds::heap());
+            eprintln!("{} {:?} {:?}", hs.sites[i].function, &s.y[..5], a);
+        }
+    }
     let t = Instant::now();
     let report = Report::new(analyze_heap(&hs, &HeapOptions::default()));
     let analyze = t.elapsed();
@@ -338,6 +345,9 @@ fn scale(snapshots: usize, sites: usize) {
         analyze.as_secs_f64(),
         report.findings.len()
     );
+    for f in &report.findings {
+        eprintln!("  {:?} {} {:.2}", f.verdict, f.function, f.confidence);
+    }
     let mut found: Vec<String> = report.leaks().map(|f| f.function.clone()).collect();
     found.sort();
     let mut want: Vec<String> = leaks
@@ -375,4 +385,39 @@ fn scale_100_snapshots_2k_sites() {
 #[ignore]
 fn scale_500_snapshots_10k_sites() {
     scale(500, 10_000);
+}
+
+#[test]
+fn reused_address_with_other_code_is_resolved_again() {
+    // A position-independent binary restarted: address 0x1000 now holds
+    // another function. The per-address cache must not reuse the old site.
+    let mut a = Builder::heap();
+    let s = a.stack(&[("main.first", "/a.go", 1)]);
+    a.heap_sample(s, [1, 1, 1, 10]);
+    a.p.time_nanos = 1;
+    let mut b = Builder::heap();
+    let s = b.stack(&[("main.second", "/b.go", 2)]);
+    b.heap_sample(s, [1, 1, 1, 20]);
+    b.p.time_nanos = 2;
+    let mut c = Builder::heap();
+    let s = c.stack(&[("main.first", "/a.go", 7)]);
+    c.heap_sample(s, [1, 1, 1, 30]);
+    c.p.time_nanos = 3;
+    assert_eq!(a.p.locations[0].address, b.p.locations[0].address);
+    let mut sb = HeapSeriesBuilder::new(SeriesOptions::default());
+    for (t, p) in [&a.p, &b.p, &a.p, &c.p].into_iter().enumerate() {
+        sb.push_at(p, t as i64).unwrap();
+    }
+    let hs = sb.finish();
+    let names: Vec<(&str, i64)> = hs
+        .sites
+        .iter()
+        .map(|s| (s.function.as_str(), s.line))
+        .collect();
+    assert_eq!(
+        names,
+        vec![("main.first", 1), ("main.second", 2), ("main.first", 7)]
+    );
+    assert_eq!(hs.column(Metric::InuseSpace, 0), vec![10.0, 0.0, 10.0, 0.0]);
+    assert_eq!(hs.column(Metric::InuseSpace, 2), vec![0.0, 0.0, 0.0, 30.0]);
 }
