@@ -136,7 +136,7 @@ pub fn analyze_memory(points: &[MemPoint], breaks: &[usize], th: &Thresholds) ->
         .collect();
     let mut out = Vec::new();
     let mut go_side_grows = false;
-    for i in 0..COMPONENTS.len() {
+    for (i, name) in COMPONENTS.iter().enumerate() {
         let Some(y) = bds
             .iter()
             .map(|b| component(b, i))
@@ -165,7 +165,7 @@ pub fn analyze_memory(points: &[MemPoint], breaks: &[usize], th: &Thresholds) ->
         out.push(Finding {
             kind: Kind::Memory,
             verdict: a.verdict,
-            function: COMPONENTS[i].into(),
+            function: (*name).into(),
             file: String::new(),
             line: 0,
             growth_per_min: a.slope * 60.0,

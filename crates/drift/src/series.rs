@@ -170,23 +170,22 @@ pub struct HeapSeriesBuilder {
     site_ids: FxMap<(u32, u32, i64), u32>,
     pending_break: bool,
     last_alloc_total: Option<i64>,
-    /// Interned strings by id.
-    names: Vec<Box<str>>,
     /// Resolutions of earlier profiles by location address (see
     /// `cached`).
     by_address: FxMap<u64, Cached>,
 }
 
 /// A location's resolution, reusable by a later profile whose location at
-/// the same address has as many lines and the same first line (function
-/// name and line number): profiles of one binary repeat their locations, and
-/// comparing one name is much cheaper than classifying and interning again.
-/// The check also catches a restarted position-independent binary whose
-/// addresses moved.
+/// the same address has as many lines and the same first line (64-bit hash
+/// of the function name, and line number): profiles of one binary repeat
+/// their locations, and hashing one name is much cheaper than classifying
+/// and interning again (comparing with a stored copy costs a second cache
+/// miss per location). The check also catches a restarted
+/// position-independent binary whose addresses moved.
 #[derive(Clone, Copy)]
 struct Cached {
     lines: u32,
-    first_func: u32,
+    name_hash: u64,
     first_line: i64,
     site: u32,
     fallback: u32,
@@ -362,11 +361,7 @@ impl HeapSeriesBuilder {
             .map(|f| f.name.as_str());
         let same = c.lines as usize == loc.lines.len()
             && first.map(|l| l.line) == Some(c.first_line).filter(|_| c.lines > 0)
-            && name.is_some_and(|n| {
-                self.names
-                    .get(c.first_func as usize)
-                    .is_some_and(|m| **m == *n)
-            });
+            && name.is_some_and(|n| name_hash(n) == c.name_hash);
         same.then_some(c)
     }
 
@@ -381,12 +376,11 @@ impl HeapSeriesBuilder {
         if loc.address == 0 {
             return;
         }
-        let first_func = self.intern_str(&f.name);
         self.by_address.insert(
             loc.address,
             Cached {
                 lines: loc.lines.len() as u32,
-                first_func,
+                name_hash: name_hash(&f.name),
                 first_line: first.line,
                 site,
                 fallback,
@@ -431,7 +425,6 @@ impl HeapSeriesBuilder {
         }
         let id = self.strings.len() as u32;
         self.strings.insert(s.into(), id);
-        self.names.push(s.into());
         id
     }
 
@@ -451,6 +444,13 @@ impl HeapSeriesBuilder {
         });
         id
     }
+}
+
+fn name_hash(s: &str) -> u64 {
+    let mut h = Fx::default();
+    h.write(s.as_bytes());
+    h.write_usize(s.len());
+    h.finish()
 }
 
 /// The frames of a stack, leaf first, inlined frames expanded.

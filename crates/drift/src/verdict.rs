@@ -64,6 +64,24 @@ impl Thresholds {
     }
 }
 
+/// 1.4826 × MAD of the values of the last third of the last segment.
+fn late_spread(s: &Series) -> f64 {
+    let Some(r) = s.segments().pop() else {
+        return 0.0;
+    };
+    let n = r.len();
+    let third = n.div_ceil(3);
+    let mut v = s.y[r.end - third..r.end].to_vec();
+    if v.is_empty() {
+        return 0.0;
+    }
+    let m = stats::median_in_place(&mut v);
+    for x in &mut v {
+        *x = (*x - m).abs();
+    }
+    1.4826 * stats::median_in_place(&mut v)
+}
+
 /// The verdict on one series with the statistics behind it.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Assessment {
@@ -157,8 +175,11 @@ pub fn assess(s: &Series, th: &Thresholds) -> Assessment {
         // A warm-up over the first few percent of a long series leaves too
         // few rising pairs for Mann–Kendall, yet the level clearly rose and
         // then stayed: still a plateau.
+        // The rise must also stand out from the spread of the late level,
+        // or a GC sawtooth sampled against its period would qualify.
         if let Some(sh) = &shape
             && delta > floor
+            && delta > th.noise_factor * late_spread(s)
             && sh.early_slope > 0.0
             && sh.late_slope * span / 3.0 <= floor
         {

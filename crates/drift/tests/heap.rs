@@ -329,13 +329,6 @@ fn scale(snapshots: usize, sites: usize) {
     }
     let hs = sb.finish();
     assert_eq!(hs.sites.len(), sites);
-    if std::env::var("DRIFT_DEBUG").is_ok() {
-        for i in [5000usize, 9900, 7540] {
-            let s = drift::stats::Series::new(hs.seconds(), hs.column(Metric::InuseSpace, i));
-            let a = drift::verdict::assess(&s, &drift::verdict::Thresholds::heap());
-            eprintln!("{} {:?} {:?}", hs.sites[i].function, &s.y[..5], a);
-        }
-    }
     let t = Instant::now();
     let report = Report::new(analyze_heap(&hs, &HeapOptions::default()));
     let analyze = t.elapsed();
@@ -345,9 +338,6 @@ fn scale(snapshots: usize, sites: usize) {
         analyze.as_secs_f64(),
         report.findings.len()
     );
-    for f in &report.findings {
-        eprintln!("  {:?} {} {:.2}", f.verdict, f.function, f.confidence);
-    }
     let mut found: Vec<String> = report.leaks().map(|f| f.function.clone()).collect();
     found.sort();
     let mut want: Vec<String> = leaks
@@ -363,6 +353,14 @@ fn scale(snapshots: usize, sites: usize) {
             .find(|w| w.contains(&format!("T{}", sites - 5)))
             .unwrap()
             .as_str()
+    );
+    // No false plateaus, and suspects (not leaks) stay rare among noise.
+    let count = |v: Verdict| report.findings.iter().filter(|f| f.verdict == v).count();
+    assert_eq!(count(Verdict::Plateau), plateaus.len());
+    assert!(
+        count(Verdict::Suspect) <= sites / 200,
+        "{} suspects",
+        count(Verdict::Suspect)
     );
     for &p in &plateaus {
         let f = report

@@ -21,7 +21,7 @@ fn stats(heap_inuse: u64, stack: u64, released: u64, rss: u64) -> MemStats {
         mspan_sys: meta,
         mcache_sys: 16 * 1024,
         gc_sys: 4 * MB,
-        buck_hash_sys: 1 * MB,
+        buck_hash_sys: MB,
         other_sys: 2 * MB,
         sys: heap_inuse + heap_idle + stack + meta + 16 * 1024 + 4 * MB + MB + 2 * MB,
         max_rss: Some(rss),
