@@ -69,6 +69,10 @@ pub struct Evidence {
     pub turnover: Option<f64>,
     /// This finding's share of the positive growth of its kind (0..1).
     pub share_of_growth: f64,
+    /// Goroutines: the longest wait (`N minutes` of debug=2 dumps) per
+    /// snapshot, `null` where unknown; absent when never known.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub wait_minutes: Vec<Option<u64>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]

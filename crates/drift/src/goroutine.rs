@@ -503,7 +503,15 @@ pub fn analyze_goroutines(gs: &GoroutineSeries, opts: &GoroutineOptions) -> Vec<
             fix_hint: fix.into(),
             notes,
             stack: g.stack.clone(),
-            evidence: evidence(&s, &a),
+            evidence: {
+                let mut ev = evidence(&s, &a);
+                let waits: Vec<Option<u64>> =
+                    (0..gs.len()).map(|i| gs.max_wait_minutes(gi, i)).collect();
+                if waits.iter().any(Option::is_some) {
+                    ev.wait_minutes = waits;
+                }
+                ev
+            },
         });
     }
     for f in &mut out {

@@ -16,6 +16,50 @@ pub mod verdict;
 
 pub use finding::{Evidence, Finding, Kind, Report, Verdict};
 
+use goroutine::{GoroutineOptions, GoroutineSeries};
+use memory::MemPoint;
+use series::HeapSeries;
+use verdict::{HeapOptions, Thresholds};
+
+/// Everything `hunt` analyses; any part may be empty.
+#[derive(Clone, Debug, Default)]
+pub struct Inputs<'a> {
+    pub heap: Option<&'a HeapSeries>,
+    pub goroutines: Option<&'a GoroutineSeries>,
+    /// MemStats footers (and RSS, if known), time-ordered.
+    pub memory: &'a [MemPoint],
+    /// Restart indexes of `memory`.
+    pub memory_breaks: &'a [usize],
+}
+
+/// Options of `hunt`.
+#[derive(Clone, Debug, Default)]
+pub struct HuntOptions {
+    pub heap: HeapOptions,
+    pub goroutines: GoroutineOptions,
+    /// Defaults to `Thresholds::heap()` when `None`.
+    pub memory: Option<Thresholds>,
+}
+
+/// The whole analysis: heap sites, goroutine groups and memory components,
+/// ranked together (see docs/drift-model.md).
+pub fn hunt(inputs: &Inputs<'_>, opts: &HuntOptions) -> Report {
+    let mut all = Vec::new();
+    if let Some(h) = inputs.heap {
+        all.extend(verdict::analyze_heap(h, &opts.heap));
+    }
+    if let Some(g) = inputs.goroutines {
+        all.extend(goroutine::analyze_goroutines(g, &opts.goroutines));
+    }
+    let th = opts.memory.clone().unwrap_or_else(Thresholds::heap);
+    all.extend(memory::analyze_memory(
+        inputs.memory,
+        inputs.memory_breaks,
+        &th,
+    ));
+    Report::new(all)
+}
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum DriftError {
     #[error("snapshot {index}: time stamp earlier than the previous snapshot's")]

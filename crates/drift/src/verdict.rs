@@ -258,6 +258,7 @@ pub fn evidence(s: &Series, a: &Assessment) -> Evidence {
         alloc_per_min: None,
         turnover: None,
         share_of_growth: 0.0,
+        wait_minutes: Vec::new(),
     }
 }
 

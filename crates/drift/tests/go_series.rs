@@ -116,6 +116,18 @@ fn leaky_go_program() {
         assert_eq!(top.confidence, 1.0);
         assert!(top.notes.iter().any(|n| n.contains("goroutineleak")));
     }
+    // Everything together: exactly the two planted leaks.
+    let all = drift::hunt(
+        &drift::Inputs {
+            heap: Some(&hs),
+            goroutines: Some(&gs),
+            ..Default::default()
+        },
+        &drift::HuntOptions::default(),
+    );
+    let mut leaks: Vec<&str> = all.leaks().map(|f| f.function.as_str()).collect();
+    leaks.sort();
+    assert_eq!(leaks, vec!["main.blockedSender.func1", "main.leak"]);
     // The idle pool of 8 workers is not a finding.
     let w: Vec<_> = report
         .findings

@@ -170,6 +170,8 @@ fn groups_and_verdicts_from_dumps() {
     assert_eq!(top.unit, "goroutines");
     assert_eq!(top.created_by.as_deref(), Some("main.fetchAll"));
     assert!(top.notes.iter().any(|n| n.contains("waited 11 minutes")));
+    let waits: Vec<Option<u64>> = (0..12).map(Some).collect();
+    assert_eq!(top.evidence.wait_minutes, waits);
     // The idle pool is stable, the warm-up pool a plateau.
     assert_eq!(find("main.worker").2, Verdict::Stable);
     assert_eq!(find("main.worker").3, "chan receive");
@@ -322,6 +324,23 @@ fn leakprof_pileup_rule() {
             .iter()
             .any(|n| n.contains("pile-up"))
     );
+}
+
+proptest::proptest! {
+    /// An idle pool of any size, sampled any number of times, is stable.
+    #[test]
+    fn constant_pool_is_stable(size in 1i64..5000, snaps in 2usize..40, gap in 1i64..600) {
+        let mut b = GoroutineSeriesBuilder::new(GroupOptions::default());
+        for m in 0..snaps as i64 {
+            let mut p = Builder::goroutine();
+            let s = p.stack(&[("runtime.gopark", "p.go", 1), ("runtime.selectgo", "s.go", 2), ("main.worker", "/w.go", 3)]);
+            p.goroutine_sample(s, size, &[("state", "select")]);
+            p.p.time_nanos = m * gap * 1_000_000_000;
+            b.push(&p.p).unwrap();
+        }
+        let f = analyze_goroutines(&b.finish(), &GoroutineOptions::default());
+        proptest::prop_assert!(f.is_empty());
+    }
 }
 
 #[test]

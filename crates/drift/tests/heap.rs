@@ -231,6 +231,25 @@ fn small_service_findings() {
 }
 
 #[test]
+fn hunt_ranks_heap_with_memory() {
+    let hs = small_service(30);
+    let report = drift::hunt(
+        &drift::Inputs {
+            heap: Some(&hs),
+            ..Default::default()
+        },
+        &drift::HuntOptions::default(),
+    );
+    assert_eq!(report.findings[0].function, "main.(*registry).add");
+    assert_eq!(report.leaks().count(), 2);
+    assert!(
+        drift::hunt(&drift::Inputs::default(), &Default::default())
+            .findings
+            .is_empty()
+    );
+}
+
+#[test]
 fn two_snapshots_are_at_most_suspect() {
     let hs = small_service(2);
     let report = Report::new(analyze_heap(&hs, &HeapOptions::default()));
