@@ -173,6 +173,11 @@ pub struct HeapSeriesBuilder {
     /// Resolutions of earlier profiles by location address (see
     /// `cached`).
     by_address: FxMap<u64, Cached>,
+    /// Per site: its evidence stack is recorded.
+    has_stack: Vec<bool>,
+    /// Per mapping of the profile being pushed: a hash of (build id, file,
+    /// start, limit, offset), 0 without a build id.
+    mapping_keys: Vec<u64>,
 }
 
 /// A location's resolution, reusable by a later profile whose location at
@@ -182,9 +187,15 @@ pub struct HeapSeriesBuilder {
 /// and interning again (comparing with a stored copy costs a second cache
 /// miss per location). The check also catches a restarted
 /// position-independent binary whose addresses moved.
+///
+/// When the location's mapping has a build id and the same build id, file
+/// and placement as when it was cached, the address alone identifies the
+/// code and the name is not read at all (the name is a cache miss per
+/// location, most of the cost of a push).
 #[derive(Clone, Copy)]
 struct Cached {
     lines: u32,
+    mapping_key: u64,
     name_hash: u64,
     first_line: i64,
     site: u32,
@@ -243,6 +254,19 @@ impl HeapSeriesBuilder {
         let mut func_user: Vec<u8> = vec![0; p.functions.len()]; // 0 unknown, 1 user, 2 helper, 3 other std
         let mut loc_site: Vec<u32> = vec![UNSET; p.locations.len()];
         let mut loc_fallback: Vec<u32> = vec![UNSET; p.locations.len()];
+        self.mapping_keys.clear();
+        self.mapping_keys.extend(p.mappings.iter().map(|m| {
+            if m.build_id.is_empty() {
+                return 0;
+            }
+            let mut h = Fx::default();
+            h.write(m.build_id.as_bytes());
+            h.write(m.file.as_bytes());
+            h.write_u64(m.start);
+            h.write_u64(m.limit);
+            h.write_u64(m.offset);
+            h.finish() | 1
+        }));
         let mut row: Vec<[i64; METRICS]> = vec![[0; METRICS]; self.out.sites.len()];
         let mut alloc_total: i64 = 0;
 
@@ -262,8 +286,11 @@ impl HeapSeriesBuilder {
                 &mut loc_fallback,
             );
             let Some(site) = site else { continue };
-            // Evidence: the stack of the first sample seen at the site.
-            if self.out.sites[site as usize].stack.is_empty() {
+            // Evidence: the stack of the first sample seen at the site. A
+            // dense flag, not the Site itself, is checked per sample: Sites
+            // are large and scattered, the flags stay in cache.
+            if !self.has_stack[site as usize] {
+                self.has_stack[site as usize] = true;
                 self.out.sites[site as usize].stack = stack_frames(p, &sample.locations);
             }
             if row.len() <= site as usize {
@@ -354,6 +381,10 @@ impl HeapSeriesBuilder {
             return None;
         }
         let c = *self.by_address.get(&loc.address)?;
+        let mk = self.mapping_key(loc);
+        if mk != 0 && mk == c.mapping_key && c.lines as usize == loc.lines.len() {
+            return Some(c);
+        }
         let first = loc.lines.first();
         let name = first
             .and_then(|l| l.function)
@@ -363,6 +394,13 @@ impl HeapSeriesBuilder {
             && first.map(|l| l.line) == Some(c.first_line).filter(|_| c.lines > 0)
             && name.is_some_and(|n| name_hash(n) == c.name_hash);
         same.then_some(c)
+    }
+
+    fn mapping_key(&self, loc: &profile::Location) -> u64 {
+        loc.mapping
+            .and_then(|m| self.mapping_keys.get(m as usize))
+            .copied()
+            .unwrap_or(0)
     }
 
     fn remember(&mut self, p: &Profile, li: usize, site: u32, fallback: u32) {
@@ -380,6 +418,7 @@ impl HeapSeriesBuilder {
             loc.address,
             Cached {
                 lines: loc.lines.len() as u32,
+                mapping_key: self.mapping_key(loc),
                 name_hash: name_hash(&f.name),
                 first_line: first.line,
                 site,
@@ -442,6 +481,7 @@ impl HeapSeriesBuilder {
             user,
             stack: Vec::new(),
         });
+        self.has_stack.push(false);
         id
     }
 }

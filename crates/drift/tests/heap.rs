@@ -297,11 +297,21 @@ fn json_schema() {
     assert_eq!(back, report);
 }
 
+/// CPU time of this thread in seconds (Linux), to report timings that do
+/// not depend on how busy the machine is.
+fn cpu_seconds() -> f64 {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or(0.0, |ns| ns / 1e9)
+}
+
 /// `sites` allocation sites over `snapshots` snapshots 15 s apart: three
 /// planted leaks, a few warm-up plateaus, churn, sawtooth and noise.
 /// Returns the planted leak sites' function names and the wall times.
 fn scale(snapshots: usize, sites: usize) {
-    let mut b = Builder::heap();
+    // A build id, as Go's own heap profiles carry for the executable.
+    let mut b = Builder::heap().with_mapping("f00dfeed");
     let mut idx = Vec::with_capacity(sites);
     for i in 0..sites {
         let name = format!("github.com/acme/svc/pkg{}.(*T{}).alloc", i % 97, i);
@@ -323,6 +333,7 @@ fn scale(snapshots: usize, sites: usize) {
     let mut alloc = vec![0f64; sites];
     let mut sb = HeapSeriesBuilder::new(SeriesOptions::default());
     let mut build = std::time::Duration::ZERO;
+    let mut build_cpu = 0.0;
     for s in 0..snapshots {
         let min = s as f64 / 4.0;
         for i in 0..sites {
@@ -343,16 +354,21 @@ fn scale(snapshots: usize, sites: usize) {
         }
         b.p.time_nanos = 1_700_000_000_000_000_000 + s as i64 * MIN / 4;
         let t = Instant::now();
+        let c = cpu_seconds();
         sb.push(&b.p).unwrap();
+        build_cpu += cpu_seconds() - c;
         build += t.elapsed();
     }
     let hs = sb.finish();
     assert_eq!(hs.sites.len(), sites);
     let t = Instant::now();
+    let c = cpu_seconds();
     let report = Report::new(analyze_heap(&hs, &HeapOptions::default()));
+    let analyze_cpu = cpu_seconds() - c;
     let analyze = t.elapsed();
     eprintln!(
-        "scale {snapshots} snapshots x {sites} sites: series {:.3}s, analysis {:.3}s, {} findings",
+        "scale {snapshots} snapshots x {sites} sites: series {:.3}s wall / {build_cpu:.3}s cpu, \
+         analysis {:.3}s wall / {analyze_cpu:.3}s cpu, {} findings",
         build.as_secs_f64(),
         analyze.as_secs_f64(),
         report.findings.len()
@@ -402,6 +418,27 @@ fn scale_100_snapshots_2k_sites() {
 #[ignore]
 fn scale_500_snapshots_10k_sites() {
     scale(500, 10_000);
+}
+
+#[test]
+fn reused_address_in_another_build_is_resolved_again() {
+    let mut a = Builder::heap().with_mapping("build-1");
+    let s = a.stack(&[("main.first", "/a.go", 1)]);
+    a.heap_sample(s, [1, 1, 1, 10]);
+    let mut b = Builder::heap().with_mapping("build-2");
+    let s = b.stack(&[("main.second", "/b.go", 2)]);
+    b.heap_sample(s, [1, 1, 1, 20]);
+    let mut sb = HeapSeriesBuilder::new(SeriesOptions::default());
+    for (t, p) in [&a.p, &a.p, &b.p, &a.p].into_iter().enumerate() {
+        sb.push_at(p, t as i64).unwrap();
+    }
+    let hs = sb.finish();
+    assert_eq!(hs.sites.len(), 2);
+    assert_eq!(
+        hs.column(Metric::InuseSpace, 0),
+        vec![10.0, 10.0, 0.0, 10.0]
+    );
+    assert_eq!(hs.column(Metric::InuseSpace, 1), vec![0.0, 0.0, 20.0, 0.0]);
 }
 
 #[test]

@@ -1,7 +1,7 @@
 //! Builds heap and goroutine profiles by hand.
 #![allow(dead_code)]
 
-use profile::{Function, Label, Line, Location, Profile, Sample, ValueType};
+use profile::{Function, Label, Line, Location, Mapping, Profile, Sample, ValueType};
 use std::collections::HashMap;
 use std::sync::Arc;
 
@@ -24,6 +24,22 @@ impl Builder {
             ValueType::new("inuse_space", "bytes"),
         ];
         b
+    }
+
+    /// Locations made from now on belong to one mapping with `build_id`.
+    pub fn with_mapping(mut self, build_id: &str) -> Builder {
+        self.p.mappings.push(Mapping {
+            id: 1,
+            start: 0x400000,
+            limit: 0x800000,
+            file: "/bin/svc".into(),
+            build_id: build_id.into(),
+            has_functions: true,
+            has_filenames: true,
+            has_line_numbers: true,
+            ..Mapping::default()
+        });
+        self
     }
 
     pub fn goroutine() -> Builder {
@@ -69,7 +85,11 @@ impl Builder {
         let i = self.p.locations.len() as u32;
         self.p.locations.push(Location {
             id: i as u64 + 1,
-            mapping: None,
+            mapping: if self.p.mappings.is_empty() {
+                None
+            } else {
+                Some(0)
+            },
             address: 0x1000 + i as u64,
             lines,
             is_folded: false,
