@@ -57,7 +57,43 @@ pub fn hunt(inputs: &Inputs<'_>, opts: &HuntOptions) -> Report {
         inputs.memory_breaks,
         &th,
     ));
+    link_tickers(&mut all);
     Report::new(all)
+}
+
+/// A goroutine stack blocked in a ticker loop shows no ticker frame, but the
+/// ticker's allocation does: a growing goroutine group started by (or being a
+/// closure of) the function whose heap site grows at `time.NewTicker` is the
+/// ticker's loop, never stopped.
+fn link_tickers(all: &mut [Finding]) {
+    let tickers: Vec<String> = all
+        .iter()
+        .filter(|f| {
+            f.kind == Kind::Heap
+                && f.verdict >= Verdict::Suspect
+                && f.signature.as_deref() == Some("ticker never stopped")
+        })
+        .map(|f| f.function.clone())
+        .collect();
+    if tickers.is_empty() {
+        return;
+    }
+    for f in all.iter_mut() {
+        if f.kind != Kind::Goroutine || f.verdict < Verdict::Suspect || f.signature.is_some() {
+            continue;
+        }
+        let started_by = |t: &String| {
+            f.created_by.as_deref() == Some(t.as_str())
+                || f.function
+                    .strip_prefix(t.as_str())
+                    .is_some_and(|rest| rest.starts_with(".func"))
+        };
+        if tickers.iter().any(started_by) {
+            f.signature = Some("ticker loop never stopped".into());
+            f.root_cause = "a goroutine loops over a ticker's channel; both are started per object and never stopped (the heap grows at time.NewTicker in the same function)".into();
+            f.fix_hint = "stop the ticker and return from the loop when the owner closes (a done channel or ctx.Done())".into();
+        }
+    }
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]

@@ -364,3 +364,55 @@ fn state_rules() {
         assert_eq!(Rule::from_state(s), r, "{s}");
     }
 }
+
+/// A ticker loop per poller: the heap grows at time.NewTicker in
+/// main.startPoller, and the loop goroutines (main.startPoller.func1) grow.
+#[test]
+fn ticker_loops_are_linked_to_their_ticker() {
+    use drift::series::{HeapSeriesBuilder, SeriesOptions};
+    let mut hb = HeapSeriesBuilder::new(SeriesOptions::default());
+    let mut gb = GoroutineSeriesBuilder::new(GroupOptions::default());
+    for m in 0..10i64 {
+        let mut h = Builder::heap();
+        let s = h.stack(&[
+            ("runtime.mallocgc", "malloc.go", 1),
+            ("time.NewTicker", "tick.go", 40),
+            ("main.startPoller", "/src/poll.go", 12),
+        ]);
+        let v = (1 + m) << 20;
+        h.heap_sample(s, [m, v, m, v]);
+        h.p.time_nanos = m * MIN;
+        hb.push(&h.p).unwrap();
+        let mut g = Builder::goroutine();
+        let s = g.stack(&[("main.startPoller.func1", "/src/poll.go", 15)]);
+        g.goroutine_sample(
+            s,
+            1 + 10 * m,
+            &[("state", "select"), ("created_by", "main.startPoller")],
+        );
+        g.p.time_nanos = m * MIN;
+        gb.push(&g.p).unwrap();
+    }
+    let (hs, gs) = (hb.finish(), gb.finish());
+    let report = drift::hunt(
+        &drift::Inputs {
+            heap: Some(&hs),
+            goroutines: Some(&gs),
+            ..Default::default()
+        },
+        &drift::HuntOptions::default(),
+    );
+    let g = report
+        .findings
+        .iter()
+        .find(|f| f.kind == drift::Kind::Goroutine)
+        .unwrap();
+    assert_eq!(g.verdict, Verdict::Leak);
+    assert_eq!(g.signature.as_deref(), Some("ticker loop never stopped"));
+    let h = report
+        .findings
+        .iter()
+        .find(|f| f.kind == drift::Kind::Heap)
+        .unwrap();
+    assert_eq!(h.signature.as_deref(), Some("ticker never stopped"));
+}

@@ -218,6 +218,18 @@ proptest! {
         prop_assert!((a.confidence - b.confidence).abs() < 1e-6);
     }
 
+    /// Sampling the same process faster or slower (x scaled) changes the
+    /// rate, not the verdict: every threshold applies to the fitted rise.
+    #[test]
+    fn invariant_under_time_scaling(s in any_series(), c in 0.01f64..100.0) {
+        let a = assess(&s, &Thresholds::heap());
+        let stretched = Series::new(s.x.iter().map(|x| x * c).collect(), s.y.clone());
+        let b = assess(&stretched, &Thresholds::heap());
+        prop_assert_eq!(a.verdict, b.verdict);
+        prop_assert!((a.confidence - b.confidence).abs() < 1e-6);
+        prop_assert!((a.slope - b.slope * c).abs() <= 1e-6 * a.slope.abs().max(1.0));
+    }
+
     #[test]
     fn invariant_under_offset(s in any_series(), off in 0.0f64..1e9) {
         let a = assess(&s, &Thresholds::heap());
