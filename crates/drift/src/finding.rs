@@ -104,6 +104,9 @@ pub struct Finding {
     /// Goroutines: the `created by` function, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub created_by: Option<String>,
+    /// Goroutines: the `created by` call site, when known (debug=2 dumps).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<Frame>,
     /// Goroutines: where the group is blocked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blocking_frame: Option<Frame>,

@@ -121,6 +121,9 @@ pub struct Group {
     pub blocking: Frame,
     pub user: Option<Frame>,
     pub created_by: Option<String>,
+    /// The `created by` call site, when snapshots came as dumps
+    /// ([`GoroutineSeriesBuilder::push_dump`]).
+    pub created_at: Option<Frame>,
     /// The first stack seen, leaf first.
     pub stack: Vec<Frame>,
     /// Reported by a goroutineleak profile, or marked `(leaked)`.
@@ -193,6 +196,17 @@ pub struct GoroutineSeriesBuilder {
     pending_break: bool,
 }
 
+/// One sample or one goroutine, before grouping.
+struct Item {
+    stack: Vec<Frame>,
+    state: Option<String>,
+    created_by: Option<String>,
+    created_at: Option<Frame>,
+    count: u64,
+    wait: Option<u64>,
+    leaked: bool,
+}
+
 /// What grouping derives from one sample.
 struct Classified {
     key: Key,
@@ -218,19 +232,72 @@ impl GoroutineSeriesBuilder {
 
     pub fn push_at(&mut self, p: &Profile, time_nanos: i64) -> Result<(), DriftError> {
         let index = self.out.time_nanos.len();
-        if self.out.time_nanos.last().is_some_and(|&l| time_nanos < l) {
-            return Err(DriftError::OutOfOrder { index });
-        }
         if p.sample_types.len() != 1 {
             return Err(DriftError::NotGoroutine { index });
         }
-        let mut counts: Vec<u64> = vec![0; self.out.groups.len()];
-        let mut waits: Vec<Option<u64>> = vec![None; self.out.groups.len()];
         // Goroutine profiles have a few hundred distinct stacks at most, so
         // classifying every sample's frames is cheap enough.
-        for s in &p.samples {
-            let c = self.classify(p, s);
-            let leaked = s.label_values("leaked").any(|v| v == "true");
+        let items = p.samples.iter().map(|s| Item {
+            stack: stack_frames(p, &s.locations),
+            state: s.label_values("state").next().map(str::to_string),
+            created_by: s.label_values("created_by").next().map(str::to_string),
+            created_at: None,
+            count: s.values.first().copied().unwrap_or(0).max(0) as u64,
+            wait: s
+                .num_label_values("wait_minutes")
+                .max()
+                .map(|w| w.max(0) as u64),
+            leaked: s.label_values("leaked").any(|v| v == "true"),
+        });
+        self.push_items(items, time_nanos)
+    }
+
+    /// Adds a snapshot straight from a parsed `debug=2` dump
+    /// (`profile::Parsed::goroutines`): the same groups as through
+    /// `to_profile`, plus the `created by` call site (file:line), which the
+    /// profile's labels do not carry.
+    pub fn push_dump(
+        &mut self,
+        goroutines: &[profile::goroutine_dump::Goroutine],
+        time_nanos: i64,
+    ) -> Result<(), DriftError> {
+        let items = goroutines.iter().map(|g| Item {
+            stack: g
+                .frames
+                .iter()
+                .map(|f| Frame {
+                    function: f.function.clone(),
+                    file: f.file.clone(),
+                    line: f.line as i64,
+                })
+                .collect(),
+            state: Some(g.state.clone()),
+            created_by: g.created_by.as_ref().map(|c| c.function.clone()),
+            created_at: g.created_by.as_ref().map(|c| Frame {
+                function: c.function.clone(),
+                file: c.file.clone(),
+                line: c.line as i64,
+            }),
+            count: 1,
+            wait: g.wait_minutes,
+            leaked: g.leaked,
+        });
+        self.push_items(items, time_nanos)
+    }
+
+    fn push_items(
+        &mut self,
+        items: impl Iterator<Item = Item>,
+        time_nanos: i64,
+    ) -> Result<(), DriftError> {
+        let index = self.out.time_nanos.len();
+        if self.out.time_nanos.last().is_some_and(|&l| time_nanos < l) {
+            return Err(DriftError::OutOfOrder { index });
+        }
+        let mut counts: Vec<u64> = vec![0; self.out.groups.len()];
+        let mut waits: Vec<Option<u64>> = vec![None; self.out.groups.len()];
+        for it in items {
+            let c = self.classify(it.stack, it.state, it.created_by);
             let id = match self.ids.get(&c.key) {
                 Some(&id) => id as usize,
                 None => {
@@ -243,22 +310,24 @@ impl GoroutineSeriesBuilder {
                         blocking,
                         user,
                         created_by,
+                        created_at: None,
                         stack: c.stack,
                         confirmed_leak: false,
                     });
                     id
                 }
             };
-            if leaked {
-                self.out.groups[id].confirmed_leak = true;
+            let g = &mut self.out.groups[id];
+            g.confirmed_leak |= it.leaked;
+            if g.created_at.is_none() {
+                g.created_at = it.created_at;
             }
             if counts.len() <= id {
                 counts.resize(id + 1, 0);
                 waits.resize(id + 1, None);
             }
-            counts[id] += s.values.first().copied().unwrap_or(0).max(0) as u64;
-            if let Some(w) = s.num_label_values("wait_minutes").max() {
-                let w = w.max(0) as u64;
+            counts[id] += it.count;
+            if let Some(w) = it.wait {
                 waits[id] = Some(waits[id].map_or(w, |o| o.max(w)));
             }
         }
@@ -280,7 +349,7 @@ impl GoroutineSeriesBuilder {
             if s.values.first().copied().unwrap_or(0) <= 0 {
                 continue;
             }
-            let c = self.classify(p, s);
+            let c = self.classify(stack_frames(p, &s.locations), None, None);
             let (_, blocking, user, _) = c.key;
             if !self.confirmed.contains(&(blocking.clone(), user.clone())) {
                 self.confirmed.push((blocking, user));
@@ -301,9 +370,12 @@ impl GoroutineSeriesBuilder {
         self.out
     }
 
-    fn classify(&self, p: &Profile, s: &profile::Sample) -> Classified {
-        let stack = stack_frames(p, &s.locations);
-        let label_state = s.label_values("state").next().map(str::to_string);
+    fn classify(
+        &self,
+        stack: Vec<Frame>,
+        label_state: Option<String>,
+        created_by: Option<String>,
+    ) -> Classified {
         let (frame_rule, frame_state) = Rule::from_frames(&stack);
         let rule = match &label_state {
             Some(st) => Rule::from_state(st),
@@ -328,7 +400,6 @@ impl GoroutineSeriesBuilder {
             .iter()
             .find(|f| frames::is_user(&f.function, &self.opts.user_prefixes))
             .cloned();
-        let created_by = s.label_values("created_by").next().map(str::to_string);
         Classified {
             key: (state, blocking, user, created_by),
             rule,
@@ -498,6 +569,7 @@ pub fn analyze_goroutines(gs: &GoroutineSeries, opts: &GoroutineOptions) -> Vec<
             signature: sig.map(|s| s.0.to_string()),
             state: g.state.clone(),
             created_by: g.created_by.clone(),
+            created_at: g.created_at.clone(),
             blocking_frame: Some(g.blocking.clone()),
             root_cause: cause.into(),
             fix_hint: fix.into(),

@@ -176,6 +176,7 @@ pub fn analyze_memory(points: &[MemPoint], breaks: &[usize], th: &Thresholds) ->
             signature: (i == 5).then(|| "not a Go-heap leak".to_string()),
             state: None,
             created_by: None,
+            created_at: None,
             blocking_frame: None,
             root_cause: c.into(),
             fix_hint: f.into(),

@@ -367,6 +367,7 @@ pub fn analyze_heap(hs: &HeapSeries, opts: &HeapOptions) -> Vec<Finding> {
             signature,
             state: None,
             created_by: None,
+            created_at: None,
             blocking_frame: None,
             root_cause: cause,
             fix_hint: fix,

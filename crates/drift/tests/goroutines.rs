@@ -416,3 +416,43 @@ fn ticker_loops_are_linked_to_their_ticker() {
         .unwrap();
     assert_eq!(h.signature.as_deref(), Some("ticker never stopped"));
 }
+
+/// Dumps pushed directly group exactly as through `to_profile`, and also
+/// carry the `created by` call site.
+#[test]
+fn dumps_pushed_directly_match_profiles() {
+    let via_profile = series(6);
+    let mut b = GoroutineSeriesBuilder::new(GroupOptions::default());
+    for m in 0..6u64 {
+        let gs = parse_dump(&dump(m)).unwrap();
+        b.push_dump(&gs, m as i64 * MIN).unwrap();
+    }
+    let direct = b.finish();
+    assert_eq!(direct.groups.len(), via_profile.groups.len());
+    for (i, (a, d)) in via_profile.groups.iter().zip(&direct.groups).enumerate() {
+        assert_eq!(
+            (&a.state, &a.blocking, &a.user, &a.created_by, a.rule),
+            (&d.state, &d.blocking, &d.user, &d.created_by, d.rule)
+        );
+        assert_eq!(a.confirmed_leak, d.confirmed_leak);
+        assert!(a.created_at.is_none());
+        for s in 0..6 {
+            assert_eq!(via_profile.count(i, s), direct.count(i, s));
+            assert_eq!(
+                via_profile.max_wait_minutes(i, s),
+                direct.max_wait_minutes(i, s)
+            );
+        }
+    }
+    let report = Report::new(analyze_goroutines(&direct, &GoroutineOptions::default()));
+    let send = report
+        .findings
+        .iter()
+        .find(|f| f.function == "main.fetchAll.func1")
+        .unwrap();
+    let at = send.created_at.as_ref().unwrap();
+    assert_eq!(
+        (at.function.as_str(), at.file.as_str(), at.line),
+        ("main.fetchAll", "/src/leak.go", 40)
+    );
+}
