@@ -238,6 +238,23 @@ proptest! {
         prop_assert_eq!(a.verdict, b.verdict);
     }
 
+    /// Arbitrary points, duplicate times, arbitrary (even invalid) breaks:
+    /// no panic, confidence in range, finite rates.
+    #[test]
+    fn arbitrary_input_is_handled(
+        mut x in proptest::collection::vec(-1e6f64..1e6, 0..120),
+        y in proptest::collection::vec(-1e12f64..1e12, 0..120),
+        breaks in proptest::collection::vec(0usize..130, 0..4),
+    ) {
+        x.sort_by(f64::total_cmp);
+        let n = x.len().min(y.len());
+        x.truncate(n);
+        let s = Series::new(x, y[..n].to_vec()).with_breaks(breaks);
+        let a = assess(&s, &Thresholds::heap());
+        prop_assert!((0.0..=1.0).contains(&a.confidence));
+        prop_assert!(a.slope.is_finite() && a.p_value.is_finite());
+    }
+
     #[test]
     fn confidence_in_range_and_decreasing_never_leaks(s in any_series()) {
         let a = assess(&s, &Thresholds::heap());
