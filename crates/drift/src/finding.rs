@@ -1,0 +1,153 @@
+//! The findings model and its JSON form (`{"findings": [...]}`, rank order).
+//! Fields named in issue 3 (`kind`, `verdict`, `function`, `file`, `line`,
+//! `growth_per_min`, `unit`, `confidence`) are stable; the rest is evidence.
+
+use crate::series::Frame;
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Heap,
+    Goroutine,
+    Memory,
+}
+
+/// Ordered by severity: `Stable < Plateau < Suspect < Leak`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Verdict {
+    Stable,
+    Plateau,
+    Suspect,
+    Leak,
+}
+
+impl Verdict {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Verdict::Stable => "stable",
+            Verdict::Plateau => "plateau",
+            Verdict::Suspect => "suspect",
+            Verdict::Leak => "leak",
+        }
+    }
+}
+
+/// The statistics behind a verdict.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    /// Seconds since the first snapshot of the series.
+    pub times: Vec<f64>,
+    pub values: Vec<f64>,
+    /// Indexes where a new segment (process restart) starts.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub breaks: Vec<usize>,
+    pub first: f64,
+    pub last: f64,
+    /// Theil–Sen slope, units per minute.
+    pub slope_per_min: f64,
+    /// Fitted growth over the covered time (slope × span).
+    pub rise: f64,
+    /// Mann–Kendall normal score and one-sided p-value of an increase.
+    pub mann_kendall_z: f64,
+    pub p_value: f64,
+    /// R² of the Theil–Sen line.
+    pub r_squared: f64,
+    /// Robust noise (1.4826 × median absolute residual).
+    pub noise: f64,
+    /// Fraction of non-zero steps that go up.
+    pub monotonic_fraction: f64,
+    /// Slope of the last third / overall slope (absent under 6 points).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub late_ratio: Option<f64>,
+    /// Allocated bytes per minute (heap sites with alloc_space).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alloc_per_min: Option<f64>,
+    /// Allocated bytes / mean in-use bytes over the series.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turnover: Option<f64>,
+    /// This finding's share of the positive growth of its kind (0..1).
+    pub share_of_growth: f64,
+    /// Goroutines: the longest wait (`N minutes` of debug=2 dumps) per
+    /// snapshot, `null` where unknown; absent when never known.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub wait_minutes: Vec<Option<u64>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Finding {
+    pub kind: Kind,
+    pub verdict: Verdict,
+    /// Package-qualified, as pprof prints it; for memory findings the
+    /// component (`heap in use`, `stacks`, ...).
+    pub function: String,
+    pub file: String,
+    pub line: i64,
+    pub growth_per_min: f64,
+    /// `bytes`, `objects` or `goroutines`.
+    pub unit: String,
+    /// Confidence in the verdict, 0..1.
+    pub confidence: f64,
+    /// The ranking score (higher first within a verdict).
+    pub score: f64,
+    /// Goroutines: the LeakProf-style rule (`chan send`, `chan receive`,
+    /// `select`, `sync`, `io`, `sleep`, `running`, `other`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// A named signature from the catalogue, when one matched.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub signature: Option<String>,
+    /// Goroutines: the state as the runtime printed it, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    /// Goroutines: the `created by` function, when known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_by: Option<String>,
+    /// Goroutines: the `created by` call site, when known (debug=2 dumps).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<Frame>,
+    /// Goroutines: where the group is blocked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocking_frame: Option<Frame>,
+    pub root_cause: String,
+    pub fix_hint: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+    /// Leaf first.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stack: Vec<Frame>,
+    pub evidence: Evidence,
+}
+
+/// Findings in rank order.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Report {
+    pub findings: Vec<Finding>,
+}
+
+impl Report {
+    /// Sorts into rank order: verdict (leak first), then score, then growth,
+    /// then site, so equal inputs always give the same order.
+    pub fn new(mut findings: Vec<Finding>) -> Report {
+        findings.sort_by(|a, b| {
+            b.verdict
+                .cmp(&a.verdict)
+                .then(b.score.total_cmp(&a.score))
+                .then(
+                    b.evidence
+                        .share_of_growth
+                        .total_cmp(&a.evidence.share_of_growth),
+                )
+                .then(a.kind.cmp(&b.kind))
+                .then_with(|| a.function.cmp(&b.function))
+                .then_with(|| a.file.cmp(&b.file))
+                .then(a.line.cmp(&b.line))
+        });
+        Report { findings }
+    }
+
+    pub fn leaks(&self) -> impl Iterator<Item = &Finding> {
+        self.findings.iter().filter(|f| f.verdict == Verdict::Leak)
+    }
+}

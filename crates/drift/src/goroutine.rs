@@ -1,0 +1,598 @@
+//! Goroutine groups over a series of goroutine profiles, in the spirit of
+//! Uber's LeakProf: goroutines are grouped by where they block, and a group
+//! whose count keeps growing is a leak.
+//!
+//! A group's key is (state, blocking frame, first user frame, created-by).
+//! State and created-by come from the `state` and `created_by` labels that
+//! heapdrift's debug=2 conversion (`profile::goroutine_dump::to_profile`)
+//! puts on samples; proto and debug=1 profiles have neither, and the state
+//! is then inferred from the runtime frames (`runtime.chansend`, ...).
+//! The blocking frame is the first frame past the runtime, `internal/...`
+//! and `sync` wait machinery: the line of the channel operation, `select`,
+//! `Lock` or `Wait` call.
+
+use crate::DriftError;
+use crate::finding::{Finding, Kind, Verdict};
+use crate::frames;
+use crate::series::{Frame, FxMap, stack_frames};
+use crate::stats::Series;
+use crate::verdict::{Thresholds, assess, evidence, score};
+use profile::Profile;
+
+/// LeakProf's classes of blocking.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Rule {
+    ChanSend,
+    ChanReceive,
+    Select,
+    Sync,
+    Io,
+    Sleep,
+    Running,
+    Other,
+}
+
+impl Rule {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Rule::ChanSend => "chan send",
+            Rule::ChanReceive => "chan receive",
+            Rule::Select => "select",
+            Rule::Sync => "sync",
+            Rule::Io => "io",
+            Rule::Sleep => "sleep",
+            Rule::Running => "running",
+            Rule::Other => "other",
+        }
+    }
+
+    /// Blocked on a primitive that only another goroutine can release:
+    /// the classes LeakProf and the goroutineleak profile look at.
+    pub fn is_blocking(self) -> bool {
+        matches!(
+            self,
+            Rule::ChanSend | Rule::ChanReceive | Rule::Select | Rule::Sync
+        )
+    }
+
+    /// From a state printed by the runtime (`waitReasonStrings`).
+    pub fn from_state(state: &str) -> Rule {
+        match state {
+            s if s.starts_with("chan send") => Rule::ChanSend,
+            s if s.starts_with("chan receive") => Rule::ChanReceive,
+            s if s.starts_with("select") => Rule::Select,
+            s if s.starts_with("sync.") || s.starts_with("semacquire") || s == "sync.Cond.Wait" => {
+                Rule::Sync
+            }
+            "IO wait" => Rule::Io,
+            "sleep" => Rule::Sleep,
+            "running" | "runnable" | "syscall" => Rule::Running,
+            _ => Rule::Other,
+        }
+    }
+
+    /// From the frames of a stack, leaf first.
+    pub fn from_frames(stack: &[Frame]) -> (Rule, Option<&'static str>) {
+        for f in stack {
+            let name = f.function.as_str();
+            let hit = match name {
+                "runtime.chansend" | "runtime.chansend1" => Some((Rule::ChanSend, None)),
+                "runtime.chanrecv" | "runtime.chanrecv1" | "runtime.chanrecv2" => {
+                    Some((Rule::ChanReceive, None))
+                }
+                "runtime.selectgo" => Some((Rule::Select, None)),
+                "runtime.block" => Some((Rule::Select, Some("select (no cases)"))),
+                "time.Sleep" => Some((Rule::Sleep, Some("sleep"))),
+                "internal/poll.runtime_pollWait" => Some((Rule::Io, Some("IO wait"))),
+                _ if name.starts_with("sync.runtime_")
+                    || name.starts_with("internal/sync.runtime_")
+                    || name.starts_with("sync.(*Mutex).Lock")
+                    || name.starts_with("sync.(*RWMutex).")
+                    || name.starts_with("sync.(*WaitGroup).Wait")
+                    || name.starts_with("sync.(*Cond).Wait") =>
+                {
+                    Some((Rule::Sync, None))
+                }
+                _ => None,
+            };
+            if let Some(h) = hit {
+                return h;
+            }
+        }
+        (Rule::Other, None)
+    }
+}
+
+/// Frames that are the machinery of waiting, not the place that waits.
+fn is_wait_machinery(function: &str) -> bool {
+    function.starts_with("runtime.")
+        || function.starts_with("internal/")
+        || function.starts_with("sync.")
+        || function == "time.Sleep"
+        || function.is_empty()
+}
+
+/// One group of goroutines.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Group {
+    /// The runtime's state, or one inferred from the frames.
+    pub state: Option<String>,
+    pub rule: Rule,
+    pub blocking: Frame,
+    pub user: Option<Frame>,
+    pub created_by: Option<String>,
+    /// The `created by` call site, when snapshots came as dumps
+    /// ([`GoroutineSeriesBuilder::push_dump`]).
+    pub created_at: Option<Frame>,
+    /// The first stack seen, leaf first.
+    pub stack: Vec<Frame>,
+    /// Reported by a goroutineleak profile, or marked `(leaked)`.
+    pub confirmed_leak: bool,
+}
+
+/// Options for grouping.
+#[derive(Clone, Debug, Default)]
+pub struct GroupOptions {
+    /// See [`crate::series::SeriesOptions::user_prefixes`].
+    pub user_prefixes: Vec<String>,
+}
+
+/// Counts per group and snapshot.
+#[derive(Clone, Debug, Default)]
+pub struct GoroutineSeries {
+    pub time_nanos: Vec<i64>,
+    pub breaks: Vec<usize>,
+    pub groups: Vec<Group>,
+    /// counts[snapshot][group], shorter rows read as 0.
+    counts: Vec<Vec<u64>>,
+    /// Largest `wait_minutes` per snapshot and group, where known.
+    waits: Vec<Vec<Option<u64>>>,
+}
+
+impl GoroutineSeries {
+    pub fn len(&self) -> usize {
+        self.time_nanos.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.time_nanos.is_empty()
+    }
+
+    pub fn count(&self, group: usize, snapshot: usize) -> u64 {
+        self.counts
+            .get(snapshot)
+            .and_then(|r| r.get(group))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    pub fn max_wait_minutes(&self, group: usize, snapshot: usize) -> Option<u64> {
+        self.waits
+            .get(snapshot)
+            .and_then(|r| r.get(group))
+            .copied()
+            .flatten()
+    }
+
+    pub fn seconds(&self) -> Vec<f64> {
+        let t0 = self.time_nanos.first().copied().unwrap_or(0);
+        self.time_nanos
+            .iter()
+            .map(|&t| (t - t0) as f64 / 1e9)
+            .collect()
+    }
+}
+
+type Key = (Option<String>, Frame, Option<Frame>, Option<String>);
+
+#[derive(Default)]
+pub struct GoroutineSeriesBuilder {
+    opts: GroupOptions,
+    out: GoroutineSeries,
+    ids: FxMap<Key, u32>,
+    /// (blocking frame, user frame) of goroutines the runtime reported as
+    /// leaked.
+    confirmed: Vec<(Frame, Option<Frame>)>,
+    pending_break: bool,
+}
+
+/// One sample or one goroutine, before grouping.
+struct Item {
+    stack: Vec<Frame>,
+    state: Option<String>,
+    created_by: Option<String>,
+    created_at: Option<Frame>,
+    count: u64,
+    wait: Option<u64>,
+    leaked: bool,
+}
+
+/// What grouping derives from one sample.
+struct Classified {
+    key: Key,
+    rule: Rule,
+    stack: Vec<Frame>,
+}
+
+impl GoroutineSeriesBuilder {
+    pub fn new(opts: GroupOptions) -> Self {
+        GoroutineSeriesBuilder {
+            opts,
+            ..Default::default()
+        }
+    }
+
+    pub fn mark_restart(&mut self) {
+        self.pending_break = true;
+    }
+
+    pub fn push(&mut self, p: &Profile) -> Result<(), DriftError> {
+        self.push_at(p, p.time_nanos)
+    }
+
+    pub fn push_at(&mut self, p: &Profile, time_nanos: i64) -> Result<(), DriftError> {
+        let index = self.out.time_nanos.len();
+        if p.sample_types.len() != 1 {
+            return Err(DriftError::NotGoroutine { index });
+        }
+        // Goroutine profiles have a few hundred distinct stacks at most, so
+        // classifying every sample's frames is cheap enough.
+        let items = p.samples.iter().map(|s| Item {
+            stack: stack_frames(p, &s.locations),
+            state: s.label_values("state").next().map(str::to_string),
+            created_by: s.label_values("created_by").next().map(str::to_string),
+            created_at: None,
+            count: s.values.first().copied().unwrap_or(0).max(0) as u64,
+            wait: s
+                .num_label_values("wait_minutes")
+                .max()
+                .map(|w| w.max(0) as u64),
+            leaked: s.label_values("leaked").any(|v| v == "true"),
+        });
+        self.push_items(items, time_nanos)
+    }
+
+    /// Adds a snapshot straight from a parsed `debug=2` dump
+    /// (`profile::Parsed::goroutines`): the same groups as through
+    /// `to_profile`, plus the `created by` call site (file:line), which the
+    /// profile's labels do not carry.
+    pub fn push_dump(
+        &mut self,
+        goroutines: &[profile::goroutine_dump::Goroutine],
+        time_nanos: i64,
+    ) -> Result<(), DriftError> {
+        let items = goroutines.iter().map(|g| Item {
+            stack: g
+                .frames
+                .iter()
+                .map(|f| Frame {
+                    function: f.function.clone(),
+                    file: f.file.clone(),
+                    line: f.line as i64,
+                })
+                .collect(),
+            state: Some(g.state.clone()),
+            created_by: g.created_by.as_ref().map(|c| c.function.clone()),
+            created_at: g.created_by.as_ref().map(|c| Frame {
+                function: c.function.clone(),
+                file: c.file.clone(),
+                line: c.line as i64,
+            }),
+            count: 1,
+            wait: g.wait_minutes,
+            leaked: g.leaked,
+        });
+        self.push_items(items, time_nanos)
+    }
+
+    fn push_items(
+        &mut self,
+        items: impl Iterator<Item = Item>,
+        time_nanos: i64,
+    ) -> Result<(), DriftError> {
+        let index = self.out.time_nanos.len();
+        if self.out.time_nanos.last().is_some_and(|&l| time_nanos < l) {
+            return Err(DriftError::OutOfOrder { index });
+        }
+        let mut counts: Vec<u64> = vec![0; self.out.groups.len()];
+        let mut waits: Vec<Option<u64>> = vec![None; self.out.groups.len()];
+        for it in items {
+            let c = self.classify(it.stack, it.state, it.created_by);
+            let id = match self.ids.get(&c.key) {
+                Some(&id) => id as usize,
+                None => {
+                    let id = self.out.groups.len();
+                    let (state, blocking, user, created_by) = c.key.clone();
+                    self.ids.insert(c.key, id as u32);
+                    self.out.groups.push(Group {
+                        state,
+                        rule: c.rule,
+                        blocking,
+                        user,
+                        created_by,
+                        created_at: None,
+                        stack: c.stack,
+                        confirmed_leak: false,
+                    });
+                    id
+                }
+            };
+            let g = &mut self.out.groups[id];
+            g.confirmed_leak |= it.leaked;
+            if g.created_at.is_none() {
+                g.created_at = it.created_at;
+            }
+            if counts.len() <= id {
+                counts.resize(id + 1, 0);
+                waits.resize(id + 1, None);
+            }
+            counts[id] += it.count;
+            if let Some(w) = it.wait {
+                waits[id] = Some(waits[id].map_or(w, |o| o.max(w)));
+            }
+        }
+        if self.pending_break && index > 0 {
+            self.out.breaks.push(index);
+        }
+        self.pending_break = false;
+        self.out.time_nanos.push(time_nanos);
+        self.out.counts.push(counts);
+        self.out.waits.push(waits);
+        Ok(())
+    }
+
+    /// Records a `goroutineleak` profile: its groups are leaks by the
+    /// runtime's own proof (matched on blocking frame and user frame, as
+    /// its stacks carry no state label).
+    pub fn push_leak_profile(&mut self, p: &Profile) {
+        for s in &p.samples {
+            if s.values.first().copied().unwrap_or(0) <= 0 {
+                continue;
+            }
+            let c = self.classify(stack_frames(p, &s.locations), None, None);
+            let (_, blocking, user, _) = c.key;
+            if !self.confirmed.contains(&(blocking.clone(), user.clone())) {
+                self.confirmed.push((blocking, user));
+            }
+        }
+    }
+
+    pub fn finish(mut self) -> GoroutineSeries {
+        for g in &mut self.out.groups {
+            if self
+                .confirmed
+                .iter()
+                .any(|(b, u)| *b == g.blocking && *u == g.user)
+            {
+                g.confirmed_leak = true;
+            }
+        }
+        self.out
+    }
+
+    fn classify(
+        &self,
+        stack: Vec<Frame>,
+        label_state: Option<String>,
+        created_by: Option<String>,
+    ) -> Classified {
+        let (frame_rule, frame_state) = Rule::from_frames(&stack);
+        let rule = match &label_state {
+            Some(st) => Rule::from_state(st),
+            None => frame_rule,
+        };
+        let state = label_state.or_else(|| match frame_state {
+            Some(st) => Some(st.to_string()),
+            None if frame_rule != Rule::Other => Some(frame_rule.as_str().to_string()),
+            None => None,
+        });
+        let blocking = stack
+            .iter()
+            .find(|f| !is_wait_machinery(&f.function))
+            .or(stack.first())
+            .cloned()
+            .unwrap_or(Frame {
+                function: String::new(),
+                file: String::new(),
+                line: 0,
+            });
+        let user = stack
+            .iter()
+            .find(|f| frames::is_user(&f.function, &self.opts.user_prefixes))
+            .cloned();
+        Classified {
+            key: (state, blocking, user, created_by),
+            rule,
+            stack,
+        }
+    }
+}
+
+/// Options of the goroutine analysis.
+#[derive(Clone, Debug)]
+pub struct GoroutineOptions {
+    pub thresholds: Thresholds,
+    /// LeakProf's single-snapshot rule: a blocked group at least this large
+    /// is at least `suspect` even without a trend.
+    pub pileup_threshold: u64,
+    pub include_stable: bool,
+}
+
+impl Default for GoroutineOptions {
+    fn default() -> Self {
+        GoroutineOptions {
+            thresholds: Thresholds::goroutines(),
+            pileup_threshold: 10_000,
+            include_stable: false,
+        }
+    }
+}
+
+/// A named signature from the catalogue: (name, root cause, fix hint).
+pub fn goroutine_signature(g: &Group) -> Option<(&'static str, &'static str, &'static str)> {
+    let has = |p: &str| g.stack.iter().any(|f| f.function.starts_with(p));
+    let created = |p: &str| g.created_by.as_deref().is_some_and(|c| c.starts_with(p));
+    if has("net/http.(*persistConn).readLoop")
+        || has("net/http.(*persistConn).writeLoop")
+        || created("net/http.(*Transport).dialConn")
+    {
+        return Some((
+            "HTTP response bodies never closed",
+            "every open HTTP/1 connection keeps a readLoop and a writeLoop goroutine; their number grows because response bodies are not closed, so connections are never returned or torn down",
+            "defer resp.Body.Close() after every successful request (and read the body to EOF to reuse the connection)",
+        ));
+    }
+    if g.state.as_deref() == Some("select (no cases)") || has("runtime.block") {
+        return Some((
+            "select with no way out",
+            "goroutines execute `select {}` (or a select whose every channel is nil) and can never continue",
+            "give the goroutine a way to end: a done channel or ctx.Done() case",
+        ));
+    }
+    if g.state
+        .as_deref()
+        .is_some_and(|s| s.ends_with("(nil chan)"))
+    {
+        return Some((
+            "operation on a nil channel",
+            "a send or receive on a nil channel blocks forever",
+            "initialise the channel before use, or guard the operation",
+        ));
+    }
+    if has("runtime.runfinq") {
+        return Some((
+            "finalizer goroutine blocked",
+            "a finalizer blocks, which stalls every later finalizer and keeps their objects alive",
+            "never block in a finalizer; prefer runtime.AddCleanup (Go 1.24)",
+        ));
+    }
+    if has("context.propagateCancel") || created("context.propagateCancel") {
+        return Some((
+            "context never cancelled",
+            "a goroutine per derived context waits for a custom parent context that is never cancelled",
+            "call the cancel function of every derived context",
+        ));
+    }
+    if has("time.(*Ticker)") || g.stack.iter().any(|f| f.function == "time.NewTicker") {
+        return Some((
+            "ticker loop never stopped",
+            "a loop over a ticker's channel is started per object and never stopped",
+            "stop the ticker and return from the loop when the owner closes (a done channel or ctx.Done())",
+        ));
+    }
+    None
+}
+
+fn rule_cause(rule: Rule) -> (&'static str, &'static str) {
+    match rule {
+        Rule::ChanSend => (
+            "goroutines block sending on a channel nobody receives from any more (the receiver returned early or timed out)",
+            "give the channel a buffer of 1 (or of the number of senders), or select on ctx.Done() when sending",
+        ),
+        Rule::ChanReceive => (
+            "goroutines wait on a channel that is never sent to or closed",
+            "close the channel when the producer is done, or select on ctx.Done()",
+        ),
+        Rule::Select => (
+            "goroutines wait in a select none of whose cases will ever fire",
+            "add a done channel or ctx.Done() case, and make sure someone closes it",
+        ),
+        Rule::Sync => (
+            "goroutines wait on a lock, WaitGroup or Cond that is never released (a missing Unlock/Done, or a deadlock)",
+            "check every path releases the lock (defer mu.Unlock()) and every Add has a Done",
+        ),
+        Rule::Io | Rule::Sleep | Rule::Running | Rule::Other => (
+            "goroutines of this kind keep being started and never finish",
+            "bound their number and give each a way to stop (Stop/Close on the owner, context cancellation)",
+        ),
+    }
+}
+
+/// One finding per group whose verdict is not stable (or every group with
+/// `include_stable`), unranked.
+pub fn analyze_goroutines(gs: &GoroutineSeries, opts: &GoroutineOptions) -> Vec<Finding> {
+    let x = gs.seconds();
+    let mut out = Vec::new();
+    let mut all_rises = 0.0;
+    for (gi, g) in gs.groups.iter().enumerate() {
+        let y: Vec<f64> = (0..gs.len()).map(|s| gs.count(gi, s) as f64).collect();
+        let s = Series::new(x.clone(), y).with_breaks(gs.breaks.clone());
+        let mut a = assess(&s, &opts.thresholds);
+        all_rises += a.rise.max(0.0);
+        let last = gs.len().saturating_sub(1);
+        let last_count = gs.count(gi, last);
+        let mut notes = std::mem::take(&mut a.notes);
+        if g.confirmed_leak && last_count > 0 {
+            a.verdict = Verdict::Leak;
+            a.confidence = 1.0;
+            notes.push("confirmed by the runtime's goroutine leak detector (goroutineleak profile): these goroutines can never wake".into());
+        } else if a.verdict == Verdict::Stable
+            && g.rule.is_blocking()
+            && last_count >= opts.pileup_threshold
+        {
+            a.verdict = Verdict::Suspect;
+            a.confidence = 0.4;
+            notes.push(format!(
+                "{last_count} goroutines blocked at one place (LeakProf's pile-up rule), though the count does not grow"
+            ));
+        }
+        if a.verdict == Verdict::Stable && !opts.include_stable {
+            continue;
+        }
+        if let Some(w) = gs.max_wait_minutes(gi, last) {
+            notes.push(format!(
+                "the longest-waiting goroutine has waited {w} minutes"
+            ));
+        }
+        let sig = goroutine_signature(g);
+        let (cause, fix) = match (a.verdict, sig) {
+            (Verdict::Stable, _) => ("the number of goroutines does not grow", ""),
+            (Verdict::Plateau, _) => (
+                "goroutines were started during warm-up and then stayed constant (a worker pool)",
+                "",
+            ),
+            (_, Some((_, c, f))) => (c, f),
+            (_, None) => rule_cause(g.rule),
+        };
+        let site = g.user.clone().unwrap_or_else(|| g.blocking.clone());
+        out.push(Finding {
+            kind: Kind::Goroutine,
+            verdict: a.verdict,
+            function: site.function.clone(),
+            file: site.file.clone(),
+            line: site.line,
+            growth_per_min: a.slope * 60.0,
+            unit: "goroutines".into(),
+            confidence: a.confidence,
+            score: 0.0,
+            rule: Some(g.rule.as_str().into()),
+            signature: sig.map(|s| s.0.to_string()),
+            state: g.state.clone(),
+            created_by: g.created_by.clone(),
+            created_at: g.created_at.clone(),
+            blocking_frame: Some(g.blocking.clone()),
+            root_cause: cause.into(),
+            fix_hint: fix.into(),
+            notes,
+            stack: g.stack.clone(),
+            evidence: {
+                let mut ev = evidence(&s, &a);
+                let waits: Vec<Option<u64>> =
+                    (0..gs.len()).map(|i| gs.max_wait_minutes(gi, i)).collect();
+                if waits.iter().any(Option::is_some) {
+                    ev.wait_minutes = waits;
+                }
+                ev
+            },
+        });
+    }
+    for f in &mut out {
+        f.evidence.share_of_growth = if all_rises > 0.0 {
+            f.evidence.rise.max(0.0) / all_rises
+        } else {
+            0.0
+        };
+        f.score = score(f.confidence, f.evidence.share_of_growth);
+    }
+    out
+}

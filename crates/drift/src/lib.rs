@@ -1,0 +1,107 @@
+//! Leak analysis over a series of snapshots of one Go process: robust trend
+//! statistics ([`stats`]), per-allocation-site heap series ([`series`]),
+//! goroutine groups ([`goroutine`]), MemStats accounting ([`memory`]), the
+//! verdict model ([`verdict`]) and the findings it produces ([`finding`]).
+//!
+//! Pure: profiles in, findings out. The thresholds and their reasons are in
+//! docs/drift-model.md.
+
+pub mod finding;
+pub mod frames;
+pub mod goroutine;
+pub mod memory;
+pub mod series;
+pub mod stats;
+pub mod verdict;
+
+pub use finding::{Evidence, Finding, Kind, Report, Verdict};
+
+use goroutine::{GoroutineOptions, GoroutineSeries};
+use memory::MemPoint;
+use series::HeapSeries;
+use verdict::{HeapOptions, Thresholds};
+
+/// Everything `hunt` analyses; any part may be empty.
+#[derive(Clone, Debug, Default)]
+pub struct Inputs<'a> {
+    pub heap: Option<&'a HeapSeries>,
+    pub goroutines: Option<&'a GoroutineSeries>,
+    /// MemStats footers (and RSS, if known), time-ordered.
+    pub memory: &'a [MemPoint],
+    /// Restart indexes of `memory`.
+    pub memory_breaks: &'a [usize],
+}
+
+/// Options of `hunt`.
+#[derive(Clone, Debug, Default)]
+pub struct HuntOptions {
+    pub heap: HeapOptions,
+    pub goroutines: GoroutineOptions,
+    /// Defaults to `Thresholds::heap()` when `None`.
+    pub memory: Option<Thresholds>,
+}
+
+/// The whole analysis: heap sites, goroutine groups and memory components,
+/// ranked together (see docs/drift-model.md).
+pub fn hunt(inputs: &Inputs<'_>, opts: &HuntOptions) -> Report {
+    let mut all = Vec::new();
+    if let Some(h) = inputs.heap {
+        all.extend(verdict::analyze_heap(h, &opts.heap));
+    }
+    if let Some(g) = inputs.goroutines {
+        all.extend(goroutine::analyze_goroutines(g, &opts.goroutines));
+    }
+    let th = opts.memory.clone().unwrap_or_else(Thresholds::heap);
+    all.extend(memory::analyze_memory(
+        inputs.memory,
+        inputs.memory_breaks,
+        &th,
+    ));
+    link_tickers(&mut all);
+    Report::new(all)
+}
+
+/// A goroutine stack blocked in a ticker loop shows no ticker frame, but the
+/// ticker's allocation does: a growing goroutine group started by (or being a
+/// closure of) the function whose heap site grows at `time.NewTicker` is the
+/// ticker's loop, never stopped.
+fn link_tickers(all: &mut [Finding]) {
+    let tickers: Vec<String> = all
+        .iter()
+        .filter(|f| {
+            f.kind == Kind::Heap
+                && f.verdict >= Verdict::Suspect
+                && f.signature.as_deref() == Some("ticker never stopped")
+        })
+        .map(|f| f.function.clone())
+        .collect();
+    if tickers.is_empty() {
+        return;
+    }
+    for f in all.iter_mut() {
+        if f.kind != Kind::Goroutine || f.verdict < Verdict::Suspect || f.signature.is_some() {
+            continue;
+        }
+        let started_by = |t: &String| {
+            f.created_by.as_deref() == Some(t.as_str())
+                || f.function
+                    .strip_prefix(t.as_str())
+                    .is_some_and(|rest| rest.starts_with(".func"))
+        };
+        if tickers.iter().any(started_by) {
+            f.signature = Some("ticker loop never stopped".into());
+            f.root_cause = "a goroutine loops over a ticker's channel; both are started per object and never stopped (the heap grows at time.NewTicker in the same function)".into();
+            f.fix_hint = "stop the ticker and return from the loop when the owner closes (a done channel or ctx.Done())".into();
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DriftError {
+    #[error("snapshot {index}: time stamp earlier than the previous snapshot's")]
+    OutOfOrder { index: usize },
+    #[error("snapshot {index}: not a heap profile (no inuse_space sample type)")]
+    NotHeap { index: usize },
+    #[error("snapshot {index}: not a goroutine profile (expected one goroutine/count sample type)")]
+    NotGoroutine { index: usize },
+}

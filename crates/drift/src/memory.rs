@@ -1,0 +1,198 @@
+//! Memory accounting from the `# runtime.MemStats` footer of heap debug=1
+//! texts: which part of the process's memory grows.
+//!
+//! What the footer can and cannot tell:
+//! - `Sys` is everything the Go runtime obtained from the OS; `HeapReleased`
+//!   of it was handed back, so Go's own share of RSS is at most
+//!   `Sys − HeapReleased`.
+//! - `MaxRSS` is the *peak* resident set size (`getrusage` `ru_maxrss`,
+//!   converted to bytes by runtime/pprof). It never falls, so it shows
+//!   growth of RSS only once RSS passes its previous peak; a flat MaxRSS
+//!   does not prove a flat RSS. A caller that reads the current RSS
+//!   (/proc/PID/status VmRSS, cgroup memory) can pass it instead.
+//! - RSS growing while `Sys − HeapReleased` stays flat means memory outside
+//!   the Go runtime grows (cgo, C libraries, mmap): "not a Go-heap leak".
+
+use crate::finding::{Finding, Kind, Verdict};
+use crate::stats::Series;
+use crate::verdict::{Thresholds, assess, evidence, score};
+use profile::legacy::MemStats;
+
+/// One snapshot's accounting, bytes.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct Breakdown {
+    /// Spans with at least one object (`HeapInuse`).
+    pub heap_inuse: u64,
+    /// Free heap spans not yet returned to the OS (`HeapIdle − HeapReleased`).
+    pub heap_free: u64,
+    /// Returned to the OS (`HeapReleased`); not resident.
+    pub heap_released: u64,
+    /// Goroutine stacks (`StackSys`).
+    pub stacks: u64,
+    /// Runtime metadata: span and mcache structures, GC metadata, profiling
+    /// bucket hash table.
+    pub metadata: u64,
+    /// `OtherSys`.
+    pub other: u64,
+    /// `Sys − HeapReleased`: Go's upper bound of its own resident memory.
+    pub go_resident: u64,
+    /// The process's RSS (given, or MaxRSS), when known.
+    pub rss: Option<u64>,
+}
+
+impl Breakdown {
+    pub fn from_memstats(m: &MemStats) -> Breakdown {
+        Breakdown {
+            heap_inuse: m.heap_inuse,
+            heap_free: m.heap_idle.saturating_sub(m.heap_released),
+            heap_released: m.heap_released,
+            stacks: m.stack_sys,
+            metadata: m.mspan_sys + m.mcache_sys + m.gc_sys + m.buck_hash_sys,
+            other: m.other_sys,
+            go_resident: m.sys.saturating_sub(m.heap_released),
+            rss: m.max_rss,
+        }
+    }
+}
+
+/// A MemStats snapshot with its time and, optionally, a current RSS that
+/// overrides the footer's peak.
+#[derive(Clone, Debug, PartialEq)]
+pub struct MemPoint {
+    pub time_nanos: i64,
+    pub stats: MemStats,
+    pub rss: Option<u64>,
+}
+
+/// The components in report order.
+pub const COMPONENTS: [&str; 6] = [
+    "heap in use",
+    "free heap not yet released",
+    "goroutine stacks",
+    "runtime metadata",
+    "other runtime memory",
+    "non-Go memory (RSS beyond Go's own)",
+];
+
+fn component(b: &Breakdown, i: usize) -> Option<f64> {
+    Some(match i {
+        0 => b.heap_inuse as f64,
+        1 => b.heap_free as f64,
+        2 => b.stacks as f64,
+        3 => b.metadata as f64,
+        4 => b.other as f64,
+        _ => (b.rss? as f64 - b.go_resident as f64).max(0.0),
+    })
+}
+
+fn cause(i: usize) -> (&'static str, &'static str) {
+    match i {
+        0 => (
+            "live heap grows; see the heap findings for the allocation sites",
+            "fix the growing heap sites",
+        ),
+        1 => (
+            "free heap spans accumulate without being returned (fragmentation, or a past peak)",
+            "usually harmless; debug.FreeOSMemory or a GOMEMLIMIT returns it sooner",
+        ),
+        2 => (
+            "goroutine stacks grow: more goroutines, or deeper stacks; see the goroutine findings",
+            "fix the growing goroutine groups",
+        ),
+        3 => (
+            "runtime metadata grows with the heap's span count",
+            "follows heap growth; fix the heap first",
+        ),
+        4 => (
+            "other runtime memory grows (profiling buckets, timers, OS threads' g0 stacks)",
+            "check thread creation (threadcreate profile) and profiling rates",
+        ),
+        _ => (
+            "not a Go-heap leak: the process's memory grows while the Go runtime's own memory stays flat (cgo, C libraries, mmap)",
+            "look outside the Go heap: C allocations, mmap'd files, off-heap caches",
+        ),
+    }
+}
+
+/// Findings per component whose verdict is not stable. The non-Go
+/// component needs RSS in every snapshot.
+pub fn analyze_memory(points: &[MemPoint], breaks: &[usize], th: &Thresholds) -> Vec<Finding> {
+    let Some(t0) = points.first().map(|p| p.time_nanos) else {
+        return Vec::new();
+    };
+    let x: Vec<f64> = points
+        .iter()
+        .map(|p| (p.time_nanos - t0) as f64 / 1e9)
+        .collect();
+    let bds: Vec<Breakdown> = points
+        .iter()
+        .map(|p| {
+            let mut b = Breakdown::from_memstats(&p.stats);
+            if p.rss.is_some() {
+                b.rss = p.rss;
+            }
+            b
+        })
+        .collect();
+    let mut out = Vec::new();
+    let mut go_side_grows = false;
+    for (i, name) in COMPONENTS.iter().enumerate() {
+        let Some(y) = bds
+            .iter()
+            .map(|b| component(b, i))
+            .collect::<Option<Vec<f64>>>()
+        else {
+            continue;
+        };
+        let s = Series::new(x.clone(), y).with_breaks(breaks.to_vec());
+        let a = assess(&s, th);
+        if i < 5 && a.verdict >= Verdict::Suspect {
+            go_side_grows = true;
+        }
+        if a.verdict == Verdict::Stable {
+            continue;
+        }
+        let (c, f) = cause(i);
+        let mut notes = a.notes.clone();
+        if i == 5 {
+            notes.push(
+                "RSS is the footer's MaxRSS (a peak) unless the caller gave the current RSS".into(),
+            );
+            if go_side_grows {
+                notes.push("Go-side memory grows too; part of the RSS growth may be Go's".into());
+            }
+        }
+        out.push(Finding {
+            kind: Kind::Memory,
+            verdict: a.verdict,
+            function: (*name).into(),
+            file: String::new(),
+            line: 0,
+            growth_per_min: a.slope * 60.0,
+            unit: "bytes".into(),
+            confidence: a.confidence,
+            score: 0.0,
+            rule: None,
+            signature: (i == 5).then(|| "not a Go-heap leak".to_string()),
+            state: None,
+            created_by: None,
+            created_at: None,
+            blocking_frame: None,
+            root_cause: c.into(),
+            fix_hint: f.into(),
+            notes,
+            stack: Vec::new(),
+            evidence: evidence(&s, &a),
+        });
+    }
+    let total: f64 = out.iter().map(|f| f.evidence.rise.max(0.0)).sum();
+    for f in &mut out {
+        f.evidence.share_of_growth = if total > 0.0 {
+            f.evidence.rise.max(0.0) / total
+        } else {
+            0.0
+        };
+        f.score = score(f.confidence, f.evidence.share_of_growth);
+    }
+    out
+}

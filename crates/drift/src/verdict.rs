@@ -1,0 +1,472 @@
+//! From statistics to a verdict, and the heap analysis built on it.
+//! The model and every threshold is explained in docs/drift-model.md.
+
+use crate::finding::{Evidence, Finding, Kind, Verdict};
+use crate::series::{HeapSeries, Metric};
+use crate::stats::{self, Series};
+
+/// Thresholds of the verdict model (docs/drift-model.md).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Thresholds {
+    /// One-sided Mann–Kendall p-value below which a trend can be a leak.
+    pub alpha_leak: f64,
+    /// p-value below which a trend is at least suspect.
+    pub alpha_suspect: f64,
+    /// Fewest snapshots for a `leak` (or `plateau`) verdict; below, a trend
+    /// is at most `suspect`. Six is the smallest n at which a perfectly
+    /// monotone series reaches p < 0.01, and the smallest with thirds of 2.
+    pub min_points: usize,
+    /// Fewest R² of the Theil–Sen line for a leak (a straight-ish climb).
+    pub min_r2: f64,
+    /// Late slope / overall slope at or above which growth has not slowed.
+    pub min_late_ratio: f64,
+    /// Late slope / overall slope at or below which growth has stopped.
+    pub max_plateau_ratio: f64,
+    /// The fitted rise must exceed `noise_factor` × the robust noise ...
+    pub noise_factor: f64,
+    /// ... and this absolute amount (series unit).
+    pub min_rise: f64,
+    /// Turnover (allocated / mean in use) from which a flat site is noted
+    /// as churn.
+    pub churn_turnover: f64,
+}
+
+impl Thresholds {
+    /// For heap inuse_space: rises under 256 KiB are within the heap
+    /// profile's sampling resolution (one sample per 512 KiB allocated).
+    pub fn heap() -> Thresholds {
+        Thresholds {
+            min_rise: 256.0 * 1024.0,
+            ..Thresholds::base()
+        }
+    }
+
+    /// For goroutine counts: fewer than 3 extra goroutines is no pattern.
+    pub fn goroutines() -> Thresholds {
+        Thresholds {
+            min_rise: 3.0,
+            ..Thresholds::base()
+        }
+    }
+
+    fn base() -> Thresholds {
+        Thresholds {
+            alpha_leak: 0.01,
+            alpha_suspect: 0.05,
+            min_points: 6,
+            min_r2: 0.5,
+            min_late_ratio: 0.5,
+            max_plateau_ratio: 0.25,
+            noise_factor: 3.0,
+            min_rise: 0.0,
+            churn_turnover: 10.0,
+        }
+    }
+}
+
+/// 1.4826 × MAD of the values of the last third of the last segment.
+fn late_spread(s: &Series) -> f64 {
+    let Some(r) = s.segments().pop() else {
+        return 0.0;
+    };
+    let n = r.len();
+    let third = n.div_ceil(3);
+    let mut v = s.y[r.end - third..r.end].to_vec();
+    if v.is_empty() {
+        return 0.0;
+    }
+    let m = stats::median_in_place(&mut v);
+    for x in &mut v {
+        *x = (*x - m).abs();
+    }
+    1.4826 * stats::median_in_place(&mut v)
+}
+
+/// The verdict on one series with the statistics behind it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Assessment {
+    pub verdict: Verdict,
+    pub confidence: f64,
+    /// Theil–Sen slope per second.
+    pub slope: f64,
+    pub rise: f64,
+    pub mk_z: f64,
+    pub p_value: f64,
+    pub r2: f64,
+    pub noise: f64,
+    pub monotonic_fraction: f64,
+    pub late_ratio: Option<f64>,
+    pub notes: Vec<String>,
+}
+
+/// How much `n` snapshots can say at all: 0.2 at 2, 0.6 at 5, 0.9 at 10.
+fn data_factor(n: usize) -> f64 {
+    1.0 - 0.5f64.powf((n.saturating_sub(1)) as f64 / 3.0)
+}
+
+/// Classifies one series (see docs/drift-model.md for the decision order).
+pub fn assess(s: &Series, th: &Thresholds) -> Assessment {
+    let n = s.len();
+    let mut a = Assessment {
+        verdict: Verdict::Stable,
+        confidence: 0.0,
+        slope: 0.0,
+        rise: 0.0,
+        mk_z: 0.0,
+        p_value: 1.0,
+        r2: 0.0,
+        noise: 0.0,
+        monotonic_fraction: stats::monotonic_fraction(s),
+        late_ratio: None,
+        notes: Vec::new(),
+    };
+    let span = s.span();
+    let original = s;
+    // Reduce a long series once; the statistics below then run on at most
+    // MAX_PAIRWISE_POINTS bucket medians, except the noise, which is the
+    // noise of single snapshots (bucket medians would understate it).
+    let reduced = stats::reduce(s, stats::MAX_PAIRWISE_POINTS);
+    let s: &Series = &reduced;
+    let line = match stats::theil_sen(s) {
+        Some(l) if span > 0.0 => l,
+        _ => {
+            a.notes
+                .push("at least two snapshots at different times are needed".into());
+            return a;
+        }
+    };
+    let mk = stats::mann_kendall(s);
+    a.slope = line.slope;
+    a.rise = line.slope * span;
+    a.mk_z = mk.z;
+    a.p_value = mk.p_increasing;
+    a.r2 = stats::r_squared(s, &line);
+    // The smaller of the two noise estimates: residuals overstate noise
+    // when a line fits badly (plateau, step), steps understate it for a
+    // regular sawtooth (caught by Mann–Kendall instead).
+    a.noise = stats::mad_noise(original, &line).min(stats::diff_noise(original));
+    let delta = stats::level_change(s);
+    let shape = stats::shape(s, line.slope);
+    a.late_ratio = shape.as_ref().map(|sh| sh.late_ratio);
+    let fd = data_factor(n);
+    let floor = th.min_rise.max(th.noise_factor * a.noise);
+    let grows = a.rise > floor || (n >= 6 && delta > floor);
+
+    if !grows {
+        a.verdict = Verdict::Stable;
+        a.confidence = fd
+            * if a.p_value < th.alpha_suspect {
+                0.7
+            } else {
+                1.0
+            };
+        return a;
+    }
+    if n < th.min_points {
+        a.verdict = Verdict::Suspect;
+        a.confidence = (0.1 * (n - 1) as f64).min(0.35) * (0.5 + 0.5 * a.monotonic_fraction);
+        a.notes.push(format!(
+            "only {n} snapshots: more are needed for confidence (a leak verdict needs at least {})",
+            th.min_points
+        ));
+        return a;
+    }
+    if a.p_value > th.alpha_suspect {
+        // A warm-up over the first few percent of a long series leaves too
+        // few rising pairs for Mann–Kendall, yet the level clearly rose and
+        // then stayed: still a plateau.
+        // The rise must also stand out from the spread of the late level,
+        // or a GC sawtooth sampled against its period would qualify.
+        if let Some(sh) = &shape
+            && delta > floor
+            && delta > th.noise_factor * late_spread(s)
+            && sh.early_slope > 0.0
+            && sh.late_slope * span / 3.0 <= floor
+        {
+            a.verdict = Verdict::Plateau;
+            a.confidence = fd * 0.8;
+            a.notes
+                .push("rose early, then stayed level: a warm-up (cache, pool), not a leak".into());
+            return a;
+        }
+        a.verdict = Verdict::Stable;
+        a.confidence = fd * 0.6;
+        a.notes
+            .push("values vary but show no consistent trend".into());
+        return a;
+    }
+    let sig = (-a.p_value.max(1e-300).log10() / (-th.alpha_leak.log10() + 2.0)).min(1.0);
+    if let Some(sh) = &shape {
+        // Growth after a warm-up counts when it is above the noise floor and
+        // a visible part (5%) of the total change.
+        let late_floor = floor.max(0.05 * delta.max(a.rise));
+        let late_grows = sh.late_p < th.alpha_leak && sh.late_slope * span / 3.0 > late_floor;
+        if sh.late_ratio <= th.max_plateau_ratio {
+            if late_grows {
+                a.verdict = Verdict::Suspect;
+                a.confidence = fd * sig * 0.6;
+                a.notes.push(
+                    "rose fast, then kept growing slowly: a leak under a warm-up, or a slow warm-up"
+                        .into(),
+                );
+            } else {
+                a.verdict = Verdict::Plateau;
+                let flat = 1.0 - (sh.late_ratio.max(0.0) / th.max_plateau_ratio) * 0.5;
+                a.confidence = (fd * flat).clamp(0.0, 1.0);
+                a.notes
+                    .push("grew, then levelled off: a warm-up (cache, pool), not a leak".into());
+            }
+            return a;
+        }
+    }
+    let shape_ok = a.late_ratio.is_none_or(|r| r >= th.min_late_ratio);
+    if a.p_value < th.alpha_leak && a.r2 >= th.min_r2 && shape_ok && a.rise > floor {
+        a.verdict = Verdict::Leak;
+        let f_shape = a.late_ratio.map_or(1.0, |r| (r / 0.75).min(1.0));
+        a.confidence = (fd * sig * a.r2.sqrt() * f_shape).clamp(0.0, 1.0);
+        return a;
+    }
+    a.verdict = Verdict::Suspect;
+    a.confidence = (fd * sig * 0.5).clamp(0.0, 1.0);
+    if !shape_ok {
+        a.notes
+            .push("growth is slowing down; may still level off".into());
+    }
+    if a.r2 < th.min_r2 {
+        a.notes
+            .push("trend is significant but irregular (poor straight-line fit)".into());
+    }
+    a
+}
+
+/// A finding's evidence from a series and its assessment.
+pub fn evidence(s: &Series, a: &Assessment) -> Evidence {
+    Evidence {
+        times: s.x.clone(),
+        values: s.y.clone(),
+        breaks: s.breaks.clone(),
+        first: s.y.first().copied().unwrap_or(0.0),
+        last: s.y.last().copied().unwrap_or(0.0),
+        slope_per_min: a.slope * 60.0,
+        rise: a.rise,
+        mann_kendall_z: a.mk_z,
+        p_value: a.p_value,
+        r_squared: a.r2,
+        noise: a.noise,
+        monotonic_fraction: a.monotonic_fraction,
+        late_ratio: a.late_ratio,
+        alloc_per_min: None,
+        turnover: None,
+        share_of_growth: 0.0,
+        wait_minutes: Vec::new(),
+    }
+}
+
+/// The ranking score: confidence weighted by the share of growth, so that
+/// among equally certain leaks the one that explains most of the growth
+/// comes first.
+pub fn score(confidence: f64, share: f64) -> f64 {
+    confidence * (0.25 + 0.75 * share.clamp(0.0, 1.0))
+}
+
+/// Sets every finding's share of the positive growth of the whole set and
+/// its score.
+pub fn apply_shares(findings: &mut [Finding]) {
+    let total: f64 = findings.iter().map(|f| f.evidence.rise.max(0.0)).sum();
+    for f in findings {
+        f.evidence.share_of_growth = if total > 0.0 {
+            f.evidence.rise.max(0.0) / total
+        } else {
+            0.0
+        };
+        f.score = score(f.confidence, f.evidence.share_of_growth);
+    }
+}
+
+/// Options of the heap analysis.
+#[derive(Clone, Debug)]
+pub struct HeapOptions {
+    pub thresholds: Thresholds,
+    /// Also return findings for stable sites.
+    pub include_stable: bool,
+}
+
+impl Default for HeapOptions {
+    fn default() -> Self {
+        HeapOptions {
+            thresholds: Thresholds::heap(),
+            include_stable: false,
+        }
+    }
+}
+
+/// One finding per site of a heap series whose verdict is not stable (or
+/// every site with `include_stable`), unranked; pass them to
+/// [`crate::Report::new`] with the other kinds.
+pub fn analyze_heap(hs: &HeapSeries, opts: &HeapOptions) -> Vec<Finding> {
+    let x = hs.seconds();
+    let mut out = Vec::new();
+    let mut all_rises = 0.0;
+    let has_alloc = hs.has_metric[Metric::AllocSpace as usize];
+    for site in 0..hs.sites.len() {
+        let y = hs.column(Metric::InuseSpace, site);
+        let s = Series::new(x.clone(), y).with_breaks(hs.breaks.clone());
+        // Cheap exit for the common case of a site that never changes.
+        let constant = s.y.windows(2).all(|w| w[0] == w[1]);
+        let a = if constant {
+            None
+        } else {
+            Some(assess(&s, &opts.thresholds))
+        };
+        let rise = a.as_ref().map_or(0.0, |a| a.rise);
+        all_rises += rise.max(0.0);
+        let verdict = a.as_ref().map_or(Verdict::Stable, |a| a.verdict);
+        if verdict == Verdict::Stable && !opts.include_stable {
+            continue;
+        }
+        let a = a.unwrap_or_else(|| assess(&s, &opts.thresholds));
+        let mut ev = evidence(&s, &a);
+        let mut notes = a.notes.clone();
+        if has_alloc {
+            let alloc = hs.column(Metric::AllocSpace, site);
+            if let Some(c) = stats::churn(&s, &alloc) {
+                ev.alloc_per_min = Some(c.alloc_rate * 60.0);
+                ev.turnover = Some(c.turnover);
+                if a.verdict != Verdict::Leak && c.turnover >= opts.thresholds.churn_turnover {
+                    notes.push(format!(
+                        "allocation churn: {:.0} bytes/min allocated, in-use memory replaced {:.0} times",
+                        c.alloc_rate * 60.0,
+                        c.turnover
+                    ));
+                }
+            }
+        }
+        let st = &hs.sites[site];
+        let last = hs.len().saturating_sub(1);
+        let objs = hs.value(Metric::InuseObjects, site, last);
+        let bytes_per_obj = if objs > 0 {
+            hs.value(Metric::InuseSpace, site, last) as f64 / objs as f64
+        } else {
+            0.0
+        };
+        let (signature, cause, fix) = heap_signature(&st.stack, bytes_per_obj, a.verdict);
+        if !st.user {
+            notes.push("no frame of your own code in the stack; attributed to the first standard-library frame past the allocator".into());
+        }
+        out.push(Finding {
+            kind: Kind::Heap,
+            verdict: a.verdict,
+            function: st.function.clone(),
+            file: st.file.clone(),
+            line: st.line,
+            growth_per_min: a.slope * 60.0,
+            unit: "bytes".into(),
+            confidence: a.confidence,
+            score: 0.0,
+            rule: None,
+            signature,
+            state: None,
+            created_by: None,
+            created_at: None,
+            blocking_frame: None,
+            root_cause: cause,
+            fix_hint: fix,
+            notes,
+            stack: st.stack.clone(),
+            evidence: ev,
+        });
+    }
+    // Shares are relative to all sites' growth, not only the reported ones.
+    for f in &mut out {
+        f.evidence.share_of_growth = if all_rises > 0.0 {
+            f.evidence.rise.max(0.0) / all_rises
+        } else {
+            0.0
+        };
+        f.score = score(f.confidence, f.evidence.share_of_growth);
+    }
+    out
+}
+
+/// The catalogue entry (go-leak-signals §6) that matches a heap site's
+/// stack: (signature, root cause, fix hint).
+pub fn heap_signature(
+    stack: &[crate::series::Frame],
+    bytes_per_object: f64,
+    verdict: Verdict,
+) -> (Option<String>, String, String) {
+    let has = |prefixes: &[&str]| {
+        stack
+            .iter()
+            .any(|f| prefixes.iter().any(|p| f.function.starts_with(p)))
+    };
+    let named = |sig: &str, cause: &str, fix: &str| {
+        (Some(sig.to_string()), cause.to_string(), fix.to_string())
+    };
+    if matches!(verdict, Verdict::Stable | Verdict::Plateau) {
+        let cause = if verdict == Verdict::Plateau {
+            "memory grew during warm-up and then stayed level"
+        } else {
+            "no growth"
+        };
+        return (None, cause.into(), String::new());
+    }
+    if has(&["time.NewTicker", "time.Tick"]) {
+        return named(
+            "ticker never stopped",
+            "tickers are created and never stopped; each keeps its timer and channel alive",
+            "call t.Stop() (defer it) when the loop that reads t.C ends; avoid time.Tick outside main",
+        );
+    }
+    if has(&["time.NewTimer", "time.After"]) {
+        return named(
+            "timers in a loop",
+            "a timer per iteration (time.After in a loop) lives until it fires",
+            "reuse one timer with Reset, or build with Go 1.23+ semantics (go.mod go >= 1.23)",
+        );
+    }
+    if has(&[
+        "context.WithCancel",
+        "context.WithTimeout",
+        "context.WithDeadline",
+        "context.(*cancelCtx).propagateCancel",
+        "context.withCancel",
+    ]) {
+        return named(
+            "context never cancelled",
+            "derived contexts are never cancelled, so the parent keeps every child",
+            "call the cancel function (defer cancel()) on every path; go vet's lostcancel finds simple cases",
+        );
+    }
+    if has(&["net/http.(*Transport).dialConn"]) {
+        return named(
+            "HTTP response bodies never closed",
+            "connection buffers accumulate: response bodies are not closed, so connections are never reused or freed",
+            "defer resp.Body.Close() after every successful request, and drain the body",
+        );
+    }
+    if has(&[
+        "runtime.mapassign",
+        "internal/runtime/maps.",
+        "runtime.growWork",
+        "runtime.hashGrow",
+    ]) {
+        return named(
+            "map that only grows",
+            "entries are added to a map and never removed (a cache without eviction)",
+            "bound it: an LRU or TTL eviction, clear and rebuild, or weak pointers (Go 1.24 weak/unique)",
+        );
+    }
+    if bytes_per_object >= 64.0 * 1024.0 {
+        return named(
+            "large buffers retained",
+            "large buffers stay reachable; a small subslice or substring can keep a whole backing array alive",
+            "copy what you keep (bytes.Clone, strings.Clone) instead of slicing a large buffer",
+        );
+    }
+    (
+        None,
+        "memory allocated here stays reachable and keeps growing (a collection or registry that only grows, or closures kept in one)".into(),
+        "find what holds these objects (a global map, slice, registry or cache) and remove entries when done; a core-dump retainer tool (goref) shows the chain".into(),
+    )
+}
