@@ -62,9 +62,9 @@ fn is_broken_pipe(e: &anyhow::Error) -> bool {
     })
 }
 
-/// The pprof pipeline: fetch, merge, report (see `pprof_driver`).
+/// The pprof pipeline: fetch, merge, report (see `pprof_cmd`).
 fn run_pprof(args: PprofArgs) -> anyhow::Result<()> {
-    crate::pprof_driver::run(args)
+    crate::pprof_cmd::run(args)
 }
 
 #[cfg(test)]

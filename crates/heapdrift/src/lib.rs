@@ -1,8 +1,8 @@
-//! The heapdrift binary's library half: command-line parsing and dispatch,
-//! kept out of main.rs so it is testable and usable by the web UI.
+//! The heapdrift binary's library half: command-line parsing, dispatch and
+//! wiring, kept out of main.rs so it is testable. The pipeline itself lives
+//! in `report::driver`, where the web UI shares it.
 
 pub mod app;
 pub mod pprof_cli;
-pub mod pprof_config;
-pub mod pprof_driver;
+pub mod pprof_cmd;
 pub mod sources;

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 use std::fmt;
 
-use crate::pprof_config::{
+use report::config::{
     self, COMMANDS, CONFIG_FIELDS, Command, Config, FieldKind, NumError, Value, go_quote,
     parse_go_bool, parse_go_float, parse_go_int,
 };
@@ -605,7 +605,7 @@ const USAGE_VARS: &str = "
 pub fn usage_text() -> String {
     format!(
         "{USAGE_HDR}{}{USAGE_SRC}{USAGE_TLS}{USAGE_VARS}\n",
-        pprof_config::usage(true)
+        config::usage(true)
     )
 }
 

@@ -12,7 +12,9 @@
 //! 4. `Report::generate(&mut w)`, or `Report::print_source(&mut w, &read)`
 //!    for `list`.
 
+pub mod config;
 pub mod dotgraph;
+pub mod driver;
 pub mod focus;
 pub mod gofmt;
 pub mod graph;

@@ -246,42 +246,27 @@ pub fn lookup(name: &str) -> Option<&'static ConfigField> {
 }
 
 /// Why a config assignment was refused; messages follow pprof's.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum ConfigError {
+    #[error("unknown config field {}", go_quote(.0))]
     UnknownField(String),
+    #[error("invalid {} value {}", go_quote(field), go_quote(value))]
     InvalidChoice { field: &'static str, value: String },
+    #[error("strconv.{func}: parsing {}: invalid syntax", go_quote(value))]
     Syntax { func: &'static str, value: String },
+    #[error("strconv.{func}: parsing {}: value out of range", go_quote(value))]
     Range { func: &'static str, value: String },
+    #[error("illegal value \"{0}\" for bool variable")]
     IllegalBool(String),
 }
 
-impl fmt::Display for ConfigError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ConfigError::UnknownField(n) => write!(f, "unknown config field {}", go_quote(n)),
-            ConfigError::InvalidChoice { field, value } => {
-                write!(f, "invalid {} value {}", go_quote(field), go_quote(value))
-            }
-            ConfigError::Syntax { func, value } => {
-                write!(
-                    f,
-                    "strconv.{func}: parsing {}: invalid syntax",
-                    go_quote(value)
-                )
-            }
-            ConfigError::Range { func, value } => {
-                write!(
-                    f,
-                    "strconv.{func}: parsing {}: value out of range",
-                    go_quote(value)
-                )
-            }
-            ConfigError::IllegalBool(v) => write!(f, "illegal value \"{v}\" for bool variable"),
-        }
-    }
+/// A URL parameter [`Config::apply_url`] refused; the text is pprof's.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+#[error("error setting config field {field}: {source}")]
+pub struct UrlParamError {
+    pub field: &'static str,
+    pub source: ConfigError,
 }
-
-impl std::error::Error for ConfigError {}
 
 impl ConfigField {
     pub fn get(&self, cfg: &Config) -> Value {
@@ -362,13 +347,18 @@ impl Config {
     }
 
     /// pprof's `applyURL`: `param` looks up a URL query parameter (first value).
-    pub fn apply_url<'a>(&mut self, param: impl Fn(&str) -> Option<&'a str>) -> Result<(), String> {
+    pub fn apply_url<'a>(
+        &mut self,
+        param: impl Fn(&str) -> Option<&'a str>,
+    ) -> Result<(), UrlParamError> {
         for f in CONFIG_FIELDS {
             let Some(v) = f.urlparam.and_then(&param).filter(|v| !v.is_empty()) else {
                 continue;
             };
-            f.set_str(self, v)
-                .map_err(|e| format!("error setting config field {}: {e}", f.name))?;
+            f.set_str(self, v).map_err(|source| UrlParamError {
+                field: f.name,
+                source,
+            })?;
         }
         Ok(())
     }
@@ -997,7 +987,9 @@ mod tests {
         assert_eq!(c, d);
         let mut e = Config::default();
         assert_eq!(
-            e.apply_url(|p| (p == "g").then_some("bogus")).unwrap_err(),
+            e.apply_url(|p| (p == "g").then_some("bogus"))
+                .unwrap_err()
+                .to_string(),
             r#"error setting config field granularity: invalid "granularity" value "bogus""#
         );
     }

@@ -1,30 +1,27 @@
-//! The `heapdrift pprof` pipeline, in pprof's order of operations
-//! (internal/driver: `fetchProfiles`, `generateRawReport`,
-//! `generateReport`). Byte-identical output depends on that order: for
-//! example, percentages are relative to the total computed before the
-//! filters run, unless `-relative_percentages`.
+//! pprof's report pipeline, in its order of operations (internal/driver:
+//! the end of `fetchProfiles`, `generateRawReport`, `generateReport`).
+//! Byte-identical output depends on that order: for example, percentages
+//! are relative to the total computed before the filters run, unless
+//! `-relative_percentages`.
 //!
-//! The pure part ([`combine_sources`], [`generate_report`]) takes parsed
-//! profiles, a source-file reader and writers, and keeps no process-global
-//! state, so a web UI can reuse it. [`run`] is the command-line glue: it
-//! grabs sources, routes output (stdout, `-output`, temp files for binary
-//! formats on a terminal) and pipes DOT through Graphviz.
+//! [`combine_sources`] takes the parsed profiles, [`generate_report`] one
+//! command of the [`config`](crate::config) table; both keep no
+//! process-global state, so the CLI and a web UI share them. Everything
+//! outside goes through [`Env`] and the output writer: grabbing sources,
+//! routing output and running Graphviz are the caller's business.
 
 use std::collections::HashMap;
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 
-use anyhow::{anyhow, bail};
 use profile::Profile;
 use profile::passes;
-use report::focus::{self, FocusError, FocusOptions};
-use report::measurement;
-use report::report::Report;
-use report::source::SourceReadFn;
-use report::{Options, OutputFormat};
 
-use crate::pprof_cli::PprofArgs;
-use crate::pprof_config::{Command, Config, PostProcess, ReportFormat};
-use crate::sources::{self, SourceOptions};
+use crate::config::{Command, Config, ReportFormat};
+use crate::focus::{self, FocusError, FocusOptions};
+use crate::measurement;
+use crate::report::Report;
+use crate::source::SourceReadFn;
+use crate::{Options, OutputFormat};
 
 /// What the pipeline needs from its surroundings.
 pub struct Env<'a> {
@@ -38,28 +35,12 @@ pub struct Env<'a> {
 
 /// An error for the user; its text is one line. Write failures keep their
 /// `io::Error` (as `source`), so a closed pipe can be told apart.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum DriverError {
+    #[error("{0}")]
     Msg(String),
-    Io(std::io::Error),
-}
-
-impl std::fmt::Display for DriverError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            DriverError::Msg(m) => f.write_str(m),
-            DriverError::Io(e) => write!(f, "{e}"),
-        }
-    }
-}
-
-impl std::error::Error for DriverError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        match self {
-            DriverError::Io(e) => Some(e),
-            DriverError::Msg(_) => None,
-        }
-    }
+    #[error("{0}")]
+    Io(#[from] std::io::Error),
 }
 
 impl DriverError {
@@ -73,9 +54,9 @@ fn err(msg: impl Into<String>) -> DriverError {
     DriverError::Msg(msg.into())
 }
 
-fn report_error(e: report::ReportError) -> DriverError {
+fn report_error(e: crate::ReportError) -> DriverError {
     match e {
-        report::ReportError::Io(e) => DriverError::Io(e),
+        crate::ReportError::Io(e) => DriverError::Io(e),
         e => err(e.to_string()),
     }
 }
@@ -89,18 +70,6 @@ pub struct CombineOptions {
     pub comment: String,
     /// `-symbolize` (only its messages are reproduced, see [`symbolize`]).
     pub symbolize: String,
-}
-
-impl CombineOptions {
-    pub fn from_args(a: &PprofArgs) -> Self {
-        CombineOptions {
-            diff_base: a.diff_base,
-            normalize: a.config.normalize,
-            all_frames: a.all_frames,
-            comment: a.add_comment.clone(),
-            symbolize: a.symbolize.clone(),
-        }
-    }
 }
 
 /// pprof's `combineProfiles`: common sample types, common units, merge.
@@ -461,7 +430,7 @@ pub fn sample_index_by_name(p: &Profile, name: &str) -> Result<usize, DriverErro
     }
     Err(err(format!(
         "sample_index {} must be one of: {}",
-        crate::pprof_config::go_quote(name),
+        crate::config::go_quote(name),
         types()
     )))
 }
@@ -648,11 +617,9 @@ fn generate_tag_roots_leaves(p: &mut Profile, cfg: &Config, stderr: &mut dyn Wri
         let r: Vec<&str> = roots.iter().map(String::as_str).collect();
         let l: Vec<&str> = leaves.iter().map(String::as_str).collect();
         let unit = cfg.unit.clone();
-        // pprof passes no unit at all for keys that never had one, and the
-        // output unit otherwise.
         passes::add_label_nodes(p, &r, &l, |v, u| match u {
-            None => measurement::scaled_label(v, "", ""),
             Some(u) => measurement::scaled_label(v, u, &unit),
+            None => measurement::scaled_label(v, "", ""),
         })
     };
     report_warn(stderr, cfg.tagroot.is_empty() || rootm, "TagRoot");
@@ -711,7 +678,7 @@ fn report_options(
     if let Some(m) = p.mappings.first()
         && !m.file.is_empty()
     {
-        o.title = report::graph::go_base(&m.file);
+        o.title = crate::graph::go_base(&m.file);
     }
     Ok(o)
 }
@@ -859,231 +826,6 @@ fn top_proto(rpt: &mut Report) -> Profile {
         });
     }
     out
-}
-
-// ---------------------------------------------------------------------
-// Command-line glue: sources, output routing, Graphviz.
-
-/// `heapdrift pprof` after flag parsing. Returns Err with a one-line
-/// message (exit 2); diagnostics go to stderr as they happen.
-pub fn run(args: PprofArgs) -> anyhow::Result<()> {
-    let mut stderr = std::io::stderr();
-    for w in &args.warnings {
-        writeln!(stderr, "{w}")?;
-    }
-    if let Some(exe) = &args.exec_name {
-        bail!(
-            "heapdrift pprof: {exe}: binaries are not supported as the first argument (heapdrift does not symbolize from binaries); pass only profiles"
-        );
-    }
-    if !args.http.is_empty() {
-        bail!("heapdrift pprof: -http (the web interface) is not supported yet");
-    }
-    let Some(output) = args.output.clone() else {
-        bail!(
-            "heapdrift pprof: the interactive shell is not supported; choose a report, e.g. -top, -tree, -list=REGEXP"
-        );
-    };
-    let cmd = output.command;
-    check_supported(cmd)?;
-    if let PostProcess::Visualize(_) = cmd.post
-        && args.config.output.is_empty()
-    {
-        bail!(
-            "heapdrift pprof: -{} opens a viewer, which is not supported; use -output=FILE, or -svg, -pdf, -dot, -callgrind",
-            cmd.name
-        );
-    }
-    let dot_format = match cmd.post {
-        PostProcess::InvokeDot(f) => Some(f),
-        PostProcess::MassageSvg => Some("svg"),
-        // With -output, pprof writes what the viewer would have shown:
-        // `web`/`eog` SVG, `evince` PDF, `gv` PostScript (kcachegrind's
-        // callgrind text needs no Graphviz).
-        PostProcess::Visualize(ext @ ("svg" | "pdf" | "ps")) => Some(ext),
-        _ => None,
-    };
-    if let Some(f) = dot_format
-        && !graphviz_available()
-    {
-        bail!("heapdrift pprof: -{f} needs Graphviz's dot, which was not found on PATH");
-    }
-
-    // fetchProfiles: sources and bases.
-    let sopts = SourceOptions::from_args(&args);
-    let mut notes = Vec::new();
-    let src = sources::grab_all(&args.sources, &sopts, &mut notes);
-    let bases: Vec<String> = args.base.iter().cloned().collect();
-    let base = sources::grab_all(&bases, &sopts, &mut notes);
-    for n in &notes {
-        writeln!(stderr, "{n}")?;
-    }
-    // pprof prints each failed source, then "failed to fetch any source
-    // profiles"; heapdrift makes the per-source lines the error itself, so
-    // one bad file gives one line.
-    let mut failed = src.errors.clone();
-    failed.extend(base.errors.iter().cloned());
-    if src.profiles.is_empty() || (!bases.is_empty() && base.profiles.is_empty()) {
-        bail!("{}", failed.join("\n"));
-    }
-    for e in &failed {
-        writeln!(stderr, "{e}")?;
-    }
-    if src.profiles.len() != args.sources.len() {
-        writeln!(
-            stderr,
-            "Fetched {} source profiles out of {}",
-            src.profiles.len(),
-            args.sources.len()
-        )?;
-    }
-    let remote = src.remote || base.remote;
-    let p = combine_sources(
-        src.profiles,
-        base.profiles,
-        &CombineOptions::from_args(&args),
-        &mut stderr,
-    )?;
-    if remote {
-        save_fetched(&p, &mut stderr)?;
-    }
-
-    let working_dir = std::env::current_dir()
-        .map(|d| d.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let read = |path: &str| std::fs::read(path);
-    let mut env = Env {
-        stderr: &mut stderr,
-        read_file: &read,
-        working_dir,
-    };
-    let out_file = &args.config.output;
-    let binary_ext = match cmd.post {
-        PostProcess::AwayFromTty(ext) | PostProcess::InvokeDot(ext) => Some(ext),
-        PostProcess::MassageSvg => Some("svg"),
-        _ => None,
-    };
-    let to_temp_file = binary_ext.is_some() && std::io::stdout().is_terminal();
-    if dot_format.is_none() && out_file.is_empty() && !to_temp_file {
-        // Straight to stdout: reports can be gigabytes (-traces, -raw).
-        let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-        generate_report(
-            p,
-            cmd,
-            output.arg.as_deref(),
-            &args.config,
-            &mut env,
-            &mut stdout,
-        )?;
-        stdout.flush()?;
-        return Ok(());
-    }
-    // Elsewhere only once the report is complete, as pprof does.
-    let mut report = Vec::new();
-    generate_report(
-        p,
-        cmd,
-        output.arg.as_deref(),
-        &args.config,
-        &mut env,
-        &mut report,
-    )?;
-    if let Some(f) = dot_format {
-        report = invoke_dot(f, &report)?;
-    }
-    if !out_file.is_empty() {
-        writeln!(stderr, "Generating report in {out_file}")?;
-        std::fs::write(out_file, &report)
-            .map_err(|e| anyhow!("open {out_file}: {}", sources::go_io_error(&e)))?;
-        return Ok(());
-    }
-    if let Some(ext) = binary_ext.filter(|_| to_temp_file) {
-        let (path, mut f) = new_temp_file(std::path::Path::new(""), "profile", &format!(".{ext}"))?;
-        writeln!(stderr, "Generating report in {}", path.display())?;
-        f.write_all(&report)?;
-        return Ok(());
-    }
-    let mut stdout = std::io::stdout().lock();
-    stdout.write_all(&report)?;
-    stdout.flush()?;
-    Ok(())
-}
-
-/// pprof saves a copy of a profile that came over HTTP.
-fn save_fetched(p: &Profile, stderr: &mut dyn Write) -> anyhow::Result<()> {
-    let main = p.mappings.first().map(|m| m.file.as_str()).unwrap_or("");
-    let types: Vec<&str> = p.sample_types.iter().map(|t| t.r#type.as_str()).collect();
-    let bytes = profile::gz::compress(&profile::proto::encode(p));
-    match fetch::save_fetched(main, &types, &bytes) {
-        Ok(saved) => {
-            for w in &saved.warnings {
-                writeln!(stderr, "{w}")?;
-            }
-            writeln!(stderr, "Saved profile in {}", saved.path.display())?;
-        }
-        Err(e) => writeln!(stderr, "Could not save profile: {e}")?,
-    }
-    Ok(())
-}
-
-fn graphviz_available() -> bool {
-    std::process::Command::new("dot")
-        .arg("-V")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
-
-/// pprof's `invokeDot`: `dot -T<format>` over the DOT text. SVG is not
-/// post-processed for panning as pprof's `massageSVG` does.
-fn invoke_dot(format: &str, dot: &[u8]) -> anyhow::Result<Vec<u8>> {
-    use std::process::{Command, Stdio};
-    let mut child = Command::new("dot")
-        .arg(format!("-T{format}"))
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .map_err(|e| anyhow!("failed to execute dot. Is Graphviz installed? Error: {e}"))?;
-    let mut stdin = child.stdin.take().expect("piped stdin");
-    let input = dot.to_vec();
-    let writer = std::thread::spawn(move || stdin.write_all(&input));
-    let output = child
-        .wait_with_output()
-        .map_err(|e| anyhow!("failed to execute dot. Is Graphviz installed? Error: {e}"))?;
-    let _ = writer.join();
-    if !output.status.success() {
-        bail!(
-            "failed to execute dot. Is Graphviz installed? Error: {}",
-            output.status
-        );
-    }
-    Ok(output.stdout)
-}
-
-/// pprof's `newTempFile`: `<prefix>NNN<suffix>`, the first free number.
-/// pprof passes an empty directory for reports kept away from a terminal,
-/// so they land in the working directory.
-fn new_temp_file(
-    dir: &std::path::Path,
-    prefix: &str,
-    suffix: &str,
-) -> anyhow::Result<(std::path::PathBuf, std::fs::File)> {
-    for index in 1..10000 {
-        let path = dir.join(format!("{prefix}{index:03}{suffix}"));
-        match std::fs::OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create_new(true)
-            .open(&path)
-        {
-            Ok(f) => return Ok((path, f)),
-            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(anyhow!("open {}: {e}", path.display())),
-        }
-    }
-    bail!("could not create file of the form {prefix}001{suffix}")
 }
 
 #[cfg(test)]

@@ -1,0 +1,246 @@
+//! `heapdrift pprof`'s wiring: grabs the sources, runs the pure pipeline
+//! (`report::driver`), and routes its output: stdout, `-output`, numbered
+//! files for binary formats on a terminal, and Graphviz `dot` for images.
+
+use std::io::{IsTerminal, Write};
+
+use anyhow::{anyhow, bail};
+use profile::Profile;
+use report::config::PostProcess;
+use report::driver::{CombineOptions, Env, check_supported, combine_sources, generate_report};
+
+use crate::pprof_cli::PprofArgs;
+use crate::sources::{self, SourceOptions};
+
+/// What `-base`/`-diff_base` and the sources flags ask of the merge.
+pub fn combine_options(a: &PprofArgs) -> CombineOptions {
+    CombineOptions {
+        diff_base: a.diff_base,
+        normalize: a.config.normalize,
+        all_frames: a.all_frames,
+        comment: a.add_comment.clone(),
+        symbolize: a.symbolize.clone(),
+    }
+}
+
+/// `heapdrift pprof` after flag parsing. Returns Err with a one-line
+/// message (exit 2); diagnostics go to stderr as they happen.
+pub fn run(args: PprofArgs) -> anyhow::Result<()> {
+    let mut stderr = std::io::stderr();
+    for w in &args.warnings {
+        writeln!(stderr, "{w}")?;
+    }
+    if let Some(exe) = &args.exec_name {
+        bail!(
+            "heapdrift pprof: {exe}: binaries are not supported as the first argument (heapdrift does not symbolize from binaries); pass only profiles"
+        );
+    }
+    if !args.http.is_empty() {
+        bail!("heapdrift pprof: -http (the web interface) is not supported yet");
+    }
+    let Some(output) = args.output.clone() else {
+        bail!(
+            "heapdrift pprof: the interactive shell is not supported; choose a report, e.g. -top, -tree, -list=REGEXP"
+        );
+    };
+    let cmd = output.command;
+    check_supported(cmd)?;
+    if let PostProcess::Visualize(_) = cmd.post
+        && args.config.output.is_empty()
+    {
+        bail!(
+            "heapdrift pprof: -{} opens a viewer, which is not supported; use -output=FILE, or -svg, -pdf, -dot, -callgrind",
+            cmd.name
+        );
+    }
+    let dot_format = match cmd.post {
+        PostProcess::InvokeDot(f) => Some(f),
+        PostProcess::MassageSvg => Some("svg"),
+        // With -output, pprof writes what the viewer would have shown:
+        // `web`/`eog` SVG, `evince` PDF, `gv` PostScript (kcachegrind's
+        // callgrind text needs no Graphviz).
+        PostProcess::Visualize(ext @ ("svg" | "pdf" | "ps")) => Some(ext),
+        _ => None,
+    };
+    if let Some(f) = dot_format
+        && !graphviz_available()
+    {
+        bail!("heapdrift pprof: -{f} needs Graphviz's dot, which was not found on PATH");
+    }
+
+    // fetchProfiles: sources and bases.
+    let sopts = SourceOptions::from_args(&args);
+    let mut notes = Vec::new();
+    let src = sources::grab_all(&args.sources, &sopts, &mut notes);
+    let bases: Vec<String> = args.base.iter().cloned().collect();
+    let base = sources::grab_all(&bases, &sopts, &mut notes);
+    for n in &notes {
+        writeln!(stderr, "{n}")?;
+    }
+    // pprof prints each failed source, then "failed to fetch any source
+    // profiles"; heapdrift makes the per-source lines the error itself, so
+    // one bad file gives one line.
+    let mut failed = src.errors.clone();
+    failed.extend(base.errors.iter().cloned());
+    if src.profiles.is_empty() || (!bases.is_empty() && base.profiles.is_empty()) {
+        bail!("{}", failed.join("\n"));
+    }
+    for e in &failed {
+        writeln!(stderr, "{e}")?;
+    }
+    if src.profiles.len() != args.sources.len() {
+        writeln!(
+            stderr,
+            "Fetched {} source profiles out of {}",
+            src.profiles.len(),
+            args.sources.len()
+        )?;
+    }
+    let remote = src.remote || base.remote;
+    let p = combine_sources(
+        src.profiles,
+        base.profiles,
+        &combine_options(&args),
+        &mut stderr,
+    )?;
+    if remote {
+        save_fetched(&p, &mut stderr)?;
+    }
+
+    let working_dir = std::env::current_dir()
+        .map(|d| d.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let read = |path: &str| std::fs::read(path);
+    let mut env = Env {
+        stderr: &mut stderr,
+        read_file: &read,
+        working_dir,
+    };
+    let out_file = &args.config.output;
+    let binary_ext = match cmd.post {
+        PostProcess::AwayFromTty(ext) | PostProcess::InvokeDot(ext) => Some(ext),
+        PostProcess::MassageSvg => Some("svg"),
+        _ => None,
+    };
+    let to_temp_file = binary_ext.is_some() && std::io::stdout().is_terminal();
+    if dot_format.is_none() && out_file.is_empty() && !to_temp_file {
+        // Straight to stdout: reports can be gigabytes (-traces, -raw).
+        let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+        generate_report(
+            p,
+            cmd,
+            output.arg.as_deref(),
+            &args.config,
+            &mut env,
+            &mut stdout,
+        )?;
+        stdout.flush()?;
+        return Ok(());
+    }
+    // Elsewhere only once the report is complete, as pprof does.
+    let mut report = Vec::new();
+    generate_report(
+        p,
+        cmd,
+        output.arg.as_deref(),
+        &args.config,
+        &mut env,
+        &mut report,
+    )?;
+    if let Some(f) = dot_format {
+        report = invoke_dot(f, &report)?;
+    }
+    if !out_file.is_empty() {
+        writeln!(stderr, "Generating report in {out_file}")?;
+        std::fs::write(out_file, &report)
+            .map_err(|e| anyhow!("open {out_file}: {}", sources::go_io_error(&e)))?;
+        return Ok(());
+    }
+    if let Some(ext) = binary_ext.filter(|_| to_temp_file) {
+        let (path, mut f) = new_temp_file(std::path::Path::new(""), "profile", &format!(".{ext}"))?;
+        writeln!(stderr, "Generating report in {}", path.display())?;
+        f.write_all(&report)?;
+        return Ok(());
+    }
+    let mut stdout = std::io::stdout().lock();
+    stdout.write_all(&report)?;
+    stdout.flush()?;
+    Ok(())
+}
+
+/// pprof saves a copy of a profile that came over HTTP.
+fn save_fetched(p: &Profile, stderr: &mut dyn Write) -> anyhow::Result<()> {
+    let main = p.mappings.first().map(|m| m.file.as_str()).unwrap_or("");
+    let types: Vec<&str> = p.sample_types.iter().map(|t| t.r#type.as_str()).collect();
+    let bytes = profile::gz::compress(&profile::proto::encode(p));
+    match fetch::save_fetched(main, &types, &bytes) {
+        Ok(saved) => {
+            for w in &saved.warnings {
+                writeln!(stderr, "{w}")?;
+            }
+            writeln!(stderr, "Saved profile in {}", saved.path.display())?;
+        }
+        Err(e) => writeln!(stderr, "Could not save profile: {e}")?,
+    }
+    Ok(())
+}
+
+fn graphviz_available() -> bool {
+    std::process::Command::new("dot")
+        .arg("-V")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// pprof's `invokeDot`: `dot -T<format>` over the DOT text. SVG is not
+/// post-processed for panning as pprof's `massageSVG` does.
+fn invoke_dot(format: &str, dot: &[u8]) -> anyhow::Result<Vec<u8>> {
+    use std::process::{Command, Stdio};
+    let mut child = Command::new("dot")
+        .arg(format!("-T{format}"))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .map_err(|e| anyhow!("failed to execute dot. Is Graphviz installed? Error: {e}"))?;
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let input = dot.to_vec();
+    let writer = std::thread::spawn(move || stdin.write_all(&input));
+    let output = child
+        .wait_with_output()
+        .map_err(|e| anyhow!("failed to execute dot. Is Graphviz installed? Error: {e}"))?;
+    let _ = writer.join();
+    if !output.status.success() {
+        bail!(
+            "failed to execute dot. Is Graphviz installed? Error: {}",
+            output.status
+        );
+    }
+    Ok(output.stdout)
+}
+
+/// pprof's `newTempFile`: `<prefix>NNN<suffix>`, the first free number.
+/// pprof passes an empty directory for reports kept away from a terminal,
+/// so they land in the working directory.
+fn new_temp_file(
+    dir: &std::path::Path,
+    prefix: &str,
+    suffix: &str,
+) -> anyhow::Result<(std::path::PathBuf, std::fs::File)> {
+    for index in 1..10000 {
+        let path = dir.join(format!("{prefix}{index:03}{suffix}"));
+        match std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(&path)
+        {
+            Ok(f) => return Ok((path, f)),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+            Err(e) => return Err(anyhow!("open {}: {e}", path.display())),
+        }
+    }
+    bail!("could not create file of the form {prefix}001{suffix}")
+}
