@@ -12,6 +12,8 @@ use std::path::{Path, PathBuf};
 pub const INDEX_FILE: &str = "heapdrift.sqlite";
 const LOCK_FILE: &str = "heapdrift.lock";
 const SCHEMA_VERSION: i64 = 1;
+/// How long `open` waits for another writer to let go.
+const LOCK_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
 
 const SCHEMA: &str = "
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -322,12 +324,20 @@ impl Archive {
             .write(true)
             .open(&lock_path)
             .map_err(io_err(&lock_path))?;
-        match lock.try_lock() {
-            Ok(()) => {}
-            Err(fs::TryLockError::WouldBlock) => {
-                return Err(StoreError::Locked(dir.display().to_string()));
+        // Wait a little: a child forked by any thread of a process that just
+        // closed the archive holds the lock until it execs.
+        let deadline = std::time::Instant::now() + LOCK_WAIT;
+        loop {
+            match lock.try_lock() {
+                Ok(()) => break,
+                Err(fs::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                    std::thread::sleep(std::time::Duration::from_millis(10));
+                }
+                Err(fs::TryLockError::WouldBlock) => {
+                    return Err(StoreError::Locked(dir.display().to_string()));
+                }
+                Err(fs::TryLockError::Error(e)) => return Err(io_err(&lock_path)(e)),
             }
-            Err(fs::TryLockError::Error(e)) => return Err(io_err(&lock_path)(e)),
         }
         let conn = Connection::open(dir.join(INDEX_FILE))?;
         configure(&conn)?;
