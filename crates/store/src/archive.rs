@@ -865,29 +865,52 @@ impl Archive {
 
     /// Site records in the order of `ids`.
     pub fn site_infos(&self, ids: &[i64]) -> Result<Vec<SiteInfo>, StoreError> {
+        if ids.len() > 512 {
+            // One scan beats thousands of point queries.
+            let want: HashMap<i64, usize> =
+                ids.iter().enumerate().map(|(i, &id)| (id, i)).collect();
+            let mut slots: Vec<Option<SiteInfo>> = vec![None; ids.len()];
+            let mut st = self
+                .conn
+                .prepare("SELECT id, function, file, line, user, stack FROM sites")?;
+            let mut rows = st.query([])?;
+            while let Some(r) = rows.next()? {
+                let id: i64 = r.get(0)?;
+                if let Some(&i) = want.get(&id) {
+                    slots[i] = Some(site_row(r)?);
+                }
+            }
+            return slots
+                .into_iter()
+                .zip(ids)
+                .map(|(s, &id)| s.ok_or(StoreError::NotFound { what: "site", id }))
+                .collect();
+        }
         let mut st = self.conn.prepare_cached(
             "SELECT id, function, file, line, user, stack FROM sites WHERE id=?1",
         )?;
         let mut out = Vec::with_capacity(ids.len());
         for &id in ids {
             let info = st
-                .query_row([id], |r| {
-                    let stack: String = r.get(5)?;
-                    Ok(SiteInfo {
-                        id: r.get(0)?,
-                        function: r.get(1)?,
-                        file: r.get(2)?,
-                        line: r.get(3)?,
-                        user: r.get(4)?,
-                        stack: serde_json::from_str(&stack).unwrap_or_default(),
-                    })
-                })
+                .query_row([id], site_row)
                 .optional()?
                 .ok_or(StoreError::NotFound { what: "site", id })?;
             out.push(info);
         }
         Ok(out)
     }
+}
+
+fn site_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<SiteInfo> {
+    let stack: String = r.get(5)?;
+    Ok(SiteInfo {
+        id: r.get(0)?,
+        function: r.get(1)?,
+        file: r.get(2)?,
+        line: r.get(3)?,
+        user: r.get(4)?,
+        stack: serde_json::from_str(&stack).unwrap_or_default(),
+    })
 }
 
 fn snapshot_row(r: &rusqlite::Row<'_>) -> Result<SnapshotInfo, StoreError> {
