@@ -385,6 +385,14 @@ impl Archive {
     /// writer opens the archive.
     pub fn open_read_only(dir: impl AsRef<Path>) -> Result<Archive, StoreError> {
         let dir = dir.as_ref().to_path_buf();
+        let index = dir.join(INDEX_FILE);
+        if !index.is_file() {
+            let e = std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                "not a heapdrift archive (no index)",
+            );
+            return Err(io_err(&dir)(e));
+        }
         let conn = Connection::open_with_flags(
             dir.join(INDEX_FILE),
             OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
@@ -569,7 +577,9 @@ impl Archive {
 
     /// Stores a snapshot: its bytes verbatim as a file (atomically), then
     /// its index row, summary and per-site values in one transaction.
-    /// When this returns Ok the snapshot is durable.
+    /// When this returns Ok the snapshot is durable. If the index
+    /// transaction fails after the rename, the file stays: the next
+    /// [`Archive::open`] indexes it, so nothing taken is lost.
     pub fn put(
         &mut self,
         series: SeriesId,

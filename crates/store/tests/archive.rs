@@ -112,6 +112,10 @@ fn second_writer_is_refused_readers_are_not() {
         Archive::open(dir.path()),
         Err(StoreError::Locked(_))
     ));
+    assert!(matches!(
+        Archive::open_read_only(dir.path().join("nope")),
+        Err(StoreError::Io { .. })
+    ));
     let mut r = Archive::open_read_only(dir.path()).unwrap();
     assert_eq!(r.targets().unwrap().len(), 1);
     assert!(matches!(r.target("http://y"), Err(StoreError::ReadOnly)));
