@@ -19,6 +19,13 @@ pub struct Identity {
     pub build_id: Option<String>,
     /// Path of the main binary (the first mapping).
     pub main_binary: Option<String>,
+    /// Start address of the first mapping: differs between processes of a
+    /// position-independent binary (ASLR), fixed within one.
+    pub main_start: Option<u64>,
+    /// Start address of the `[vdso]` mapping: placed by ASLR at exec, so
+    /// it differs between processes even of a non-PIE binary and catches a
+    /// restart whose counters have already caught up.
+    pub vdso_start: Option<u64>,
     /// Heap profile: sum of alloc_space over all samples (cumulative).
     pub alloc_space: Option<i64>,
     /// Heap profile: sum of alloc_objects over all samples (cumulative).
@@ -49,7 +56,14 @@ impl Identity {
             if !m.file.is_empty() {
                 id.main_binary = Some(m.file.clone());
             }
+            id.main_start = Some(m.start).filter(|&s| s != 0);
         }
+        id.vdso_start = prof
+            .mappings
+            .iter()
+            .find(|m| m.file == "[vdso]")
+            .map(|m| m.start)
+            .filter(|&s| s != 0);
         let col = |name: &str| prof.sample_types.iter().position(|t| t.r#type == name);
         let sum = |i: usize| {
             prof.samples
@@ -91,6 +105,12 @@ pub enum RestartReason {
         from: String,
         to: String,
     },
+    /// The main binary or the vdso sits at another address.
+    AddressLayoutChanged {
+        mapping: String,
+        from: u64,
+        to: u64,
+    },
     /// A counter that only grows within one process went down.
     CounterReset {
         counter: String,
@@ -114,6 +134,9 @@ impl std::fmt::Display for RestartReason {
         match self {
             RestartReason::BuildIdChanged { from, to } => write!(f, "build id {from} -> {to}"),
             RestartReason::BinaryChanged { from, to } => write!(f, "binary {from} -> {to}"),
+            RestartReason::AddressLayoutChanged { mapping, from, to } => {
+                write!(f, "{mapping} moved {from:#x} -> {to:#x}")
+            }
             RestartReason::CounterReset { counter, from, to } => {
                 write!(f, "{counter} went down {from} -> {to}")
             }
@@ -171,6 +194,24 @@ pub fn detect_restart(prev: &Identity, new: &Identity) -> Continuity {
             from: a.clone(),
             to: b.clone(),
         });
+    }
+    // Addresses are compared only for the same binary: a new build moving
+    // is already reported above.
+    if reasons.is_empty() {
+        for (name, a, b) in [
+            ("main binary", prev.main_start, new.main_start),
+            ("[vdso]", prev.vdso_start, new.vdso_start),
+        ] {
+            if let (Some(a), Some(b)) = (a, b)
+                && a != b
+            {
+                reasons.push(RestartReason::AddressLayoutChanged {
+                    mapping: name.into(),
+                    from: a,
+                    to: b,
+                });
+            }
+        }
     }
     let mut counters = 0;
     let mut check = |name: &str, a: Option<i128>, b: Option<i128>| {
@@ -350,6 +391,36 @@ mod tests {
             ..Default::default()
         };
         assert!(!detect_restart(&with_counters(5000), &with_counters(12)).is_restart());
+    }
+
+    #[test]
+    fn vdso_move_is_restart() {
+        let a = Identity {
+            vdso_start: Some(0x7fc880b5a000),
+            ..heap("b1", 1000)
+        };
+        let b = Identity {
+            vdso_start: Some(0x7ffd12345000),
+            ..heap("b1", 9000)
+        };
+        assert_eq!(
+            detect_restart(&a, &b),
+            Continuity::Restarted(vec![RestartReason::AddressLayoutChanged {
+                mapping: "[vdso]".into(),
+                from: 0x7fc880b5a000,
+                to: 0x7ffd12345000
+            }])
+        );
+        assert!(
+            !detect_restart(
+                &a,
+                &Identity {
+                    alloc_space: Some(2000),
+                    ..a.clone()
+                }
+            )
+            .is_restart()
+        );
     }
 
     #[test]
