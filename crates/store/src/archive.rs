@@ -411,6 +411,23 @@ impl Archive {
         })
     }
 
+    /// Runs several reads against one state of the index: a writer's
+    /// commits in the meantime are not seen (WAL snapshot isolation). Not
+    /// reentrant.
+    pub fn consistent<T>(
+        &self,
+        f: impl FnOnce(&Archive) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
+        self.conn.execute_batch("BEGIN DEFERRED")?;
+        let r = f(self);
+        let end = self
+            .conn
+            .execute_batch(if r.is_ok() { "COMMIT" } else { "ROLLBACK" });
+        let t = r?;
+        end?;
+        Ok(t)
+    }
+
     pub fn dir(&self) -> &Path {
         &self.dir
     }

@@ -328,7 +328,21 @@ fn reader_sees_consistent_state_while_writer_runs() {
     let mut checks = 0;
     loop {
         let done = writer.is_finished();
-        let all = r.snapshots(s, None).unwrap();
+        let (all, m) = r
+            .consistent(|r| Ok((r.snapshots(s, None)?, r.heap_matrix(&[s], Kind::Heap)?)))
+            .unwrap();
+        // One read state: the matrix matches the listing exactly.
+        assert_eq!(
+            m.rows.len(),
+            all.iter().filter(|i| i.kind == Kind::Heap).count()
+        );
+        assert_eq!(
+            m.snapshots,
+            all.iter()
+                .filter(|i| i.kind == Kind::Heap)
+                .map(|i| i.id)
+                .collect::<Vec<_>>()
+        );
         assert!(all.len() >= last, "index went backwards");
         last = all.len();
         // Every indexed snapshot's file is complete and parses.
@@ -337,8 +351,8 @@ fn reader_sees_consistent_state_while_writer_runs() {
             assert_eq!(bytes.len() as i64, info.bytes);
             profile::parse(&bytes, &Default::default()).unwrap();
         }
+        // Separate reads may see more snapshots, never fewer.
         let m = r.heap_matrix(&[s], Kind::Heap).unwrap();
-        // A separate read: it may see more snapshots, never fewer.
         assert!(m.rows.len() >= all.iter().filter(|i| i.kind == Kind::Heap).count());
         checks += 1;
         if done {

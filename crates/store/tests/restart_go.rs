@@ -34,7 +34,8 @@ fn two_runs_of_one_binary_are_two_processes() {
         println!("HEAPDRIFT_GO unset: skipping");
         return;
     };
-    if std::fs::read_to_string("/proc/sys/kernel/randomize_va_space").is_ok_and(|s| s.trim() == "0") {
+    if std::fs::read_to_string("/proc/sys/kernel/randomize_va_space").is_ok_and(|s| s.trim() == "0")
+    {
         println!("ASLR is off: the vdso does not move; skipping");
         return;
     }
@@ -51,7 +52,10 @@ fn two_runs_of_one_binary_are_two_processes() {
         .unwrap();
     assert!(st.success());
     let run = |mb: &str, format: &str| {
-        let out = std::process::Command::new(&bin).args([mb, format]).output().unwrap();
+        let out = std::process::Command::new(&bin)
+            .args([mb, format])
+            .output()
+            .unwrap();
         assert!(out.status.success());
         let p = profile::parse(&out.stdout, &Default::default()).unwrap();
         Identity::from_parsed(&p)
@@ -66,11 +70,18 @@ fn two_runs_of_one_binary_are_two_processes() {
     println!("proto: {}", c.describe());
     // Counters falling back is caught too.
     let c = detect_restart(&b, &run("1", "proto"));
-    assert!(matches!(&c, Continuity::Restarted(r) if r.len() >= 2), "{c:?}");
+    assert!(
+        matches!(&c, Continuity::Restarted(r) if r.len() >= 2),
+        "{c:?}"
+    );
     // debug=1 texts carry MemStats: TotalAlloc and friends.
     let t1 = run("8", "text");
     let t2 = run("1", "text");
     assert!(t1.total_alloc.is_some());
     let c = detect_restart(&t1, &t2);
-    assert!(c.describe().contains("MemStats.TotalAlloc went down"), "{}", c.describe());
+    assert!(
+        c.describe().contains("MemStats.TotalAlloc went down"),
+        "{}",
+        c.describe()
+    );
 }
