@@ -1,0 +1,52 @@
+//! The snapshot archive of `heapdrift watch`, read by `heapdrift hunt`.
+//!
+//! Files that `go tool pprof` opens, under `DIR/<target>/<series>/<kind>/`,
+//! plus a SQLite index (`DIR/heapdrift.sqlite`, WAL mode) of targets,
+//! series (one per process lifetime), snapshots with summary columns,
+//! per-site heap values, and gaps. See docs/archive.md.
+//!
+//! Crash safety: a snapshot file is written to a temp file, fsynced and
+//! renamed before its index row is committed, so a crash leaves at worst a
+//! complete file without a row (re-indexed by [`Archive::open`]) or a temp
+//! file (deleted by it). SQLite's WAL keeps the index itself consistent.
+
+mod archive;
+pub mod identity;
+pub mod layout;
+mod recover;
+pub mod summary;
+
+pub use archive::*;
+pub use identity::{Continuity, Identity, RestartReason, detect_restart};
+pub use recover::RecoveryReport;
+pub use summary::{SiteValues, Summary};
+
+/// Errors of the archive.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("archive {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("archive index: {0}")]
+    Sql(#[from] rusqlite::Error),
+    #[error("archive {0} is open for writing by another process")]
+    Locked(String),
+    #[error("archive is open read-only")]
+    ReadOnly,
+    #[error("no such {what} {id}")]
+    NotFound { what: &'static str, id: i64 },
+    #[error("archive index has schema version {0}, this heapdrift knows 1")]
+    Schema(i64),
+    #[error("unknown snapshot kind {0:?}")]
+    UnknownKind(String),
+}
+
+pub(crate) fn io_err(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
+    move |source| StoreError::Io {
+        path: path.display().to_string(),
+        source,
+    }
+}
