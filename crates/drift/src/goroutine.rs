@@ -357,16 +357,16 @@ impl GoroutineSeriesBuilder {
         }
     }
 
+    /// The series so far (a copy, with confirmed leaks marked), without
+    /// ending it: goroutine series are small, `watch` copies one per round.
+    pub fn snapshot(&self) -> GoroutineSeries {
+        let mut out = self.out.clone();
+        mark_confirmed(&mut out, &self.confirmed);
+        out
+    }
+
     pub fn finish(mut self) -> GoroutineSeries {
-        for g in &mut self.out.groups {
-            if self
-                .confirmed
-                .iter()
-                .any(|(b, u)| *b == g.blocking && *u == g.user)
-            {
-                g.confirmed_leak = true;
-            }
-        }
+        mark_confirmed(&mut self.out, &self.confirmed);
         self.out
     }
 
@@ -404,6 +404,17 @@ impl GoroutineSeriesBuilder {
             key: (state, blocking, user, created_by),
             rule,
             stack,
+        }
+    }
+}
+
+fn mark_confirmed(out: &mut GoroutineSeries, confirmed: &[(Frame, Option<Frame>)]) {
+    for g in &mut out.groups {
+        if confirmed
+            .iter()
+            .any(|(b, u)| *b == g.blocking && *u == g.user)
+        {
+            g.confirmed_leak = true;
         }
     }
 }

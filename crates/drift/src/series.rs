@@ -321,6 +321,12 @@ impl HeapSeriesBuilder {
         self.out
     }
 
+    /// The series so far, without ending it: `watch` analyses it after
+    /// every round and keeps pushing.
+    pub fn current(&self) -> &HeapSeries {
+        &self.out
+    }
+
     /// The site of a stack: the first user line; else the first non-helper
     /// line; else the leaf line. `None` for an empty stack.
     fn attribute(

@@ -9,6 +9,7 @@
 
 mod gourl;
 mod save;
+pub mod watch;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

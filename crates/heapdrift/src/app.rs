@@ -10,6 +10,8 @@ const HELP: &str =
 usage:
    heapdrift pprof [flags] [binary] <source> ...   same flags and output as go tool pprof
    heapdrift pprof -h                               pprof's flags
+   heapdrift watch TARGET... [--every 15s] [--for 30m] [--archive DIR] [--quiet]
+                                                    archive a Go service's profiles on a schedule
    heapdrift --version
    heapdrift help
 ";
@@ -32,6 +34,16 @@ pub fn run(args: &[String]) -> i32 {
                 return exit.exit_code();
             }
         },
+        Some("watch") => {
+            use clap::Parser;
+            match crate::watch_cmd::WatchArgs::try_parse_from(args) {
+                Ok(a) => crate::watch_cmd::run(a),
+                Err(e) => {
+                    let _ = e.print();
+                    return if e.use_stderr() { 2 } else { 0 };
+                }
+            }
+        }
         Some(other) => {
             eprintln!("heapdrift: unknown command {other:?}; try `heapdrift help`");
             return 2;

@@ -6,3 +6,4 @@ pub mod app;
 pub mod pprof_cli;
 pub mod pprof_cmd;
 pub mod sources;
+pub mod watch_cmd;

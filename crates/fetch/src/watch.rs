@@ -1,0 +1,345 @@
+//! HTTP side of `heapdrift watch`: where a target serves `/debug/pprof/`,
+//! which profiles it has, and fetches whose failures are classified for
+//! the archive's gap reasons (down, timeout, 5xx, garbage).
+//!
+//! Unlike [`crate::fetch`] (one request, pprof's wording), a [`Client`] keeps
+//! one agent per target so polling reuses its keep-alive connection, and
+//! bounds the whole request (connect, headers and body) by one timeout: a
+//! server that trickles its body must not stall a round.
+
+use std::io::ErrorKind;
+use std::time::Duration;
+
+/// The profiles `watch` knows how to fetch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Endpoint {
+    /// `heap` (proto).
+    Heap,
+    /// `heap?debug=1`: the legacy text, whose footer is `runtime.MemStats`.
+    HeapDebug1,
+    Allocs,
+    /// `goroutine` (proto).
+    Goroutine,
+    /// `goroutine?debug=2`: the full dump.
+    GoroutineDump,
+    /// `goroutineleak` (proto); Go 1.26+. Each request runs a GC cycle.
+    GoroutineLeak,
+}
+
+impl Endpoint {
+    /// The profile's name in the index and in the URL path.
+    pub fn profile_name(self) -> &'static str {
+        match self {
+            Endpoint::Heap | Endpoint::HeapDebug1 => "heap",
+            Endpoint::Allocs => "allocs",
+            Endpoint::Goroutine | Endpoint::GoroutineDump => "goroutine",
+            Endpoint::GoroutineLeak => "goroutineleak",
+        }
+    }
+
+    /// The path and query under `/debug/pprof/`.
+    pub fn path(self) -> &'static str {
+        match self {
+            Endpoint::Heap => "heap",
+            Endpoint::HeapDebug1 => "heap?debug=1",
+            Endpoint::Allocs => "allocs",
+            Endpoint::Goroutine => "goroutine",
+            Endpoint::GoroutineDump => "goroutine?debug=2",
+            Endpoint::GoroutineLeak => "goroutineleak",
+        }
+    }
+}
+
+/// A target as the user named it and where its profiles are.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Target {
+    /// The base URL, normalised (scheme added, no trailing slash, no
+    /// `/debug/pprof` suffix): the archive's target key.
+    pub url: String,
+    /// `…/debug/pprof/`, with a trailing slash.
+    pub pprof_base: String,
+}
+
+impl Target {
+    /// Accepts `http://host:port`, `host:port`, and URLs that already end in
+    /// (or contain) `/debug/pprof`; a path prefix before it is kept (a
+    /// service that mounts pprof under `/admin/debug/pprof/`).
+    pub fn parse(s: &str) -> Result<Target, String> {
+        let s = s.trim();
+        if s.is_empty() {
+            return Err("empty target".into());
+        }
+        let with_scheme = if s.contains("://") {
+            s.to_string()
+        } else {
+            format!("http://{s}")
+        };
+        let (scheme, rest) = with_scheme.split_once("://").unwrap_or(("http", ""));
+        let scheme = scheme.to_ascii_lowercase();
+        if scheme != "http" && scheme != "https" {
+            return Err(format!("{s}: only http and https targets are supported"));
+        }
+        let rest = rest.split(['?', '#']).next().unwrap_or("");
+        let (host, path) = match rest.find('/') {
+            Some(i) => (&rest[..i], &rest[i..]),
+            None => (rest, ""),
+        };
+        if host.is_empty() {
+            return Err(format!("{s}: no host"));
+        }
+        let prefix = match path.find("/debug/pprof") {
+            Some(i) => &path[..i],
+            None => path,
+        }
+        .trim_end_matches('/');
+        let url = format!("{scheme}://{host}{prefix}");
+        Ok(Target {
+            pprof_base: format!("{url}/debug/pprof/"),
+            url,
+        })
+    }
+
+    pub fn endpoint_url(&self, e: Endpoint) -> String {
+        format!("{}{}", self.pprof_base, e.path())
+    }
+}
+
+/// What the `/debug/pprof/` index page lists.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Index {
+    /// (profile name, count) in page order; the count of `goroutine` is the
+    /// number of live goroutines.
+    pub profiles: Vec<(String, i64)>,
+}
+
+impl Index {
+    /// Parses the HTML of Go's `net/http/pprof.Index`: rows
+    /// `<tr><td>COUNT</td><td><a href='NAME?debug=1'>NAME</a></td></tr>`.
+    /// `None` when the page lists no profile (not Go's index).
+    pub fn parse(html: &str) -> Option<Index> {
+        let mut profiles = Vec::new();
+        for row in html.split("<tr>").skip(1) {
+            let Some(count) = row
+                .strip_prefix("<td>")
+                .and_then(|r| r.split_once("</td>"))
+                .and_then(|(c, _)| c.trim().parse::<i64>().ok())
+            else {
+                continue;
+            };
+            let Some(href) = row
+                .split_once("href='")
+                .or_else(|| row.split_once("href=\""))
+                .map(|(_, r)| r)
+            else {
+                continue;
+            };
+            let name: String = href
+                .chars()
+                .take_while(|c| !matches!(c, '?' | '\'' | '"'))
+                .collect();
+            if !name.is_empty() {
+                profiles.push((name, count));
+            }
+        }
+        (!profiles.is_empty()).then_some(Index { profiles })
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.profiles.iter().any(|(n, _)| n == name)
+    }
+
+    pub fn count(&self, name: &str) -> Option<i64> {
+        self.profiles
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|&(_, c)| c)
+    }
+}
+
+/// Why a fetch gave no usable bytes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FailureClass {
+    /// Connection refused, reset or closed early: the target is down (or
+    /// restarting).
+    Down,
+    /// No complete answer within the timeout.
+    Timeout,
+    /// An HTTP status other than 200.
+    Status(u16),
+    /// The body passed the size bound.
+    TooLarge,
+    /// Anything else the transport reported (an answer that is not HTTP,
+    /// a TLS failure): the target answers garbage.
+    Protocol,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{url}: {message}")]
+pub struct Failure {
+    pub class: FailureClass,
+    pub url: String,
+    pub message: String,
+    /// For a 404: the body says `Unknown profile` (Go's pprof handler for a
+    /// profile this Go version does not have).
+    pub unknown_profile: bool,
+}
+
+/// One target's HTTP client: keep-alive connections, a whole-request
+/// timeout.
+pub struct Client {
+    agent: ureq::Agent,
+}
+
+impl Client {
+    pub fn new(timeout: Duration) -> Client {
+        let config = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(timeout))
+            .max_redirects(9)
+            .max_idle_connections_per_host(2)
+            .user_agent(concat!("heapdrift/", env!("CARGO_PKG_VERSION")))
+            .build();
+        Client {
+            agent: ureq::Agent::new_with_config(config),
+        }
+    }
+
+    /// GETs `url`, at most `max_bytes` of body.
+    pub fn get(&self, url: &str, max_bytes: u64) -> Result<Vec<u8>, Failure> {
+        let fail = |class, message: String| Failure {
+            class,
+            url: url.to_string(),
+            message,
+            unknown_profile: false,
+        };
+        let mut resp = self.agent.get(url).call().map_err(|e| classify(e, &fail))?;
+        let code = resp.status().as_u16();
+        if code != 200 {
+            let body = resp
+                .body_mut()
+                .with_config()
+                .limit(4096)
+                .read_to_vec()
+                .unwrap_or_default();
+            let text = String::from_utf8_lossy(&body);
+            let mut f = fail(
+                FailureClass::Status(code),
+                format!("server response: {code} {}", text.trim()),
+            );
+            f.unknown_profile = code == 404 && text.contains("Unknown profile");
+            return Err(f);
+        }
+        resp.body_mut()
+            .with_config()
+            .limit(max_bytes)
+            .read_to_vec()
+            .map_err(|e| match e {
+                ureq::Error::BodyExceedsLimit(limit) => fail(
+                    FailureClass::TooLarge,
+                    format!("response body exceeds {limit} bytes"),
+                ),
+                e => classify(e, &fail),
+            })
+    }
+
+    /// Reads the index page. `Ok(None)`: the target answers but has no Go
+    /// index there (a custom mux); its endpoints are then tried directly.
+    pub fn probe(&self, target: &Target) -> Result<Option<Index>, Failure> {
+        match self.get(&target.pprof_base, 4 << 20) {
+            Ok(body) => Ok(Index::parse(&String::from_utf8_lossy(&body))),
+            Err(f) if f.class == FailureClass::Status(404) => Ok(None),
+            Err(f) => Err(f),
+        }
+    }
+}
+
+fn classify(e: ureq::Error, fail: &dyn Fn(FailureClass, String) -> Failure) -> Failure {
+    match e {
+        ureq::Error::Timeout(t) => fail(FailureClass::Timeout, format!("timeout ({t})")),
+        ureq::Error::Io(io) => {
+            let class = match io.kind() {
+                ErrorKind::TimedOut | ErrorKind::WouldBlock => FailureClass::Timeout,
+                ErrorKind::ConnectionRefused
+                | ErrorKind::ConnectionReset
+                | ErrorKind::ConnectionAborted
+                | ErrorKind::NotConnected
+                | ErrorKind::BrokenPipe
+                | ErrorKind::UnexpectedEof
+                | ErrorKind::AddrNotAvailable
+                | ErrorKind::HostUnreachable
+                | ErrorKind::NetworkUnreachable => FailureClass::Down,
+                _ => FailureClass::Protocol,
+            };
+            fail(class, io.to_string())
+        }
+        ureq::Error::HostNotFound | ureq::Error::ConnectionFailed => {
+            fail(FailureClass::Down, e.to_string())
+        }
+        e => fail(FailureClass::Protocol, e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_forms() {
+        let t = Target::parse("127.0.0.1:6060").unwrap();
+        assert_eq!(t.url, "http://127.0.0.1:6060");
+        assert_eq!(t.pprof_base, "http://127.0.0.1:6060/debug/pprof/");
+        for s in [
+            "http://127.0.0.1:6060/",
+            "http://127.0.0.1:6060/debug/pprof",
+            "http://127.0.0.1:6060/debug/pprof/heap?debug=1",
+        ] {
+            assert_eq!(
+                Target::parse(s).unwrap().url,
+                "http://127.0.0.1:6060",
+                "{s}"
+            );
+        }
+        let p = Target::parse("https://svc:8443/admin/debug/pprof/").unwrap();
+        assert_eq!(p.pprof_base, "https://svc:8443/admin/debug/pprof/");
+        assert_eq!(
+            p.endpoint_url(Endpoint::GoroutineDump),
+            "https://svc:8443/admin/debug/pprof/goroutine?debug=2"
+        );
+        assert!(Target::parse("ftp://x").is_err());
+        assert!(Target::parse("http:///x").is_err());
+    }
+
+    #[test]
+    fn go_index_page() {
+        // As Go 1.27's net/http/pprof.Index writes it.
+        let html = "<html>\n<table>\n<thead><td>Count</td><td>Profile</td></thead>\n\
+            <tr><td>0</td><td><a href='allocs?debug=1'>allocs</a></td></tr>\n\
+            <tr><td>13</td><td><a href='goroutine?debug=1'>goroutine</a></td></tr>\n\
+            <tr><td>0</td><td><a href='goroutineleak?debug=1'>goroutineleak</a></td></tr>\n\
+            <tr><td>7</td><td><a href='heap?debug=1'>heap</a></td></tr>\n\
+            <tr><td>0</td><td><a href='profile?debug=1'>profile</a></td></tr>\n\
+            </table>\n<a href=\"goroutine?debug=2\">full goroutine stack dump</a>";
+        let ix = Index::parse(html).unwrap();
+        assert!(ix.has("heap") && ix.has("goroutineleak") && !ix.has("mutex"));
+        assert_eq!(ix.count("goroutine"), Some(13));
+        assert_eq!(ix.profiles.len(), 5);
+        assert_eq!(Index::parse("<html>hello</html>"), None);
+    }
+
+    #[test]
+    fn refused_connection_is_down() {
+        // A port that was just free: nobody listens.
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let c = Client::new(Duration::from_secs(2));
+        let e = c
+            .get(
+                &format!("http://127.0.0.1:{port}/debug/pprof/heap"),
+                1 << 20,
+            )
+            .unwrap_err();
+        assert_eq!(e.class, FailureClass::Down, "{e}");
+    }
+}

@@ -1,0 +1,571 @@
+//! One target's loop: probe, rounds on schedule, backoff, gaps, restarts,
+//! archive writes and the live analysis.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::mpsc::Sender;
+use std::sync::{Arc, Mutex};
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
+
+use drift::goroutine::{GoroutineSeriesBuilder, GroupOptions};
+use drift::memory::MemPoint;
+use drift::series::{HeapSeriesBuilder, SeriesOptions};
+use fetch::watch::{Client, Endpoint, Failure, FailureClass, Index, Target};
+use profile::Parsed;
+use store::{
+    Archive, Continuity, GapReason, Identity, Kind, SeriesId, SeriesInfo, Summary, TargetId,
+    detect_restart,
+};
+
+use crate::schedule::Due;
+use crate::{Event, Stop, Suspect, Totals, WatchOptions};
+
+fn kind_of(e: Endpoint) -> Kind {
+    match e {
+        Endpoint::Heap => Kind::Heap,
+        Endpoint::HeapDebug1 => Kind::HeapDebug1,
+        Endpoint::Allocs => Kind::Allocs,
+        Endpoint::Goroutine => Kind::Goroutine,
+        Endpoint::GoroutineDump => Kind::GoroutineDump,
+        Endpoint::GoroutineLeak => Kind::GoroutineLeak,
+    }
+}
+
+fn now_ns() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as i64)
+}
+
+fn gap_reason(f: &Failure) -> GapReason {
+    match f.class {
+        FailureClass::Down => GapReason::Down,
+        FailureClass::Timeout => GapReason::Timeout,
+        FailureClass::Status(c) if c >= 500 => GapReason::ServerError,
+        // A 4xx or an answer that is not HTTP: not what a pprof endpoint
+        // serves.
+        FailureClass::Status(_) | FailureClass::TooLarge | FailureClass::Protocol => {
+            GapReason::Garbage
+        }
+    }
+}
+
+/// Whether a snapshot of this kind carries evidence `detect_restart` can
+/// trust. Dumps are left out: their only field, the highest live goroutine
+/// id, falls whenever young goroutines exit, and heap and goroutine protos
+/// of the same round already carry the reliable fields.
+fn checks_restart(k: Kind) -> bool {
+    matches!(
+        k,
+        Kind::Heap | Kind::HeapDebug1 | Kind::Allocs | Kind::Goroutine | Kind::GoroutineLeak
+    )
+}
+
+/// A snapshot of the kind it claims to be; else the answer is garbage.
+fn sane(k: Kind, p: &Parsed, s: &Summary) -> Result<(), String> {
+    let ok = match k {
+        Kind::Heap | Kind::Allocs | Kind::HeapDebug1 => s.inuse_space.is_some(),
+        Kind::Goroutine => s.goroutines.is_some(),
+        Kind::GoroutineLeak => {
+            let t = &p.profile.sample_types;
+            t.len() == 1 && matches!(t[0].r#type.as_str(), "goroutineleak" | "goroutine")
+        }
+        Kind::GoroutineDump => p.goroutines.is_some(),
+        _ => true,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(format!("not a {} profile", k.as_str()))
+    }
+}
+
+struct OpenGap {
+    from_ns: i64,
+    reason: GapReason,
+    message: String,
+}
+
+enum Probe {
+    Pending,
+    Done(Option<Index>),
+}
+
+pub(crate) struct Worker {
+    idx: usize,
+    target: Target,
+    tid: TargetId,
+    /// The archive's latest series of this target when the watch began:
+    /// continued if the first heap snapshot is the same process.
+    resume: Option<SeriesInfo>,
+    archive: Arc<Mutex<Option<Archive>>>,
+    opts: Arc<WatchOptions>,
+    stop: Stop,
+    tx: Sender<Event>,
+    started: Instant,
+    client: Client,
+    probe: Probe,
+    absent: HashSet<Kind>,
+    series: Option<SeriesId>,
+    prev: HashMap<Kind, Identity>,
+    merged: Identity,
+    due: Due,
+    round: u64,
+    gaps: HashMap<Option<Kind>, OpenGap>,
+    heap: HeapSeriesBuilder,
+    goroutines: GoroutineSeriesBuilder,
+    memory: Vec<MemPoint>,
+    memory_breaks: Vec<usize>,
+    totals: Totals,
+}
+
+impl Worker {
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn new(
+        idx: usize,
+        target: Target,
+        tid: TargetId,
+        resume: Option<SeriesInfo>,
+        archive: Arc<Mutex<Option<Archive>>>,
+        opts: Arc<WatchOptions>,
+        stop: Stop,
+        tx: Sender<Event>,
+        started: Instant,
+    ) -> Worker {
+        Worker {
+            idx,
+            client: Client::new(opts.timeout),
+            target,
+            tid,
+            resume,
+            archive,
+            opts,
+            stop,
+            tx,
+            started,
+            probe: Probe::Pending,
+            absent: HashSet::new(),
+            series: None,
+            prev: HashMap::new(),
+            merged: Identity::default(),
+            due: Due::default(),
+            round: 0,
+            gaps: HashMap::new(),
+            heap: HeapSeriesBuilder::new(SeriesOptions::default()),
+            goroutines: GoroutineSeriesBuilder::new(GroupOptions::default()),
+            memory: Vec::new(),
+            memory_breaks: Vec::new(),
+            totals: Totals::default(),
+        }
+    }
+
+    fn send(&self, e: Event) {
+        let _ = self.tx.send(e);
+    }
+
+    pub(crate) fn run(mut self) {
+        let end = self.opts.duration.map(|d| self.started + d);
+        let mut next = self.started;
+        let mut backoff = self.opts.backoff_start.min(self.opts.every);
+        loop {
+            if let Some(end) = end
+                && next >= end
+            {
+                break;
+            }
+            if self.stop.sleep_until(next) {
+                break;
+            }
+            let t = Instant::now();
+            let at = now_ns();
+            match self.round(at) {
+                Ok(stored) => {
+                    self.close_gap(None, at);
+                    self.after_round(stored);
+                    self.round += 1;
+                    backoff = self.opts.backoff_start.min(self.opts.every);
+                    // Late (a slow round or a retry): start the next one
+                    // now rather than in a burst of catch-up rounds.
+                    next = (t + self.opts.every).max(Instant::now());
+                }
+                Err((reason, message)) => {
+                    self.fail(None, reason, message, at);
+                    next = Instant::now() + backoff;
+                    backoff = (backoff * 2).min(self.opts.every);
+                }
+            }
+        }
+        let at = now_ns();
+        let open: Vec<Option<Kind>> = self.gaps.keys().copied().collect();
+        for k in open {
+            self.close_gap(k, at);
+        }
+        self.send(Event::Done { target: self.idx });
+    }
+
+    fn has(&self, e: Endpoint) -> bool {
+        if self.absent.contains(&kind_of(e)) {
+            return false;
+        }
+        match &self.probe {
+            Probe::Done(Some(ix)) => ix.has(e.profile_name()),
+            // No Go index: try everything once; a 404 marks it absent.
+            _ => true,
+        }
+    }
+
+    /// One round; Err when the target gave nothing (its heap profile, or
+    /// the probe, failed): the round is retried with backoff.
+    fn round(&mut self, round_ns: i64) -> Result<Vec<Kind>, (GapReason, String)> {
+        if let Probe::Pending = self.probe {
+            let ix = self
+                .client
+                .probe(&self.target)
+                .map_err(|f| (gap_reason(&f), f.to_string()))?;
+            self.send(Event::Probed {
+                target: self.idx,
+                profiles: ix
+                    .as_ref()
+                    .map(|ix| ix.profiles.iter().map(|(n, _)| n.clone()).collect())
+                    .unwrap_or_default(),
+            });
+            self.probe = Probe::Done(ix);
+        }
+        let now = Instant::now();
+        let plan = self
+            .opts
+            .cadence
+            .plan(self.round, now, &self.due, |e| self.has(e));
+        let mut stored = Vec::new();
+        for (i, e) in plan.into_iter().enumerate() {
+            if i > 0 && self.stop.is_set() {
+                break;
+            }
+            let kind = kind_of(e);
+            self.due.fetched(e, self.round, now);
+            if e == Endpoint::GoroutineDump
+                && let Some(n) = self.totals.goroutines
+                && n > self.opts.cadence.dump_max_goroutines
+            {
+                self.send(Event::Skipped {
+                    target: self.idx,
+                    kind,
+                    message: format!(
+                        "{n} goroutines, over the dump bound of {}",
+                        self.opts.cadence.dump_max_goroutines
+                    ),
+                });
+                continue;
+            }
+            let max = if e == Endpoint::GoroutineDump {
+                self.opts.cadence.dump_max_bytes
+            } else {
+                self.opts.max_bytes
+            };
+            let taken_at = if i == 0 { round_ns } else { now_ns() };
+            let t = Instant::now();
+            let res = self.client.get(&self.target.endpoint_url(e), max);
+            let fetch_nanos = t.elapsed().as_nanos() as i64;
+            let bytes = match res {
+                Ok(b) => b,
+                Err(f) if f.unknown_profile && e != Endpoint::Heap => {
+                    self.absent.insert(kind);
+                    self.send(Event::Unavailable {
+                        target: self.idx,
+                        kind,
+                    });
+                    continue;
+                }
+                Err(f) if f.class == FailureClass::TooLarge && e == Endpoint::GoroutineDump => {
+                    self.send(Event::Skipped {
+                        target: self.idx,
+                        kind,
+                        message: f.message,
+                    });
+                    continue;
+                }
+                Err(f) if i == 0 => return Err((gap_reason(&f), f.to_string())),
+                Err(f) => {
+                    self.fail(Some(kind), gap_reason(&f), f.to_string(), taken_at);
+                    continue;
+                }
+            };
+            let parsed = profile::parse(
+                &bytes,
+                &profile::ParseOptions {
+                    max_decompressed: self.opts.max_bytes.max(1 << 20) * 8,
+                    ..Default::default()
+                },
+            );
+            let checked = parsed.map_err(|e| e.to_string()).and_then(|p| {
+                let s = Summary::from_parsed(&p, &SeriesOptions::default());
+                sane(kind, &p, &s).map(|()| (p, s))
+            });
+            let (parsed, summary) = match checked {
+                Ok(v) => v,
+                Err(msg) => {
+                    let msg = format!("{}: {msg}", self.target.endpoint_url(e));
+                    if i == 0 {
+                        return Err((GapReason::Garbage, msg));
+                    }
+                    self.fail(Some(kind), GapReason::Garbage, msg, taken_at);
+                    continue;
+                }
+            };
+            self.close_gap(Some(kind), taken_at);
+            if self.store(kind, taken_at, fetch_nanos, &bytes, &parsed, &summary) {
+                stored.push(kind);
+            }
+        }
+        Ok(stored)
+    }
+
+    /// Puts one snapshot, beginning a series first if needed; false if the
+    /// archive refused it (or is closed).
+    fn store(
+        &mut self,
+        kind: Kind,
+        taken_at: i64,
+        fetch_nanos: i64,
+        bytes: &[u8],
+        parsed: &Parsed,
+        summary: &Summary,
+    ) -> bool {
+        let ident = Identity::from_parsed(parsed);
+        let continuity = if !checks_restart(kind) {
+            Continuity::SameProcess
+        } else if let Some(prev) = self.prev.get(&kind) {
+            detect_restart(prev, &ident)
+        } else {
+            Continuity::SameProcess
+        };
+        let mut guard = self.archive.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(archive) = guard.as_mut() else {
+            return false;
+        };
+        let mut began = None;
+        if self.series.is_none() {
+            // Continue the archive's latest series if this is the same
+            // process (watch was restarted, the service was not).
+            let resumed = self.resume.take().filter(|s| {
+                kind == Kind::Heap && !detect_restart(&s.identity, &ident).is_restart()
+            });
+            match resumed {
+                Some(s) => {
+                    self.series = Some(s.id);
+                    self.merged = s.identity;
+                    began = Some((s.id, "resumed".to_string(), false));
+                }
+                None => match archive.begin_series(self.tid, taken_at, &ident, "first") {
+                    Ok(id) => {
+                        self.series = Some(id);
+                        began = Some((id, "first".to_string(), false));
+                    }
+                    Err(e) => {
+                        drop(guard);
+                        self.store_failed(e);
+                        return false;
+                    }
+                },
+            }
+        } else if continuity.is_restart() {
+            let reason = continuity.describe();
+            match archive.begin_series(self.tid, taken_at, &ident, &reason) {
+                Ok(id) => {
+                    self.series = Some(id);
+                    self.prev.clear();
+                    self.merged = Identity::default();
+                    self.heap.mark_restart();
+                    self.goroutines.mark_restart();
+                    self.memory_breaks.push(self.memory.len());
+                    began = Some((id, reason, true));
+                }
+                Err(e) => {
+                    drop(guard);
+                    self.store_failed(e);
+                    return false;
+                }
+            }
+        }
+        let Some(series) = self.series else {
+            return false;
+        };
+        let put = archive.put(series, kind, taken_at, Some(fetch_nanos), bytes, summary);
+        drop(guard);
+        if let Some((id, reason, restart)) = began {
+            self.send(Event::Series {
+                target: self.idx,
+                series: id.0,
+                reason,
+                restart,
+            });
+        }
+        if let Err(e) = put {
+            self.store_failed(e);
+            return false;
+        }
+        if checks_restart(kind) {
+            merge(&mut self.merged, &ident);
+            self.prev.insert(kind, ident);
+        }
+        self.observe(kind, taken_at, parsed, summary);
+        true
+    }
+
+    fn store_failed(&self, e: store::StoreError) {
+        self.send(Event::StoreFailed {
+            target: self.idx,
+            message: e.to_string(),
+        });
+    }
+
+    /// Feeds the live analysis and the totals.
+    fn observe(&mut self, kind: Kind, taken_at: i64, parsed: &Parsed, summary: &Summary) {
+        match kind {
+            Kind::Heap => {
+                self.totals.inuse_space = summary.inuse_space;
+                self.totals.inuse_objects = summary.inuse_objects;
+                let _ = self.heap.push_at(&parsed.profile, taken_at);
+            }
+            Kind::HeapDebug1 => {
+                if let Some(ms) = &parsed.memstats {
+                    self.totals.heap_inuse = Some(ms.heap_inuse);
+                    self.totals.heap_sys = Some(ms.heap_sys);
+                    self.totals.heap_released = Some(ms.heap_released);
+                    self.totals.stack_sys = Some(ms.stack_sys);
+                    self.totals.sys = Some(ms.sys);
+                    self.memory.push(MemPoint {
+                        time_nanos: taken_at,
+                        stats: ms.clone(),
+                        rss: None,
+                    });
+                }
+            }
+            Kind::Goroutine => {
+                self.totals.goroutines = summary.goroutines;
+                let _ = self.goroutines.push_at(&parsed.profile, taken_at);
+            }
+            Kind::GoroutineLeak => self.goroutines.push_leak_profile(&parsed.profile),
+            _ => {}
+        }
+    }
+
+    fn after_round(&mut self, stored: Vec<Kind>) {
+        if let Some(series) = self.series {
+            let mut guard = self.archive.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(a) = guard.as_mut()
+                && let Err(e) = a.set_identity(series, &self.merged)
+            {
+                drop(guard);
+                self.store_failed(e);
+            }
+        }
+        let suspects = self.suspects();
+        self.send(Event::Round {
+            target: self.idx,
+            round: self.round,
+            stored,
+            totals: self.totals.clone(),
+            suspects,
+        });
+    }
+
+    /// drift's analysis of the series so far: the top findings.
+    fn suspects(&self) -> Vec<Suspect> {
+        let gs = self.goroutines.snapshot();
+        let hs = self.heap.current();
+        let inputs = drift::Inputs {
+            heap: (hs.len() >= 2).then_some(hs),
+            goroutines: (gs.len() >= 2).then_some(&gs),
+            memory: &self.memory,
+            memory_breaks: &self.memory_breaks,
+        };
+        let report = drift::hunt(&inputs, &drift::HuntOptions::default());
+        report
+            .findings
+            .into_iter()
+            .take(self.opts.suspects)
+            .map(|f| Suspect {
+                kind: f.kind,
+                verdict: f.verdict,
+                function: f.function,
+                file: f.file,
+                line: f.line,
+                growth_per_min: f.growth_per_min,
+                unit: f.unit,
+                confidence: f.confidence,
+                values: f.evidence.values,
+            })
+            .collect()
+    }
+
+    /// A failure of `kind` (None: the whole target) at `at`: opens a gap,
+    /// or extends the open one; a new reason closes the old gap first.
+    fn fail(&mut self, kind: Option<Kind>, reason: GapReason, message: String, at: i64) {
+        if let Some(g) = self.gaps.get(&kind) {
+            if g.reason == reason {
+                return;
+            }
+            self.close_gap(kind, at);
+        }
+        self.send(Event::GapOpened {
+            target: self.idx,
+            kind,
+            reason,
+            message: message.clone(),
+        });
+        self.gaps.insert(
+            kind,
+            OpenGap {
+                from_ns: at,
+                reason,
+                message,
+            },
+        );
+    }
+
+    /// Records the open gap of `kind`, if any, as ending at `at`.
+    fn close_gap(&mut self, kind: Option<Kind>, at: i64) {
+        let Some(g) = self.gaps.remove(&kind) else {
+            return;
+        };
+        let mut guard = self.archive.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(a) = guard.as_mut() else { return };
+        let r = a.record_gap(self.tid, kind, g.from_ns, at, g.reason, &g.message);
+        drop(guard);
+        match r {
+            Ok(()) => self.send(Event::GapClosed {
+                target: self.idx,
+                kind,
+                reason: g.reason,
+                seconds: (at - g.from_ns) as f64 / 1e9,
+            }),
+            Err(e) => self.store_failed(e),
+        }
+    }
+}
+
+/// Overlays the fields `new` has onto `into` (the series' identity is the
+/// union of what each kind tells).
+fn merge(into: &mut Identity, new: &Identity) {
+    macro_rules! take {
+        ($($f:ident),*) => {$(
+            if new.$f.is_some() {
+                into.$f = new.$f.clone();
+            }
+        )*};
+    }
+    take!(
+        build_id,
+        main_binary,
+        main_start,
+        vdso_start,
+        alloc_space,
+        alloc_objects,
+        total_alloc,
+        mallocs,
+        num_gc,
+        first_gc_end,
+        max_goroutine_id,
+        time_nanos
+    );
+}
