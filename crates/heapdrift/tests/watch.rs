@@ -1,0 +1,572 @@
+//! `heapdrift watch` end to end: fault tests against an in-test HTTP server
+//! that serves real Go profiles (testdata/profiles) and misbehaves on
+//! command; `kill -9` of heapdrift mid-watch; and, with Go
+//! (`HEAPDRIFT_GO`), real zoo services watched, killed and restarted.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use store::{Archive, GapReason, Kind};
+
+fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_heapdrift")
+}
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn testdata(name: &str) -> Vec<u8> {
+    std::fs::read(repo().join("testdata/profiles").join(name)).unwrap()
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+enum Mode {
+    Normal,
+    Error500,
+    /// 200 with a body that is not a profile.
+    Garbage,
+    /// Answers after this long (past heapdrift's timeout).
+    Slow(Duration),
+    /// The listener is closed: connections are refused.
+    Down,
+}
+
+struct State {
+    mode: Mode,
+    /// Heap requests answered since the last "restart": the heap served is
+    /// heap_1, heap_2, heap_3, heap_3… (growing cumulative counters).
+    heap_served: usize,
+    /// Good profile responses per archive kind name, and their bytes.
+    served: BTreeMap<&'static str, Vec<Vec<u8>>>,
+}
+
+/// A fake Go service: /debug/pprof/ index, heap (proto and debug=1),
+/// goroutine (proto and debug=2), allocs; goroutineleak answers 404
+/// "Unknown profile" as Go ≤ 1.25 does.
+struct FakeTarget {
+    port: u16,
+    state: Arc<Mutex<State>>,
+    quit: Arc<AtomicBool>,
+}
+
+impl FakeTarget {
+    fn start() -> FakeTarget {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let state = Arc::new(Mutex::new(State {
+            mode: Mode::Normal,
+            heap_served: 0,
+            served: BTreeMap::new(),
+        }));
+        let quit = Arc::new(AtomicBool::new(false));
+        let (st, q) = (state.clone(), quit.clone());
+        std::thread::spawn(move || {
+            let mut listener = Some(listener);
+            while !q.load(Ordering::Relaxed) {
+                let down = st.lock().unwrap().mode == Mode::Down;
+                if down {
+                    listener = None;
+                    std::thread::sleep(Duration::from_millis(5));
+                    continue;
+                }
+                if listener.is_none() {
+                    // Back up on the same port.
+                    match TcpListener::bind(("127.0.0.1", port)) {
+                        Ok(l) => listener = Some(l),
+                        Err(_) => {
+                            std::thread::sleep(Duration::from_millis(5));
+                            continue;
+                        }
+                    }
+                }
+                let l = listener.as_ref().unwrap();
+                l.set_nonblocking(true).unwrap();
+                match l.accept() {
+                    Ok((conn, _)) => {
+                        let st = st.clone();
+                        std::thread::spawn(move || serve(conn, &st));
+                    }
+                    Err(_) => std::thread::sleep(Duration::from_millis(2)),
+                }
+            }
+        });
+        FakeTarget { port, state, quit }
+    }
+
+    fn url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    fn set(&self, m: Mode) {
+        self.state.lock().unwrap().mode = m;
+    }
+
+    /// The next heap profile comes from a "new process": its cumulative
+    /// counters start low again.
+    fn restart(&self) {
+        self.state.lock().unwrap().heap_served = 0;
+    }
+
+    fn served(&self) -> BTreeMap<&'static str, Vec<Vec<u8>>> {
+        self.state.lock().unwrap().served.clone()
+    }
+}
+
+impl Drop for FakeTarget {
+    fn drop(&mut self) {
+        self.quit.store(true, Ordering::Relaxed);
+    }
+}
+
+const INDEX: &str = "<html><table>\n<thead><td>Count</td><td>Profile</td></thead>\n\
+<tr><td>0</td><td><a href='allocs?debug=1'>allocs</a></td></tr>\n\
+<tr><td>9</td><td><a href='goroutine?debug=1'>goroutine</a></td></tr>\n\
+<tr><td>0</td><td><a href='goroutineleak?debug=1'>goroutineleak</a></td></tr>\n\
+<tr><td>3</td><td><a href='heap?debug=1'>heap</a></td></tr>\n</table></html>";
+
+fn serve(mut conn: TcpStream, st: &Mutex<State>) {
+    conn.set_nonblocking(false).unwrap();
+    let mut r = BufReader::new(conn.try_clone().unwrap());
+    let mut line = String::new();
+    if r.read_line(&mut line).is_err() {
+        return;
+    }
+    loop {
+        let mut h = String::new();
+        if r.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+            break;
+        }
+    }
+    let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+    let mode = st.lock().unwrap().mode;
+    let (status, body, kind): (&str, Vec<u8>, Option<&'static str>) = match mode {
+        Mode::Error500 => ("500 Internal Server Error", b"boom".to_vec(), None),
+        Mode::Garbage => ("200 OK", b"<html>502 from some proxy</html>".to_vec(), None),
+        Mode::Slow(d) => {
+            std::thread::sleep(d);
+            ("200 OK", testdata("heap_1.pb.gz"), None)
+        }
+        Mode::Down => return,
+        Mode::Normal => match path.as_str() {
+            "/debug/pprof/" => ("200 OK", INDEX.as_bytes().to_vec(), None),
+            "/debug/pprof/heap" => {
+                let mut s = st.lock().unwrap();
+                let n = s.heap_served.min(2) + 1;
+                s.heap_served += 1;
+                ("200 OK", testdata(&format!("heap_{n}.pb.gz")), Some("heap"))
+            }
+            "/debug/pprof/heap?debug=1" => ("200 OK", testdata("heap.txt"), Some("heap_debug1")),
+            "/debug/pprof/goroutine" => ("200 OK", testdata("goroutine.pb.gz"), Some("goroutine")),
+            "/debug/pprof/goroutine?debug=2" => (
+                "200 OK",
+                testdata("goroutine_dump.txt"),
+                Some("goroutine_dump"),
+            ),
+            "/debug/pprof/allocs" => ("200 OK", testdata("allocs.pb.gz"), Some("allocs")),
+            _ => ("404 Not Found", b"Unknown profile\n".to_vec(), None),
+        },
+    };
+    let head = format!(
+        "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\nContent-Type: application/octet-stream\r\n\r\n",
+        body.len()
+    );
+    let ok = conn.write_all(head.as_bytes()).is_ok() && conn.write_all(&body).is_ok();
+    if ok && let Some(k) = kind {
+        st.lock().unwrap().served.entry(k).or_default().push(body);
+    }
+}
+
+fn watch_cmd(archive: &Path, targets: &[String], extra: &[&str]) -> Command {
+    let mut c = Command::new(bin());
+    c.arg("watch")
+        .args(targets)
+        .arg("--archive")
+        .arg(archive)
+        .arg("--quiet")
+        .args(extra)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped());
+    c
+}
+
+/// Per kind: the bytes of every snapshot the archive indexes.
+fn archived(a: &Archive) -> BTreeMap<&'static str, Vec<Vec<u8>>> {
+    let mut out: BTreeMap<&'static str, Vec<Vec<u8>>> = BTreeMap::new();
+    for t in a.targets().unwrap() {
+        for s in a.series(t.id).unwrap() {
+            for k in Kind::ALL {
+                for snap in a.snapshots(s.id, Some(k)).unwrap() {
+                    out.entry(k.as_str())
+                        .or_default()
+                        .push(a.read(snap.id).unwrap());
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn faults_are_gaps_restarts_are_series_and_every_snapshot_is_kept() {
+    let srv = FakeTarget::start();
+    let dir = tempfile::tempdir().unwrap();
+    let t0 = Instant::now();
+    let child = watch_cmd(
+        dir.path(),
+        &[srv.url()],
+        &["--every", "200ms", "--for", "6500ms", "--timeout", "300ms"],
+    )
+    .spawn()
+    .unwrap();
+    let at = |s: f64| {
+        let d = Duration::from_secs_f64(s).saturating_sub(t0.elapsed());
+        std::thread::sleep(d);
+    };
+    at(1.0);
+    srv.set(Mode::Error500);
+    at(1.8);
+    srv.set(Mode::Garbage);
+    at(2.6);
+    srv.set(Mode::Slow(Duration::from_secs(1)));
+    at(3.4);
+    srv.set(Mode::Down);
+    at(4.2);
+    srv.set(Mode::Normal);
+    at(5.0);
+    srv.restart();
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    eprintln!("{stdout}");
+
+    let a = Archive::open_read_only(dir.path()).unwrap();
+    let t = &a.targets().unwrap()[0];
+    assert_eq!(t.url, srv.url());
+    let gaps = a.gaps(t.id).unwrap();
+    let mut reasons: Vec<GapReason> = gaps
+        .iter()
+        .filter(|g| g.kind.is_none())
+        .map(|g| g.reason)
+        .collect();
+    reasons.dedup();
+    assert_eq!(
+        reasons,
+        [
+            GapReason::ServerError,
+            GapReason::Garbage,
+            GapReason::Timeout,
+            GapReason::Down
+        ],
+        "{gaps:#?}"
+    );
+    for g in &gaps {
+        assert!(g.to_ns > g.from_ns, "{g:?}");
+    }
+    // Target-level gaps cover the bad phases (0.8 s each) roughly.
+    let span: f64 = gaps
+        .iter()
+        .filter(|g| g.kind.is_none())
+        .map(|g| (g.to_ns - g.from_ns) as f64 / 1e9)
+        .sum();
+    assert!((2.4..4.0).contains(&span), "gaps cover {span}s: {gaps:#?}");
+
+    let series = a.series(t.id).unwrap();
+    assert_eq!(series.len(), 2, "{series:#?}");
+    assert_eq!(series[0].restart_reason, "first");
+    assert!(
+        series[1].restart_reason.contains("alloc_space went down"),
+        "{}",
+        series[1].restart_reason
+    );
+    assert!(
+        !a.snapshots(series[1].id, Some(Kind::Heap))
+            .unwrap()
+            .is_empty()
+    );
+
+    // Every good answer the server sent is in the archive, byte for byte.
+    let served = srv.served();
+    let stored = archived(&a);
+    for (k, bodies) in &served {
+        let mut s = stored.get(k).cloned().unwrap_or_default();
+        let mut b = bodies.clone();
+        s.sort();
+        b.sort();
+        assert_eq!(
+            s.len(),
+            b.len(),
+            "{k}: stored {} served {}",
+            s.len(),
+            b.len()
+        );
+        assert!(s == b, "{k}: stored bytes differ from served");
+    }
+    assert!(served["heap"].len() >= 15, "{:?}", served["heap"].len());
+    // goroutineleak answered 404 Unknown profile: noted, no gap.
+    assert!(stdout.contains("does not serve goroutineleak"), "{stdout}");
+    assert!(!gaps.iter().any(|g| g.kind == Some(Kind::GoroutineLeak)));
+    // The summary names the restart.
+    assert!(stdout.contains("series: 2 (1 restarts)"), "{stdout}");
+    assert!(stdout.contains("RESTART detected"), "{stdout}");
+}
+
+#[test]
+fn ctrl_c_ends_cleanly_with_a_summary() {
+    let srv = FakeTarget::start();
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = watch_cmd(
+        dir.path(),
+        &[srv.url()],
+        &["--every", "100ms", "--for", "0"],
+    )
+    .spawn()
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(1200));
+    let t = Instant::now();
+    Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    let mut stdout = String::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_string(&mut stdout)
+        .unwrap();
+    let status = child.wait().unwrap();
+    assert!(status.success(), "{status:?}");
+    assert!(t.elapsed() < Duration::from_secs(4), "{:?}", t.elapsed());
+    assert!(stdout.contains("heapdrift watch: 1 target(s)"), "{stdout}");
+    // The archive is closed and complete: a writer can open it at once
+    // and finds nothing to repair.
+    let a = Archive::open(dir.path()).unwrap();
+    assert_eq!(a.recovery(), &store::RecoveryReport::default());
+    let stored = archived(&a);
+    assert_eq!(stored["heap"].len(), srv.served()["heap"].len());
+}
+
+/// Counts per kind of the snapshots heapdrift reported stored.
+fn reported(stdout: &str) -> BTreeMap<String, usize> {
+    let mut m = BTreeMap::new();
+    for l in stdout.lines() {
+        if let Some(rest) = l.split(": stored ").nth(1) {
+            for k in rest.split(';').next().unwrap().split(',') {
+                if !k.is_empty() {
+                    *m.entry(k.to_string()).or_default() += 1;
+                }
+            }
+        }
+    }
+    m
+}
+
+#[test]
+fn kill_9_during_a_watch_loses_no_completed_snapshot() {
+    let srv = FakeTarget::start();
+    let dir = tempfile::tempdir().unwrap();
+    for (i, ms) in [700u64, 1100, 1500].into_iter().enumerate() {
+        let mut child = watch_cmd(dir.path(), &[srv.url()], &["--every", "50ms", "--for", "0"])
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(ms));
+        child.kill().unwrap(); // SIGKILL
+        let mut stdout = String::new();
+        child
+            .stdout
+            .take()
+            .unwrap()
+            .read_to_string(&mut stdout)
+            .unwrap();
+        child.wait().unwrap();
+        // The writer's open repairs what the kill left.
+        let a = Archive::open(dir.path()).unwrap();
+        let stored = archived(&a);
+        let served = srv.served();
+        let total = |m: &BTreeMap<&str, Vec<Vec<u8>>>| m.values().map(Vec::len).sum::<usize>();
+        // Each run's reported snapshots are in; at most the one in flight
+        // at the kill was served but not stored.
+        for (k, n) in reported(&stdout) {
+            assert!(stored[k.as_str()].len() >= n, "run {i} {k}");
+        }
+        assert!(
+            total(&served) - total(&stored) <= i + 1,
+            "run {i}: served {} stored {}",
+            total(&served),
+            total(&stored)
+        );
+        // Every stored file is a complete copy of something served.
+        for (k, bodies) in &stored {
+            for b in bodies {
+                assert!(
+                    served[k].contains(b),
+                    "{k}: a stored file is not what was served"
+                );
+            }
+        }
+        drop(a);
+    }
+}
+
+// ---- With Go: real zoo services. ----
+
+fn go() -> Option<String> {
+    std::env::var("HEAPDRIFT_GO").ok().filter(|g| !g.is_empty())
+}
+
+/// Builds globalmap and chansend once for all tests.
+fn zoo_bin(name: &str) -> PathBuf {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        let d = std::env::temp_dir().join(format!("heapdrift-watch-zoo-{}", std::process::id()));
+        std::fs::create_dir_all(&d).unwrap();
+        let st = Command::new(go().unwrap())
+            .current_dir(repo().join("testdata/zoo"))
+            .arg("build")
+            .arg("-o")
+            .arg(format!("{}/", d.display()))
+            .args(["./globalmap", "./chansend"])
+            .status()
+            .unwrap();
+        assert!(st.success(), "go build of the zoo failed");
+        d
+    });
+    dir.join(name)
+}
+
+struct Service(Child);
+
+impl Drop for Service {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn start_service(name: &str, addr: &str) -> (Service, String) {
+    let mut c = Command::new(zoo_bin(name))
+        .args(["-memprofilerate", "4096", "-rate", "4", "-addr", addr])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(c.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .strip_prefix("listening on ")
+        .unwrap_or_else(|| panic!("{line:?}"))
+        .to_string();
+    (Service(c), addr)
+}
+
+#[test]
+fn zoo_service_snapshot_counts_and_pprof_opens_them() {
+    let Some(go) = go() else {
+        eprintln!("skipping: HEAPDRIFT_GO is not set");
+        return;
+    };
+    let (_svc, addr) = start_service("chansend", "127.0.0.1:0");
+    let dir = tempfile::tempdir().unwrap();
+    let out = watch_cmd(
+        dir.path(),
+        &[addr.clone()],
+        &["--every", "1s", "--for", "12s"],
+    )
+    .output()
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    let a = Archive::open_read_only(dir.path()).unwrap();
+    let t = &a.targets().unwrap()[0];
+    assert_eq!(t.url, format!("http://{addr}"));
+    assert!(a.gaps(t.id).unwrap().is_empty(), "{stdout}");
+    let series = a.series(t.id).unwrap();
+    assert_eq!(series.len(), 1);
+    let n = |k| a.snapshots(series[0].id, Some(k)).unwrap().len();
+    // 12 rounds at 1 s (one more or less if the machine stalls).
+    let rounds = n(Kind::Heap);
+    assert!((11..=13).contains(&rounds), "{rounds} rounds\n{stdout}");
+    assert_eq!(n(Kind::HeapDebug1), rounds);
+    assert_eq!(n(Kind::Goroutine), rounds);
+    assert_eq!(n(Kind::GoroutineDump), rounds.div_ceil(5)); // rounds 0, 5, 10
+    assert_eq!(n(Kind::Allocs), 1);
+    assert_eq!(n(Kind::GoroutineLeak), 1); // Go 1.27 serves it; 60 s apart
+    // MemStats made it into the index.
+    let d1 = &a.snapshots(series[0].id, Some(Kind::HeapDebug1)).unwrap()[0];
+    assert!(d1.memstats.as_ref().unwrap()["HeapSys"].as_u64().unwrap() > 0);
+    // go tool pprof opens a stored heap and goroutineleak.
+    for k in [Kind::Heap, Kind::GoroutineLeak, Kind::HeapDebug1] {
+        let s = a.snapshots(series[0].id, Some(k)).unwrap().pop().unwrap();
+        let o = Command::new(&go)
+            .args(["tool", "pprof", "-raw"])
+            .arg(a.path(&s))
+            .env("TZ", "UTC")
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{k:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(String::from_utf8_lossy(&o.stdout).contains("Samples:"));
+    }
+    // The live analysis names chansend's leak (main.go:60, see the zoo README).
+    assert!(stdout.contains("main.go:60"), "{stdout}");
+}
+
+#[test]
+fn zoo_service_killed_and_restarted_mid_watch() {
+    if go().is_none() {
+        eprintln!("skipping: HEAPDRIFT_GO is not set");
+        return;
+    }
+    let (svc, addr) = start_service("globalmap", "127.0.0.1:0");
+    let dir = tempfile::tempdir().unwrap();
+    let child = watch_cmd(
+        dir.path(),
+        &[addr.clone()],
+        &["--every", "500ms", "--for", "9s", "--timeout", "2s"],
+    )
+    .spawn()
+    .unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    drop(svc); // SIGKILL
+    std::thread::sleep(Duration::from_millis(1500));
+    let (_svc2, addr2) = start_service("globalmap", &addr);
+    assert_eq!(addr, addr2);
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    let a = Archive::open_read_only(dir.path()).unwrap();
+    let t = &a.targets().unwrap()[0];
+    let series = a.series(t.id).unwrap();
+    assert_eq!(series.len(), 2, "{series:#?}\n{stdout}");
+    assert_ne!(series[1].restart_reason, "first");
+    for s in &series {
+        assert!(
+            a.snapshots(s.id, Some(Kind::Heap)).unwrap().len() >= 3,
+            "{stdout}"
+        );
+    }
+    let gaps = a.gaps(t.id).unwrap();
+    assert!(
+        gaps.iter()
+            .any(|g| g.kind.is_none() && g.reason == GapReason::Down),
+        "{gaps:#?}"
+    );
+    eprintln!("restart reason: {}", series[1].restart_reason);
+}
