@@ -112,6 +112,8 @@ pub(crate) struct Worker {
     round: u64,
     gaps: HashMap<Option<Kind>, OpenGap>,
     heap: HeapSeriesBuilder,
+    /// Heap snapshots seen by the live analysis (not all are kept).
+    heap_seen: u64,
     goroutines: GoroutineSeriesBuilder,
     memory: Vec<MemPoint>,
     memory_breaks: Vec<usize>,
@@ -151,6 +153,7 @@ impl Worker {
             round: 0,
             gaps: HashMap::new(),
             heap: HeapSeriesBuilder::new(SeriesOptions::default()),
+            heap_seen: 0,
             goroutines: GoroutineSeriesBuilder::new(GroupOptions::default()),
             memory: Vec::new(),
             memory_breaks: Vec::new(),
@@ -424,7 +427,16 @@ impl Worker {
             Kind::Heap => {
                 self.totals.inuse_space = summary.inuse_space;
                 self.totals.inuse_objects = summary.inuse_objects;
-                let _ = self.heap.push_at(&parsed.profile, taken_at);
+                // The live series keeps a row per snapshot and site (32 bytes
+                // per site): past 128 snapshots only every 2nd, past 256
+                // every 4th… is kept, so a long watch of a service with 10k
+                // sites stays within tens of MB. drift reduces long series to
+                // 64 points anyway; the archive keeps everything.
+                let stride = (self.heap_seen / 128).next_power_of_two();
+                if self.heap_seen % stride == 0 {
+                    let _ = self.heap.push_at(&parsed.profile, taken_at);
+                }
+                self.heap_seen += 1;
             }
             Kind::HeapDebug1 => {
                 if let Some(ms) = &parsed.memstats {
