@@ -45,6 +45,10 @@ struct State {
     heap_served: usize,
     /// Good profile responses per archive kind name, and their bytes.
     served: BTreeMap<&'static str, Vec<Vec<u8>>>,
+    /// Heap profiles to serve instead of heap_1..3 (the last repeats).
+    heaps: Option<Arc<Vec<Vec<u8>>>>,
+    /// Keep served bodies (off for the scale test).
+    keep: bool,
 }
 
 /// A fake Go service: /debug/pprof/ index, heap (proto and debug=1),
@@ -64,6 +68,8 @@ impl FakeTarget {
             mode: Mode::Normal,
             heap_served: 0,
             served: BTreeMap::new(),
+            heaps: None,
+            keep: true,
         }));
         let quit = Arc::new(AtomicBool::new(false));
         let (st, q) = (state.clone(), quit.clone());
@@ -158,9 +164,12 @@ fn serve(mut conn: TcpStream, st: &Mutex<State>) {
             "/debug/pprof/" => ("200 OK", INDEX.as_bytes().to_vec(), None),
             "/debug/pprof/heap" => {
                 let mut s = st.lock().unwrap();
-                let n = s.heap_served.min(2) + 1;
+                let body = match &s.heaps {
+                    Some(h) => h[s.heap_served.min(h.len() - 1)].clone(),
+                    None => testdata(&format!("heap_{}.pb.gz", s.heap_served.min(2) + 1)),
+                };
                 s.heap_served += 1;
-                ("200 OK", testdata(&format!("heap_{n}.pb.gz")), Some("heap"))
+                ("200 OK", body, Some("heap"))
             }
             "/debug/pprof/heap?debug=1" => ("200 OK", testdata("heap.txt"), Some("heap_debug1")),
             "/debug/pprof/goroutine" => ("200 OK", testdata("goroutine.pb.gz"), Some("goroutine")),
@@ -179,7 +188,10 @@ fn serve(mut conn: TcpStream, st: &Mutex<State>) {
     );
     let ok = conn.write_all(head.as_bytes()).is_ok() && conn.write_all(&body).is_ok();
     if ok && let Some(k) = kind {
-        st.lock().unwrap().served.entry(k).or_default().push(body);
+        let mut s = st.lock().unwrap();
+        if s.keep {
+            s.served.entry(k).or_default().push(body);
+        }
     }
 }
 
@@ -483,7 +495,7 @@ fn zoo_service_snapshot_counts_and_pprof_opens_them() {
     let dir = tempfile::tempdir().unwrap();
     let out = watch_cmd(
         dir.path(),
-        &[addr.clone()],
+        std::slice::from_ref(&addr),
         &["--every", "1s", "--for", "12s"],
     )
     .output()
@@ -538,7 +550,7 @@ fn zoo_service_killed_and_restarted_mid_watch() {
     let dir = tempfile::tempdir().unwrap();
     let child = watch_cmd(
         dir.path(),
-        &[addr.clone()],
+        std::slice::from_ref(&addr),
         &["--every", "500ms", "--for", "9s", "--timeout", "2s"],
     )
     .spawn()
@@ -569,4 +581,162 @@ fn zoo_service_killed_and_restarted_mid_watch() {
         "{gaps:#?}"
     );
     eprintln!("restart reason: {}", series[1].restart_reason);
+}
+
+/// A Go-shaped heap profile of `sites` allocation sites (each its own user
+/// function under runtime.mallocgc), every 1000th site growing with `step`.
+fn synth_heap(sites: usize, step: i64) -> Vec<u8> {
+    use profile::{Function, Line, Location, Mapping, Profile, Sample, ValueType};
+    let vt = |t: &str, u: &str| ValueType {
+        r#type: t.into(),
+        unit: u.into(),
+    };
+    let mut p = Profile {
+        sample_types: vec![
+            vt("alloc_objects", "count"),
+            vt("alloc_space", "bytes"),
+            vt("inuse_objects", "count"),
+            vt("inuse_space", "bytes"),
+        ],
+        time_nanos: 1_700_000_000_000_000_000 + step * 5_000_000_000,
+        period_type: Some(vt("space", "bytes")),
+        period: 524_288,
+        mappings: vec![Mapping {
+            id: 1,
+            start: 0x400000,
+            limit: 0x10000000,
+            file: "/srv/svc".into(),
+            build_id: "synthbuild".into(),
+            has_functions: true,
+            has_filenames: true,
+            has_line_numbers: true,
+            ..Default::default()
+        }],
+        ..Default::default()
+    };
+    let func = |p: &mut Profile, name: String, file: String, line: i64| {
+        p.functions.push(Function {
+            id: p.functions.len() as u64 + 1,
+            name: name.clone(),
+            system_name: name,
+            filename: file,
+            start_line: 1,
+        });
+        let id = p.locations.len() as u64 + 1;
+        p.locations.push(Location {
+            id,
+            mapping: Some(0),
+            address: 0x400000 + id * 16,
+            lines: vec![Line {
+                function: Some(p.functions.len() as u32 - 1),
+                line,
+                column: 0,
+            }],
+            is_folded: false,
+        });
+        p.locations.len() as u32 - 1
+    };
+    let malloc = func(&mut p, "runtime.mallocgc".into(), "malloc.go".into(), 1000);
+    let main = func(&mut p, "main.main".into(), "/src/svc/main.go".into(), 20);
+    for i in 0..sites {
+        let l = func(
+            &mut p,
+            format!("example.com/svc/pkg{}.handler{i}", i % 50),
+            format!("/src/svc/pkg{}/h.go", i % 50),
+            10 + (i as i64 % 300),
+        );
+        let k = i as i64 + 1;
+        let inuse = if i % 1000 == 0 {
+            k + step * 3
+        } else {
+            k + (step * 7 + k) % 5
+        };
+        let alloc = k * 10 + step * k;
+        p.samples.push(Sample {
+            locations: vec![malloc, l, main],
+            values: vec![alloc, alloc * 64, inuse, inuse * 64],
+            ..Default::default()
+        });
+    }
+    profile::proto::encode(&p)
+}
+
+/// user+system CPU seconds of a running process (100 Hz clock ticks).
+fn cpu_seconds(pid: u32) -> Option<f64> {
+    let s = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let rest = s.rsplit_once(')')?.1;
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
+/// The scale claim: 20 targets at 5 s, each serving 10k-site heap profiles.
+/// Prints heapdrift's CPU use. Run in release:
+/// `cargo test --release -p heapdrift --test watch -- --ignored --nocapture`.
+#[test]
+#[ignore]
+fn scale_20_targets_10k_sites_every_5s() {
+    let secs = 30;
+    let heaps: Arc<Vec<Vec<u8>>> = Arc::new((0..8).map(|s| synth_heap(10_000, s)).collect());
+    let servers: Vec<FakeTarget> = (0..20)
+        .map(|_| {
+            let t = FakeTarget::start();
+            {
+                let mut s = t.state.lock().unwrap();
+                s.heaps = Some(heaps.clone());
+                s.keep = false;
+            }
+            t
+        })
+        .collect();
+    let dir = tempfile::tempdir().unwrap();
+    let urls: Vec<String> = servers.iter().map(FakeTarget::url).collect();
+    let t = Instant::now();
+    let mut child = watch_cmd(
+        dir.path(),
+        &urls,
+        &["--every", "5s", "--for", &format!("{secs}s")],
+    )
+    .spawn()
+    .unwrap();
+    let pid = child.id();
+    let mut cpu = 0.0;
+    let mut stdout = String::new();
+    let mut out = child.stdout.take().unwrap();
+    let reader = std::thread::spawn(move || {
+        out.read_to_string(&mut stdout).unwrap();
+        stdout
+    });
+    while child.try_wait().unwrap().is_none() {
+        if let Some(c) = cpu_seconds(pid) {
+            cpu = c;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    let wall = t.elapsed().as_secs_f64();
+    let stdout = reader.join().unwrap();
+    let a = Archive::open_read_only(dir.path()).unwrap();
+    let mut rounds = Vec::new();
+    for t in a.targets().unwrap() {
+        let s = &a.series(t.id).unwrap()[0];
+        rounds.push(a.snapshots(s.id, Some(Kind::Heap)).unwrap().len());
+    }
+    let m = a.snapshots(
+        a.series(a.targets().unwrap()[0].id).unwrap()[0].id,
+        Some(Kind::Heap),
+    );
+    let sites = a
+        .heap_matrix(&[m.unwrap()[0].series], Kind::Heap)
+        .unwrap()
+        .sites
+        .len();
+    eprintln!(
+        "20 targets x {sites} sites, every 5 s, {wall:.1} s: heapdrift CPU {cpu:.2} s = {:.1}% of one core; heap snapshots per target {:?}",
+        100.0 * cpu / wall,
+        rounds
+    );
+    assert!(
+        rounds.iter().all(|&r| r == secs / 5),
+        "{rounds:?}\n{stdout}"
+    );
 }

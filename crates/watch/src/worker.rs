@@ -433,7 +433,7 @@ impl Worker {
                 // sites stays within tens of MB. drift reduces long series to
                 // 64 points anyway; the archive keeps everything.
                 let stride = (self.heap_seen / 128).next_power_of_two();
-                if self.heap_seen % stride == 0 {
+                if self.heap_seen.is_multiple_of(stride) {
                     let _ = self.heap.push_at(&parsed.profile, taken_at);
                 }
                 self.heap_seen += 1;
