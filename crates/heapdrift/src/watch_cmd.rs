@@ -120,7 +120,7 @@ pub fn run(args: WatchArgs) -> anyhow::Result<()> {
                 return;
             }
             last_draw = std::time::Instant::now();
-            let text = watch::view::render_live(st, terminal_width());
+            let text = watch::view::render_live(st, terminal_width().saturating_sub(1));
             let mut buf = String::new();
             if drawn > 0 {
                 buf.push_str(&format!("\x1b[{drawn}A"));
@@ -146,11 +146,20 @@ pub fn run(args: WatchArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Lines longer than the terminal would wrap and break the in-place
+/// redraw, so the view is cut to the width.
 fn terminal_width() -> usize {
+    // SAFETY: TIOCGWINSZ writes a winsize into the zeroed struct we pass;
+    // on failure it is left untouched and the fallbacks apply.
+    let mut ws: libc::winsize = unsafe { std::mem::zeroed() };
+    let ok = unsafe { libc::ioctl(libc::STDOUT_FILENO, libc::TIOCGWINSZ, &mut ws) } == 0;
+    if ok && ws.ws_col > 0 {
+        return ws.ws_col as usize;
+    }
     std::env::var("COLUMNS")
         .ok()
         .and_then(|c| c.parse().ok())
-        .unwrap_or(120)
+        .unwrap_or(100)
 }
 
 #[cfg(test)]

@@ -49,6 +49,8 @@ struct State {
     heaps: Option<Arc<Vec<Vec<u8>>>>,
     /// Keep served bodies (off for the scale test).
     keep: bool,
+    /// In Normal mode, this path answers 500.
+    fail_path: Option<&'static str>,
 }
 
 /// A fake Go service: /debug/pprof/ index, heap (proto and debug=1),
@@ -70,6 +72,7 @@ impl FakeTarget {
             served: BTreeMap::new(),
             heaps: None,
             keep: true,
+            fail_path: None,
         }));
         let quit = Arc::new(AtomicBool::new(false));
         let (st, q) = (state.clone(), quit.clone());
@@ -151,7 +154,13 @@ fn serve(mut conn: TcpStream, st: &Mutex<State>) {
         }
     }
     let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
-    let mode = st.lock().unwrap().mode;
+    let (mut mode, fail_path) = {
+        let s = st.lock().unwrap();
+        (s.mode, s.fail_path)
+    };
+    if mode == Mode::Normal && fail_path == Some(path.as_str()) {
+        mode = Mode::Error500;
+    }
     let (status, body, kind): (&str, Vec<u8>, Option<&'static str>) = match mode {
         Mode::Error500 => ("500 Internal Server Error", b"boom".to_vec(), None),
         Mode::Garbage => ("200 OK", b"<html>502 from some proxy</html>".to_vec(), None),
@@ -334,13 +343,53 @@ fn faults_are_gaps_restarts_are_series_and_every_snapshot_is_kept() {
 }
 
 #[test]
+fn one_failing_profile_is_a_gap_of_its_kind_only() {
+    let srv = FakeTarget::start();
+    let dir = tempfile::tempdir().unwrap();
+    let t0 = Instant::now();
+    let child = watch_cmd(
+        dir.path(),
+        &[srv.url()],
+        &["--every", "100ms", "--for", "2s"],
+    )
+    .spawn()
+    .unwrap();
+    std::thread::sleep(Duration::from_millis(600).saturating_sub(t0.elapsed()));
+    srv.state.lock().unwrap().fail_path = Some("/debug/pprof/goroutine");
+    std::thread::sleep(Duration::from_millis(1200).saturating_sub(t0.elapsed()));
+    srv.state.lock().unwrap().fail_path = None;
+    let out = child.wait_with_output().unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    let a = Archive::open_read_only(dir.path()).unwrap();
+    let t = &a.targets().unwrap()[0];
+    let gaps = a.gaps(t.id).unwrap();
+    assert_eq!(gaps.len(), 1, "{gaps:#?}");
+    assert_eq!(gaps[0].kind, Some(Kind::Goroutine));
+    assert_eq!(gaps[0].reason, GapReason::ServerError);
+    let secs = (gaps[0].to_ns - gaps[0].from_ns) as f64 / 1e9;
+    assert!((0.4..0.9).contains(&secs), "{secs}");
+    // Heap rounds went on meanwhile: no heap round was lost.
+    let s = &a.series(t.id).unwrap()[0];
+    let heaps = a.snapshots(s.id, Some(Kind::Heap)).unwrap().len();
+    let gors = a.snapshots(s.id, Some(Kind::Goroutine)).unwrap().len();
+    assert!(
+        heaps >= 15 && gors + 4 <= heaps,
+        "heap {heaps} goroutine {gors}"
+    );
+}
+
+#[test]
 fn ctrl_c_ends_cleanly_with_a_summary() {
     let srv = FakeTarget::start();
+    // A second target that never answers in time: abandoned at the stop.
+    let stuck = FakeTarget::start();
+    stuck.set(Mode::Slow(Duration::from_secs(30)));
     let dir = tempfile::tempdir().unwrap();
     let mut child = watch_cmd(
         dir.path(),
-        &[srv.url()],
-        &["--every", "100ms", "--for", "0"],
+        &[srv.url(), stuck.url()],
+        &["--every", "100ms", "--for", "0", "--timeout", "20s"],
     )
     .spawn()
     .unwrap();
@@ -359,8 +408,13 @@ fn ctrl_c_ends_cleanly_with_a_summary() {
         .unwrap();
     let status = child.wait().unwrap();
     assert!(status.success(), "{status:?}");
-    assert!(t.elapsed() < Duration::from_secs(4), "{:?}", t.elapsed());
-    assert!(stdout.contains("heapdrift watch: 1 target(s)"), "{stdout}");
+    // The grace period is 3 s.
+    assert!(t.elapsed() < Duration::from_secs(5), "{:?}", t.elapsed());
+    assert!(stdout.contains("heapdrift watch: 2 target(s)"), "{stdout}");
+    assert!(
+        stdout.contains("1 target(s) still fetching at the end were abandoned"),
+        "{stdout}"
+    );
     // The archive is closed and complete: a writer can open it at once
     // and finds nothing to repair.
     let a = Archive::open(dir.path()).unwrap();

@@ -581,3 +581,82 @@ fn merge(into: &mut Identity, new: &Identity) {
         time_nanos
     );
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn failure(class: FailureClass) -> Failure {
+        Failure {
+            class,
+            url: "u".into(),
+            message: "m".into(),
+            unknown_profile: false,
+        }
+    }
+
+    #[test]
+    fn failures_map_to_gap_reasons() {
+        assert_eq!(gap_reason(&failure(FailureClass::Down)), GapReason::Down);
+        assert_eq!(
+            gap_reason(&failure(FailureClass::Timeout)),
+            GapReason::Timeout
+        );
+        assert_eq!(
+            gap_reason(&failure(FailureClass::Status(503))),
+            GapReason::ServerError
+        );
+        for c in [
+            FailureClass::Status(404),
+            FailureClass::Protocol,
+            FailureClass::TooLarge,
+        ] {
+            assert_eq!(gap_reason(&failure(c)), GapReason::Garbage);
+        }
+    }
+
+    fn parse(name: &str) -> (Parsed, Summary) {
+        let b = std::fs::read(format!(
+            "{}/../../testdata/profiles/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        let p = profile::parse(&b, &profile::ParseOptions::default()).unwrap();
+        let s = Summary::from_parsed(&p, &SeriesOptions::default());
+        (p, s)
+    }
+
+    #[test]
+    fn a_profile_of_another_kind_is_garbage() {
+        let (heap, hs) = parse("heap_1.pb.gz");
+        let (gor, gs) = parse("goroutine.pb.gz");
+        let (leak, ls) = parse("goroutineleak.pb.gz");
+        let (dump, ds) = parse("goroutine_dump.txt");
+        let (txt, ts) = parse("heap.txt");
+        assert!(sane(Kind::Heap, &heap, &hs).is_ok());
+        assert!(sane(Kind::HeapDebug1, &txt, &ts).is_ok());
+        assert!(sane(Kind::Goroutine, &gor, &gs).is_ok());
+        assert!(sane(Kind::GoroutineLeak, &leak, &ls).is_ok());
+        assert!(sane(Kind::GoroutineDump, &dump, &ds).is_ok());
+        assert!(sane(Kind::Heap, &gor, &gs).is_err());
+        assert!(sane(Kind::Goroutine, &heap, &hs).is_err());
+        assert!(sane(Kind::GoroutineLeak, &heap, &hs).is_err());
+        assert!(sane(Kind::GoroutineDump, &gor, &gs).is_err());
+    }
+
+    #[test]
+    fn merged_identity_keeps_each_kinds_fields() {
+        let (heap, _) = parse("heap_1.pb.gz");
+        let (txt, _) = parse("heap.txt");
+        let mut m = Identity::default();
+        let hi = Identity::from_parsed(&heap);
+        let ti = Identity::from_parsed(&txt);
+        merge(&mut m, &hi);
+        merge(&mut m, &ti);
+        assert_eq!(m.build_id, hi.build_id);
+        assert_eq!(m.num_gc, ti.num_gc);
+        assert!(m.num_gc.is_some() && m.build_id.is_some());
+        // A later heap snapshot of the same process matches the union.
+        assert!(!detect_restart(&m, &hi).is_restart());
+    }
+}
