@@ -794,3 +794,33 @@ fn scale_20_targets_10k_sites_every_5s() {
         "{rounds:?}\n{stdout}"
     );
 }
+
+#[test]
+fn a_second_watch_continues_the_series_of_the_same_process() {
+    let srv = FakeTarget::start();
+    let dir = tempfile::tempdir().unwrap();
+    let run = || {
+        let out = watch_cmd(
+            dir.path(),
+            &[srv.url()],
+            &["--every", "200ms", "--for", "1s"],
+        )
+        .output()
+        .unwrap();
+        assert!(out.status.success());
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    let first = run();
+    assert!(first.contains("series 1 (first)"), "{first}");
+    let second = run();
+    assert!(second.contains("series 1 (resumed)"), "{second}");
+    srv.restart();
+    let third = run();
+    assert!(third.contains("RESTART detected"), "{third}");
+    let a = Archive::open_read_only(dir.path()).unwrap();
+    let t = &a.targets().unwrap()[0];
+    let series = a.series(t.id).unwrap();
+    assert_eq!(series.len(), 2, "{series:#?}");
+    assert!(series[1].restart_reason.contains("alloc_space went down"));
+    assert!(a.snapshots(series[0].id, Some(Kind::Heap)).unwrap().len() >= 8);
+}

@@ -349,19 +349,24 @@ impl Worker {
         if self.series.is_none() {
             // Continue the archive's latest series if this is the same
             // process (watch was restarted, the service was not).
-            let resumed = self.resume.take().filter(|s| {
-                kind == Kind::Heap && !detect_restart(&s.identity, &ident).is_restart()
-            });
+            let (resumed, reason) = match self.resume.take() {
+                Some(s) if kind == Kind::Heap => match detect_restart(&s.identity, &ident) {
+                    Continuity::SameProcess => (Some(s), String::new()),
+                    c => (None, c.describe()),
+                },
+                _ => (None, "first".to_string()),
+            };
             match resumed {
                 Some(s) => {
                     self.series = Some(s.id);
                     self.merged = s.identity;
                     began = Some((s.id, "resumed".to_string(), false));
                 }
-                None => match archive.begin_series(self.tid, taken_at, &ident, "first") {
+                None => match archive.begin_series(self.tid, taken_at, &ident, &reason) {
                     Ok(id) => {
                         self.series = Some(id);
-                        began = Some((id, "first".to_string(), false));
+                        let restart = reason != "first";
+                        began = Some((id, reason, restart));
                     }
                     Err(e) => {
                         drop(guard);
@@ -407,7 +412,7 @@ impl Worker {
             return false;
         }
         if checks_restart(kind) {
-            merge(&mut self.merged, &ident);
+            merge(&mut self.merged, &ident, kind);
             self.prev.insert(kind, ident);
         }
         self.observe(kind, taken_at, parsed, summary);
@@ -556,9 +561,17 @@ impl Worker {
     }
 }
 
-/// Overlays the fields `new` has onto `into` (the series' identity is the
-/// union of what each kind tells).
-fn merge(into: &mut Identity, new: &Identity) {
+/// Overlays the fields `new` (a snapshot of `kind`) has onto `into`: the
+/// series' identity is the union of what each kind tells. The alloc totals
+/// come from the heap proto only: the debug=1 text's are unsampled by the
+/// parser and differ a little either way, and a value from one source
+/// compared with the other could look like a counter going down.
+fn merge(into: &mut Identity, new: &Identity, kind: Kind) {
+    let mut new = new.clone();
+    if kind != Kind::Heap {
+        new.alloc_space = None;
+        new.alloc_objects = None;
+    }
     macro_rules! take {
         ($($f:ident),*) => {$(
             if new.$f.is_some() {
@@ -651,8 +664,9 @@ mod tests {
         let mut m = Identity::default();
         let hi = Identity::from_parsed(&heap);
         let ti = Identity::from_parsed(&txt);
-        merge(&mut m, &hi);
-        merge(&mut m, &ti);
+        merge(&mut m, &hi, Kind::Heap);
+        merge(&mut m, &ti, Kind::HeapDebug1);
+        assert_eq!(m.alloc_space, hi.alloc_space);
         assert_eq!(m.build_id, hi.build_id);
         assert_eq!(m.num_gc, ti.num_gc);
         assert!(m.num_gc.is_some() && m.build_id.is_some());
