@@ -96,5 +96,8 @@ mod tests {
         assert_eq!(run(&s(&["--version"])), 0);
         assert_eq!(run(&s(&["nope"])), 2);
         assert_eq!(run(&s(&["pprof", "-top", "x"])), 2);
+        assert_eq!(run(&s(&["watch"])), 2);
+        assert_eq!(run(&s(&["watch", "--every", "0", "127.0.0.1:1"])), 2);
+        assert_eq!(run(&s(&["watch", "--every", "5x", "127.0.0.1:1"])), 2);
     }
 }

@@ -9,7 +9,7 @@ use clap::Parser;
 
 /// Poll Go services' /debug/pprof/ endpoints and archive every snapshot.
 #[derive(Parser, Debug)]
-#[command(name = "heapdrift watch", version)]
+#[command(name = "heapdrift watch", bin_name = "heapdrift watch", version)]
 pub struct WatchArgs {
     /// Base URLs of the services (http://127.0.0.1:6060 or host:port);
     /// heapdrift finds /debug/pprof/ under each.
