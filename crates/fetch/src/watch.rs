@@ -204,8 +204,18 @@ impl Client {
         }
     }
 
-    /// GETs `url`, at most `max_bytes` of body.
+    /// GETs `url`, at most `max_bytes` of body. A connection that fails as
+    /// if the target were down is tried once more on a fresh connection:
+    /// servers close idle keep-alive connections (Go's `IdleTimeout`), and
+    /// reusing one that was closed between two rounds is not an outage.
     pub fn get(&self, url: &str, max_bytes: u64) -> Result<Vec<u8>, Failure> {
+        match self.get_once(url, max_bytes) {
+            Err(f) if f.class == FailureClass::Down => self.get_once(url, max_bytes),
+            r => r,
+        }
+    }
+
+    fn get_once(&self, url: &str, max_bytes: u64) -> Result<Vec<u8>, Failure> {
         let fail = |class, message: String| Failure {
             class,
             url: url.to_string(),
@@ -324,6 +334,44 @@ mod tests {
         assert_eq!(ix.count("goroutine"), Some(13));
         assert_eq!(ix.profiles.len(), 5);
         assert_eq!(Index::parse("<html>hello</html>"), None);
+    }
+
+    /// A server that answers keep-alive but closes each connection after
+    /// one response, without saying so (as an idle timeout does). ureq
+    /// itself notices most such closed pooled connections; the retry in
+    /// `get` covers a close that races with the request.
+    #[test]
+    fn a_reused_connection_closed_by_the_server_is_not_an_outage() {
+        use std::io::{BufRead, BufReader, Write};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for (n, conn) in l.incoming().take(3).enumerate() {
+                let mut conn = conn.unwrap();
+                let mut r = BufReader::new(conn.try_clone().unwrap());
+                loop {
+                    let mut line = String::new();
+                    if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                }
+                let body = format!("answer {n}");
+                let _ = write!(
+                    conn,
+                    "HTTP/1.1 200 OK\r\nContent-Length: {}\r\n\r\n{body}",
+                    body.len()
+                );
+                let _ = conn.flush();
+                // Dropped: closed right after the response.
+            }
+        });
+        let c = Client::new(Duration::from_secs(2));
+        let url = format!("http://127.0.0.1:{port}/debug/pprof/heap");
+        assert_eq!(c.get(&url, 1 << 20).unwrap(), b"answer 0");
+        std::thread::sleep(Duration::from_millis(50));
+        assert_eq!(c.get(&url, 1 << 20).unwrap(), b"answer 1");
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(c.get(&url, 1 << 20).is_ok());
     }
 
     #[test]
