@@ -305,6 +305,12 @@ pub fn run(
         .iter()
         .map(|t| Target::parse(t).map_err(WatchError::Target))
         .collect::<Result<_, _>>()?;
+    for (i, t) in parsed.iter().enumerate() {
+        // Two workers on one target would race for its series.
+        if parsed[..i].iter().any(|p| p.url == t.url) {
+            return Err(WatchError::Target(format!("{} given twice", t.url)));
+        }
+    }
     let mut archive = Archive::open(archive_dir)?;
     let mut starts = Vec::new();
     for t in &parsed {
@@ -382,4 +388,71 @@ pub fn run(
     }
     drop(archive.lock().unwrap_or_else(|e| e.into_inner()).take());
     Ok(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_target_given_twice_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let r = run(
+            &[
+                "127.0.0.1:1".into(),
+                "http://127.0.0.1:1/debug/pprof/".into(),
+            ],
+            dir.path(),
+            &WatchOptions::default(),
+            &Stop::new(),
+            &mut |_, _| {},
+        );
+        assert!(
+            matches!(&r, Err(WatchError::Target(m)) if m.contains("given twice")),
+            "{:?}",
+            r.err()
+        );
+    }
+
+    #[test]
+    fn a_down_target_until_stopped_is_one_gap() {
+        let port = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap().port()
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let stop = Stop::new();
+        let s2 = stop.clone();
+        let mut events = Vec::new();
+        let opts = WatchOptions {
+            every: Duration::from_millis(100),
+            backoff_start: Duration::from_millis(10),
+            ..Default::default()
+        };
+        let t = Instant::now();
+        let st = run(
+            &[format!("127.0.0.1:{port}")],
+            dir.path(),
+            &opts,
+            &stop,
+            &mut |e, _| {
+                if let Some(e) = e {
+                    events.push(format!("{e:?}"));
+                }
+                if t.elapsed() > Duration::from_millis(600) {
+                    s2.trigger();
+                }
+            },
+        )
+        .unwrap();
+        assert_eq!(st.targets[0].gaps, 1, "{events:#?}");
+        assert_eq!(st.targets[0].snapshot_count(), 0);
+        assert_eq!(st.abandoned, 0);
+        let a = Archive::open_read_only(dir.path()).unwrap();
+        let tid = a.targets().unwrap()[0].id;
+        let gaps = a.gaps(tid).unwrap();
+        assert_eq!(gaps.len(), 1);
+        assert_eq!(gaps[0].reason, GapReason::Down);
+        assert!(gaps[0].to_ns - gaps[0].from_ns >= 400_000_000, "{gaps:?}");
+    }
 }
