@@ -10,6 +10,7 @@ pub mod finding;
 pub mod frames;
 pub mod goroutine;
 pub mod memory;
+pub mod render;
 pub mod series;
 pub mod stats;
 pub mod verdict;
