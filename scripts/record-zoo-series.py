@@ -17,6 +17,8 @@ is visible within a minute or two), and every INTERVAL seconds fetches:
 <T> is the UTC fetch time, YYYYMMDDTHHMMSS.mmmZ: texts have no time stamp of
 their own and git does not keep mtimes, so heapdrift reads it from the name.
 Heap profiles are fetched with gc=1 so each shows the heap as of the fetch.
+The binary is built with -trimpath: files read zoo/<service>/main.go and
+runtime/proc.go, not paths of the machine that recorded them.
 
 Usage: scripts/record-zoo-series.py SERVICE [--seconds 90] [--interval 5]
                                             [--rate 1] [--out examples/SERVICE]
@@ -69,7 +71,7 @@ def main():
     tmp = tempfile.mkdtemp()
     try:
         exe = os.path.join(tmp, a.service)
-        subprocess.run([go, "build", "-o", exe, "./" + a.service], cwd=zoo, check=True)
+        subprocess.run([go, "build", "-trimpath", "-o", exe, "./" + a.service], cwd=zoo, check=True)
         if os.path.isdir(out):
             shutil.rmtree(out)
         os.makedirs(out)

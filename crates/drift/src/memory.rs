@@ -164,7 +164,12 @@ pub fn analyze_memory(points: &[MemPoint], breaks: &[usize], th: &Thresholds) ->
         if i == 5 && peak_only && go_side_moves {
             continue;
         }
-        let (c, f) = cause(i);
+        let (c, f) = if a.verdict == Verdict::Plateau {
+            // The growth causes describe growth that goes on.
+            ("grew during warm-up and then stayed level", "")
+        } else {
+            cause(i)
+        };
         let mut notes = a.notes.clone();
         if i == 5 {
             notes.push(

@@ -304,7 +304,7 @@ fn render_finding(
     if let (Some(a), Some(t)) = (ev.alloc_per_min, ev.turnover) {
         writeln!(
             w,
-            "              allocated {}/min, in-use replaced {t:.1}x",
+            "              allocated {}/min, {t:.1}x the mean in-use size",
             amount(a, "bytes")
         )?;
     }

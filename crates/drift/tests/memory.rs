@@ -111,7 +111,7 @@ fn not_a_go_heap_leak() {
 
 #[test]
 fn peak_rss_says_nothing_while_go_memory_grows() {
-    // Recorded (examples/smallunderplateau, MaxRSS only, KiB: Sys,
+    // Recorded from the zoo's smallunderplateau (MaxRSS only, KiB: Sys,
     // HeapIdle, HeapInuse, HeapReleased, MaxRSS every 5 s): Go's heap fills
     // a cache, then pages are released and reused, so the peak minus Go's
     // current memory wanders upwards. That is no evidence of non-Go memory.

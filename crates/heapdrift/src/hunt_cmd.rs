@@ -193,29 +193,36 @@ pub fn build(snaps: &[Snapshot], user_prefixes: &[String]) -> anyhow::Result<Bui
         count(SnapshotKind::Goroutine, &|s| !dump(s)),
     );
     let use_dumps = dumps >= gprofs;
+    let n = |k: usize, one: &str, many: &str| format!("{k} {}", if k == 1 { one } else { many });
     if texts > 0 && protos > 0 {
-        header.notes.push(format!(
-            "heap series from the {} {}; the {} {} used for MemStats only",
-            texts.max(protos),
-            if heap_use_text {
-                "debug=1 texts"
-            } else {
-                "protos"
-            },
-            texts.min(protos),
-            if heap_use_text {
-                "protos are not"
-            } else {
-                "debug=1 texts are"
-            }
-        ));
+        header.notes.push(if heap_use_text {
+            format!(
+                "heap series from {}; {} left out (their MemStats are used)",
+                n(texts, "debug=1 text", "debug=1 texts"),
+                n(protos, "proto", "protos")
+            )
+        } else {
+            format!(
+                "heap series from {}; {} used for MemStats only",
+                n(protos, "proto", "protos"),
+                n(texts, "debug=1 text", "debug=1 texts")
+            )
+        });
     }
     if dumps > 0 && gprofs > 0 {
+        let (used, unused) = if use_dumps {
+            (
+                n(dumps, "debug=2 dump", "debug=2 dumps"),
+                n(gprofs, "goroutine profile", "goroutine profiles"),
+            )
+        } else {
+            (
+                n(gprofs, "goroutine profile", "goroutine profiles"),
+                n(dumps, "debug=2 dump", "debug=2 dumps"),
+            )
+        };
         header.notes.push(format!(
-            "goroutine series from the {} {}; the other {} left out (the formats group goroutines differently)",
-            dumps.max(gprofs),
-            if use_dumps { "debug=2 dumps" } else { "goroutine profiles" },
-            dumps.min(gprofs)
+            "goroutine series from {used}; {unused} left out (the formats group goroutines differently)"
         ));
     }
 
@@ -270,8 +277,7 @@ pub fn build(snaps: &[Snapshot], user_prefixes: &[String]) -> anyhow::Result<Bui
                     heap.mark_restart();
                     restarts += 1;
                 }
-                heap.push_at(&s.profile, s.time_nanos)
-                    .with_context(name)?;
+                heap.push_at(&s.profile, s.time_nanos).with_context(name)?;
                 n_heap += 1;
                 times.push(s.time_nanos);
             }
