@@ -87,5 +87,7 @@ mod tests {
         assert_eq!(run(&s(&["--version"])), 0);
         assert_eq!(run(&s(&["nope"])), 2);
         assert_eq!(run(&s(&["pprof", "-top", "x"])), 2);
+        assert_eq!(run(&s(&["hunt"])), 2);
+        assert_eq!(run(&s(&["hunt", "/nonexistent"])), 2);
     }
 }

@@ -324,4 +324,35 @@ mod tests {
         assert_eq!(time_from_name("heap.txt"), None);
         assert_eq!(time_from_name("heap-123.txt"), None);
     }
+
+    #[test]
+    fn allocs_only_profiles_get_zero_inuse() {
+        let vt = |t: &str, u: &str| profile::ValueType {
+            r#type: t.into(),
+            unit: u.into(),
+        };
+        let p = Profile {
+            sample_types: vec![vt("alloc_objects", "count"), vt("alloc_space", "bytes")],
+            samples: vec![profile::Sample {
+                values: vec![3, 4096],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let q = with_inuse(p);
+        let types: Vec<&str> = q.sample_types.iter().map(|v| v.r#type.as_str()).collect();
+        assert_eq!(
+            types,
+            [
+                "alloc_objects",
+                "alloc_space",
+                "inuse_space",
+                "inuse_objects"
+            ]
+        );
+        assert_eq!(q.samples[0].values, [3, 4096, 0, 0]);
+        // A profile with in-use values is left alone.
+        let r = with_inuse(q.clone());
+        assert_eq!(r, q);
+    }
 }
