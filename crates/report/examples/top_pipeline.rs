@@ -22,10 +22,23 @@ fn cpu_ns() -> u64 {
         .unwrap_or(0)
 }
 
+/// Current and peak resident set size in MB, from `/proc/self/status`.
+fn rss_mb() -> (f64, f64) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix(name))
+            .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+            .map_or(0.0, |kb| kb / 1024.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
 struct Clock {
     wall: Instant,
     cpu: u64,
-    rows: Vec<(&'static str, f64, f64)>,
+    rows: Vec<(&'static str, f64, f64, (f64, f64))>,
 }
 
 impl Clock {
@@ -42,6 +55,7 @@ impl Clock {
             stage,
             (w - self.wall).as_secs_f64() * 1e3,
             (c - self.cpu) as f64 / 1e6,
+            rss_mb(),
         ));
         self.wall = w;
         self.cpu = c;
@@ -101,8 +115,10 @@ fn main() {
         match run(path, out) {
             Ok(c) => {
                 let (mut tw, mut tc) = (0.0, 0.0);
-                for (stage, w, cpu) in &c.rows {
-                    eprintln!("{stage:>22} {w:9.1} ms wall {cpu:9.1} ms cpu");
+                for (stage, w, cpu, (rss, hwm)) in &c.rows {
+                    eprintln!(
+                        "{stage:>22} {w:9.1} ms wall {cpu:9.1} ms cpu  rss {rss:6.1} MB peak {hwm:6.1} MB"
+                    );
                     tw += w;
                     tc += cpu;
                 }

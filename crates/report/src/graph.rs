@@ -1047,8 +1047,24 @@ fn sample_weights(s: &Sample, o: &Options) -> (i64, i64) {
 /// `newGraph`: also returns each location's nodes.
 pub fn new_graph(prof: &Profile, o: &Options) -> (Graph, Vec<Vec<Option<NodeIdx>>>) {
     let (mut g, locs) = create_nodes(prof, o);
+    // The per-location node lists, flattened (NO_NODE where a kept set
+    // excludes the node), so the hot loop below does not chase a pointer
+    // per frame.
+    const NO_NODE: NodeIdx = NodeIdx::MAX;
+    let mut loc_start: Vec<u32> = Vec::with_capacity(locs.len() + 1);
+    let mut loc_nodes_flat: Vec<NodeIdx> = Vec::new();
+    for l in &locs {
+        loc_start.push(loc_nodes_flat.len() as u32);
+        loc_nodes_flat.extend(l.iter().map(|n| n.unwrap_or(NO_NODE)));
+    }
+    loc_start.push(loc_nodes_flat.len() as u32);
+    // Per-sample "already counted" marks, stamped with the group number so
+    // they never need clearing: one per node, one per edge.
     let mut seen_node: Vec<u32> = vec![0; g.arena.len()];
-    let mut seen_edge: HashSet<(NodeIdx, NodeIdx), FxBuild> = HashSet::default();
+    let mut seen_edge: Vec<u32> = Vec::new();
+    // The last edge found out of each node: stacks share most of their
+    // frames, so this usually answers without hashing.
+    let mut last_out: Vec<EdgeIdx> = vec![EdgeIdx::MAX; g.arena.len()];
     let computed;
     let groups = match o.sample_groups {
         Some(g) => g,
@@ -1061,7 +1077,6 @@ pub fn new_graph(prof: &Profile, o: &Options) -> (Graph, Vec<Vec<Option<NodeIdx>
         let (w, dw) = (group.w, group.dw);
         let sample = &prof.samples[group.first];
         let stamp = gi as u32 + 1;
-        seen_edge.clear();
         let tag_info = o.collect_tags.then(|| SampleTagInfo {
             labels: join_labels(sample),
             sample,
@@ -1069,21 +1084,37 @@ pub fn new_graph(prof: &Profile, o: &Options) -> (Graph, Vec<Vec<Option<NodeIdx>
         let mut parent: Option<NodeIdx> = None;
         let mut residual = false;
         for &l in sample.locations.iter().rev() {
-            let loc_nodes = &locs[l as usize];
+            let loc_nodes =
+                &loc_nodes_flat[loc_start[l as usize] as usize..loc_start[l as usize + 1] as usize];
             for ni in (0..loc_nodes.len()).rev() {
-                let Some(n) = loc_nodes[ni] else {
+                let n = loc_nodes[ni];
+                if n == NO_NODE {
                     residual = true;
                     continue;
-                };
+                }
                 if seen_node[n as usize] != stamp {
                     seen_node[n as usize] = stamp;
                     g.add_sample(n, dw, w, tag_info.as_ref(), o, false);
                 }
                 if let Some(p) = parent
                     && p != n
-                    && seen_edge.insert((n, p))
                 {
-                    g.add_to_edge(p, n, dw, w, residual, ni != loc_nodes.len() - 1);
+                    let inline = ni != loc_nodes.len() - 1;
+                    let cached = last_out[p as usize];
+                    let e = if cached != EdgeIdx::MAX && g.edges[cached as usize].dest == n {
+                        cached
+                    } else {
+                        let e = g.find_or_create_edge(p, n, residual, inline);
+                        last_out[p as usize] = e;
+                        e
+                    };
+                    if seen_edge.len() <= e as usize {
+                        seen_edge.resize(e as usize + 1, 0);
+                    }
+                    if seen_edge[e as usize] != stamp {
+                        seen_edge[e as usize] = stamp;
+                        g.bump_edge(e, dw, w, residual, inline);
+                    }
                 }
                 parent = Some(n);
                 residual = false;

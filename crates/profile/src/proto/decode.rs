@@ -108,6 +108,9 @@ fn scan_top(data: &[u8]) -> Result<Top<'_>, ParseError> {
 struct IdIndex {
     dense: Vec<u32>,
     sparse: HashMap<u64, u32>,
+    /// `n` when exactly the ids `1..=n` are present (what Go writes), so
+    /// that resolving an id is a range check.
+    complete: Option<u64>,
 }
 
 impl IdIndex {
@@ -117,6 +120,41 @@ impl IdIndex {
         IdIndex {
             dense: vec![Self::NONE; n + 1],
             sparse: HashMap::new(),
+            complete: None,
+        }
+    }
+
+    /// Call once every id is inserted.
+    fn seal(&mut self) {
+        let n = self.dense.len() - 1;
+        self.complete = (self.sparse.is_empty()
+            && self.dense[1..].iter().all(|&i| i != Self::NONE))
+        .then_some(n as u64);
+    }
+
+    /// Whether every id of packed run `ids` resolves; `false` also for a
+    /// malformed run.
+    fn all_resolve(&self, mut ids: &[u8]) -> bool {
+        match self.complete {
+            Some(n) => {
+                let mut bad = false;
+                while !ids.is_empty() {
+                    match read_varint(&mut ids) {
+                        Ok(id) => bad |= id.wrapping_sub(1) >= n,
+                        Err(_) => return false,
+                    }
+                }
+                !bad
+            }
+            None => {
+                while !ids.is_empty() {
+                    match read_varint(&mut ids) {
+                        Ok(id) if self.get(id).is_some() => {}
+                        _ => return false,
+                    }
+                }
+                true
+            }
         }
     }
 
@@ -137,6 +175,15 @@ impl IdIndex {
             self.sparse.get(&id).copied()
         }
     }
+}
+
+/// Reusable buffers of [`Decoder::skippable`].
+struct Scratch<'a> {
+    ix: Vec<usize>,
+    nvalues: usize,
+    locs: Vec<Val<'a>>,
+    vals: Vec<i64>,
+    labels: Vec<[i64; 4]>,
 }
 
 struct Decoder<'a> {
@@ -217,6 +264,7 @@ impl<'a> Decoder<'a> {
             loc_ids.insert(l.id, i as u32);
             p.locations.push(l);
         }
+        loc_ids.seal();
 
         for st in &top.sample_types {
             let st = self.value_type(st)?;
@@ -243,9 +291,15 @@ impl<'a> Decoder<'a> {
                 }
             }
             Some(ix) => {
-                let mut vals = Vec::with_capacity(nvalues);
+                let mut sc = Scratch {
+                    ix,
+                    nvalues,
+                    locs: Vec::new(),
+                    vals: Vec::with_capacity(nvalues),
+                    labels: Vec::new(),
+                };
                 for s in &top.samples {
-                    if self.skippable(s, &loc_ids, &mut vals, &mut raw_labels, &ix, nvalues)? {
+                    if self.skippable(s, &loc_ids, &mut sc) {
                         continue;
                     }
                     let (s, ok) = self.sample(s, &loc_ids, &mut raw_labels)?;
@@ -385,47 +439,52 @@ impl<'a> Decoder<'a> {
         Ok((s, ok))
     }
 
-    /// Whether sample `b` can be left out: its values at `ix` are all zero
-    /// and it is valid, so that leaving it out changes neither the result
-    /// nor the error. Reads the sample without allocating; wire errors are
-    /// returned as `sample` would return them.
-    fn skippable(
-        &mut self,
-        b: &[u8],
-        loc_ids: &IdIndex,
-        vals: &mut Vec<i64>,
-        raw_labels: &mut Vec<[i64; 4]>,
-        ix: &[usize],
-        nvalues: usize,
-    ) -> Result<bool, ParseError> {
-        let mut ok = true;
-        vals.clear();
-        raw_labels.clear();
+    /// Whether sample `b` can be left out: it is well-formed, its values at
+    /// `ix` are all zero and it is valid, so that leaving it out changes
+    /// neither the result nor the error. Reads the sample without
+    /// allocating and without decoding its location ids unless it can be
+    /// left out; any doubt (including a wire error) answers `false`, and
+    /// `sample` then decodes it, reporting errors as usual.
+    fn skippable(&mut self, b: &'a [u8], loc_ids: &IdIndex, sc: &mut Scratch<'a>) -> bool {
+        sc.locs.clear();
+        sc.vals.clear();
+        sc.labels.clear();
         let mut r = Reader::new(b);
-        while let Some((field, v)) = r.next_field()? {
-            match field {
-                1 => match v {
-                    Val::Bytes(mut ids) => {
-                        while !ids.is_empty() {
-                            ok &= loc_ids.get(read_varint(&mut ids)?).is_some();
-                        }
-                    }
-                    Val::Varint(id) => ok &= loc_ids.get(id).is_some(),
-                    Val::Fixed => return Err(type_mismatch()),
+        loop {
+            match r.next_field() {
+                Ok(None) => break,
+                Ok(Some((1, v))) => match v {
+                    Val::Fixed => return false,
+                    v => sc.locs.push(v),
                 },
-                2 => push_repeated(vals, v, |x| x as i64)?,
-                3 => raw_labels.push(label(v.bytes()?)?),
-                _ => {}
+                Ok(Some((2, v))) => {
+                    if push_repeated(&mut sc.vals, v, |x| x as i64).is_err() {
+                        return false;
+                    }
+                }
+                Ok(Some((3, v))) => match v.bytes().and_then(label) {
+                    Ok(l) => sc.labels.push(l),
+                    Err(_) => return false,
+                },
+                Ok(Some(_)) => {}
+                Err(_) => return false,
             }
         }
-        if !ok || vals.len() != nvalues {
-            return Ok(false);
+        if sc.vals.len() != sc.nvalues || sc.ix.iter().any(|&i| sc.vals[i] != 0) {
+            return false;
         }
-        if ix.iter().any(|&i| vals[i] != 0) {
-            return Ok(false);
+        for v in &sc.locs {
+            let resolved = match *v {
+                Val::Varint(id) => loc_ids.get(id).is_some(),
+                Val::Bytes(ids) => loc_ids.all_resolve(ids),
+                Val::Fixed => false,
+            };
+            if !resolved {
+                return false;
+            }
         }
         // The string indexes `labels` would resolve, checked the same way.
-        for &[key, str, _, unit] in raw_labels.iter() {
+        for &[key, str, _, unit] in &sc.labels {
             self.str_idx(key);
             if str != 0 {
                 self.str_idx(str);
@@ -433,7 +492,7 @@ impl<'a> Decoder<'a> {
                 self.str_idx(unit);
             }
         }
-        Ok(true)
+        true
     }
 
     /// pprof's label rules: a non-zero `str` makes a string label; else a

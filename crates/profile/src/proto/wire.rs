@@ -57,13 +57,19 @@ impl<'a> Val<'a> {
 #[inline(always)]
 pub(crate) fn read_varint(data: &mut &[u8]) -> Result<u64, ParseError> {
     let d = *data;
-    match d.first() {
-        Some(&b) if b < 0x80 => {
+    // One- and two-byte varints (every id of a profile with fewer than
+    // 16384 locations) take the fast paths.
+    match *d {
+        [b, ..] if b < 0x80 => {
             *data = &d[1..];
             Ok(u64::from(b))
         }
-        Some(_) => read_varint_slow(data),
-        None => Err(bad_varint()),
+        [b0, b1, ..] if b1 < 0x80 => {
+            *data = &d[2..];
+            Ok(u64::from(b0 & 0x7f) | (u64::from(b1) << 7))
+        }
+        [_, ..] => read_varint_slow(data),
+        [] => Err(bad_varint()),
     }
 }
 
