@@ -10,7 +10,9 @@
 //! index errors ("malformed profile format", all worded the same), then the
 //! one `CheckValid` failure our model cannot represent (a sample pointing at
 //! an unknown location), reported as `CheckValid` would report it.
-use super::wire::{Reader, Val, count_varints, err, push_repeated, read_varint, type_mismatch};
+use super::wire::{
+    Reader, Val, count_varints, err, push_repeated, read_varint, read_varint_opt, type_mismatch,
+};
 use crate::error::ParseError;
 use crate::model::*;
 use std::borrow::Cow;
@@ -139,9 +141,9 @@ impl IdIndex {
             Some(n) => {
                 let mut bad = false;
                 while !ids.is_empty() {
-                    match read_varint(&mut ids) {
-                        Ok(id) => bad |= id.wrapping_sub(1) >= n,
-                        Err(_) => return false,
+                    match read_varint_opt(&mut ids) {
+                        Some(id) => bad |= id.wrapping_sub(1) >= n,
+                        None => return false,
                     }
                 }
                 !bad

@@ -73,6 +73,24 @@ pub(crate) fn read_varint(data: &mut &[u8]) -> Result<u64, ParseError> {
     }
 }
 
+/// [`read_varint`] for callers that only need to know that a run is
+/// malformed, not why: no error value to build or move.
+#[inline(always)]
+pub(crate) fn read_varint_opt(data: &mut &[u8]) -> Option<u64> {
+    let d = *data;
+    match *d {
+        [b, ..] if b < 0x80 => {
+            *data = &d[1..];
+            Some(u64::from(b))
+        }
+        [b0, b1, ..] if b1 < 0x80 => {
+            *data = &d[2..];
+            Some(u64::from(b0 & 0x7f) | (u64::from(b1) << 7))
+        }
+        _ => read_varint_slow(data).ok(),
+    }
+}
+
 #[inline]
 fn read_varint_slow(data: &mut &[u8]) -> Result<u64, ParseError> {
     let d = *data;
