@@ -107,6 +107,11 @@ fn main() {
         eprintln!("usage: top_pipeline FILE [REPEAT]");
         std::process::exit(2);
     };
+    // mimalloc keeps freed memory for a second by default; the inflated
+    // buffer (tens of MB) would then stay resident through the report.
+    // 15 is `mi_option_purge_delay` in mimalloc 3's option enum.
+    // SAFETY: sets a plain option value; no allocation state is touched.
+    unsafe { libmimalloc_sys::mi_option_set(15, 0) };
     let repeat: usize = args.get(2).and_then(|r| r.parse().ok()).unwrap_or(1);
     for i in 0..repeat {
         let mut stdout = std::io::stdout().lock();
