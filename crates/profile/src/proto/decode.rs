@@ -50,7 +50,10 @@ pub fn decode_filtered(
 #[derive(Default)]
 struct Top<'a> {
     sample_types: Vec<&'a [u8]>,
-    samples: Vec<&'a [u8]>,
+    /// The part of the message from the first sample to the last: samples
+    /// are most of a profile, and a list of them would be megabytes.
+    sample_region: &'a [u8],
+    nsamples: usize,
     mappings: Vec<&'a [u8]>,
     locations: Vec<&'a [u8]>,
     functions: Vec<&'a [u8]>,
@@ -66,13 +69,40 @@ struct Top<'a> {
     doc_url: i64,
 }
 
+impl<'a> Top<'a> {
+    /// The sample messages, in order. The region was scanned without error,
+    /// so every field in it reads again, and every field 2 is a message.
+    fn samples(&self) -> impl Iterator<Item = &'a [u8]> + use<'a> {
+        let mut r = Reader::new(self.sample_region);
+        std::iter::from_fn(move || {
+            loop {
+                match r.next_field() {
+                    Ok(Some((2, Val::Bytes(b)))) => return Some(b),
+                    Ok(Some(_)) => {}
+                    _ => return None,
+                }
+            }
+        })
+    }
+}
+
 fn scan_top(data: &[u8]) -> Result<Top<'_>, ParseError> {
     let mut t = Top::default();
     let mut r = Reader::new(data);
-    while let Some((field, v)) = r.next_field()? {
+    let mut first_sample: Option<usize> = None;
+    loop {
+        let start = data.len() - r.remaining();
+        let Some((field, v)) = r.next_field()? else {
+            break;
+        };
         match field {
             1 => t.sample_types.push(v.bytes()?),
-            2 => t.samples.push(v.bytes()?),
+            2 => {
+                v.bytes()?;
+                let first = *first_sample.get_or_insert(start);
+                t.sample_region = &data[first..data.len() - r.remaining()];
+                t.nsamples += 1;
+            }
             3 => t.mappings.push(v.bytes()?),
             4 => t.locations.push(v.bytes()?),
             5 => t.functions.push(v.bytes()?),
@@ -283,8 +313,8 @@ impl<'a> Decoder<'a> {
         let mut raw_labels = Vec::new();
         match filter {
             None => {
-                p.samples.reserve_exact(top.samples.len());
-                for s in &top.samples {
+                p.samples.reserve_exact(top.nsamples);
+                for s in top.samples() {
                     let (s, ok) = self.sample(s, &loc_ids, &mut raw_labels)?;
                     if !ok && nil_location.is_none() {
                         nil_location = Some(p.samples.len());
@@ -300,17 +330,23 @@ impl<'a> Decoder<'a> {
                     vals: Vec::with_capacity(nvalues),
                     labels: Vec::new(),
                 };
-                for s in &top.samples {
-                    if self.skippable(s, &loc_ids, &mut sc) {
-                        continue;
-                    }
+                // Deciding first sizes the sample vector exactly, which
+                // matters for peak memory: the inflated input is still
+                // alive. `skippable` never fails, so errors still come from
+                // `sample`, in order.
+                let skip: Vec<bool> = top
+                    .samples()
+                    .map(|s| self.skippable(s, &loc_ids, &mut sc))
+                    .collect();
+                p.samples
+                    .reserve_exact(skip.iter().filter(|&&skipped| !skipped).count());
+                for (s, _) in top.samples().zip(&skip).filter(|(_, skipped)| !**skipped) {
                     let (s, ok) = self.sample(s, &loc_ids, &mut raw_labels)?;
                     if !ok && nil_location.is_none() {
                         nil_location = Some(p.samples.len());
                     }
                     p.samples.push(s);
                 }
-                p.samples.shrink_to_fit();
             }
         }
 

@@ -115,6 +115,11 @@ impl<'a> Reader<'a> {
         Reader { data }
     }
 
+    /// Bytes not read yet.
+    pub(crate) fn remaining(&self) -> usize {
+        self.data.len()
+    }
+
     /// The next `(field number, value)`, or `None` at the end. Every length
     /// is checked against the remaining bytes.
     #[inline]
