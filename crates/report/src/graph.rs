@@ -1182,7 +1182,7 @@ pub struct SampleGroup {
 pub fn group_samples(prof: &Profile, o: &Options) -> SampleGroups {
     type Key<'a> = (&'a [LocIdx], &'a [profile::Label], &'a [profile::NumLabel]);
     let mut index: HashMap<Key, usize, FxBuild> =
-        HashMap::with_capacity_and_hasher(prof.samples.len() / 4, FxBuild::default());
+        HashMap::with_capacity_and_hasher(prof.samples.len(), FxBuild::default());
     let mut groups: Vec<SampleGroup> = Vec::new();
     for (si, s) in prof.samples.iter().enumerate() {
         let (w, dw) = sample_weights(s, o);
