@@ -550,7 +550,10 @@ fn filtered_decode_fails_as_decode_does() {
             "unit out of range",
             base(&[sample(&[1], 0).msg(3, Msg::new().int(1, 6).int(3, 1).int(4, 99))]),
         ),
-        ("bad varint in locations", base(&[bad_varint.clone()])),
+        (
+            "bad varint in locations",
+            base(std::slice::from_ref(&bad_varint)),
+        ),
         (
             "bad varint, then a wire error",
             base(&[bad_varint.clone().fixed32(2, 1), sample(&[1], 1)]),
