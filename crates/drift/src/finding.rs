@@ -64,6 +64,9 @@ pub struct Evidence {
     /// Allocated bytes per minute (heap sites with alloc_space).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub alloc_per_min: Option<f64>,
+    /// Heap sites: Theil–Sen slope of in-use objects, per minute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub objects_per_min: Option<f64>,
     /// Allocated bytes / mean in-use bytes over the series.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub turnover: Option<f64>,

@@ -10,6 +10,7 @@ pub mod finding;
 pub mod frames;
 pub mod goroutine;
 pub mod memory;
+pub mod render;
 pub mod series;
 pub mod stats;
 pub mod verdict;
@@ -58,6 +59,7 @@ pub fn hunt(inputs: &Inputs<'_>, opts: &HuntOptions) -> Report {
         &th,
     ));
     link_tickers(&mut all);
+    link_stacks(&mut all);
     Report::new(all)
 }
 
@@ -96,6 +98,41 @@ fn link_tickers(all: &mut [Finding]) {
     }
 }
 
+/// `StackSys` grows in whole stack spans, so the stacks of goroutines that
+/// pile up at a steady rate read as a few steps, and a step near the start
+/// looks like a warm-up. While goroutine groups leak, stack memory that grew
+/// is their stacks, not a plateau.
+fn link_stacks(all: &mut [Finding]) {
+    let leaking = all
+        .iter()
+        .filter(|f| f.kind == Kind::Goroutine && f.verdict == Verdict::Leak)
+        .count();
+    if leaking == 0 {
+        return;
+    }
+    for f in all.iter_mut() {
+        if f.kind != Kind::Memory
+            || f.function != memory::COMPONENTS[2]
+            || f.verdict != Verdict::Plateau
+            || f.evidence.rise <= 0.0
+        {
+            continue;
+        }
+        f.verdict = Verdict::Suspect;
+        f.confidence = f.confidence.min(0.5);
+        f.score = verdict::score(f.confidence, f.evidence.share_of_growth);
+        f.notes.retain(|n| !n.contains("not a leak"));
+        f.notes.push(format!(
+            "{leaking} goroutine group{} leak; stack memory grows with them in steps of whole stack spans, so its late flat stretch is no plateau",
+            if leaking == 1 { "" } else { "s" }
+        ));
+        f.root_cause =
+            "goroutine stacks grow: more goroutines, or deeper stacks; see the goroutine findings"
+                .into();
+        f.fix_hint = "fix the growing goroutine groups".into();
+    }
+}
+
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum DriftError {
     #[error("snapshot {index}: time stamp earlier than the previous snapshot's")]
@@ -104,4 +141,63 @@ pub enum DriftError {
     NotHeap { index: usize },
     #[error("snapshot {index}: not a goroutine profile (expected one goroutine/count sample type)")]
     NotGoroutine { index: usize },
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn finding(kind: Kind, verdict: Verdict, function: &str) -> Finding {
+        Finding {
+            kind,
+            verdict,
+            function: function.into(),
+            file: String::new(),
+            line: 0,
+            growth_per_min: 1.0,
+            unit: "bytes".into(),
+            confidence: 0.9,
+            score: 0.0,
+            rule: None,
+            signature: None,
+            state: None,
+            created_by: None,
+            created_at: None,
+            blocking_frame: None,
+            root_cause: String::new(),
+            fix_hint: String::new(),
+            notes: vec!["grew, then levelled off: a warm-up (cache, pool), not a leak".into()],
+            stack: Vec::new(),
+            evidence: Evidence {
+                rise: 1.0,
+                ..Default::default()
+            },
+        }
+    }
+
+    #[test]
+    fn stacks_of_leaking_goroutines_are_no_plateau() {
+        let stacks = || finding(Kind::Memory, Verdict::Plateau, memory::COMPONENTS[2]);
+        let mut all = vec![
+            finding(Kind::Goroutine, Verdict::Leak, "main.f.func1"),
+            stacks(),
+            finding(Kind::Memory, Verdict::Plateau, memory::COMPONENTS[3]),
+        ];
+        link_stacks(&mut all);
+        assert_eq!(all[1].verdict, Verdict::Suspect);
+        assert!(all[1].confidence <= 0.5);
+        assert!(all[1].notes.iter().all(|n| !n.contains("not a leak")));
+        assert_eq!(
+            all[2].verdict,
+            Verdict::Plateau,
+            "other components keep theirs"
+        );
+        // Without a goroutine leak the plateau stands.
+        let mut alone = vec![
+            finding(Kind::Goroutine, Verdict::Suspect, "main.g"),
+            stacks(),
+        ];
+        link_stacks(&mut alone);
+        assert_eq!(alone[1].verdict, Verdict::Plateau);
+    }
 }

@@ -134,8 +134,10 @@ pub fn analyze_memory(points: &[MemPoint], breaks: &[usize], th: &Thresholds) ->
             b
         })
         .collect();
+    let peak_only = points.iter().all(|p| p.rss.is_none());
     let mut out = Vec::new();
     let mut go_side_grows = false;
+    let mut go_side_moves = false;
     for (i, name) in COMPONENTS.iter().enumerate() {
         let Some(y) = bds
             .iter()
@@ -149,10 +151,25 @@ pub fn analyze_memory(points: &[MemPoint], breaks: &[usize], th: &Thresholds) ->
         if i < 5 && a.verdict >= Verdict::Suspect {
             go_side_grows = true;
         }
+        if i < 5 && a.verdict >= Verdict::Plateau {
+            go_side_moves = true;
+        }
         if a.verdict == Verdict::Stable {
             continue;
         }
-        let (c, f) = cause(i);
+        // MaxRSS is a peak: MaxRSS − (Go's current resident memory) rises
+        // whenever Go's memory dips below an old peak, and a new peak while
+        // Go's own memory grows (or warms up) is Go's. Only a rising peak
+        // over a flat Go side is evidence of memory outside Go.
+        if i == 5 && peak_only && go_side_moves {
+            continue;
+        }
+        let (c, f) = if a.verdict == Verdict::Plateau {
+            // The growth causes describe growth that goes on.
+            ("grew during warm-up and then stayed level", "")
+        } else {
+            cause(i)
+        };
         let mut notes = a.notes.clone();
         if i == 5 {
             notes.push(

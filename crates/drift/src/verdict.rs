@@ -256,6 +256,7 @@ pub fn evidence(s: &Series, a: &Assessment) -> Evidence {
         monotonic_fraction: a.monotonic_fraction,
         late_ratio: a.late_ratio,
         alloc_per_min: None,
+        objects_per_min: None,
         turnover: None,
         share_of_growth: 0.0,
         wait_minutes: Vec::new(),
@@ -340,6 +341,13 @@ pub fn analyze_heap(hs: &HeapSeries, opts: &HeapOptions) -> Vec<Finding> {
                     ));
                 }
             }
+        }
+        if hs.has_metric[Metric::InuseObjects as usize] {
+            let objs = Series::new(x.clone(), hs.column(Metric::InuseObjects, site))
+                .with_breaks(hs.breaks.clone());
+            ev.objects_per_min =
+                stats::theil_sen(&stats::reduce(&objs, stats::MAX_PAIRWISE_POINTS))
+                    .map(|l| l.slope * 60.0);
         }
         let st = &hs.sites[site];
         let last = hs.len().saturating_sub(1);

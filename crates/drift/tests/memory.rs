@@ -108,3 +108,77 @@ fn not_a_go_heap_leak() {
     assert!(analyze_memory(&no_rss, &[], &Thresholds::heap()).is_empty());
     assert!(analyze_memory(&[], &[], &Thresholds::heap()).is_empty());
 }
+
+#[test]
+fn peak_rss_says_nothing_while_go_memory_grows() {
+    // Recorded from the zoo's smallunderplateau (MaxRSS only, KiB: Sys,
+    // HeapIdle, HeapInuse, HeapReleased, MaxRSS every 5 s): Go's heap fills
+    // a cache, then pages are released and reused, so the peak minus Go's
+    // current memory wanders upwards. That is no evidence of non-Go memory.
+    const KIB: [[u64; 5]; 24] = [
+        [12062, 4968, 2872, 4928, 21380],
+        [25190, 3936, 16160, 3880, 25872],
+        [37734, 2904, 29416, 2608, 39568],
+        [54118, 6520, 42216, 6016, 53008],
+        [66662, 5568, 55424, 4424, 67856],
+        [66662, 5656, 55336, 3400, 67984],
+        [66662, 5512, 55512, 3400, 68368],
+        [66662, 5832, 55192, 3400, 68496],
+        [66662, 5824, 55200, 3400, 68496],
+        [66662, 5696, 55296, 3016, 69520],
+        [66662, 5560, 55432, 3016, 69520],
+        [66662, 5600, 55424, 3016, 69776],
+        [66662, 5152, 55840, 3016, 69776],
+        [66662, 5216, 55808, 2888, 69904],
+        [66662, 5144, 55848, 2888, 69904],
+        [66662, 5304, 55688, 2888, 69904],
+        [66662, 5024, 56000, 2888, 69904],
+        [70826, 9200, 55888, 5960, 69904],
+        [70826, 8960, 56160, 5960, 69904],
+        [70826, 9160, 55928, 5960, 70032],
+        [70826, 9168, 55952, 5960, 70032],
+        [70826, 9224, 55896, 5960, 71056],
+        [70826, 9128, 55992, 5960, 71056],
+        [70826, 8800, 56320, 5960, 71056],
+    ];
+    let points: Vec<MemPoint> = KIB
+        .iter()
+        .enumerate()
+        .map(|(i, k)| MemPoint {
+            time_nanos: i as i64 * MIN / 12,
+            stats: MemStats {
+                sys: k[0] * 1024,
+                heap_idle: k[1] * 1024,
+                heap_inuse: k[2] * 1024,
+                heap_released: k[3] * 1024,
+                max_rss: Some(k[4] * 1024),
+                ..MemStats::default()
+            },
+            rss: None,
+        })
+        .collect();
+    let report = Report::new(analyze_memory(&points, &[], &Thresholds::heap()));
+    assert!(
+        report.findings.iter().any(|f| f.function == "heap in use"),
+        "{:?}",
+        report
+            .findings
+            .iter()
+            .map(|f| &f.function)
+            .collect::<Vec<_>>()
+    );
+    assert!(report.findings.iter().all(|f| f.signature.is_none()));
+    // The same peak over a flat Go side is reported.
+    let flat: Vec<MemPoint> = (0..20u64)
+        .map(|i| MemPoint {
+            time_nanos: i as i64 * MIN / 12,
+            stats: stats(20 * MB, 2 * MB, 0, 40 * MB + i * MB),
+            rss: None,
+        })
+        .collect();
+    let report = Report::new(analyze_memory(&flat, &[], &Thresholds::heap()));
+    assert_eq!(
+        report.findings[0].signature.as_deref(),
+        Some("not a Go-heap leak")
+    );
+}

@@ -10,6 +10,8 @@ const HELP: &str =
 usage:
    heapdrift pprof [flags] [binary] <source> ...   same flags and output as go tool pprof
    heapdrift pprof -h                               pprof's flags
+   heapdrift hunt [options] <file or dir> ...       leaks in a series of heap/goroutine profiles
+   heapdrift hunt -h                                hunt's options
    heapdrift watch TARGET... [--every 15s] [--for 30m] [--archive DIR] [--quiet]
                                                     archive a Go service's profiles on a schedule
    heapdrift --version
@@ -34,6 +36,7 @@ pub fn run(args: &[String]) -> i32 {
                 return exit.exit_code();
             }
         },
+        Some("hunt") => return crate::hunt_cmd::main(&args[1..]),
         Some("watch") => {
             use clap::Parser;
             match crate::watch_cmd::WatchArgs::try_parse_from(args) {
@@ -67,7 +70,7 @@ fn write_stdout(bytes: &[u8]) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn is_broken_pipe(e: &anyhow::Error) -> bool {
+pub(crate) fn is_broken_pipe(e: &anyhow::Error) -> bool {
     e.chain().any(|c| {
         c.downcast_ref::<io::Error>()
             .is_some_and(|io| io.kind() == io::ErrorKind::BrokenPipe)
@@ -96,6 +99,8 @@ mod tests {
         assert_eq!(run(&s(&["--version"])), 0);
         assert_eq!(run(&s(&["nope"])), 2);
         assert_eq!(run(&s(&["pprof", "-top", "x"])), 2);
+        assert_eq!(run(&s(&["hunt"])), 2);
+        assert_eq!(run(&s(&["hunt", "/nonexistent"])), 2);
         assert_eq!(run(&s(&["watch"])), 2);
         assert_eq!(run(&s(&["watch", "--every", "0", "127.0.0.1:1"])), 2);
         assert_eq!(run(&s(&["watch", "--every", "5x", "127.0.0.1:1"])), 2);

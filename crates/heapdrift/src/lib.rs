@@ -3,6 +3,8 @@
 //! in `report::driver`, where the web UI shares it.
 
 pub mod app;
+pub mod hunt_cmd;
+pub mod hunt_input;
 pub mod pprof_cli;
 pub mod pprof_cmd;
 pub mod sources;

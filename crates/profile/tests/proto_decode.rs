@@ -488,3 +488,119 @@ fn encode_matches_pprof_layout() {
         .int(14, 0);
     assert_eq!(encode(&p), want.0);
 }
+
+// ---- decode_filtered ----
+
+fn filtered(data: &[u8]) -> Result<Profile, ParseError> {
+    profile::proto::decode_filtered(data, |h| {
+        assert_eq!(h.sample_types.len(), 1, "select sees the sample types");
+        assert!(
+            h.samples.is_empty(),
+            "select runs before samples are decoded"
+        );
+        Some(vec![0])
+    })
+}
+
+#[test]
+fn filtered_decode_leaves_out_exactly_the_zero_samples() {
+    let data = base(&[
+        sample(&[1, 2], 10),
+        sample(&[1], 0),
+        sample(&[2, 1], 5),
+        sample(&[2], 0).msg(3, Msg::new().int(1, 6).int(2, 7)),
+    ])
+    .0;
+    let mut want = decode(&data).unwrap();
+    want.samples.retain(|s| s.values[0] != 0);
+    assert_eq!(want.samples.len(), 2);
+    assert_eq!(filtered(&data).unwrap(), want);
+    // No selection: the same as decode.
+    let all = profile::proto::decode_filtered(&data, |_| None).unwrap();
+    assert_eq!(all, decode(&data).unwrap());
+    // An index out of range selects nothing to leave out.
+    let all = profile::proto::decode_filtered(&data, |_| Some(vec![3])).unwrap();
+    assert_eq!(all, decode(&data).unwrap());
+}
+
+#[test]
+fn filtered_decode_fails_as_decode_does() {
+    let bad_varint = Msg::new().bytes(1, &[0x01, 0x80]).packed(2, &[0]);
+    let cases: Vec<(&str, Msg)> = vec![
+        (
+            "unknown location",
+            base(&[sample(&[1], 3), sample(&[9], 0)]),
+        ),
+        (
+            "two values for one type",
+            base(&[
+                sample(&[1], 0),
+                Msg::new().packed(1, &[1]).packed(2, &[0, 0]),
+            ]),
+        ),
+        (
+            "label key out of range",
+            base(&[sample(&[1], 0).msg(3, Msg::new().int(1, 99).int(2, 7))]),
+        ),
+        (
+            "label value out of range",
+            base(&[sample(&[1], 0).msg(3, Msg::new().int(1, 6).int(2, 99))]),
+        ),
+        (
+            "unit out of range",
+            base(&[sample(&[1], 0).msg(3, Msg::new().int(1, 6).int(3, 1).int(4, 99))]),
+        ),
+        (
+            "bad varint in locations",
+            base(std::slice::from_ref(&bad_varint)),
+        ),
+        (
+            "bad varint, then a wire error",
+            base(&[bad_varint.clone().fixed32(2, 1), sample(&[1], 1)]),
+        ),
+        (
+            "fixed-width location",
+            base(&[Msg::new().fixed64(1, 1).packed(2, &[0])]),
+        ),
+        (
+            "nil location after a bad arity",
+            base(&[
+                sample(&[1], 0),
+                Msg::new().packed(1, &[1]).packed(2, &[1, 2]),
+                sample(&[7], 0),
+            ]),
+        ),
+    ];
+    // As the parser uses them: decode, then CheckValid.
+    let checked = |p: Result<Profile, ParseError>| {
+        p.and_then(|p| profile::passes::check_valid(&p).map(|_| p))
+    };
+    for (what, m) in cases {
+        let want = checked(decode(&m.0)).expect_err(what).to_string();
+        let got = checked(filtered(&m.0)).expect_err(what).to_string();
+        assert_eq!(got, want, "{what}");
+    }
+}
+
+#[test]
+fn filtered_decode_of_real_profiles() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/profiles");
+    let mut n = 0;
+    for e in std::fs::read_dir(dir).unwrap() {
+        let path = e.unwrap().path();
+        if !path.to_string_lossy().ends_with(".pb.gz") {
+            continue;
+        }
+        let raw = std::fs::read(&path).unwrap();
+        let raw = profile::gz::maybe_decompress(&raw, 1 << 30).unwrap();
+        let full = decode(&raw).unwrap();
+        for i in 0..full.sample_types.len() {
+            let mut want = full.clone();
+            want.samples.retain(|s| s.values[i] != 0);
+            let got = profile::proto::decode_filtered(&raw, |_| Some(vec![i])).unwrap();
+            assert_eq!(got, want, "{} index {i}", path.display());
+        }
+        n += 1;
+    }
+    assert!(n >= 5, "found only {n} profiles");
+}

@@ -277,7 +277,7 @@ pub struct Options<'a> {
     pub collect_tags: bool,
     /// `group_samples(prof, self)` computed earlier for the same profile,
     /// sample functions and `collect_tags`, to skip regrouping on rebuilds.
-    pub sample_groups: Option<&'a [SampleGroup]>,
+    pub sample_groups: Option<&'a SampleGroups>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -296,9 +296,14 @@ pub struct Graph {
     /// All nodes ever created (including ones not in `nodes`).
     pub arena: Vec<Node>,
     pub edges: Vec<Edge>,
-    edge_index: HashMap<(NodeIdx, NodeIdx), EdgeIdx, FxBuild>,
+    edge_index: HashMap<u64, EdgeIdx, FxBuild>,
     /// The graph's nodes, in report order once sorted.
     pub nodes: Vec<NodeIdx>,
+}
+
+/// `edge_index`'s key: one word hashes in one multiply.
+fn edge_key(from: NodeIdx, to: NodeIdx) -> u64 {
+    (u64::from(from) << 32) | u64::from(to)
 }
 
 struct NodeMap {
@@ -368,7 +373,7 @@ impl Graph {
         residual: bool,
         inline: bool,
     ) -> EdgeIdx {
-        if let Some(&e) = self.edge_index.get(&(from, to)) {
+        if let Some(&e) = self.edge_index.get(&edge_key(from, to)) {
             return e;
         }
         let e = self.edges.len() as EdgeIdx;
@@ -380,7 +385,7 @@ impl Graph {
             residual,
             inline,
         });
-        self.edge_index.insert((from, to), e);
+        self.edge_index.insert(edge_key(from, to), e);
         self.arena[from as usize].out.push(e);
         self.arena[to as usize].r#in.push(e);
         e
@@ -403,7 +408,7 @@ impl Graph {
         let (src, dest) = (self.edges[e as usize].src, self.edges[e as usize].dest);
         self.arena[src as usize].out.retain(|&x| x != e);
         self.arena[dest as usize].r#in.retain(|&x| x != e);
-        self.edge_index.remove(&(src, dest));
+        self.edge_index.remove(&edge_key(src, dest));
     }
 
     /// `graph.New`.
@@ -483,7 +488,7 @@ impl Graph {
             let edge = &self.edges[e as usize];
             touched.push(edge.src);
             touched.push(edge.dest);
-            self.edge_index.remove(&(edge.src, edge.dest));
+            self.edge_index.remove(&edge_key(edge.src, edge.dest));
         }
         touched.sort_unstable();
         touched.dedup();
@@ -764,7 +769,7 @@ impl Graph {
                 for e in self.node(cur).out.clone() {
                     let dest = self.edge(e).dest;
                     self.arena[dest as usize].r#in.retain(|&x| x != e);
-                    self.edge_index.remove(&(cur, dest));
+                    self.edge_index.remove(&edge_key(cur, dest));
                 }
                 self.arena[cur as usize].out.clear();
                 continue;
@@ -777,15 +782,15 @@ impl Graph {
             for e in self.node(cur).out.clone() {
                 let child = self.edge(e).dest;
                 self.arena[child as usize].r#in.retain(|&x| x != e);
-                self.edge_index.remove(&(cur, child));
+                self.edge_index.remove(&edge_key(cur, child));
                 // pprof overwrites any existing parent→child edge in its maps.
-                if let Some(&old_e) = self.edge_index.get(&(parent, child)) {
+                if let Some(&old_e) = self.edge_index.get(&edge_key(parent, child)) {
                     self.arena[parent as usize].out.retain(|&x| x != old_e);
                     self.arena[child as usize].r#in.retain(|&x| x != old_e);
                 }
                 self.arena[child as usize].r#in.push(e);
                 self.arena[parent as usize].out.push(e);
-                self.edge_index.insert((parent, child), e);
+                self.edge_index.insert(edge_key(parent, child), e);
                 let edge = &mut self.edges[e as usize];
                 edge.src = parent;
                 edge.residual = true;
@@ -1047,8 +1052,25 @@ fn sample_weights(s: &Sample, o: &Options) -> (i64, i64) {
 /// `newGraph`: also returns each location's nodes.
 pub fn new_graph(prof: &Profile, o: &Options) -> (Graph, Vec<Vec<Option<NodeIdx>>>) {
     let (mut g, locs) = create_nodes(prof, o);
+    // The per-location node lists, flattened (NO_NODE where a kept set
+    // excludes the node), so the hot loop below does not chase a pointer
+    // per frame.
+    const NO_NODE: NodeIdx = NodeIdx::MAX;
+    let mut loc_start: Vec<u32> = Vec::with_capacity(locs.len() + 1);
+    let mut loc_nodes_flat: Vec<NodeIdx> = Vec::new();
+    for l in &locs {
+        loc_start.push(loc_nodes_flat.len() as u32);
+        loc_nodes_flat.extend(l.iter().map(|n| n.unwrap_or(NO_NODE)));
+    }
+    loc_start.push(loc_nodes_flat.len() as u32);
+    // Per-sample "already counted" marks, stamped with the group number so
+    // they never need clearing: one per node, one per edge.
     let mut seen_node: Vec<u32> = vec![0; g.arena.len()];
-    let mut seen_edge: HashSet<(NodeIdx, NodeIdx), FxBuild> = HashSet::default();
+    let mut seen_edge: Vec<u32> = Vec::new();
+    // The last edge found out of each node: stacks share most of their
+    // frames, so this usually answers without hashing.
+    let mut last_out: Vec<EdgeIdx> = vec![EdgeIdx::MAX; g.arena.len()];
+    let mut counts: Vec<Counts> = vec![Counts::default(); g.arena.len()];
     let computed;
     let groups = match o.sample_groups {
         Some(g) => g,
@@ -1057,33 +1079,54 @@ pub fn new_graph(prof: &Profile, o: &Options) -> (Graph, Vec<Vec<Option<NodeIdx>
             &computed
         }
     };
-    for (gi, group) in groups.iter().enumerate() {
+    for (gi, group) in groups.groups.iter().enumerate() {
         let (w, dw) = (group.w, group.dw);
         let sample = &prof.samples[group.first];
         let stamp = gi as u32 + 1;
-        seen_edge.clear();
         let tag_info = o.collect_tags.then(|| SampleTagInfo {
             labels: join_labels(sample),
             sample,
         });
         let mut parent: Option<NodeIdx> = None;
         let mut residual = false;
-        for &l in sample.locations.iter().rev() {
-            let loc_nodes = &locs[l as usize];
+        for &l in groups.stack(gi).iter().rev() {
+            let loc_nodes =
+                &loc_nodes_flat[loc_start[l as usize] as usize..loc_start[l as usize + 1] as usize];
             for ni in (0..loc_nodes.len()).rev() {
-                let Some(n) = loc_nodes[ni] else {
+                let n = loc_nodes[ni];
+                if n == NO_NODE {
                     residual = true;
                     continue;
-                };
+                }
                 if seen_node[n as usize] != stamp {
                     seen_node[n as usize] = stamp;
-                    g.add_sample(n, dw, w, tag_info.as_ref(), o, false);
+                    if tag_info.is_some() {
+                        g.add_sample(n, dw, w, tag_info.as_ref(), o, false);
+                    } else {
+                        let c = &mut counts[n as usize];
+                        c.cum_div += dw;
+                        c.cum += w;
+                    }
                 }
                 if let Some(p) = parent
                     && p != n
-                    && seen_edge.insert((n, p))
                 {
-                    g.add_to_edge(p, n, dw, w, residual, ni != loc_nodes.len() - 1);
+                    let inline = ni != loc_nodes.len() - 1;
+                    let cached = last_out[p as usize];
+                    let e = if cached != EdgeIdx::MAX && g.edges[cached as usize].dest == n {
+                        cached
+                    } else {
+                        let e = g.find_or_create_edge(p, n, residual, inline);
+                        last_out[p as usize] = e;
+                        e
+                    };
+                    if seen_edge.len() <= e as usize {
+                        seen_edge.resize(e as usize + 1, 0);
+                    }
+                    if seen_edge[e as usize] != stamp {
+                        seen_edge[e as usize] = stamp;
+                        g.bump_edge(e, dw, w, residual, inline);
+                    }
                 }
                 parent = Some(n);
                 residual = false;
@@ -1092,11 +1135,33 @@ pub fn new_graph(prof: &Profile, o: &Options) -> (Graph, Vec<Vec<Option<NodeIdx>
         if let Some(p) = parent
             && !residual
         {
-            g.add_sample(p, dw, w, tag_info.as_ref(), o, true);
+            if tag_info.is_some() {
+                g.add_sample(p, dw, w, tag_info.as_ref(), o, true);
+            } else {
+                let c = &mut counts[p as usize];
+                c.flat_div += dw;
+                c.flat += w;
+            }
         }
+    }
+    for (node, c) in g.arena.iter_mut().zip(&counts) {
+        node.flat += c.flat;
+        node.flat_div += c.flat_div;
+        node.cum += c.cum;
+        node.cum_div += c.cum_div;
     }
     g.select_nodes(o.drop_negative);
     (g, locs)
+}
+
+/// A node's weights, kept apart from the (large) `Node`s while samples are
+/// added so that the hot loop stays in cache.
+#[derive(Clone, Copy, Default)]
+struct Counts {
+    flat: i64,
+    flat_div: i64,
+    cum: i64,
+    cum_div: i64,
 }
 
 /// Samples that contribute identically to the graph, with summed weights.
@@ -1114,10 +1179,10 @@ pub struct SampleGroup {
 /// one pass per group gives pprof's per-sample result while touching far
 /// fewer hash-table entries on profiles whose samples repeat stacks.
 /// Samples with zero weight and divisor are skipped first, as pprof does.
-pub fn group_samples(prof: &Profile, o: &Options) -> Vec<SampleGroup> {
+pub fn group_samples(prof: &Profile, o: &Options) -> SampleGroups {
     type Key<'a> = (&'a [LocIdx], &'a [profile::Label], &'a [profile::NumLabel]);
     let mut index: HashMap<Key, usize, FxBuild> =
-        HashMap::with_capacity_and_hasher(prof.samples.len() / 4, FxBuild::default());
+        HashMap::with_capacity_and_hasher(prof.samples.len(), FxBuild::default());
     let mut groups: Vec<SampleGroup> = Vec::new();
     for (si, s) in prof.samples.iter().enumerate() {
         let (w, dw) = sample_weights(s, o);
@@ -1141,7 +1206,43 @@ pub fn group_samples(prof: &Profile, o: &Options) -> Vec<SampleGroup> {
             }
         }
     }
-    groups
+    let mut starts = Vec::with_capacity(groups.len() + 1);
+    let mut stacks = Vec::new();
+    for g in &groups {
+        starts.push(stacks.len());
+        stacks.extend_from_slice(&prof.samples[g.first].locations);
+    }
+    starts.push(stacks.len());
+    SampleGroups {
+        groups,
+        stacks,
+        starts,
+    }
+}
+
+/// The result of [`group_samples`]: the groups, plus every group's stack
+/// copied into one array, so that graph builds read stacks in order rather
+/// than chasing one allocation per sample.
+#[derive(Clone, Debug, Default)]
+pub struct SampleGroups {
+    pub groups: Vec<SampleGroup>,
+    stacks: Vec<LocIdx>,
+    /// Group `i`'s stack is `stacks[starts[i]..starts[i + 1]]`.
+    starts: Vec<usize>,
+}
+
+impl SampleGroups {
+    /// Group `i`'s stack, leaf first (its first sample's locations).
+    pub fn stack(&self, i: usize) -> &[LocIdx] {
+        &self.stacks[self.starts[i]..self.starts[i + 1]]
+    }
+}
+
+impl std::ops::Deref for SampleGroups {
+    type Target = [SampleGroup];
+    fn deref(&self) -> &[SampleGroup] {
+        &self.groups
+    }
 }
 
 /// `newTree`: a call tree, where a node is distinct per call path.

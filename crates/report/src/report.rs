@@ -128,7 +128,7 @@ pub struct Report {
     pub options: Options,
     /// Sample groups of the last graph build, reused by rebuilds within one
     /// report (the profile does not change between them).
-    groups: Option<Vec<graph::SampleGroup>>,
+    groups: Option<graph::SampleGroups>,
 }
 
 /// pprof's `computeTotal`: Σ|v| (divided by Σ divisors with `-mean`), or
@@ -323,7 +323,7 @@ impl Report {
         if self.groups.is_none() {
             self.groups = Some(graph::group_samples(&self.prof, &gopt));
         }
-        gopt.sample_groups = self.groups.as_deref();
+        gopt.sample_groups = self.groups.as_ref();
         Graph::new(&self.prof, &gopt)
     }
 

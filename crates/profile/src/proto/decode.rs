@@ -10,7 +10,9 @@
 //! index errors ("malformed profile format", all worded the same), then the
 //! one `CheckValid` failure our model cannot represent (a sample pointing at
 //! an unknown location), reported as `CheckValid` would report it.
-use super::wire::{Reader, Val, count_varints, err, push_repeated, read_varint, type_mismatch};
+use super::wire::{
+    Reader, Val, count_varints, err, push_repeated, read_varint, read_varint_opt, type_mismatch,
+};
 use crate::error::ParseError;
 use crate::model::*;
 use std::borrow::Cow;
@@ -19,18 +21,39 @@ use std::sync::Arc;
 
 /// Decodes an uncompressed profile.proto message.
 pub fn decode(data: &[u8]) -> Result<Profile, ParseError> {
+    decode_filtered(data, |_| None)
+}
+
+/// Decodes like [`decode`], but leaves out the samples whose values at the
+/// indexes `select` returns are all zero. `select` sees the profile before
+/// its samples are decoded (sample types, default sample type, tables);
+/// `None` keeps every sample.
+///
+/// For reports that a zero-weight sample cannot change (a graph report of
+/// one source with no base: pprof skips samples whose value and mean
+/// divisor are both 0), this saves most of the time and memory on heap
+/// profiles, where most samples are freed allocations. Errors are the same
+/// as `decode`'s: a sample is only left out when it is valid (one value per
+/// sample type, every location and label string resolved).
+pub fn decode_filtered(
+    data: &[u8],
+    select: impl FnOnce(&Profile) -> Option<Vec<usize>>,
+) -> Result<Profile, ParseError> {
     if data.is_empty() {
         return Err(ParseError::Empty);
     }
     let top = scan_top(data)?;
-    Decoder::new(&top).run(top)
+    Decoder::new(&top).run(top, select)
 }
 
 /// Sub-message slices and scalars of the top-level `Profile` message.
 #[derive(Default)]
 struct Top<'a> {
     sample_types: Vec<&'a [u8]>,
-    samples: Vec<&'a [u8]>,
+    /// The part of the message from the first sample to the last: samples
+    /// are most of a profile, and a list of them would be megabytes.
+    sample_region: &'a [u8],
+    nsamples: usize,
     mappings: Vec<&'a [u8]>,
     locations: Vec<&'a [u8]>,
     functions: Vec<&'a [u8]>,
@@ -46,13 +69,40 @@ struct Top<'a> {
     doc_url: i64,
 }
 
+impl<'a> Top<'a> {
+    /// The sample messages, in order. The region was scanned without error,
+    /// so every field in it reads again, and every field 2 is a message.
+    fn samples(&self) -> impl Iterator<Item = &'a [u8]> + use<'a> {
+        let mut r = Reader::new(self.sample_region);
+        std::iter::from_fn(move || {
+            loop {
+                match r.next_field() {
+                    Ok(Some((2, Val::Bytes(b)))) => return Some(b),
+                    Ok(Some(_)) => {}
+                    _ => return None,
+                }
+            }
+        })
+    }
+}
+
 fn scan_top(data: &[u8]) -> Result<Top<'_>, ParseError> {
     let mut t = Top::default();
     let mut r = Reader::new(data);
-    while let Some((field, v)) = r.next_field()? {
+    let mut first_sample: Option<usize> = None;
+    loop {
+        let start = data.len() - r.remaining();
+        let Some((field, v)) = r.next_field()? else {
+            break;
+        };
         match field {
             1 => t.sample_types.push(v.bytes()?),
-            2 => t.samples.push(v.bytes()?),
+            2 => {
+                v.bytes()?;
+                let first = *first_sample.get_or_insert(start);
+                t.sample_region = &data[first..data.len() - r.remaining()];
+                t.nsamples += 1;
+            }
             3 => t.mappings.push(v.bytes()?),
             4 => t.locations.push(v.bytes()?),
             5 => t.functions.push(v.bytes()?),
@@ -90,6 +140,9 @@ fn scan_top(data: &[u8]) -> Result<Top<'_>, ParseError> {
 struct IdIndex {
     dense: Vec<u32>,
     sparse: HashMap<u64, u32>,
+    /// `n` when exactly the ids `1..=n` are present (what Go writes), so
+    /// that resolving an id is a range check.
+    complete: Option<u64>,
 }
 
 impl IdIndex {
@@ -99,6 +152,41 @@ impl IdIndex {
         IdIndex {
             dense: vec![Self::NONE; n + 1],
             sparse: HashMap::new(),
+            complete: None,
+        }
+    }
+
+    /// Call once every id is inserted.
+    fn seal(&mut self) {
+        let n = self.dense.len() - 1;
+        self.complete = (self.sparse.is_empty()
+            && self.dense[1..].iter().all(|&i| i != Self::NONE))
+        .then_some(n as u64);
+    }
+
+    /// Whether every id of packed run `ids` resolves; `false` also for a
+    /// malformed run.
+    fn all_resolve(&self, mut ids: &[u8]) -> bool {
+        match self.complete {
+            Some(n) => {
+                let mut bad = false;
+                while !ids.is_empty() {
+                    match read_varint_opt(&mut ids) {
+                        Some(id) => bad |= id.wrapping_sub(1) >= n,
+                        None => return false,
+                    }
+                }
+                !bad
+            }
+            None => {
+                while !ids.is_empty() {
+                    match read_varint(&mut ids) {
+                        Ok(id) if self.get(id).is_some() => {}
+                        _ => return false,
+                    }
+                }
+                true
+            }
         }
     }
 
@@ -119,6 +207,15 @@ impl IdIndex {
             self.sparse.get(&id).copied()
         }
     }
+}
+
+/// Reusable buffers of [`Decoder::skippable`].
+struct Scratch<'a> {
+    ix: Vec<usize>,
+    nvalues: usize,
+    locs: Vec<Val<'a>>,
+    vals: Vec<i64>,
+    labels: Vec<[i64; 4]>,
 }
 
 struct Decoder<'a> {
@@ -169,7 +266,11 @@ impl<'a> Decoder<'a> {
             .clone()
     }
 
-    fn run(mut self, top: Top<'a>) -> Result<Profile, ParseError> {
+    fn run(
+        mut self,
+        top: Top<'a>,
+        select: impl FnOnce(&Profile) -> Option<Vec<usize>>,
+    ) -> Result<Profile, ParseError> {
         let mut p = Profile::default();
 
         p.mappings.reserve_exact(top.mappings.len());
@@ -195,21 +296,58 @@ impl<'a> Decoder<'a> {
             loc_ids.insert(l.id, i as u32);
             p.locations.push(l);
         }
+        loc_ids.seal();
 
         for st in &top.sample_types {
             let st = self.value_type(st)?;
             p.sample_types.push(st);
         }
 
-        p.samples.reserve_exact(top.samples.len());
+        // A plain string lookup (no error can come from it), so taking it
+        // before the samples changes no error precedence.
+        p.default_sample_type = self.string(top.default_sample_type);
+        let nvalues = p.sample_types.len();
+        let filter = select(&p).filter(|ix| nvalues > 0 && ix.iter().all(|&i| i < nvalues));
+
         let mut nil_location: Option<usize> = None;
         let mut raw_labels = Vec::new();
-        for (i, s) in top.samples.iter().enumerate() {
-            let (s, ok) = self.sample(s, &loc_ids, &mut raw_labels)?;
-            if !ok && nil_location.is_none() {
-                nil_location = Some(i);
+        match filter {
+            None => {
+                p.samples.reserve_exact(top.nsamples);
+                for s in top.samples() {
+                    let (s, ok) = self.sample(s, &loc_ids, &mut raw_labels)?;
+                    if !ok && nil_location.is_none() {
+                        nil_location = Some(p.samples.len());
+                    }
+                    p.samples.push(s);
+                }
             }
-            p.samples.push(s);
+            Some(ix) => {
+                let mut sc = Scratch {
+                    ix,
+                    nvalues,
+                    locs: Vec::new(),
+                    vals: Vec::with_capacity(nvalues),
+                    labels: Vec::new(),
+                };
+                // Deciding first sizes the sample vector exactly, which
+                // matters for peak memory: the inflated input is still
+                // alive. `skippable` never fails, so errors still come from
+                // `sample`, in order.
+                let skip: Vec<bool> = top
+                    .samples()
+                    .map(|s| self.skippable(s, &loc_ids, &mut sc))
+                    .collect();
+                p.samples
+                    .reserve_exact(skip.iter().filter(|&&skipped| !skipped).count());
+                for (s, _) in top.samples().zip(&skip).filter(|(_, skipped)| !**skipped) {
+                    let (s, ok) = self.sample(s, &loc_ids, &mut raw_labels)?;
+                    if !ok && nil_location.is_none() {
+                        nil_location = Some(p.samples.len());
+                    }
+                    p.samples.push(s);
+                }
+            }
         }
 
         p.drop_frames = self.string(top.drop_frames);
@@ -220,7 +358,6 @@ impl<'a> Decoder<'a> {
             None => ValueType::default(),
         });
         p.comments = top.comments.iter().map(|&c| self.string(c)).collect();
-        p.default_sample_type = self.string(top.default_sample_type);
         p.doc_url = self.string(top.doc_url);
         p.time_nanos = top.time_nanos;
         p.duration_nanos = top.duration_nanos;
@@ -338,6 +475,62 @@ impl<'a> Decoder<'a> {
             self.labels(&mut s, raw_labels);
         }
         Ok((s, ok))
+    }
+
+    /// Whether sample `b` can be left out: it is well-formed, its values at
+    /// `ix` are all zero and it is valid, so that leaving it out changes
+    /// neither the result nor the error. Reads the sample without
+    /// allocating and without decoding its location ids unless it can be
+    /// left out; any doubt (including a wire error) answers `false`, and
+    /// `sample` then decodes it, reporting errors as usual.
+    fn skippable(&mut self, b: &'a [u8], loc_ids: &IdIndex, sc: &mut Scratch<'a>) -> bool {
+        sc.locs.clear();
+        sc.vals.clear();
+        sc.labels.clear();
+        let mut r = Reader::new(b);
+        loop {
+            match r.next_field() {
+                Ok(None) => break,
+                Ok(Some((1, v))) => match v {
+                    Val::Fixed => return false,
+                    v => sc.locs.push(v),
+                },
+                Ok(Some((2, v))) => {
+                    if push_repeated(&mut sc.vals, v, |x| x as i64).is_err() {
+                        return false;
+                    }
+                }
+                Ok(Some((3, v))) => match v.bytes().and_then(label) {
+                    Ok(l) => sc.labels.push(l),
+                    Err(_) => return false,
+                },
+                Ok(Some(_)) => {}
+                Err(_) => return false,
+            }
+        }
+        if sc.vals.len() != sc.nvalues || sc.ix.iter().any(|&i| sc.vals[i] != 0) {
+            return false;
+        }
+        for v in &sc.locs {
+            let resolved = match *v {
+                Val::Varint(id) => loc_ids.get(id).is_some(),
+                Val::Bytes(ids) => loc_ids.all_resolve(ids),
+                Val::Fixed => false,
+            };
+            if !resolved {
+                return false;
+            }
+        }
+        // The string indexes `labels` would resolve, checked the same way.
+        for &[key, str, _, unit] in &sc.labels {
+            self.str_idx(key);
+            if str != 0 {
+                self.str_idx(str);
+            } else if unit != 0 {
+                self.str_idx(unit);
+            }
+        }
+        true
     }
 
     /// pprof's label rules: a non-zero `str` makes a string label; else a

@@ -9,5 +9,5 @@ mod decode;
 mod encode;
 mod wire;
 
-pub use decode::decode;
+pub use decode::{decode, decode_filtered};
 pub use encode::encode;

@@ -57,13 +57,37 @@ impl<'a> Val<'a> {
 #[inline(always)]
 pub(crate) fn read_varint(data: &mut &[u8]) -> Result<u64, ParseError> {
     let d = *data;
-    match d.first() {
-        Some(&b) if b < 0x80 => {
+    // One- and two-byte varints (every id of a profile with fewer than
+    // 16384 locations) take the fast paths.
+    match *d {
+        [b, ..] if b < 0x80 => {
             *data = &d[1..];
             Ok(u64::from(b))
         }
-        Some(_) => read_varint_slow(data),
-        None => Err(bad_varint()),
+        [b0, b1, ..] if b1 < 0x80 => {
+            *data = &d[2..];
+            Ok(u64::from(b0 & 0x7f) | (u64::from(b1) << 7))
+        }
+        [_, ..] => read_varint_slow(data),
+        [] => Err(bad_varint()),
+    }
+}
+
+/// [`read_varint`] for callers that only need to know that a run is
+/// malformed, not why: no error value to build or move.
+#[inline(always)]
+pub(crate) fn read_varint_opt(data: &mut &[u8]) -> Option<u64> {
+    let d = *data;
+    match *d {
+        [b, ..] if b < 0x80 => {
+            *data = &d[1..];
+            Some(u64::from(b))
+        }
+        [b0, b1, ..] if b1 < 0x80 => {
+            *data = &d[2..];
+            Some(u64::from(b0 & 0x7f) | (u64::from(b1) << 7))
+        }
+        _ => read_varint_slow(data).ok(),
     }
 }
 
@@ -89,6 +113,11 @@ pub(crate) struct Reader<'a> {
 impl<'a> Reader<'a> {
     pub(crate) fn new(data: &'a [u8]) -> Self {
         Reader { data }
+    }
+
+    /// Bytes not read yet.
+    pub(crate) fn remaining(&self) -> usize {
+        self.data.len()
     }
 
     /// The next `(field number, value)`, or `None` at the end. Every length

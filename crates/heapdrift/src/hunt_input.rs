@@ -1,0 +1,358 @@
+//! The input layer of `heapdrift hunt`: snapshot sources, classification by
+//! kind, time stamps, de-duplication and ordering.
+//!
+//! A [`SnapshotSource`] yields raw snapshots (bytes plus what the source
+//! already knows: kind and time for an archive's index, nothing for a plain
+//! file). [`load`] parses each one, classifies it by its sample types and
+//! format, fixes its time stamp and returns them time-ordered.
+//!
+//! Time stamp rule, first that applies:
+//! 1. the time the source recorded (an archive index);
+//! 2. the profile's own `time_nanos` (profile.proto; Go always sets it);
+//! 3. a UTC date-time in the file name: `YYYYMMDDTHHMMSS[.fff]Z` or
+//!    `YYYY-MM-DDTHH:MM:SS[.fff]Z` (also with `_` or `-` for `T`, `-`/`.`
+//!    between time fields), or else a Unix time of 10 digits (seconds) or
+//!    13 digits (milliseconds) standing alone between non-digits;
+//! 4. the file's modification time.
+
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+
+use anyhow::{Context, bail};
+use profile::legacy::MemStats;
+use profile::{ParseOptions, Profile, SourceFormat};
+
+/// What a snapshot is, as far as `hunt` is concerned.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum SnapshotKind {
+    Heap,
+    Goroutine,
+    GoroutineLeak,
+}
+
+impl SnapshotKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SnapshotKind::Heap => "heap",
+            SnapshotKind::Goroutine => "goroutine",
+            SnapshotKind::GoroutineLeak => "goroutineleak",
+        }
+    }
+}
+
+/// Where a snapshot's time stamp came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TimeSource {
+    Source,
+    Profile,
+    FileName,
+    ModTime,
+}
+
+/// One snapshot as a source yields it.
+#[derive(Clone, Debug)]
+pub struct RawSnapshot {
+    /// Known to the source (an archive's index), else found by parsing.
+    pub kind: Option<SnapshotKind>,
+    /// Unix nanoseconds, when the source knows it.
+    pub time_nanos: Option<i64>,
+    /// The file's modification time, the last resort for texts.
+    pub mtime_nanos: Option<i64>,
+    pub bytes: Vec<u8>,
+    /// For messages and the file-name time stamp.
+    pub path: PathBuf,
+}
+
+/// Anything that yields snapshots of one process: plain files and
+/// directories today, an archive later.
+pub trait SnapshotSource {
+    fn snapshots(&self) -> anyhow::Result<Vec<RawSnapshot>>;
+}
+
+/// Files named on the command line; directories are walked recursively, in
+/// sorted order, skipping hidden entries.
+pub struct Files(pub Vec<PathBuf>);
+
+impl SnapshotSource for Files {
+    fn snapshots(&self) -> anyhow::Result<Vec<RawSnapshot>> {
+        let mut paths = Vec::new();
+        for p in &self.0 {
+            let meta = std::fs::metadata(p).with_context(|| format!("{}", p.display()))?;
+            if meta.is_dir() {
+                walk(p, &mut paths)?;
+            } else {
+                paths.push(p.clone());
+            }
+        }
+        paths
+            .into_iter()
+            .map(|path| {
+                let bytes = std::fs::read(&path).with_context(|| format!("{}", path.display()))?;
+                let mtime_nanos = std::fs::metadata(&path)
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+                    .map(|d| d.as_nanos() as i64);
+                Ok(RawSnapshot {
+                    kind: None,
+                    time_nanos: None,
+                    mtime_nanos,
+                    bytes,
+                    path,
+                })
+            })
+            .collect()
+    }
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("{}", dir.display()))?
+        .map(|e| e.map(|e| e.path()))
+        .collect::<Result<_, _>>()
+        .with_context(|| format!("{}", dir.display()))?;
+    entries.sort();
+    for p in entries {
+        if p.file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with('.'))
+        {
+            continue;
+        }
+        if p.is_dir() {
+            walk(&p, out)?;
+        } else {
+            out.push(p);
+        }
+    }
+    Ok(())
+}
+
+/// A parsed, classified, time-stamped snapshot.
+#[derive(Debug)]
+pub struct Snapshot {
+    pub kind: SnapshotKind,
+    pub time_nanos: i64,
+    pub time_source: TimeSource,
+    pub format: SourceFormat,
+    pub profile: Profile,
+    pub memstats: Option<MemStats>,
+    pub goroutines: Option<Vec<profile::goroutine_dump::Goroutine>>,
+    pub path: PathBuf,
+}
+
+/// Everything loaded, time-ordered (ties: kind, then path).
+#[derive(Debug, Default)]
+pub struct Loaded {
+    pub snapshots: Vec<Snapshot>,
+    /// Files left out as byte-identical copies of an earlier one.
+    pub duplicates: Vec<PathBuf>,
+}
+
+/// Parses and classifies every snapshot of `source`. Any file that cannot
+/// be read, parsed or classified is an error naming it.
+pub fn load(source: &dyn SnapshotSource, opts: &ParseOptions) -> anyhow::Result<Loaded> {
+    let raw = source.snapshots()?;
+    let mut seen: HashMap<u64, Vec<usize>> = HashMap::new();
+    let mut kept: Vec<RawSnapshot> = Vec::new();
+    let mut duplicates = Vec::new();
+    for r in raw {
+        let mut h = DefaultHasher::new();
+        r.bytes.hash(&mut h);
+        let slot = seen.entry(h.finish()).or_default();
+        if slot.iter().any(|&i| kept[i].bytes == r.bytes) {
+            duplicates.push(r.path);
+            continue;
+        }
+        slot.push(kept.len());
+        kept.push(r);
+    }
+    let mut snapshots = Vec::with_capacity(kept.len());
+    for r in kept {
+        snapshots.push(classify(r, opts)?);
+    }
+    snapshots.sort_by(|a, b| {
+        a.time_nanos
+            .cmp(&b.time_nanos)
+            .then(a.kind.cmp(&b.kind))
+            .then_with(|| a.path.cmp(&b.path))
+    });
+    Ok(Loaded {
+        snapshots,
+        duplicates,
+    })
+}
+
+fn classify(r: RawSnapshot, opts: &ParseOptions) -> anyhow::Result<Snapshot> {
+    let name = r.path.display().to_string();
+    let parsed = profile::parse(&r.bytes, opts).with_context(|| name.clone())?;
+    let p = &parsed.profile;
+    let has = |t: &str| p.sample_types.iter().any(|v| v.r#type == t);
+    let kind = match r.kind {
+        Some(k) => k,
+        None if parsed.format == SourceFormat::GoroutineDump => SnapshotKind::Goroutine,
+        None if p.sample_types.len() == 1 && has("goroutineleak") => SnapshotKind::GoroutineLeak,
+        None if p.sample_types.len() == 1 && has("goroutine") => SnapshotKind::Goroutine,
+        None if has("inuse_space") || has("alloc_space") => SnapshotKind::Heap,
+        None => {
+            let types: Vec<String> = p
+                .sample_types
+                .iter()
+                .map(|v| format!("{}/{}", v.r#type, v.unit))
+                .collect();
+            bail!(
+                "{name}: not a heap, goroutine or goroutineleak profile (sample types {}); hunt reads only those",
+                types.join(", ")
+            );
+        }
+    };
+    let (time_nanos, time_source) = if let Some(t) = r.time_nanos {
+        (t, TimeSource::Source)
+    } else if parsed.format == SourceFormat::Proto && p.time_nanos != 0 {
+        (p.time_nanos, TimeSource::Profile)
+    } else if let Some(t) = r
+        .path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(time_from_name)
+    {
+        (t, TimeSource::FileName)
+    } else if let Some(t) = r.mtime_nanos {
+        (t, TimeSource::ModTime)
+    } else {
+        bail!("{name}: no time stamp (not in the profile, the file name or the file's metadata)");
+    };
+    Ok(Snapshot {
+        kind,
+        time_nanos,
+        time_source,
+        format: parsed.format,
+        profile: with_inuse(parsed.profile),
+        memstats: parsed.memstats,
+        goroutines: parsed.goroutines,
+        path: r.path,
+    })
+}
+
+/// An allocations-only profile (alloc_space/alloc_objects, no in-use
+/// values) still feeds the heap series' allocation rates: it gets zero
+/// in-use columns, so its sites read as flat in use.
+fn with_inuse(mut p: Profile) -> Profile {
+    let has = |t: &str| p.sample_types.iter().any(|v| v.r#type == t);
+    if has("inuse_space") || !has("alloc_space") {
+        return p;
+    }
+    let unit = |t: &str| {
+        p.sample_types
+            .iter()
+            .find(|v| v.r#type == t)
+            .map(|v| v.unit.clone())
+    };
+    let space_unit = unit("alloc_space").unwrap_or_else(|| "bytes".into());
+    let objects_unit = unit("alloc_objects");
+    p.sample_types.push(profile::ValueType {
+        r#type: "inuse_space".into(),
+        unit: space_unit,
+    });
+    let mut extra = 1;
+    if let Some(u) = objects_unit {
+        p.sample_types.push(profile::ValueType {
+            r#type: "inuse_objects".into(),
+            unit: u,
+        });
+        extra = 2;
+    }
+    for s in &mut p.samples {
+        s.values.extend(std::iter::repeat_n(0, extra));
+    }
+    p
+}
+
+static ISO: LazyLock<regex::Regex> = LazyLock::new(|| {
+    regex::Regex::new(
+        r"(?:^|[^0-9])(\d{4})-?(\d{2})-?(\d{2})[T_-](\d{2})[:.-]?(\d{2})[:.-]?(\d{2})(?:[.,](\d{1,9}))?Z?(?:[^0-9]|$)",
+    )
+    .expect("valid regex")
+});
+static UNIX: LazyLock<regex::Regex> = LazyLock::new(|| {
+    regex::Regex::new(r"(?:^|[^0-9])(\d{13}|\d{10})(?:[^0-9]|$)").expect("valid regex")
+});
+
+/// A UTC time stamp in a file name (rule 3 of the module doc), in Unix
+/// nanoseconds.
+pub fn time_from_name(name: &str) -> Option<i64> {
+    if let Some(c) = ISO.captures(name) {
+        let n = |i: usize| c.get(i).and_then(|m| m.as_str().parse::<i64>().ok());
+        let (y, mo, d, h, mi, s) = (n(1)?, n(2)?, n(3)?, n(4)?, n(5)?, n(6)?);
+        if (1..=12).contains(&mo) && (1..=31).contains(&d) && h < 24 && mi < 60 && s < 61 {
+            let frac = c.get(7).map_or(0, |m| {
+                let digits = m.as_str();
+                let v: i64 = digits.parse().unwrap_or(0);
+                v * 10i64.pow(9 - digits.len() as u32)
+            });
+            let days = drift::render::days_from_civil(y, mo as u32, d as u32);
+            return Some(((days * 86_400 + h * 3600 + mi * 60 + s) * 1_000_000_000) + frac);
+        }
+    }
+    let c = UNIX.captures(name)?;
+    let digits = c.get(1)?.as_str();
+    let v: i64 = digits.parse().ok()?;
+    Some(if digits.len() == 13 {
+        v * 1_000_000
+    } else {
+        v * 1_000_000_000
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn time_stamps_in_names() {
+        let t = 1_795_712_438_957_000_000; // 2026-11-26 17:00:38.957 UTC
+        assert_eq!(time_from_name("heap-20261126T170038.957Z.pb.gz"), Some(t));
+        assert_eq!(time_from_name("heap-2026-11-26T17:00:38.957Z.txt"), Some(t));
+        assert_eq!(time_from_name("heap_2026-11-26_17-00-38.957.txt"), Some(t));
+        assert_eq!(
+            time_from_name("goroutine.1795712438.txt"),
+            Some(1_795_712_438_000_000_000)
+        );
+        assert_eq!(time_from_name("g-1795712438957.txt"), Some(t));
+        assert_eq!(time_from_name("heap.txt"), None);
+        assert_eq!(time_from_name("heap-123.txt"), None);
+    }
+
+    #[test]
+    fn allocs_only_profiles_get_zero_inuse() {
+        let vt = |t: &str, u: &str| profile::ValueType {
+            r#type: t.into(),
+            unit: u.into(),
+        };
+        let p = Profile {
+            sample_types: vec![vt("alloc_objects", "count"), vt("alloc_space", "bytes")],
+            samples: vec![profile::Sample {
+                values: vec![3, 4096],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let q = with_inuse(p);
+        let types: Vec<&str> = q.sample_types.iter().map(|v| v.r#type.as_str()).collect();
+        assert_eq!(
+            types,
+            [
+                "alloc_objects",
+                "alloc_space",
+                "inuse_space",
+                "inuse_objects"
+            ]
+        );
+        assert_eq!(q.samples[0].values, [3, 4096, 0, 0]);
+        // A profile with in-use values is left alone.
+        let r = with_inuse(q.clone());
+        assert_eq!(r, q);
+    }
+}
