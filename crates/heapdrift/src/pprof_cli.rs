@@ -1042,11 +1042,31 @@ mod tests {
                 .unwrap();
             let e = parse_with(&v, &NO_HOST).unwrap_err();
             assert_eq!(
-                String::from_utf8_lossy(&res.stderr),
+                sort_conflict_list(&String::from_utf8_lossy(&res.stderr)),
                 e.stderr_text(),
                 "stderr for {args:?}"
             );
             assert_eq!(res.status.code(), Some(e.exit_code()), "exit for {args:?}");
         }
+    }
+
+    /// pprof lists conflicting options in Go map order, which changes from
+    /// run to run; heapdrift sorts them. Compare in sorted form.
+    fn sort_conflict_list(stderr: &str) -> String {
+        const KEY: &str = "conflicting options set: [";
+        let Some(start) = stderr.find(KEY).map(|i| i + KEY.len()) else {
+            return stderr.to_string();
+        };
+        let Some(len) = stderr[start..].find(']') else {
+            return stderr.to_string();
+        };
+        let mut names: Vec<&str> = stderr[start..start + len].split(' ').collect();
+        names.sort_unstable();
+        format!(
+            "{}{}{}",
+            &stderr[..start],
+            names.join(" "),
+            &stderr[start + len..]
+        )
     }
 }

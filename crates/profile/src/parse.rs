@@ -6,10 +6,11 @@ use crate::goroutine_dump::Goroutine;
 use crate::legacy::MemStats;
 use crate::model::Profile;
 
-/// Default cap on decompressed size: far above any real profile (the Go
-/// compiler's heap profile at memprofilerate=1 is under 100 MB raw), far
-/// below what would hurt the machine.
-pub const DEFAULT_MAX_DECOMPRESSED: u64 = 1 << 30;
+/// Default cap on decompressed size: 8x the largest real profile we know
+/// (the Go compiler's heap profile at memprofilerate=1 compiling its ssa
+/// package inflates to 65 MB), and low enough that a gzip bomb cannot hurt
+/// the machine. `HEAPDRIFT_MAX_DECOMPRESSED` raises it.
+pub const DEFAULT_MAX_DECOMPRESSED: u64 = 512 << 20;
 
 #[derive(Clone, Debug)]
 pub struct ParseOptions {
