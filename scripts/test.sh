@@ -9,4 +9,4 @@ export PATH="$(dirname "$GO"):$PATH"
 export HEAPDRIFT_GO="$GO"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
-cargo test --workspace --locked --release
+cargo test --workspace --locked --profile ci
