@@ -66,6 +66,18 @@ impl Parsed {
 /// texts, and goroutine dumps. Mirrors pprof's order: protobuf first, then
 /// the legacy parsers.
 pub fn parse(data: &[u8], opts: &ParseOptions) -> Result<Parsed, ParseError> {
+    parse_filtered(data, opts, |_| None)
+}
+
+/// Like [`parse`], but a profile.proto input is decoded with
+/// [`crate::proto::decode_filtered`]: samples whose values at the indexes
+/// `select` returns are all zero are left out. Legacy texts and goroutine
+/// dumps are parsed as by `parse`, every sample kept.
+pub fn parse_filtered(
+    data: &[u8],
+    opts: &ParseOptions,
+    select: impl FnOnce(&Profile) -> Option<Vec<usize>>,
+) -> Result<Parsed, ParseError> {
     if data.is_empty() {
         return Err(ParseError::Empty);
     }
@@ -73,7 +85,7 @@ pub fn parse(data: &[u8], opts: &ParseOptions) -> Result<Parsed, ParseError> {
     if data.is_empty() {
         return Err(ParseError::Empty);
     }
-    let proto_err = match crate::proto::decode(&data) {
+    let proto_err = match crate::proto::decode_filtered(&data, select) {
         Ok(profile) => {
             crate::passes::validate::check_valid(&profile)?;
             return Ok(Parsed::proto(profile));
