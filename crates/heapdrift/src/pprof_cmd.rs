@@ -288,3 +288,48 @@ fn new_temp_file(
     }
     bail!("could not create file of the form {prefix}001{suffix}")
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filter_for(argv: &[&str]) -> Option<sources::SampleFilter> {
+        let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
+        let a = crate::pprof_cli::parse(&argv).unwrap_or_else(|_| panic!("{argv:?}"));
+        let cmd = a.output.as_ref().unwrap().command;
+        sample_filter(&a, cmd)
+    }
+
+    #[test]
+    fn sample_filter_only_for_one_source_graph_reports() {
+        let f = filter_for(&["-top", "a.pb.gz"]).unwrap();
+        assert_eq!(f.sample_index, "");
+        assert!(!f.mean);
+        let f = filter_for(&["-tree", "-mean", "-sample_index=1", "a.pb.gz"]).unwrap();
+        assert_eq!(f.sample_index, "1");
+        assert!(f.mean);
+        assert!(filter_for(&["-dot", "a.pb.gz"]).is_some());
+        assert!(filter_for(&["-peek=x", "a.pb.gz"]).is_some());
+        for argv in [
+            &["-traces", "a.pb.gz"][..],
+            &["-raw", "a.pb.gz"],
+            &["-tags", "a.pb.gz"],
+            &["-proto", "a.pb.gz"],
+            &["-topproto", "a.pb.gz"],
+            &["-callgrind", "a.pb.gz"],
+            &["-list=x", "a.pb.gz"],
+            &["-comments", "a.pb.gz"],
+            &["-top", "a.pb.gz", "b.pb.gz"],
+            &["-top", "-base=b.pb.gz", "a.pb.gz"],
+            &["-top", "-diff_base=b.pb.gz", "a.pb.gz"],
+            &["-top", "-tagfocus=x", "a.pb.gz"],
+            &["-top", "-tagignore=x", "a.pb.gz"],
+            &["-top", "-tagshow=x", "a.pb.gz"],
+            &["-top", "-taghide=x", "a.pb.gz"],
+            &["-top", "-tagroot=x", "a.pb.gz"],
+            &["-top", "-tagleaf=x", "a.pb.gz"],
+        ] {
+            assert!(filter_for(argv).is_none(), "{argv:?}");
+        }
+    }
+}
