@@ -72,6 +72,8 @@ ratio() { # a b -> a/b with one decimal, or -
 
 if [[ -n "$PPROF" ]]; then go_cmd=("$PPROF"); else go_cmd=("$GO" tool pprof); fi
 
+# Other processes skew wall times; CPU time (user+sys) is steadier.
+echo "load average at start: $(cut -d' ' -f1-3 /proc/loadavg)"
 printf '%-28s %6s | %8s %8s %8s | %6s %6s | %7s %7s | %6s %6s %6s | %s\n' \
   profile size floor_ms go_ms hd_ms go/hd hd/flr go_cpu hd_cpu go_MB hd_MB go/hd same
 for f in "${profiles[@]}"; do
@@ -95,3 +97,4 @@ for f in "${profiles[@]}"; do
     "$name" "$size" "$floor_ms" "$go_ms" "$hd_ms" "$(ratio "$go_ms" "$hd_ms")" "$(ratio "$hd_ms" "$floor_ms")" \
     "$go_cpu" "$hd_cpu" "$go_mb" "$hd_mb" "$(ratio "$go_mb" "$hd_mb")" "$same"
 done
+echo "load average at end: $(cut -d' ' -f1-3 /proc/loadavg)"

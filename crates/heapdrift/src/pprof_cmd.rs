@@ -6,8 +6,10 @@ use std::io::{IsTerminal, Write};
 
 use anyhow::{anyhow, bail};
 use profile::Profile;
-use report::config::PostProcess;
-use report::driver::{CombineOptions, Env, check_supported, combine_sources, generate_report};
+use report::config::{Command, PostProcess};
+use report::driver::{
+    CombineOptions, Env, check_supported, combine_sources, generate_report, generate_report_keeping,
+};
 
 use crate::pprof_cli::PprofArgs;
 use crate::sources::{self, SourceOptions};
@@ -69,7 +71,8 @@ pub fn run(args: PprofArgs) -> anyhow::Result<()> {
     }
 
     // fetchProfiles: sources and bases.
-    let sopts = SourceOptions::from_args(&args);
+    let mut sopts = SourceOptions::from_args(&args);
+    sopts.sample_filter = sample_filter(&args, cmd);
     let mut notes = Vec::new();
     let src = sources::grab_all(&args.sources, &sopts, &mut notes);
     let bases: Vec<String> = args.base.iter().cloned().collect();
@@ -126,7 +129,7 @@ pub fn run(args: PprofArgs) -> anyhow::Result<()> {
     if dot_format.is_none() && out_file.is_empty() && !to_temp_file {
         // Straight to stdout: reports can be gigabytes (-traces, -raw).
         let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-        generate_report(
+        let rpt = generate_report_keeping(
             p,
             cmd,
             output.arg.as_deref(),
@@ -135,6 +138,9 @@ pub fn run(args: PprofArgs) -> anyhow::Result<()> {
             &mut stdout,
         )?;
         stdout.flush()?;
+        // The process exits right after: freeing a big profile's hundreds
+        // of thousands of allocations would only cost time.
+        std::mem::forget(rpt);
         return Ok(());
     }
     // Elsewhere only once the report is complete, as pprof does.
@@ -168,6 +174,44 @@ pub fn run(args: PprofArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// When the report cannot see samples whose reported value (and `-mean`
+/// divisor) is zero, which ones those are, so parsing can skip them: on big
+/// heap profiles most samples are freed allocations, zero in `inuse_*`.
+///
+/// Only for one source and no base: merging and subtracting read every
+/// sample. Only for the reports built from pprof's call graph (`-top`,
+/// `-text`, `-tree`, `-peek`, `-dot` and the Graphviz formats), whose
+/// `newGraph` skips those samples. `-traces`, `-tags`, `-raw`, `-proto`,
+/// `-topproto`, `-callgrind`, `-list` and `-comments` keep every sample.
+/// The tag options are out too: their "no matches" warnings look at every
+/// sample. Known difference left: the "For tag X used unit" warning cannot
+/// see the samples left out (docs/pprof-compat.md).
+pub fn sample_filter(a: &PprofArgs, cmd: &Command) -> Option<sources::SampleFilter> {
+    use report::config::ReportFormat;
+    let c = &a.config;
+    let graph_report = matches!(
+        cmd.format,
+        ReportFormat::Text | ReportFormat::Tree | ReportFormat::Dot
+    );
+    let tag_options = [
+        &c.tagfocus,
+        &c.tagignore,
+        &c.tagshow,
+        &c.taghide,
+        &c.tagroot,
+        &c.tagleaf,
+    ];
+    let ok = graph_report
+        && a.sources.len() == 1
+        && a.base.is_none()
+        && !c.normalize
+        && tag_options.iter().all(|t| t.is_empty());
+    ok.then(|| sources::SampleFilter {
+        sample_index: c.sample_index.clone(),
+        mean: c.mean,
+    })
+}
+
 /// pprof saves a copy of a profile that came over HTTP.
 fn save_fetched(p: &Profile, stderr: &mut dyn Write) -> anyhow::Result<()> {
     let main = p.mappings.first().map(|m| m.file.as_str()).unwrap_or("");
@@ -197,8 +241,8 @@ fn graphviz_available() -> bool {
 /// pprof's `invokeDot`: `dot -T<format>` over the DOT text. SVG is not
 /// post-processed for panning as pprof's `massageSVG` does.
 fn invoke_dot(format: &str, dot: &[u8]) -> anyhow::Result<Vec<u8>> {
-    use std::process::{Command, Stdio};
-    let mut child = Command::new("dot")
+    use std::process::Stdio;
+    let mut child = std::process::Command::new("dot")
         .arg(format!("-T{format}"))
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -243,4 +287,49 @@ fn new_temp_file(
         }
     }
     bail!("could not create file of the form {prefix}001{suffix}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn filter_for(argv: &[&str]) -> Option<sources::SampleFilter> {
+        let argv: Vec<String> = argv.iter().map(|s| s.to_string()).collect();
+        let a = crate::pprof_cli::parse(&argv).unwrap_or_else(|_| panic!("{argv:?}"));
+        let cmd = a.output.as_ref().unwrap().command;
+        sample_filter(&a, cmd)
+    }
+
+    #[test]
+    fn sample_filter_only_for_one_source_graph_reports() {
+        let f = filter_for(&["-top", "a.pb.gz"]).unwrap();
+        assert_eq!(f.sample_index, "");
+        assert!(!f.mean);
+        let f = filter_for(&["-tree", "-mean", "-sample_index=1", "a.pb.gz"]).unwrap();
+        assert_eq!(f.sample_index, "1");
+        assert!(f.mean);
+        assert!(filter_for(&["-dot", "a.pb.gz"]).is_some());
+        assert!(filter_for(&["-peek=x", "a.pb.gz"]).is_some());
+        for argv in [
+            &["-traces", "a.pb.gz"][..],
+            &["-raw", "a.pb.gz"],
+            &["-tags", "a.pb.gz"],
+            &["-proto", "a.pb.gz"],
+            &["-topproto", "a.pb.gz"],
+            &["-callgrind", "a.pb.gz"],
+            &["-list=x", "a.pb.gz"],
+            &["-comments", "a.pb.gz"],
+            &["-top", "a.pb.gz", "b.pb.gz"],
+            &["-top", "-base=b.pb.gz", "a.pb.gz"],
+            &["-top", "-diff_base=b.pb.gz", "a.pb.gz"],
+            &["-top", "-tagfocus=x", "a.pb.gz"],
+            &["-top", "-tagignore=x", "a.pb.gz"],
+            &["-top", "-tagshow=x", "a.pb.gz"],
+            &["-top", "-taghide=x", "a.pb.gz"],
+            &["-top", "-tagroot=x", "a.pb.gz"],
+            &["-top", "-tagleaf=x", "a.pb.gz"],
+        ] {
+            assert!(filter_for(argv).is_none(), "{argv:?}");
+        }
+    }
 }

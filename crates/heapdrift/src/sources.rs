@@ -32,6 +32,32 @@ pub struct SourceOptions {
     pub tls_cert: String,
     pub tls_key: String,
     pub tls_ca: String,
+    /// Leave out of a local profile.proto the samples the report cannot
+    /// see (see [`SampleFilter`]); `None` keeps every sample.
+    pub sample_filter: Option<SampleFilter>,
+}
+
+/// Which sample values a report reads: `-sample_index` (pprof's
+/// `SampleIndexByName` on the decoded header), plus value 0 with `-mean`,
+/// pprof's mean divisor. Samples where all of these are zero are skipped by
+/// pprof's graph building, so a graph report of one source cannot see them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SampleFilter {
+    pub sample_index: String,
+    pub mean: bool,
+}
+
+impl SampleFilter {
+    /// The value indexes to keep samples by, or `None` (keep every sample)
+    /// when the index is invalid: the driver then reports pprof's error.
+    fn select(&self, header: &Profile) -> Option<Vec<usize>> {
+        let index = report::driver::sample_index_by_name(header, &self.sample_index).ok()?;
+        let mut v = vec![index];
+        if self.mean && index != 0 {
+            v.push(0);
+        }
+        Some(v)
+    }
 }
 
 impl Default for SourceOptions {
@@ -45,6 +71,7 @@ impl Default for SourceOptions {
             tls_cert: String::new(),
             tls_key: String::new(),
             tls_ca: String::new(),
+            sample_filter: None,
         }
     }
 }
@@ -67,6 +94,7 @@ impl SourceOptions {
             tls_cert: a.tls_cert.clone(),
             tls_key: a.tls_key.clone(),
             tls_ca: a.tls_ca.clone(),
+            sample_filter: None,
         }
     }
 }
@@ -147,7 +175,14 @@ pub fn grab(
         max_decompressed: opts.max_bytes,
         symbolize_text: opts.symbolize_text,
     };
-    let mut p = profile::parse(&bytes, &popts)
+    // A fetched profile is saved whole (save_fetched), so it is never
+    // filtered.
+    let filter = opts.sample_filter.as_ref().filter(|_| url.is_none());
+    let parsed = match filter {
+        Some(f) => profile::parse::parse_filtered(&bytes, &popts, |h| f.select(h)),
+        None => profile::parse(&bytes, &popts),
+    };
+    let mut p = parsed
         .map_err(|e| match e {
             // pprof's Parse wraps this one too.
             profile::ParseError::Empty => "parsing profile: empty input file".to_string(),

@@ -67,6 +67,18 @@ impl Parsed {
 /// texts, and goroutine dumps. Mirrors pprof's order: protobuf first, then
 /// the legacy parsers.
 pub fn parse(data: &[u8], opts: &ParseOptions) -> Result<Parsed, ParseError> {
+    parse_filtered(data, opts, |_| None)
+}
+
+/// Like [`parse`], but a profile.proto input is decoded with
+/// [`crate::proto::decode_filtered`]: samples whose values at the indexes
+/// `select` returns are all zero are left out. Legacy texts and goroutine
+/// dumps are parsed as by `parse`, every sample kept.
+pub fn parse_filtered(
+    data: &[u8],
+    opts: &ParseOptions,
+    select: impl FnOnce(&Profile) -> Option<Vec<usize>>,
+) -> Result<Parsed, ParseError> {
     if data.is_empty() {
         return Err(ParseError::Empty);
     }
@@ -74,7 +86,7 @@ pub fn parse(data: &[u8], opts: &ParseOptions) -> Result<Parsed, ParseError> {
     if data.is_empty() {
         return Err(ParseError::Empty);
     }
-    let proto_err = match crate::proto::decode(&data) {
+    let proto_err = match crate::proto::decode_filtered(&data, select) {
         Ok(profile) => {
             crate::passes::validate::check_valid(&profile)?;
             return Ok(Parsed::proto(profile));
@@ -117,4 +129,53 @@ fn looks_like_proto(data: &[u8]) -> bool {
     let field = key >> 3;
     let wire = key & 7;
     (1..=14).contains(&field) && (wire == 0 || wire == 2)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Sample, ValueType};
+
+    fn two_type_profile() -> Profile {
+        let sample = |a: i64, b: i64| Sample {
+            values: vec![a, b],
+            ..Default::default()
+        };
+        Profile {
+            sample_types: vec![
+                ValueType::new("count", ""),
+                ValueType::new("space", "bytes"),
+            ],
+            samples: vec![sample(1, 0), sample(0, 5), sample(2, 7), sample(0, 0)],
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn filtered_parse_drops_zero_samples_of_protos_only() {
+        let bytes = crate::gz::compress(&crate::proto::encode(&two_type_profile()));
+        let opts = ParseOptions::default();
+        let all = parse(&bytes, &opts).unwrap().profile;
+        assert_eq!(all.samples.len(), 4);
+        let by_space = parse_filtered(&bytes, &opts, |h| {
+            assert_eq!(h.sample_types.len(), 2);
+            Some(vec![1])
+        })
+        .unwrap()
+        .profile;
+        let values: Vec<_> = by_space.samples.iter().map(|s| s.values.clone()).collect();
+        assert_eq!(values, vec![vec![0, 5], vec![2, 7]]);
+        let by_both = parse_filtered(&bytes, &opts, |_| Some(vec![1, 0]))
+            .unwrap()
+            .profile;
+        assert_eq!(by_both.samples.len(), 3);
+        // A legacy text is parsed whole.
+        let text = b"heap profile: 1: 0 [2: 64] @ heap/1048576\n1: 0 [2: 64] @ 0x1\n";
+        let legacy = parse_filtered(text, &opts, |_| Some(vec![1])).unwrap();
+        assert_ne!(legacy.format, SourceFormat::Proto);
+        assert_eq!(
+            legacy.profile.samples.len(),
+            parse(text, &opts).unwrap().profile.samples.len()
+        );
+    }
 }

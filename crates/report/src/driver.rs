@@ -701,13 +701,26 @@ fn identify_num_label_units(p: &Profile, stderr: &mut dyn Write) -> HashMap<Stri
 /// (before any Graphviz post-processing) to `out`. `arg` is the regexp of
 /// `-list`/`-peek`. Consumes the profile: reports rewrite it in place.
 pub fn generate_report(
-    mut p: Profile,
+    p: Profile,
     cmd: &Command,
     arg: Option<&str>,
     cfg: &Config,
     env: &mut Env,
     out: &mut dyn Write,
 ) -> Result<(), DriverError> {
+    generate_report_keeping(p, cmd, arg, cfg, env, out).map(drop)
+}
+
+/// [`generate_report`], handing back the report (and its profile) instead
+/// of dropping it, so that a process about to exit can skip freeing it.
+pub fn generate_report_keeping(
+    mut p: Profile,
+    cmd: &Command,
+    arg: Option<&str>,
+    cfg: &Config,
+    env: &mut Env,
+    out: &mut dyn Write,
+) -> Result<Report, DriverError> {
     check_supported(cmd)?;
     let units = identify_num_label_units(&p, env.stderr);
     let cfg = apply_command_overrides(cmd.name, cmd.format, cfg.clone());
@@ -766,7 +779,7 @@ pub fn generate_report(
         }
         _ => rpt.generate(out).map_err(report_error)?,
     }
-    Ok(())
+    Ok(rpt)
 }
 
 /// pprof's `printTopProto`: the report's top nodes as a profile of

@@ -724,9 +724,9 @@ impl Report {
     fn print_traces(&mut self, w: &mut dyn Write) -> Result<(), ReportError> {
         const SEPARATOR: &str =
             "-----------+-------------------------------------------------------";
-        let mut out = String::new();
-        out.push_str(&self.profile_labels().join("\n"));
-        out.push('\n');
+        // Streamed: the report of a big profile runs to hundreds of MB.
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, w);
+        writeln!(out, "{}", self.profile_labels().join("\n"))?;
         let prof = &self.prof;
         let o = &self.options;
         let zero = |_: &[i64]| 0i64;
@@ -744,8 +744,9 @@ impl Report {
         };
         let (g, locs) = graph::create_nodes(prof, &gopt);
         let names: Vec<String> = g.arena.iter().map(|n| n.info.printable_name()).collect();
+        let mut stack: Vec<(usize, bool)> = Vec::new();
         for sample in &prof.samples {
-            let mut stack: Vec<(usize, bool)> = Vec::new();
+            stack.clear();
             for &l in &sample.locations {
                 let nodes = &locs[l as usize];
                 for (i, n) in nodes.iter().enumerate() {
@@ -757,15 +758,16 @@ impl Report {
             if stack.is_empty() {
                 continue;
             }
-            out.push_str(SEPARATOR);
-            out.push('\n');
+            writeln!(out, "{SEPARATOR}")?;
             let mut labels: Vec<String> =
                 group_by_key(sample.labels.iter().map(|l| (&*l.key, l.value.to_string())))
                     .into_iter()
                     .map(|(k, vs)| format!("{}:  {}\n", pad_left(k, 10), vs.join(" ")))
                     .collect();
             labels.sort();
-            labels.iter().for_each(|l| out.push_str(l));
+            for l in &labels {
+                out.write_all(l.as_bytes())?;
+            }
             let mut num_labels: Vec<String> = group_by_key(sample.num_labels.iter().map(|l| {
                 let unit = o
                     .num_label_units
@@ -778,7 +780,9 @@ impl Report {
             .map(|(k, vs)| format!("{}:  {}\n", pad_left(k, 10), vs.join(" ")))
             .collect();
             num_labels.sort();
-            num_labels.iter().for_each(|l| out.push_str(l));
+            for l in &num_labels {
+                out.write_all(l.as_bytes())?;
+            }
             let mut v = (o.sample_value)(&sample.values);
             let d = o
                 .sample_mean_divisor
@@ -794,17 +798,17 @@ impl Report {
                 } else {
                     String::new()
                 };
-                out.push_str(&format!(
-                    "{}   {}{}\n",
+                writeln!(
+                    out,
+                    "{}   {}{}",
                     pad_left(&vs, 10),
                     names[n],
                     if inline { " (inline)" } else { "" }
-                ));
+                )?;
             }
         }
-        out.push_str(SEPARATOR);
-        out.push('\n');
-        w.write_all(out.as_bytes())?;
+        writeln!(out, "{SEPARATOR}")?;
+        out.flush()?;
         Ok(())
     }
 
