@@ -62,13 +62,32 @@ fn try_oneshot(data: &[u8], max: u64) -> Option<Vec<u8>> {
 }
 
 fn stream_decompress(data: &[u8], max: u64) -> Result<Vec<u8>, ParseError> {
-    let mut out = Vec::new();
-    // Read one byte past the cap so that "exactly max" and "more than max"
-    // are distinguishable without ever holding more than max + 1 bytes.
-    let mut reader = MultiGzDecoder::new(data).take(max.saturating_add(1));
-    reader.read_to_end(&mut out).map_err(go_wording)?;
-    if out.len() as u64 > max {
-        return Err(ParseError::TooLarge { limit: max });
+    // Grow the output by hand rather than with read_to_end: its doubling
+    // would reserve (and an allocator that copies on realloc would touch)
+    // twice the cap just to find out that one byte more came out.
+    let limit = usize::try_from(max).unwrap_or(usize::MAX);
+    let mut reader = MultiGzDecoder::new(data);
+    let mut out: Vec<u8> = Vec::new();
+    let mut chunk = vec![0u8; 64 << 10];
+    loop {
+        let n = match reader.read(&mut chunk) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(go_wording(e)),
+        };
+        if out.len().saturating_add(n) > limit {
+            return Err(ParseError::TooLarge { limit: max });
+        }
+        if out.capacity() - out.len() < n {
+            let want = out
+                .capacity()
+                .saturating_mul(2)
+                .max(out.len() + n)
+                .min(limit);
+            out.reserve_exact(want - out.len());
+        }
+        out.extend_from_slice(&chunk[..n]);
     }
     Ok(out)
 }
