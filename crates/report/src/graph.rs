@@ -167,20 +167,18 @@ pub struct Tag {
     pub cum_div: i64,
 }
 
+/// A value with its `-mean` divisor: the mean when a divisor was
+/// accumulated, the plain sum otherwise (pprof's `FlatValue`/`CumValue`).
+fn mean_or_sum(sum: i64, div: i64) -> i64 {
+    if div == 0 { sum } else { sum / div }
+}
+
 impl Tag {
     pub fn flat_value(&self) -> i64 {
-        if self.flat_div == 0 {
-            self.flat
-        } else {
-            self.flat / self.flat_div
-        }
+        mean_or_sum(self.flat, self.flat_div)
     }
     pub fn cum_value(&self) -> i64 {
-        if self.cum_div == 0 {
-            self.cum
-        } else {
-            self.cum / self.cum_div
-        }
+        mean_or_sum(self.cum, self.cum_div)
     }
 }
 
@@ -218,18 +216,10 @@ pub struct Node {
 
 impl Node {
     pub fn flat_value(&self) -> i64 {
-        if self.flat_div == 0 {
-            self.flat
-        } else {
-            self.flat / self.flat_div
-        }
+        mean_or_sum(self.flat, self.flat_div)
     }
     pub fn cum_value(&self) -> i64 {
-        if self.cum_div == 0 {
-            self.cum
-        } else {
-            self.cum / self.cum_div
-        }
+        mean_or_sum(self.cum, self.cum_div)
     }
 }
 
