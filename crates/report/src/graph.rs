@@ -1041,11 +1041,21 @@ fn sample_weights(s: &Sample, o: &Options) -> (i64, i64) {
 
 /// `newGraph`: also returns each location's nodes.
 pub fn new_graph(prof: &Profile, o: &Options) -> (Graph, Vec<Vec<Option<NodeIdx>>>) {
+    new_graph_split(prof, o, None)
+}
+
+/// [`new_graph`] with the groups cut for two threads at `split` (0: one
+/// thread) instead of where [`split_point`] would: tests check that every
+/// cut gives the same graph.
+pub fn new_graph_split(
+    prof: &Profile,
+    o: &Options,
+    split: Option<usize>,
+) -> (Graph, Vec<Vec<Option<NodeIdx>>>) {
     let (mut g, locs) = create_nodes(prof, o);
     // The per-location node lists, flattened (NO_NODE where a kept set
     // excludes the node), so the hot loop below does not chase a pointer
     // per frame.
-    const NO_NODE: NodeIdx = NodeIdx::MAX;
     let mut loc_start: Vec<u32> = Vec::with_capacity(locs.len() + 1);
     let mut loc_nodes_flat: Vec<NodeIdx> = Vec::new();
     for l in &locs {
@@ -1053,14 +1063,6 @@ pub fn new_graph(prof: &Profile, o: &Options) -> (Graph, Vec<Vec<Option<NodeIdx>
         loc_nodes_flat.extend(l.iter().map(|n| n.unwrap_or(NO_NODE)));
     }
     loc_start.push(loc_nodes_flat.len() as u32);
-    // Per-sample "already counted" marks, stamped with the group number so
-    // they never need clearing: one per node, one per edge.
-    let mut seen_node: Vec<u32> = vec![0; g.arena.len()];
-    let mut seen_edge: Vec<u32> = Vec::new();
-    // The last edge found out of each node: stacks share most of their
-    // frames, so this usually answers without hashing.
-    let mut last_out: Vec<EdgeIdx> = vec![EdgeIdx::MAX; g.arena.len()];
-    let mut counts: Vec<Counts> = vec![Counts::default(); g.arena.len()];
     let computed;
     let groups = match o.sample_groups {
         Some(g) => g,
@@ -1069,19 +1071,111 @@ pub fn new_graph(prof: &Profile, o: &Options) -> (Graph, Vec<Vec<Option<NodeIdx>
             &computed
         }
     };
-    for (gi, group) in groups.groups.iter().enumerate() {
+    let tables = LocTables {
+        loc_start: &loc_start,
+        loc_nodes: &loc_nodes_flat,
+        nodes: g.arena.len(),
+    };
+    if o.collect_tags {
+        add_groups_with_tags(&mut g, groups, &tables, prof, o);
+    } else {
+        // Weights and edges are sums (and flag ORs/ANDs) over groups, so
+        // halves of the groups can be added up apart and merged: the merge
+        // visits the first half's edges, then the second's, which creates
+        // every edge in the order a single pass would.
+        let split = split
+            .unwrap_or_else(|| split_point(groups))
+            .min(groups.groups.len());
+        let parts: Vec<Partial> = if split == 0 || split >= groups.groups.len() {
+            vec![accumulate(groups, 0..groups.len(), &tables)]
+        } else {
+            std::thread::scope(|s| {
+                let second = s.spawn(|| accumulate(groups, split..groups.len(), &tables));
+                let first = accumulate(groups, 0..split, &tables);
+                vec![first, second.join().expect("graph worker panicked")]
+            })
+        };
+        for part in parts {
+            for (node, c) in g.arena.iter_mut().zip(&part.counts) {
+                node.flat = node.flat.wrapping_add(c.flat);
+                node.flat_div = node.flat_div.wrapping_add(c.flat_div);
+                node.cum = node.cum.wrapping_add(c.cum);
+                node.cum_div = node.cum_div.wrapping_add(c.cum_div);
+            }
+            for pe in part.edges {
+                let e = g.find_or_create_edge(pe.src, pe.dest, pe.residual, pe.inline);
+                g.bump_edge(e, pe.weight_div, pe.weight, pe.residual, pe.inline);
+            }
+        }
+    }
+    g.select_nodes(o.drop_negative);
+    (g, locs)
+}
+
+const NO_NODE: NodeIdx = NodeIdx::MAX;
+
+/// Each location's nodes, flattened: location `l`'s are
+/// `loc_nodes[loc_start[l]..loc_start[l + 1]]` (NO_NODE where a kept set
+/// excludes one).
+struct LocTables<'a> {
+    loc_start: &'a [u32],
+    loc_nodes: &'a [NodeIdx],
+    /// How many nodes the graph has.
+    nodes: usize,
+}
+
+impl LocTables<'_> {
+    fn of(&self, l: LocIdx) -> &[NodeIdx] {
+        let l = l as usize;
+        &self.loc_nodes[self.loc_start[l] as usize..self.loc_start[l + 1] as usize]
+    }
+}
+
+/// What a run of groups adds to a graph without tags: node weights and the
+/// edges in the order it met them.
+struct Partial {
+    counts: Vec<Counts>,
+    edges: Vec<Edge>,
+}
+
+/// Where to cut the groups in two for two threads: at half of the frames,
+/// or 0 when the profile is too small for a thread to pay off.
+fn split_point(groups: &SampleGroups) -> usize {
+    const MIN_FRAMES: usize = 200_000;
+    let frames = groups.stacks.len();
+    if frames < MIN_FRAMES || groups.groups.len() < 2 {
+        return 0;
+    }
+    groups
+        .starts
+        .partition_point(|&s| s < frames / 2)
+        .min(groups.groups.len() - 1)
+}
+
+/// pprof's per-sample loop of `newGraph` over `range` of the groups, for
+/// graphs without tags: cum once per node and edge per sample, flat to the
+/// leaf unless a dropped node ends the stack.
+fn accumulate(groups: &SampleGroups, range: std::ops::Range<usize>, t: &LocTables) -> Partial {
+    // Per-group "already counted" marks, stamped with the group number so
+    // they never need clearing: one per node, one per edge.
+    let mut seen_node: Vec<u32> = vec![0; t.nodes];
+    let mut seen_edge: Vec<u32> = Vec::new();
+    // The last edge found out of each node: stacks share most of their
+    // frames, so this usually answers without hashing.
+    let mut last_out: Vec<EdgeIdx> = vec![EdgeIdx::MAX; t.nodes];
+    let mut edge_index: HashMap<u64, EdgeIdx, FxBuild> = HashMap::default();
+    let mut part = Partial {
+        counts: vec![Counts::default(); t.nodes],
+        edges: Vec::new(),
+    };
+    for gi in range {
+        let group = &groups.groups[gi];
         let (w, dw) = (group.w, group.dw);
-        let sample = &prof.samples[group.first];
         let stamp = gi as u32 + 1;
-        let tag_info = o.collect_tags.then(|| SampleTagInfo {
-            labels: join_labels(sample),
-            sample,
-        });
         let mut parent: Option<NodeIdx> = None;
         let mut residual = false;
         for &l in groups.stack(gi).iter().rev() {
-            let loc_nodes =
-                &loc_nodes_flat[loc_start[l as usize] as usize..loc_start[l as usize + 1] as usize];
+            let loc_nodes = t.of(l);
             for ni in (0..loc_nodes.len()).rev() {
                 let n = loc_nodes[ni];
                 if n == NO_NODE {
@@ -1090,26 +1184,97 @@ pub fn new_graph(prof: &Profile, o: &Options) -> (Graph, Vec<Vec<Option<NodeIdx>
                 }
                 if seen_node[n as usize] != stamp {
                     seen_node[n as usize] = stamp;
-                    if tag_info.is_some() {
-                        g.add_sample(n, dw, w, tag_info.as_ref(), o, false);
-                    } else {
-                        let c = &mut counts[n as usize];
-                        c.cum_div += dw;
-                        c.cum += w;
-                    }
+                    let c = &mut part.counts[n as usize];
+                    c.cum_div = c.cum_div.wrapping_add(dw);
+                    c.cum = c.cum.wrapping_add(w);
                 }
                 if let Some(p) = parent
                     && p != n
                 {
                     let inline = ni != loc_nodes.len() - 1;
                     let cached = last_out[p as usize];
-                    let e = if cached != EdgeIdx::MAX && g.edges[cached as usize].dest == n {
+                    let e = if cached != EdgeIdx::MAX && part.edges[cached as usize].dest == n {
                         cached
                     } else {
-                        let e = g.find_or_create_edge(p, n, residual, inline);
+                        let e = *edge_index.entry(edge_key(p, n)).or_insert_with(|| {
+                            part.edges.push(Edge {
+                                src: p,
+                                dest: n,
+                                weight: 0,
+                                weight_div: 0,
+                                residual,
+                                inline,
+                            });
+                            (part.edges.len() - 1) as EdgeIdx
+                        });
                         last_out[p as usize] = e;
                         e
                     };
+                    if seen_edge.len() <= e as usize {
+                        seen_edge.resize(e as usize + 1, 0);
+                    }
+                    if seen_edge[e as usize] != stamp {
+                        seen_edge[e as usize] = stamp;
+                        let edge = &mut part.edges[e as usize];
+                        edge.weight_div = edge.weight_div.wrapping_add(dw);
+                        edge.weight = edge.weight.wrapping_add(w);
+                        edge.residual |= residual;
+                        edge.inline &= inline;
+                    }
+                }
+                parent = Some(n);
+                residual = false;
+            }
+        }
+        if let Some(p) = parent
+            && !residual
+        {
+            let c = &mut part.counts[p as usize];
+            c.flat_div = c.flat_div.wrapping_add(dw);
+            c.flat = c.flat.wrapping_add(w);
+        }
+    }
+    part
+}
+
+/// The same loop for graphs that keep tags (the dot report): tags are
+/// maps keyed by formatted values, added straight into the graph.
+fn add_groups_with_tags(
+    g: &mut Graph,
+    groups: &SampleGroups,
+    t: &LocTables,
+    prof: &Profile,
+    o: &Options,
+) {
+    let mut seen_node: Vec<u32> = vec![0; t.nodes];
+    let mut seen_edge: Vec<u32> = Vec::new();
+    for (gi, group) in groups.groups.iter().enumerate() {
+        let (w, dw) = (group.w, group.dw);
+        let sample = &prof.samples[group.first];
+        let stamp = gi as u32 + 1;
+        let tag_info = SampleTagInfo {
+            labels: join_labels(sample),
+            sample,
+        };
+        let mut parent: Option<NodeIdx> = None;
+        let mut residual = false;
+        for &l in groups.stack(gi).iter().rev() {
+            let loc_nodes = t.of(l);
+            for ni in (0..loc_nodes.len()).rev() {
+                let n = loc_nodes[ni];
+                if n == NO_NODE {
+                    residual = true;
+                    continue;
+                }
+                if seen_node[n as usize] != stamp {
+                    seen_node[n as usize] = stamp;
+                    g.add_sample(n, dw, w, Some(&tag_info), o, false);
+                }
+                if let Some(p) = parent
+                    && p != n
+                {
+                    let inline = ni != loc_nodes.len() - 1;
+                    let e = g.find_or_create_edge(p, n, residual, inline);
                     if seen_edge.len() <= e as usize {
                         seen_edge.resize(e as usize + 1, 0);
                     }
@@ -1125,23 +1290,9 @@ pub fn new_graph(prof: &Profile, o: &Options) -> (Graph, Vec<Vec<Option<NodeIdx>
         if let Some(p) = parent
             && !residual
         {
-            if tag_info.is_some() {
-                g.add_sample(p, dw, w, tag_info.as_ref(), o, true);
-            } else {
-                let c = &mut counts[p as usize];
-                c.flat_div += dw;
-                c.flat += w;
-            }
+            g.add_sample(p, dw, w, Some(&tag_info), o, true);
         }
     }
-    for (node, c) in g.arena.iter_mut().zip(&counts) {
-        node.flat += c.flat;
-        node.flat_div += c.flat_div;
-        node.cum += c.cum;
-        node.cum_div += c.cum_div;
-    }
-    g.select_nodes(o.drop_negative);
-    (g, locs)
 }
 
 /// A node's weights, kept apart from the (large) `Node`s while samples are

@@ -1,0 +1,74 @@
+//! The graph is built from halves of the sample groups on two threads when a
+//! profile is large; every cut must give exactly the single-pass graph.
+
+use std::path::PathBuf;
+
+use report::graph::{self, NodeSet, new_graph_split};
+
+fn profiles() -> Vec<(String, profile::Profile)> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/profiles");
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(&dir).expect("testdata/profiles") {
+        let path = entry.unwrap().path();
+        let bytes = std::fs::read(&path).unwrap();
+        let Ok(parsed) = profile::parse(&bytes, &profile::ParseOptions::default()) else {
+            continue;
+        };
+        out.push((
+            path.file_name().unwrap().to_string_lossy().into_owned(),
+            parsed.profile,
+        ));
+    }
+    assert!(out.len() >= 10, "fixtures missing in {}", dir.display());
+    out
+}
+
+#[test]
+fn every_cut_of_the_groups_gives_the_single_pass_graph() {
+    for (name, p) in profiles() {
+        for si in 0..p.sample_types.len() {
+            let value = move |v: &[i64]| v[si];
+            let base = graph::Options {
+                sample_value: &value,
+                sample_mean_divisor: None,
+                format_tag: None,
+                obj_names: false,
+                orig_fn_names: false,
+                call_tree: false,
+                drop_negative: false,
+                kept_nodes: None,
+                collect_tags: false,
+                sample_groups: None,
+            };
+            let (whole, _) = new_graph_split(&p, &base, Some(0));
+            let groups = graph::group_samples(&p, &base);
+            // A kept set of about half the nodes exercises residual edges.
+            let kept: NodeSet = whole
+                .nodes
+                .iter()
+                .step_by(2)
+                .map(|&n| whole.node(n).info.clone())
+                .collect();
+            for kept in [None, Some(&kept)] {
+                let o = graph::Options {
+                    kept_nodes: kept,
+                    ..base
+                };
+                let want = format!("{:?}", new_graph_split(&p, &o, Some(0)).0);
+                for cut in [
+                    1,
+                    groups.len() / 3,
+                    groups.len() / 2,
+                    groups.len().saturating_sub(1),
+                ] {
+                    let got = format!("{:?}", new_graph_split(&p, &o, Some(cut)).0);
+                    assert!(
+                        got == want,
+                        "{name} sample {si} kept {} cut {cut}",
+                        kept.is_some()
+                    );
+                }
+            }
+        }
+    }
+}
