@@ -69,21 +69,38 @@ struct Top<'a> {
     doc_url: i64,
 }
 
-impl<'a> Top<'a> {
-    /// The sample messages, in order. The region was scanned without error,
-    /// so every field in it reads again, and every field 2 is a message.
-    fn samples(&self) -> impl Iterator<Item = &'a [u8]> + use<'a> {
-        let mut r = Reader::new(self.sample_region);
-        std::iter::from_fn(move || {
-            loop {
-                match r.next_field() {
-                    Ok(Some((2, Val::Bytes(b)))) => return Some(b),
-                    Ok(Some(_)) => {}
-                    _ => return None,
-                }
+/// The sample messages of a region `scan_top` read, in order. The region
+/// was scanned without error, so every field in it reads again, and every
+/// field 2 is a message.
+fn samples_in(region: &[u8]) -> impl Iterator<Item = &[u8]> {
+    let mut r = Reader::new(region);
+    std::iter::from_fn(move || {
+        loop {
+            match r.next_field() {
+                Ok(Some((2, Val::Bytes(b)))) => return Some(b),
+                Ok(Some(_)) => {}
+                _ => return None,
             }
-        })
+        }
+    })
+}
+
+/// Cuts the sample region in two at a field boundary near its middle, for
+/// two decoding threads; the second part is empty when the region is too
+/// small for a thread to pay off.
+fn split_region(region: &[u8]) -> (&[u8], &[u8]) {
+    const MIN_BYTES: usize = 4 << 20;
+    if region.len() < MIN_BYTES {
+        return (region, &[]);
     }
+    let mut r = Reader::new(region);
+    while region.len() - r.remaining() < region.len() / 2 {
+        match r.next_field() {
+            Ok(Some(_)) => {}
+            _ => return (region, &[]),
+        }
+    }
+    region.split_at(region.len() - r.remaining())
 }
 
 fn scan_top(data: &[u8]) -> Result<Top<'_>, ParseError> {
@@ -309,46 +326,32 @@ impl<'a> Decoder<'a> {
         let nvalues = p.sample_types.len();
         let filter = select(&p).filter(|ix| nvalues > 0 && ix.iter().all(|&i| i < nvalues));
 
-        let mut nil_location: Option<usize> = None;
-        let mut raw_labels = Vec::new();
-        match filter {
-            None => {
-                p.samples.reserve_exact(top.nsamples);
-                for s in top.samples() {
-                    let (s, ok) = self.sample(s, &loc_ids, &mut raw_labels)?;
-                    if !ok && nil_location.is_none() {
-                        nil_location = Some(p.samples.len());
-                    }
-                    p.samples.push(s);
-                }
-            }
-            Some(ix) => {
-                let mut sc = Scratch {
-                    ix,
-                    nvalues,
-                    locs: Vec::new(),
-                    vals: Vec::with_capacity(nvalues),
-                    labels: Vec::new(),
-                };
-                // Deciding first sizes the sample vector exactly, which
-                // matters for peak memory: the inflated input is still
-                // alive. `skippable` never fails, so errors still come from
-                // `sample`, in order.
-                let skip: Vec<bool> = top
-                    .samples()
-                    .map(|s| self.skippable(s, &loc_ids, &mut sc))
-                    .collect();
-                p.samples
-                    .reserve_exact(skip.iter().filter(|&&skipped| !skipped).count());
-                for (s, _) in top.samples().zip(&skip).filter(|(_, skipped)| !**skipped) {
-                    let (s, ok) = self.sample(s, &loc_ids, &mut raw_labels)?;
-                    if !ok && nil_location.is_none() {
-                        nil_location = Some(p.samples.len());
-                    }
-                    p.samples.push(s);
-                }
-            }
-        }
+        let (first, second) = split_region(top.sample_region);
+        let (samples, nil_location) = if second.is_empty() {
+            self.samples(first, &loc_ids, filter.as_deref(), nvalues, top.nsamples)?
+        } else {
+            // Two threads, each with its own label cache; the second's
+            // bad-string flag joins the first's, and the first error in
+            // sample order wins, as in one pass.
+            let mut other = Decoder {
+                strings: self.strings.clone(),
+                arcs: vec![None; self.arcs.len()],
+                bad_string: false,
+            };
+            let (a, b) = std::thread::scope(|s| {
+                let b = s.spawn(|| other.samples(second, &loc_ids, filter.as_deref(), nvalues, 0));
+                let a = self.samples(first, &loc_ids, filter.as_deref(), nvalues, 0);
+                (a, b.join().expect("sample decoder panicked"))
+            });
+            let (mut samples, nil_a) = a?;
+            let (more, nil_b) = b?;
+            self.bad_string |= other.bad_string;
+            let nil = nil_a.or(nil_b.map(|i| i + samples.len()));
+            samples.reserve_exact(more.len());
+            samples.extend(more);
+            (samples, nil)
+        };
+        p.samples = samples;
 
         p.drop_frames = self.string(top.drop_frames);
         p.keep_frames = self.string(top.keep_frames);
@@ -370,6 +373,62 @@ impl<'a> Decoder<'a> {
             return Err(nil_location_error(&p, i));
         }
         Ok(p)
+    }
+
+    /// Decodes the samples of `region`; with `filter`, leaves out those
+    /// [`Decoder::skippable`] allows. Returns them and the index of the first
+    /// one with an unresolved location.
+    fn samples(
+        &mut self,
+        region: &'a [u8],
+        loc_ids: &IdIndex,
+        filter: Option<&[usize]>,
+        nvalues: usize,
+        count_hint: usize,
+    ) -> Result<(Vec<Sample>, Option<usize>), ParseError> {
+        let mut nil_location: Option<usize> = None;
+        let mut raw_labels = Vec::new();
+        let mut samples = Vec::new();
+        match filter {
+            None => {
+                samples.reserve_exact(count_hint);
+                for s in samples_in(region) {
+                    let (s, ok) = self.sample(s, loc_ids, &mut raw_labels)?;
+                    if !ok && nil_location.is_none() {
+                        nil_location = Some(samples.len());
+                    }
+                    samples.push(s);
+                }
+            }
+            Some(ix) => {
+                let mut sc = Scratch {
+                    ix: ix.to_vec(),
+                    nvalues,
+                    locs: Vec::new(),
+                    vals: Vec::with_capacity(nvalues),
+                    labels: Vec::new(),
+                };
+                // Deciding first sizes the sample vector exactly, which
+                // matters for peak memory: the inflated input is still
+                // alive. `skippable` never fails, so errors still come from
+                // `sample`, in order.
+                let skip: Vec<bool> = samples_in(region)
+                    .map(|s| self.skippable(s, loc_ids, &mut sc))
+                    .collect();
+                samples.reserve_exact(skip.iter().filter(|&&skipped| !skipped).count());
+                for (s, _) in samples_in(region)
+                    .zip(&skip)
+                    .filter(|(_, skipped)| !**skipped)
+                {
+                    let (s, ok) = self.sample(s, loc_ids, &mut raw_labels)?;
+                    if !ok && nil_location.is_none() {
+                        nil_location = Some(samples.len());
+                    }
+                    samples.push(s);
+                }
+            }
+        }
+        Ok((samples, nil_location))
     }
 
     fn value_type(&mut self, b: &[u8]) -> Result<ValueType, ParseError> {
