@@ -15,6 +15,7 @@ use super::wire::{
 };
 use crate::error::ParseError;
 use crate::model::*;
+use std::mem::MaybeUninit;
 use std::borrow::Cow;
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -226,6 +227,13 @@ impl IdIndex {
     }
 }
 
+/// The samples one thread decodes: `skip[i]` leaves out the region's i-th
+/// sample (no filter: none left out); `keep` counts the rest.
+struct Plan {
+    skip: Option<Vec<bool>>,
+    keep: usize,
+}
+
 /// Reusable buffers of [`Decoder::skippable`].
 struct Scratch<'a> {
     ix: Vec<usize>,
@@ -327,29 +335,62 @@ impl<'a> Decoder<'a> {
         let filter = select(&p).filter(|ix| nvalues > 0 && ix.iter().all(|&i| i < nvalues));
 
         let (first, second) = split_region(top.sample_region);
-        let (samples, nil_location) = if second.is_empty() {
-            self.samples(first, &loc_ids, filter.as_deref(), nvalues, top.nsamples)?
-        } else {
-            // Two threads, each with its own label cache; the second's
-            // bad-string flag joins the first's, and the first error in
-            // sample order wins, as in one pass.
-            let mut other = Decoder {
-                strings: self.strings.clone(),
-                arcs: vec![None; self.arcs.len()],
-                bad_string: false,
+        let filter = filter.as_deref();
+        // A second thread, with its own label cache, for the second half
+        // of a large region; its bad-string flag joins ours at the end.
+        let mut other = (!second.is_empty()).then(|| Decoder {
+            strings: self.strings.clone(),
+            arcs: vec![None; self.arcs.len()],
+            bad_string: false,
+        });
+        let (plan_a, plan_b) = match &mut other {
+            None => (self.plan(first, &loc_ids, filter, nvalues), None),
+            Some(o) => std::thread::scope(|s| {
+                let b = s.spawn(|| o.plan(second, &loc_ids, filter, nvalues));
+                let a = self.plan(first, &loc_ids, filter, nvalues);
+                (a, Some(b.join().expect("sample decoder panicked")))
+            }),
+        };
+        // Both halves decode straight into one exactly sized vector, so no
+        // copy (and no second buffer) joins them while the input is alive.
+        let total = plan_a.keep + plan_b.as_ref().map_or(0, |b| b.keep);
+        let mut samples: Vec<Sample> = Vec::with_capacity(total);
+        let (filled_a, result_a, filled_b, result_b) = {
+            let (slots_a, slots_b) = samples.spare_capacity_mut()[..total].split_at_mut(plan_a.keep);
+            let ((na, ra), b) = match (&mut other, &plan_b) {
+                (Some(o), Some(plan_b)) => std::thread::scope(|s| {
+                    let b = s.spawn(|| o.fill(second, &loc_ids, plan_b, slots_b));
+                    let a = self.fill(first, &loc_ids, &plan_a, slots_a);
+                    (a, Some(b.join().expect("sample decoder panicked")))
+                }),
+                _ => (self.fill(first, &loc_ids, &plan_a, slots_a), None),
             };
-            let (a, b) = std::thread::scope(|s| {
-                let b = s.spawn(|| other.samples(second, &loc_ids, filter.as_deref(), nvalues, 0));
-                let a = self.samples(first, &loc_ids, filter.as_deref(), nvalues, 0);
-                (a, b.join().expect("sample decoder panicked"))
-            });
-            let (mut samples, nil_a) = a?;
-            let (more, nil_b) = b?;
-            self.bad_string |= other.bad_string;
-            let nil = nil_a.or(nil_b.map(|i| i + samples.len()));
-            samples.reserve_exact(more.len());
-            samples.extend(more);
-            (samples, nil)
+            let (nb, rb) = b.unwrap_or((0, Ok(None)));
+            (na, ra, nb, rb)
+        };
+        if let Some(o) = &other {
+            self.bad_string |= o.bad_string;
+        }
+        let nil_location = match (result_a, result_b) {
+            (Ok(a), Ok(b)) => {
+                debug_assert_eq!(filled_a + filled_b, total);
+                // SAFETY: each half initialised all of its slots (its plan
+                // counted exactly the samples it decodes), and the halves
+                // are contiguous in the spare capacity.
+                unsafe { samples.set_len(total) };
+                a.or(b.map(|i| i + plan_a.keep))
+            }
+            (a, b) => {
+                let spare = samples.spare_capacity_mut();
+                let (slots_a, slots_b) = spare[..total].split_at_mut(plan_a.keep);
+                for slot in slots_a[..filled_a].iter_mut().chain(&mut slots_b[..filled_b]) {
+                    // SAFETY: the first `filled` slots of each half were
+                    // written by `fill` and are dropped exactly once here.
+                    unsafe { slot.assume_init_drop() };
+                }
+                // The first error in sample order wins, as in one pass.
+                return Err(a.err().or(b.err()).expect("one half failed"));
+            }
         };
         p.samples = samples;
 
@@ -375,60 +416,69 @@ impl<'a> Decoder<'a> {
         Ok(p)
     }
 
-    /// Decodes the samples of `region`; with `filter`, leaves out those
-    /// [`Decoder::skippable`] allows. Returns them and the index of the first
-    /// one with an unresolved location.
-    fn samples(
+    /// Which samples of `region` to decode: with `filter`, those
+    /// [`Decoder::skippable`] does not allow to leave out; else all.
+    fn plan(
         &mut self,
         region: &'a [u8],
         loc_ids: &IdIndex,
         filter: Option<&[usize]>,
         nvalues: usize,
-        count_hint: usize,
-    ) -> Result<(Vec<Sample>, Option<usize>), ParseError> {
-        let mut nil_location: Option<usize> = None;
+    ) -> Plan {
+        let Some(ix) = filter else {
+            return Plan {
+                skip: None,
+                keep: samples_in(region).count(),
+            };
+        };
+        let mut sc = Scratch {
+            ix: ix.to_vec(),
+            nvalues,
+            locs: Vec::new(),
+            vals: Vec::with_capacity(nvalues),
+            labels: Vec::new(),
+        };
+        // `skippable` never fails, so errors still come from `sample`, in
+        // order.
+        let skip: Vec<bool> = samples_in(region)
+            .map(|s| self.skippable(s, loc_ids, &mut sc))
+            .collect();
+        let keep = skip.iter().filter(|&&skipped| !skipped).count();
+        Plan {
+            skip: Some(skip),
+            keep,
+        }
+    }
+
+    /// Decodes the samples `plan` keeps into `out` (`plan.keep` slots).
+    /// Returns how many slots it wrote, and the index of the first sample
+    /// with an unresolved location or the first error.
+    fn fill(
+        &mut self,
+        region: &'a [u8],
+        loc_ids: &IdIndex,
+        plan: &Plan,
+        out: &mut [MaybeUninit<Sample>],
+    ) -> (usize, Result<Option<usize>, ParseError>) {
         let mut raw_labels = Vec::new();
-        let mut samples = Vec::new();
-        match filter {
-            None => {
-                samples.reserve_exact(count_hint);
-                for s in samples_in(region) {
-                    let (s, ok) = self.sample(s, loc_ids, &mut raw_labels)?;
+        let mut nil_location = None;
+        let mut n = 0;
+        let kept = samples_in(region)
+            .enumerate()
+            .filter(|(i, _)| plan.skip.as_ref().is_none_or(|skip| !skip[*i]));
+        for (_, s) in kept {
+            match self.sample(s, loc_ids, &mut raw_labels) {
+                Ok((s, ok)) => {
                     if !ok && nil_location.is_none() {
-                        nil_location = Some(samples.len());
+                        nil_location = Some(n);
                     }
-                    samples.push(s);
+                    out[n].write(s);
+                    n += 1;
                 }
-            }
-            Some(ix) => {
-                let mut sc = Scratch {
-                    ix: ix.to_vec(),
-                    nvalues,
-                    locs: Vec::new(),
-                    vals: Vec::with_capacity(nvalues),
-                    labels: Vec::new(),
-                };
-                // Deciding first sizes the sample vector exactly, which
-                // matters for peak memory: the inflated input is still
-                // alive. `skippable` never fails, so errors still come from
-                // `sample`, in order.
-                let skip: Vec<bool> = samples_in(region)
-                    .map(|s| self.skippable(s, loc_ids, &mut sc))
-                    .collect();
-                samples.reserve_exact(skip.iter().filter(|&&skipped| !skipped).count());
-                for (s, _) in samples_in(region)
-                    .zip(&skip)
-                    .filter(|(_, skipped)| !**skipped)
-                {
-                    let (s, ok) = self.sample(s, loc_ids, &mut raw_labels)?;
-                    if !ok && nil_location.is_none() {
-                        nil_location = Some(samples.len());
-                    }
-                    samples.push(s);
-                }
+                Err(e) => return (n, Err(e)),
             }
         }
-        Ok((samples, nil_location))
+        (n, Ok(nil_location))
     }
 
     fn value_type(&mut self, b: &[u8]) -> Result<ValueType, ParseError> {
