@@ -179,8 +179,8 @@ pub fn grab(
     // filtered.
     let filter = opts.sample_filter.as_ref().filter(|_| url.is_none());
     let parsed = match filter {
-        Some(f) => profile::parse::parse_filtered(&bytes, &popts, |h| f.select(h)),
-        None => profile::parse(&bytes, &popts),
+        Some(f) => profile::parse::parse_filtered_owned(bytes, &popts, |h| f.select(h)),
+        None => profile::parse::parse_filtered_owned(bytes, &popts, |_| None),
     };
     let mut p = parsed
         .map_err(|e| match e {
@@ -189,7 +189,6 @@ pub fn grab(
             e => e.to_string(),
         })?
         .profile;
-    drop(bytes);
     locate_binaries(&mut p, &opts.build_id);
     if let Some(url) = &url {
         // pprof's collectMappingSources: a mapping with neither build ID

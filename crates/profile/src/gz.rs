@@ -62,33 +62,44 @@ fn try_oneshot(data: &[u8], max: u64) -> Option<Vec<u8>> {
 }
 
 fn stream_decompress(data: &[u8], max: u64) -> Result<Vec<u8>, ParseError> {
-    // Grow the output by hand rather than with read_to_end: its doubling
-    // would reserve (and an allocator that copies on realloc would touch)
-    // twice the cap just to find out that one byte more came out.
+    // Two passes: the first inflates into a scratch chunk only to measure
+    // (and to find errors and the cap), the second into an exactly sized
+    // buffer. A growing buffer would hold its old and new copies at once on
+    // every reallocation (and the allocator may keep freed ones a while),
+    // so a bomb could make us resident at several times the cap; this way
+    // it makes us allocate nothing. Only input the one-shot path refused
+    // (multi-member, lying trailer, corrupt) pays the second pass.
     let limit = usize::try_from(max).unwrap_or(usize::MAX);
-    let mut reader = MultiGzDecoder::new(data);
-    let mut out: Vec<u8> = Vec::new();
     let mut chunk = vec![0u8; 64 << 10];
-    loop {
-        let n = match reader.read(&mut chunk) {
+    let size = {
+        let mut reader = MultiGzDecoder::new(data);
+        let mut total = 0usize;
+        loop {
+            match reader.read(&mut chunk) {
+                Ok(0) => break total,
+                Ok(n) => {
+                    total = total.saturating_add(n);
+                    if total > limit {
+                        return Err(ParseError::TooLarge { limit: max });
+                    }
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(go_wording(e)),
+            }
+        }
+    };
+    let mut out = vec![0u8; size];
+    let mut reader = MultiGzDecoder::new(data);
+    let mut filled = 0;
+    while filled < size {
+        match reader.read(&mut out[filled..]) {
             Ok(0) => break,
-            Ok(n) => n,
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return Err(go_wording(e)),
-        };
-        if out.len().saturating_add(n) > limit {
-            return Err(ParseError::TooLarge { limit: max });
         }
-        if out.capacity() - out.len() < n {
-            let want = out
-                .capacity()
-                .saturating_mul(2)
-                .max(out.len() + n)
-                .min(limit);
-            out.reserve_exact(want - out.len());
-        }
-        out.extend_from_slice(&chunk[..n]);
     }
+    out.truncate(filled);
     Ok(out)
 }
 

@@ -15,9 +15,9 @@ use super::wire::{
 };
 use crate::error::ParseError;
 use crate::model::*;
-use std::mem::MaybeUninit;
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::mem::MaybeUninit;
 use std::sync::Arc;
 
 /// Decodes an uncompressed profile.proto message.
@@ -356,7 +356,8 @@ impl<'a> Decoder<'a> {
         let total = plan_a.keep + plan_b.as_ref().map_or(0, |b| b.keep);
         let mut samples: Vec<Sample> = Vec::with_capacity(total);
         let (filled_a, result_a, filled_b, result_b) = {
-            let (slots_a, slots_b) = samples.spare_capacity_mut()[..total].split_at_mut(plan_a.keep);
+            let (slots_a, slots_b) =
+                samples.spare_capacity_mut()[..total].split_at_mut(plan_a.keep);
             let ((na, ra), b) = match (&mut other, &plan_b) {
                 (Some(o), Some(plan_b)) => std::thread::scope(|s| {
                     let b = s.spawn(|| o.fill(second, &loc_ids, plan_b, slots_b));
@@ -383,7 +384,10 @@ impl<'a> Decoder<'a> {
             (a, b) => {
                 let spare = samples.spare_capacity_mut();
                 let (slots_a, slots_b) = spare[..total].split_at_mut(plan_a.keep);
-                for slot in slots_a[..filled_a].iter_mut().chain(&mut slots_b[..filled_b]) {
+                for slot in slots_a[..filled_a]
+                    .iter_mut()
+                    .chain(&mut slots_b[..filled_b])
+                {
                     // SAFETY: the first `filled` slots of each half were
                     // written by `fill` and are dropped exactly once here.
                     unsafe { slot.assume_init_drop() };
