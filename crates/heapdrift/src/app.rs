@@ -103,6 +103,8 @@ mod tests {
         assert_eq!(run(&s(&["nope"])), 2);
         assert_eq!(run(&s(&["pprof", "-top", "x"])), 2);
         assert_eq!(run(&s(&["hunt"])), 2);
+        assert_eq!(run(&s(&["flame"])), 2);
+        assert_eq!(run(&s(&["flame", "/nonexistent"])), 2);
         assert_eq!(run(&s(&["hunt", "/nonexistent"])), 2);
         assert_eq!(run(&s(&["watch"])), 2);
         assert_eq!(run(&s(&["watch", "--every", "0", "127.0.0.1:1"])), 2);
