@@ -161,8 +161,20 @@ pub fn run(a: &FlameArgs) -> anyhow::Result<()> {
     {
         sopts.max_bytes = max;
     }
+    // As for `heapdrift pprof -top`: one source and no base means samples
+    // whose shown value is zero can be skipped while decoding; they add
+    // nothing to a flame graph (on big heap profiles most are freed
+    // allocations). Tag filters' "matched no samples" warnings look at
+    // every sample, so they keep them all.
+    if a.sources.len() == 1 && a.base.is_empty() && a.tagfocus.is_none() && a.tagignore.is_none() {
+        sopts.sample_filter = Some(sources::SampleFilter {
+            sample_index: a.sample_index.clone().unwrap_or_default(),
+            mean: false,
+        });
+    }
     let mut notes = Vec::new();
     let src = sources::grab_all(&a.sources, &sopts, &mut notes);
+    sopts.sample_filter = None;
     let base = sources::grab_all(&a.base, &sopts, &mut notes);
     for n in &notes {
         writeln!(stderr, "{n}")?;
