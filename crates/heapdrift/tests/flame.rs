@@ -376,3 +376,104 @@ fn bad_input_is_one_line_and_exit_2() {
         assert!(o.stdout.is_empty());
     }
 }
+
+/// Chromium for the browser test: `HEAPDRIFT_CHROMIUM`, else `chromium` on
+/// PATH.
+fn chromium() -> Option<PathBuf> {
+    if let Some(p) = std::env::var_os("HEAPDRIFT_CHROMIUM") {
+        return Some(PathBuf::from(p));
+    }
+    std::env::var_os("PATH").and_then(|paths| {
+        std::env::split_paths(&paths)
+            .map(|d| d.join("chromium"))
+            .find(|p| p.is_file())
+    })
+}
+
+/// The SVG's script in a real browser: a click on a frame zooms to it (the
+/// frame spans the chart, frames outside it hide), a click on the root
+/// resets, search highlights and reports the matched share. Skips without
+/// Chromium.
+#[test]
+fn svg_script_zooms_and_searches_in_chromium() {
+    let Some(chrome) = chromium() else {
+        println!("chromium not found (set HEAPDRIFT_CHROMIUM): skipping");
+        return;
+    };
+    let f = fixture("heap_1.pb.gz");
+    let svg = ok(&["flame", &f]);
+    let probe = r#"<script><![CDATA[
+(function () {
+  var gs = document.getElementById('frames').getElementsByTagName('g');
+  function tip(g) { return g.getElementsByTagName('title')[0].textContent; }
+  function hidden() {
+    var n = 0;
+    for (var i = 0; i < gs.length; i++) if (gs[i].classList.contains('hide')) n++;
+    return n;
+  }
+  function click(g) { g.dispatchEvent(new MouseEvent('click', {bubbles: true})); }
+  var target = null;
+  for (var i = 0; i < gs.length; i++) {
+    if (tip(gs[i]).indexOf('main.buildTree\n') === 0) { target = gs[i]; break; }
+  }
+  var out = [];
+  out.push('before=' + hidden());
+  click(target);
+  out.push('width=' + target.getElementsByTagName('rect')[0].getAttribute('width'));
+  out.push('x=' + target.getElementsByTagName('rect')[0].getAttribute('x'));
+  out.push('zoomed=' + hidden());
+  out.push('unzoom=' + !document.getElementById('unzoom').classList.contains('hide'));
+  click(gs[0]);
+  out.push('reset=' + hidden());
+  out.push('hits=' + window.flameSearch('^main\\.buildTree$'));
+  out.push('matched=' + document.getElementById('matched').textContent);
+  out.push('magenta=' + document.getElementsByClassName('match').length);
+  document.getElementById('details').textContent = 'PROBE ' + out.join(' ') + ' END';
+})();
+]]></script></svg>"#;
+    let svg = svg.replacen("</svg>", probe, 1);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("probe.svg");
+    std::fs::write(&path, svg).unwrap();
+    let o = Command::new("timeout")
+        .arg("120")
+        .arg(&chrome)
+        .args(["--headless", "--no-sandbox", "--disable-gpu"])
+        .arg(format!(
+            "--user-data-dir={}",
+            dir.path().join("profile").display()
+        ))
+        .arg("--dump-dom")
+        .arg(format!("file://{}", path.display()))
+        .output()
+        .expect("run chromium");
+    let dom = String::from_utf8_lossy(&o.stdout);
+    let probe = dom
+        .split("PROBE ")
+        .nth(1)
+        .and_then(|s| s.split(" END").next())
+        .unwrap_or_else(|| panic!("no probe output: {}", String::from_utf8_lossy(&o.stderr)));
+    let kv: std::collections::HashMap<&str, &str> =
+        probe.split(' ').filter_map(|p| p.split_once('=')).collect();
+    assert_eq!(kv["before"], "0", "{probe}");
+    // Zoomed: the frame spans the chart (1200 px less 10 px margins).
+    assert_eq!(kv["width"], "1180.00", "{probe}");
+    assert_eq!(kv["x"], "10.00", "{probe}");
+    assert!(kv["zoomed"].parse::<usize>().unwrap() > 10, "{probe}");
+    assert_eq!(kv["unzoom"], "true", "{probe}");
+    assert_eq!(kv["reset"], "0", "{probe}");
+    // Four nested main.buildTree frames, counted once: 32.4% of the total.
+    assert_eq!(kv["hits"], "4", "{probe}");
+    assert_eq!(kv["magenta"], "4", "{probe}");
+    assert_eq!(
+        probe
+            .split("matched=")
+            .nth(1)
+            .unwrap()
+            .split(' ')
+            .take(2)
+            .collect::<Vec<_>>(),
+        ["Matched:", "32.4%"],
+        "{probe}"
+    );
+}
