@@ -58,6 +58,7 @@ pub fn hunt(inputs: &Inputs<'_>, opts: &HuntOptions) -> Report {
         inputs.memory_breaks,
         &th,
     ));
+    goroutine::link_http_callers(&mut all, inputs.heap);
     link_tickers(&mut all);
     link_stacks(&mut all);
     Report::new(all)
