@@ -21,8 +21,8 @@
 //!   sampled in-use size of a control moves by whole samples between runs
 //!   and smallunderplateau's 0.47 MiB/min leak is one sample a minute; at
 //!   4 KiB per sample the heap series follow the real sizes.
-//! - `GOGC=25`: a heap profile is the state as of the last completed GC
-//!   (up to two cycles old). Under Go's default GOGC=100 a service with a
+//! - `GOGC=25` (`ZOO_E2E_GOGC` overrides it): a heap profile is the state
+//!   as of the last completed GC (up to two cycles old). Under Go's default GOGC=100 a service with a
 //!   50 MiB live heap and a slow allocation rate (smallunderplateau)
 //!   collects every ~25 s, so 90 s hold three or four distinct heap states
 //!   and the cache's level is seen only once; at 25 it collects every few
@@ -43,7 +43,10 @@ use store::{Archive, Kind};
 
 const WATCH_FOR: &str = "90s";
 const EVERY: &str = "2s";
-const GOGC: &str = "25";
+/// Overridable (`ZOO_E2E_GOGC`) to see the difference; see the module doc.
+fn gogc() -> String {
+    std::env::var("ZOO_E2E_GOGC").unwrap_or_else(|_| "25".into())
+}
 const MEMPROFILERATE: &str = "4096";
 /// Prefixes for the time to the first leak verdict: every COARSE-th round,
 /// then every round between the last coarse miss and the first coarse hit.
@@ -107,7 +110,7 @@ impl Drop for Service {
 fn start(bin: &Path) -> Service {
     let mut child = Command::new(bin)
         .args(["-memprofilerate", MEMPROFILERATE])
-        .env("GOGC", GOGC)
+        .env("GOGC", gogc())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -382,8 +385,9 @@ fn zoo_leaks_rank_first_and_controls_never_leak() {
     let mut md = String::new();
     md.push_str(&format!(
         "Zoo end to end: {} services, one `heapdrift watch --every {EVERY} --for {WATCH_FOR}`, \
-         `-memprofilerate {MEMPROFILERATE}`, `GOGC={GOGC}`.\n\n",
-        svcs.len()
+         `-memprofilerate {MEMPROFILERATE}`, `GOGC={}`.\n\n",
+        svcs.len(),
+        gogc()
     ));
     md.push_str("| scenario | kind | true site | rank of true site | verdict | confidence | rate | time to first leak | result |\n");
     md.push_str("|---|---|---|---|---|---|---|---|---|\n");
@@ -423,7 +427,12 @@ fn zoo_leaks_rank_first_and_controls_never_leak() {
         "{} scenario(s) failed:\n{md}",
         failed.len()
     );
-    assert!(wall < Duration::from_secs(240), "took {wall:?}");
+    // The budget excludes `go build`, which a cold Go cache makes slow.
+    let ours = wall - built;
+    assert!(
+        ours < Duration::from_secs(180),
+        "took {ours:?} after the build"
+    );
 }
 
 /// The rows of one service: its leak (or control) and any plateau marker.
