@@ -142,6 +142,8 @@ pub enum DriftError {
     NotHeap { index: usize },
     #[error("snapshot {index}: not a goroutine profile (expected one goroutine/count sample type)")]
     NotGoroutine { index: usize },
+    #[error("heap series parts: {0}")]
+    Parts(&'static str),
 }
 
 #[cfg(test)]
