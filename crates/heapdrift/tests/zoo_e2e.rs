@@ -1,6 +1,8 @@
 //! The leak zoo end to end (issue 3): every service of testdata/zoo runs on
 //! loopback, ONE `heapdrift watch` follows all of them for ~90 s, then
-//! `heapdrift hunt --json` reads each target's series from the archive.
+//! `heapdrift hunt ARCHIVE --target URL --json` reads each target's series
+//! from the archive's index (and, as a cross-check of rank 1, `hunt` of the
+//! series directory reads the files).
 //!
 //! Asserted, with the expected sites read from the `// LEAK:`,
 //! `// PLATEAU:` and `// CONTROL:` markers in the sources (never written
@@ -142,20 +144,42 @@ fn children_cpu() -> f64 {
     t(ru.ru_utime) + t(ru.ru_stime)
 }
 
-fn hunt_json(dir: &Path) -> Value {
+/// `heapdrift hunt ARGS --json`.
+fn hunt(args: &[&std::ffi::OsStr]) -> Value {
     let o = Command::new(env!("CARGO_BIN_EXE_heapdrift"))
         .arg("hunt")
-        .arg(dir)
+        .args(args)
         .arg("--json")
         .output()
         .unwrap();
     assert!(
         o.status.success(),
-        "hunt {}: {}",
-        dir.display(),
+        "hunt {args:?}: {}",
         String::from_utf8_lossy(&o.stderr)
     );
     serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// Files mode: a directory of snapshots.
+fn hunt_json(dir: &Path) -> Value {
+    hunt(&[dir.as_os_str()])
+}
+
+/// Archive mode: one target's latest series, read through the index.
+fn hunt_archive(archive: &Path, url: &str) -> Value {
+    hunt(&[archive.as_os_str(), "--target".as_ref(), url.as_ref()])
+}
+
+/// Rank 1 as (verdict, function, file, line), to compare two reports.
+fn top(v: &Value) -> Option<(String, String, String, i64)> {
+    findings(v).first().map(|f| {
+        (
+            f["verdict"].as_str().unwrap_or("").into(),
+            f["function"].as_str().unwrap_or("").into(),
+            f["file"].as_str().unwrap_or("").into(),
+            f["line"].as_i64().unwrap_or(0),
+        )
+    })
 }
 
 fn findings(v: &Value) -> &[Value] {
@@ -187,11 +211,13 @@ fn rank1_is_leak_at(v: &Value, svc: &str, line: i64) -> bool {
 /// One target's series in the archive: its directory and its snapshots in
 /// time order.
 struct Series {
+    archive: PathBuf,
+    url: String,
     dir: PathBuf,
     snaps: Vec<(i64, Kind, PathBuf)>,
 }
 
-fn series_of(a: &Archive, url: &str) -> Series {
+fn series_of(a: &Archive, archive: &Path, url: &str) -> Series {
     let t = a
         .targets()
         .unwrap()
@@ -208,7 +234,12 @@ fn series_of(a: &Archive, url: &str) -> Series {
         .collect();
     snaps.sort_by_key(|s| s.0);
     let dir = snaps[0].2.parent().unwrap().parent().unwrap().to_path_buf();
-    Series { dir, snaps }
+    Series {
+        archive: archive.to_path_buf(),
+        url: url.to_string(),
+        dir,
+        snaps,
+    }
 }
 
 /// Hard links of every snapshot taken before the (k+1)-th heap snapshot,
@@ -346,7 +377,7 @@ fn zoo_leaks_rank_first_and_controls_never_leak() {
             (
                 name.clone(),
                 ms.clone(),
-                series_of(&a, &url_of[name.as_str()]),
+                series_of(&a, &archive, &url_of[name.as_str()]),
             )
         })
         .collect();
@@ -437,9 +468,12 @@ fn zoo_leaks_rank_first_and_controls_never_leak() {
 
 /// The rows of one service: its leak (or control) and any plateau marker.
 fn analyse(svc: &str, ms: &[Marker], s: &Series, scratch: &Path) -> Vec<Row> {
-    let v = hunt_json(&s.dir);
+    let v = hunt_archive(&s.archive, &s.url);
     let fs = findings(&v);
     let mut rows = Vec::new();
+    // The archive's index and the files themselves give one answer.
+    let from_files = top(&hunt_json(&s.dir));
+    let same = top(&v) == from_files;
     let is_control = ms.iter().any(|m| m.tag == "CONTROL");
     for m in ms {
         let rank = rank_of(&v, svc, m.line);
@@ -500,6 +534,13 @@ fn analyse(svc: &str, ms: &[Marker], s: &Series, scratch: &Path) -> Vec<Row> {
             _ => {
                 row.kind = "control".into();
             }
+        }
+        if !same {
+            row.ok = false;
+            row.why = format!(
+                "rank 1 differs: archive {:?}, files {from_files:?}",
+                top(&v)
+            );
         }
         if is_control {
             let leaks: Vec<String> = fs
