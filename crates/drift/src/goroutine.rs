@@ -439,6 +439,14 @@ impl Default for GoroutineOptions {
     }
 }
 
+/// A group without user code that runs the profiling endpoint.
+fn is_observer(g: &Group) -> bool {
+    g.user.is_none()
+        && g.stack.iter().any(|f| {
+            f.function.starts_with("runtime/pprof.") || f.function.starts_with("net/http/pprof.")
+        })
+}
+
 /// A named signature from the catalogue: (name, root cause, fix hint).
 pub fn goroutine_signature(g: &Group) -> Option<(&'static str, &'static str, &'static str)> {
     let has = |p: &str| g.stack.iter().any(|f| f.function.starts_with(p));
@@ -623,6 +631,11 @@ pub fn analyze_goroutines(gs: &GoroutineSeries, opts: &GoroutineOptions) -> Vec<
     let mut out = Vec::new();
     let mut all_rises = 0.0;
     for (gi, g) in gs.groups.iter().enumerate() {
+        // Goroutines serving a profile (the watcher's own requests) come
+        // and go with whoever profiles the process: never a finding.
+        if is_observer(g) && !opts.include_stable {
+            continue;
+        }
         let y: Vec<f64> = (0..gs.len()).map(|s| gs.count(gi, s) as f64).collect();
         let s = Series::new(x.clone(), y).with_breaks(gs.breaks.clone());
         let mut a = assess(&s, &opts.thresholds);
@@ -630,7 +643,10 @@ pub fn analyze_goroutines(gs: &GoroutineSeries, opts: &GoroutineOptions) -> Vec<
         let last = gs.len().saturating_sub(1);
         let last_count = gs.count(gi, last);
         let mut notes = std::mem::take(&mut a.notes);
-        if g.confirmed_leak && last_count > 0 {
+        if is_observer(g) {
+            a.verdict = Verdict::Stable;
+            notes.push("serving a profile (runtime/pprof, net/http/pprof): the profiler's own goroutines, not the program's".into());
+        } else if g.confirmed_leak && last_count > 0 {
             a.verdict = Verdict::Leak;
             a.confidence = 1.0;
             notes.push("confirmed by the runtime's goroutine leak detector (goroutineleak profile): these goroutines can never wake".into());

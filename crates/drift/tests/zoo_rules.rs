@@ -319,3 +319,34 @@ fn http_connection_goroutines_without_a_growing_call_site_keep_their_frame() {
         assert!(f.notes.iter().any(|n| n.contains("no HTTP call site")));
     }
 }
+
+/// Goroutines writing a profile (one per request of a watcher, more when
+/// several watch at once) are never a finding, however their count moves.
+#[test]
+fn the_profilers_own_goroutines_are_never_findings() {
+    let mut gb = GoroutineSeriesBuilder::new(GroupOptions::default());
+    for m in 0..12i64 {
+        let mut g = Builder::goroutine();
+        let s = g.stack(&[
+            ("runtime/pprof.writeGoroutineStacks", "pprof.go", 790),
+            ("net/http/pprof.handler.ServeHTTP", "pprof.go", 272),
+            ("net/http.(*conn).serve", "server.go", 2157),
+        ]);
+        g.goroutine_sample(s, 1 + m, &[]);
+        g.p.time_nanos = m * 5 * SEC;
+        gb.push(&g.p).unwrap();
+    }
+    let gs = gb.finish();
+    let f = drift::goroutine::analyze_goroutines(&gs, &Default::default());
+    assert!(f.is_empty(), "{f:#?}");
+    let all = drift::goroutine::analyze_goroutines(
+        &gs,
+        &drift::goroutine::GoroutineOptions {
+            include_stable: true,
+            ..Default::default()
+        },
+    );
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].verdict, Verdict::Stable);
+    assert!(all[0].notes.iter().any(|n| n.contains("profiler's own")));
+}
