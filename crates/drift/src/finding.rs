@@ -123,6 +123,20 @@ pub struct Finding {
     pub evidence: Evidence,
 }
 
+impl Finding {
+    /// Whether the finding names a place in the program's own code. A
+    /// MemStats component is a symptom (the heap or stacks grow) and a
+    /// standard-library site is where the library allocates or blocks, not
+    /// where the program goes wrong: among findings of one verdict, the
+    /// ones that point at code the user can change come first. A tier
+    /// rather than a score factor, so that a large symptom (heap in use
+    /// growing by all leaks together, with 100% of the memory growth)
+    /// never outranks its cause.
+    pub fn at_own_code(&self) -> bool {
+        self.kind != Kind::Memory && !crate::frames::is_standard(&self.function)
+    }
+}
+
 /// Findings in rank order.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Report {
@@ -130,12 +144,14 @@ pub struct Report {
 }
 
 impl Report {
-    /// Sorts into rank order: verdict (leak first), then score, then growth,
-    /// then site, so equal inputs always give the same order.
+    /// Sorts into rank order: verdict (leak first), then findings at the
+    /// program's own code before the rest, then score, then growth, then
+    /// site, so equal inputs always give the same order.
     pub fn new(mut findings: Vec<Finding>) -> Report {
         findings.sort_by(|a, b| {
             b.verdict
                 .cmp(&a.verdict)
+                .then(b.at_own_code().cmp(&a.at_own_code()))
                 .then(b.score.total_cmp(&a.score))
                 .then(
                     b.evidence

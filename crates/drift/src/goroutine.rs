@@ -439,6 +439,14 @@ impl Default for GoroutineOptions {
     }
 }
 
+/// A group without user code that runs the profiling endpoint.
+fn is_observer(g: &Group) -> bool {
+    g.user.is_none()
+        && g.stack.iter().any(|f| {
+            f.function.starts_with("runtime/pprof.") || f.function.starts_with("net/http/pprof.")
+        })
+}
+
 /// A named signature from the catalogue: (name, root cause, fix hint).
 pub fn goroutine_signature(g: &Group) -> Option<(&'static str, &'static str, &'static str)> {
     let has = |p: &str| g.stack.iter().any(|f| f.function.starts_with(p));
@@ -494,6 +502,103 @@ pub fn goroutine_signature(g: &Group) -> Option<(&'static str, &'static str, &'s
     None
 }
 
+/// Entry points of net/http's client. A heap site of the user's code whose
+/// stack runs through one of them is an HTTP call site.
+const HTTP_CLIENT_CALLS: &[&str] = &[
+    "net/http.(*Client).Do",
+    "net/http.(*Client).Get",
+    "net/http.(*Client).Head",
+    "net/http.(*Client).Post",
+    "net/http.(*Client).PostForm",
+    "net/http.Get",
+    "net/http.Head",
+    "net/http.Post",
+    "net/http.PostForm",
+    "net/http.(*Transport).RoundTrip",
+];
+
+const HTTP_BODIES: &str = "HTTP response bodies never closed";
+
+/// Points growing `persistConn` goroutine groups at the user's HTTP call
+/// site. Their stacks hold only net/http code (the transport dials on a
+/// goroutine of its own), so the group's site is a net/http line the user
+/// cannot change. The heap knows more: each request made at the call site
+/// stays reachable from the connection it is parked on, so of the user's
+/// heap sites that call into net/http's client, the one whose in-use bytes
+/// grow is where responses are left open. Linked only when such a site
+/// grows; otherwise the finding keeps the net/http frame and says why.
+pub fn link_http_callers(all: &mut [Finding], heap: Option<&crate::series::HeapSeries>) {
+    use crate::series::Metric;
+    let open = |f: &Finding| {
+        f.kind == Kind::Goroutine
+            && f.verdict >= Verdict::Suspect
+            && f.signature.as_deref() == Some(HTTP_BODIES)
+            && frames::is_standard(&f.function)
+    };
+    if !all.iter().any(open) {
+        return;
+    }
+    let mut best: Option<(f64, usize)> = None;
+    if let Some(hs) = heap {
+        let keep = crate::verdict::gc_cycles(hs);
+        let all_x = hs.seconds();
+        let x: Vec<f64> = keep.iter().map(|&i| all_x[i]).collect();
+        let breaks = crate::verdict::kept_breaks(&hs.breaks, &keep);
+        for (i, site) in hs.sites.iter().enumerate() {
+            let calls_http = site
+                .stack
+                .iter()
+                .any(|fr| HTTP_CLIENT_CALLS.contains(&fr.function.as_str()));
+            if !site.user || !calls_http {
+                continue;
+            }
+            let y = keep
+                .iter()
+                .map(|&k| hs.value(Metric::InuseSpace, i, k) as f64)
+                .collect();
+            let s = Series::new(x.clone(), y).with_breaks(breaks.clone());
+            let s = crate::stats::reduce(&s, crate::stats::MAX_PAIRWISE_POINTS);
+            let slope = crate::stats::theil_sen(&s).map_or(0.0, |l| l.slope);
+            if slope > 0.0 && best.is_none_or(|(b, _)| slope > b) {
+                best = Some((slope, i));
+            }
+        }
+    }
+    let site = best.and_then(|(_, i)| heap.map(|hs| &hs.sites[i]));
+    for f in all.iter_mut().filter(|f| open(f)) {
+        match site {
+            Some(s) => {
+                f.notes.push(format!(
+                    "these goroutines run only net/http code; the call site is {} {}:{}, whose requests stay in the heap, held by the open connections",
+                    s.function, s.file, s.line
+                ));
+                f.function = s.function.clone();
+                f.file = s.file.clone();
+                f.line = s.line;
+            }
+            None => f.notes.push(
+                "these goroutines run only net/http code; no HTTP call site of your code grows in the heap profile (small requests may need a finer runtime.MemProfileRate to show)".into(),
+            ),
+        }
+    }
+    if let Some(s) = site {
+        for f in all.iter_mut() {
+            if f.kind == Kind::Heap
+                && f.verdict >= Verdict::Suspect
+                && f.signature.is_none()
+                && (f.function.as_str(), f.file.as_str(), f.line)
+                    == (s.function.as_str(), s.file.as_str(), s.line)
+            {
+                f.signature = Some(HTTP_BODIES.into());
+                f.root_cause = "the requests made here stay reachable from connections whose response bodies were never closed".into();
+                f.fix_hint =
+                    "defer resp.Body.Close() after every successful request, and drain the body"
+                        .into();
+            }
+        }
+    }
+}
+
 fn rule_cause(rule: Rule) -> (&'static str, &'static str) {
     match rule {
         Rule::ChanSend => (
@@ -526,6 +631,11 @@ pub fn analyze_goroutines(gs: &GoroutineSeries, opts: &GoroutineOptions) -> Vec<
     let mut out = Vec::new();
     let mut all_rises = 0.0;
     for (gi, g) in gs.groups.iter().enumerate() {
+        // Goroutines serving a profile (the watcher's own requests) come
+        // and go with whoever profiles the process: never a finding.
+        if is_observer(g) && !opts.include_stable {
+            continue;
+        }
         let y: Vec<f64> = (0..gs.len()).map(|s| gs.count(gi, s) as f64).collect();
         let s = Series::new(x.clone(), y).with_breaks(gs.breaks.clone());
         let mut a = assess(&s, &opts.thresholds);
@@ -533,7 +643,10 @@ pub fn analyze_goroutines(gs: &GoroutineSeries, opts: &GoroutineOptions) -> Vec<
         let last = gs.len().saturating_sub(1);
         let last_count = gs.count(gi, last);
         let mut notes = std::mem::take(&mut a.notes);
-        if g.confirmed_leak && last_count > 0 {
+        if is_observer(g) {
+            a.verdict = Verdict::Stable;
+            notes.push("serving a profile (runtime/pprof, net/http/pprof): the profiler's own goroutines, not the program's".into());
+        } else if g.confirmed_leak && last_count > 0 {
             a.verdict = Verdict::Leak;
             a.confidence = 1.0;
             notes.push("confirmed by the runtime's goroutine leak detector (goroutineleak profile): these goroutines can never wake".into());

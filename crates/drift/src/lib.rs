@@ -58,6 +58,7 @@ pub fn hunt(inputs: &Inputs<'_>, opts: &HuntOptions) -> Report {
         inputs.memory_breaks,
         &th,
     ));
+    goroutine::link_http_callers(&mut all, inputs.heap);
     link_tickers(&mut all);
     link_stacks(&mut all);
     Report::new(all)
@@ -141,6 +142,8 @@ pub enum DriftError {
     NotHeap { index: usize },
     #[error("snapshot {index}: not a goroutine profile (expected one goroutine/count sample type)")]
     NotGoroutine { index: usize },
+    #[error("heap series parts: {0}")]
+    Parts(&'static str),
 }
 
 #[cfg(test)]

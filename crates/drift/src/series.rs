@@ -99,7 +99,8 @@ pub enum Metric {
     AllocObjects = 3,
 }
 
-const METRICS: usize = 4;
+/// The number of [`Metric`]s.
+pub const METRICS: usize = 4;
 
 /// Heap series of all sites: `value(metric, site, snapshot)`.
 #[derive(Clone, Debug, Default)]
@@ -117,6 +118,46 @@ pub struct HeapSeries {
 }
 
 impl HeapSeries {
+    /// A series from values summed elsewhere (an archive's index keeps
+    /// them per snapshot and site): `rows[snapshot][site]` with the
+    /// `[inuse_space, inuse_objects, alloc_space, alloc_objects]` of each
+    /// site, a row shorter than `sites` reading as 0 for the rest. Nothing
+    /// is re-attributed: the sites must be attributed as
+    /// [`HeapSeriesBuilder`] does for the result to equal a built series.
+    /// `breaks` are the snapshots that start a new segment.
+    pub fn from_parts(
+        time_nanos: Vec<i64>,
+        breaks: Vec<usize>,
+        sites: Vec<Site>,
+        has_metric: [bool; METRICS],
+        rows: Vec<Vec<[i64; METRICS]>>,
+    ) -> Result<HeapSeries, DriftError> {
+        if rows.len() != time_nanos.len() {
+            return Err(DriftError::Parts("one row per snapshot time"));
+        }
+        if let Some(i) = time_nanos.windows(2).position(|w| w[1] < w[0]) {
+            return Err(DriftError::OutOfOrder { index: i + 1 });
+        }
+        if rows.iter().any(|r| r.len() > sites.len()) {
+            return Err(DriftError::Parts(
+                "a row has more values than there are sites",
+            ));
+        }
+        let in_range = breaks.iter().all(|&b| b > 0 && b < time_nanos.len());
+        if !in_range || breaks.windows(2).any(|w| w[1] <= w[0]) {
+            return Err(DriftError::Parts(
+                "breaks must be increasing snapshot indexes after the first",
+            ));
+        }
+        Ok(HeapSeries {
+            time_nanos,
+            breaks,
+            sites,
+            has_metric,
+            rows,
+        })
+    }
+
     pub fn len(&self) -> usize {
         self.time_nanos.len()
     }

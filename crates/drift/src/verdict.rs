@@ -305,15 +305,32 @@ impl Default for HeapOptions {
 /// every site with `include_stable`), unranked; pass them to
 /// [`crate::Report::new`] with the other kinds.
 pub fn analyze_heap(hs: &HeapSeries, opts: &HeapOptions) -> Vec<Finding> {
-    let x = hs.seconds();
+    let keep = gc_cycles(hs);
+    let all_x = hs.seconds();
+    let x: Vec<f64> = keep.iter().map(|&i| all_x[i]).collect();
+    let breaks = kept_breaks(&hs.breaks, &keep);
+    let column = |metric: Metric, site: usize| -> Vec<f64> {
+        keep.iter()
+            .map(|&i| hs.value(metric, site, i) as f64)
+            .collect()
+    };
+    let merged = hs.len() - keep.len();
     let mut out = Vec::new();
     let mut all_rises = 0.0;
     let has_alloc = hs.has_metric[Metric::AllocSpace as usize];
     for site in 0..hs.sites.len() {
-        let y = hs.column(Metric::InuseSpace, site);
-        let s = Series::new(x.clone(), y).with_breaks(hs.breaks.clone());
+        let st = &hs.sites[site];
+        // The profiler's own allocations (gzip state of a profile being
+        // written while a GC ran) come and go with the requests of whoever
+        // watches the process: never a finding, and no part of the growth.
+        let observer = is_observer(st);
+        if observer && !opts.include_stable {
+            continue;
+        }
+        let y = column(Metric::InuseSpace, site);
+        let s = Series::new(x.clone(), y).with_breaks(breaks.clone());
         // Cheap exit for the common case of a site that never changes.
-        let constant = s.y.windows(2).all(|w| w[0] == w[1]);
+        let constant = observer || s.y.windows(2).all(|w| w[0] == w[1]);
         let a = if constant {
             None
         } else {
@@ -325,11 +342,24 @@ pub fn analyze_heap(hs: &HeapSeries, opts: &HeapOptions) -> Vec<Finding> {
         if verdict == Verdict::Stable && !opts.include_stable {
             continue;
         }
-        let a = a.unwrap_or_else(|| assess(&s, &opts.thresholds));
+        let a = match a {
+            Some(a) => a,
+            None if observer => Assessment {
+                notes: vec![OBSERVER_NOTE.into()],
+                ..assess(&Series::default(), &opts.thresholds)
+            },
+            None => assess(&s, &opts.thresholds),
+        };
         let mut ev = evidence(&s, &a);
         let mut notes = a.notes.clone();
+        if merged > 0 && a.verdict != Verdict::Stable {
+            notes.push(format!(
+                "heap profiles change only when a GC cycle completes: {merged} of {} snapshots repeated the one before and were merged",
+                hs.len()
+            ));
+        }
         if has_alloc {
-            let alloc = hs.column(Metric::AllocSpace, site);
+            let alloc = column(Metric::AllocSpace, site);
             if let Some(c) = stats::churn(&s, &alloc) {
                 ev.alloc_per_min = Some(c.alloc_rate * 60.0);
                 ev.turnover = Some(c.turnover);
@@ -343,13 +373,12 @@ pub fn analyze_heap(hs: &HeapSeries, opts: &HeapOptions) -> Vec<Finding> {
             }
         }
         if hs.has_metric[Metric::InuseObjects as usize] {
-            let objs = Series::new(x.clone(), hs.column(Metric::InuseObjects, site))
-                .with_breaks(hs.breaks.clone());
+            let objs = Series::new(x.clone(), column(Metric::InuseObjects, site))
+                .with_breaks(breaks.clone());
             ev.objects_per_min =
                 stats::theil_sen(&stats::reduce(&objs, stats::MAX_PAIRWISE_POINTS))
                     .map(|l| l.slope * 60.0);
         }
-        let st = &hs.sites[site];
         let last = hs.len().saturating_sub(1);
         let objs = hs.value(Metric::InuseObjects, site, last);
         let bytes_per_obj = if objs > 0 {
@@ -393,6 +422,55 @@ pub fn analyze_heap(hs: &HeapSeries, opts: &HeapOptions) -> Vec<Finding> {
         };
         f.score = score(f.confidence, f.evidence.share_of_growth);
     }
+    out
+}
+
+const OBSERVER_NOTE: &str = "allocated while serving a profile (runtime/pprof, net/http/pprof): the profiler's own transient memory, not the program's";
+
+/// A site without user code whose stack runs through the profiling
+/// endpoint: memory that exists because someone is profiling.
+fn is_observer(site: &crate::series::Site) -> bool {
+    !site.user
+        && site.stack.iter().any(|f| {
+            f.function.starts_with("runtime/pprof.") || f.function.starts_with("net/http/pprof.")
+        })
+}
+
+/// The snapshots that show a new GC cycle. A heap profile is the state as
+/// of the last completed GC (runtime.MemProfile), so snapshots taken
+/// between two GCs repeat the same numbers; timed at their fetch, a site
+/// growing steadily reads as a staircase whose last flat run looks like a
+/// plateau. Keeps the first snapshot of every run of identical ones (every
+/// site, every metric) and the first of every segment, so each cycle is one
+/// point, timed when it was first seen.
+pub fn gc_cycles(hs: &HeapSeries) -> Vec<usize> {
+    let metrics = [
+        Metric::InuseSpace,
+        Metric::InuseObjects,
+        Metric::AllocSpace,
+        Metric::AllocObjects,
+    ];
+    let same = |a: usize, b: usize| {
+        (0..hs.sites.len()).all(|site| {
+            metrics
+                .iter()
+                .all(|&m| hs.value(m, site, a) == hs.value(m, site, b))
+        })
+    };
+    (0..hs.len())
+        .filter(|&i| i == 0 || hs.breaks.contains(&i) || !same(i - 1, i))
+        .collect()
+}
+
+/// Segment breaks re-indexed onto the kept snapshots: a break lands on the
+/// first kept snapshot at or after it (segments always keep their first).
+pub(crate) fn kept_breaks(breaks: &[usize], keep: &[usize]) -> Vec<usize> {
+    let mut out: Vec<usize> = breaks
+        .iter()
+        .filter_map(|b| keep.iter().position(|k| k >= b))
+        .filter(|&p| p > 0)
+        .collect();
+    out.dedup();
     out
 }
 

@@ -5,7 +5,6 @@
 pub mod app;
 pub mod flame_cmd;
 pub mod hunt_cmd;
-pub mod hunt_input;
 pub mod pprof_cli;
 pub mod pprof_cmd;
 pub mod sources;
