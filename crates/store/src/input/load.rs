@@ -117,6 +117,14 @@ pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> InputError +
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), InputError> {
+    // Its files are several targets' and processes' series: only the index
+    // can tell them apart (`select_series`).
+    if super::is_archive(dir) {
+        return Err(InputError::Other(format!(
+            "{}: an archive made by heapdrift watch; read it on its own (hunt ARCHIVE), not among plain files",
+            dir.display()
+        )));
+    }
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(io_err(dir))?
         .map(|e| e.map(|e| e.path()))
