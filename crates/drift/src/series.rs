@@ -565,3 +565,56 @@ pub fn stack_frames(p: &Profile, stack: &[u32]) -> Vec<Frame> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site(name: &str) -> Site {
+        Site {
+            function: name.into(),
+            file: "f.go".into(),
+            line: 1,
+            user: true,
+            stack: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn from_parts_reads_like_a_built_series() {
+        let h = HeapSeries::from_parts(
+            vec![0, 10, 20],
+            vec![2],
+            vec![site("a"), site("b")],
+            [true, true, false, false],
+            vec![vec![[5, 1, 0, 0]], vec![[6, 1, 0, 0], [7, 2, 0, 0]], vec![]],
+        )
+        .unwrap();
+        assert_eq!(h.len(), 3);
+        assert_eq!(h.column(Metric::InuseSpace, 0), [5.0, 6.0, 0.0]);
+        // Rows shorter than the site list read as 0.
+        assert_eq!(h.column(Metric::InuseSpace, 1), [0.0, 7.0, 0.0]);
+        assert_eq!(h.totals(Metric::InuseObjects), [1.0, 3.0, 0.0]);
+        assert_eq!(h.breaks, [2]);
+    }
+
+    #[test]
+    fn from_parts_rejects_inconsistent_parts() {
+        let parts = |t: Vec<i64>, b: Vec<usize>, rows: Vec<Vec<[i64; 4]>>| {
+            HeapSeries::from_parts(t, b, vec![site("a")], [true; 4], rows)
+        };
+        let row = || vec![[1, 1, 1, 1]];
+        assert!(matches!(
+            parts(vec![0, 1], vec![], vec![row()]),
+            Err(DriftError::Parts(_))
+        ));
+        assert_eq!(
+            parts(vec![5, 1], vec![], vec![row(), row()]).unwrap_err(),
+            DriftError::OutOfOrder { index: 1 }
+        );
+        assert!(parts(vec![0], vec![], vec![vec![[0; 4], [0; 4]]]).is_err());
+        for b in [vec![0], vec![2], vec![1, 1]] {
+            assert!(parts(vec![0, 1], b, vec![row(), row()]).is_err());
+        }
+    }
+}

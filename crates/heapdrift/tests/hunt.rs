@@ -92,6 +92,23 @@ fn globalmap_map_leak_is_rank_one() {
         .filter(|f| f["kind"] == "heap" && f["verdict"] == "leak")
         .count();
     assert_eq!(heap_leaks, 1);
+    // MemStats' heap in use grows with the map: said once, as a note on
+    // the heap site, not as a second finding.
+    assert!(
+        findings(&v)
+            .iter()
+            .all(|f| f["kind"] != "memory" || f["verdict"] != "leak"),
+        "{}",
+        v["findings"]
+    );
+    assert!(
+        f["notes"].as_array().unwrap().iter().any(|n| n
+            .as_str()
+            .unwrap()
+            .starts_with("MemStats agree: heap in use +")),
+        "{}",
+        f["notes"]
+    );
 }
 
 #[test]
@@ -743,6 +760,15 @@ fn archive_selection_and_errors() {
     bad(&[&dir, &"--series", &"99"], "no series 99");
     bad(&[&dir, &"--series", &"x"], "--series \"x\"");
     bad(&[&dir, &examples("globalmap")], "must be the only input");
+    // An archive below a directory of plain files is not mixed in.
+    let parent = tempfile::tempdir().unwrap();
+    let inner = parent.path().join("archive");
+    std::fs::create_dir(&inner).unwrap();
+    std::fs::copy(dir.join(store::INDEX_FILE), inner.join(store::INDEX_FILE)).unwrap();
+    bad(
+        &[&parent.path().to_path_buf()],
+        "an archive made by heapdrift watch",
+    );
     bad(
         &[&examples("globalmap"), &"--series", &"all"],
         "apply to an archive",
@@ -752,3 +778,103 @@ fn archive_selection_and_errors() {
 }
 
 use store::Archive;
+
+// ---- scale: a synthetic service with planted leaks (bench/hunt-scale.sh) ----
+
+#[path = "../examples/gen_hunt_scale/synth.rs"]
+mod synth;
+
+/// `function file:line` of each finding with this verdict, sorted.
+fn sites_with(v: &Value, verdict: &str) -> Vec<String> {
+    let mut out: Vec<String> = findings(v)
+        .iter()
+        .filter(|f| f["verdict"] == verdict)
+        .map(|f| {
+            format!(
+                "{} {}:{}",
+                f["function"].as_str().unwrap(),
+                f["file"].as_str().unwrap(),
+                f["line"]
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+fn planted(list: &[synth::Planted]) -> Vec<String> {
+    let mut out: Vec<String> = list
+        .iter()
+        .map(|p| format!("{} {}:{}", p.function, p.file, p.line))
+        .collect();
+    out.sort();
+    out
+}
+
+/// Generates `snapshots` x `sites` into a temp dir (files and an archive)
+/// and checks that hunt names exactly the planted leaks, from the files,
+/// from the archive's index and from the archive's files alike.
+fn planted_leaks_exactly(snapshots: usize, sites: usize, seed: u64) {
+    let tmp = tempfile::tempdir().unwrap();
+    let (files, archive) = (tmp.path().join("files"), tmp.path().join("archive"));
+    let cfg = synth::Config::new(snapshots, sites, seed);
+    let m = synth::write(
+        &cfg,
+        Some(&files),
+        Some(&archive),
+        &tmp.path().join("manifest.json"),
+    )
+    .unwrap();
+    assert_eq!(m.leaks.len(), 4);
+    let t0 = std::time::Instant::now();
+    let from_files = json(&[&files]);
+    let t1 = std::time::Instant::now();
+    let from_index = json(&[&archive]);
+    let t2 = std::time::Instant::now();
+    let from_archive_files = json(&[&archive, &"--from-files"]);
+    eprintln!(
+        "{snapshots} x {sites}: hunt DIR {:.2}s, hunt ARCHIVE {:.2}s (wall, debug or ci build)",
+        (t1 - t0).as_secs_f64(),
+        (t2 - t1).as_secs_f64()
+    );
+    assert_eq!(
+        from_files["snapshots"]["heap"].as_u64(),
+        Some(snapshots as u64)
+    );
+    assert_eq!(sites_with(&from_files, "leak"), planted(&m.leaks));
+    // The planted leaks' rates come out within 10%.
+    for p in &m.leaks {
+        let f = findings(&from_files)
+            .iter()
+            .find(|f| f["function"] == p.function.as_str())
+            .unwrap();
+        let g = f["growth_per_min"].as_f64().unwrap();
+        assert!(
+            (g / p.bytes_per_min - 1.0).abs() < 0.1,
+            "{}: {g} vs {}",
+            p.function,
+            p.bytes_per_min
+        );
+    }
+    // Every warm-up is a plateau (a noise site may be one by chance: no
+    // leak, nothing else asserted).
+    let plateaus = sites_with(&from_files, "plateau");
+    for p in planted(&m.plateaus) {
+        assert!(plateaus.contains(&p), "{p} not a plateau");
+    }
+    // The archive, by index or files, gives what the files give (the time
+    // stamps are the same: the profile's own and the archive's taken_at).
+    assert_eq!(from_index["findings"], from_files["findings"]);
+    assert_eq!(from_archive_files["findings"], from_files["findings"]);
+}
+
+#[test]
+fn scale_ci_sized_names_exactly_the_planted_leaks() {
+    planted_leaks_exactly(60, 2_000, 1);
+}
+
+#[test]
+#[ignore = "full size (500 x 10k, ~1 min to generate); bench/hunt-scale.sh times it"]
+fn scale_full_size_names_exactly_the_planted_leaks() {
+    planted_leaks_exactly(500, 10_000, 1);
+}
