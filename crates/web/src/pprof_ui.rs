@@ -1,0 +1,1 @@
+//! pprof's web UI views (flame graph, top, graph, peek, source).
