@@ -7,5 +7,6 @@ pub mod hunt_cmd;
 pub mod hunt_input;
 pub mod pprof_cli;
 pub mod pprof_cmd;
+pub mod serve_cmd;
 pub mod sources;
 pub mod watch_cmd;
