@@ -4,7 +4,6 @@
 
 pub mod app;
 pub mod hunt_cmd;
-pub mod hunt_input;
 pub mod pprof_cli;
 pub mod pprof_cmd;
 pub mod serve_cmd;

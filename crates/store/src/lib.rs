@@ -5,6 +5,9 @@
 //! series (one per process lifetime), snapshots with summary columns,
 //! per-site heap values, and gaps. See docs/archive.md.
 //!
+//! [`input`] is `hunt`'s input layer as a library: plain files, directories
+//! and archives in; the series `drift::hunt` reads out.
+//!
 //! Crash safety: a snapshot file is written to a temp file, fsynced and
 //! renamed before its index row is committed, so a crash leaves at worst a
 //! complete file without a row (re-indexed by [`Archive::open`]) or a temp
@@ -12,6 +15,7 @@
 
 mod archive;
 pub mod identity;
+pub mod input;
 pub mod layout;
 mod recover;
 pub mod summary;

@@ -1,28 +1,14 @@
-//! The input layer of `heapdrift hunt`: snapshot sources, classification by
-//! kind, time stamps, de-duplication and ordering.
-//!
-//! A [`SnapshotSource`] yields raw snapshots (bytes plus what the source
-//! already knows: kind and time for an archive's index, nothing for a plain
-//! file). [`load`] parses each one, classifies it by its sample types and
-//! format, fixes its time stamp and returns them time-ordered.
-//!
-//! Time stamp rule, first that applies:
-//! 1. the time the source recorded (an archive index);
-//! 2. the profile's own `time_nanos` (profile.proto; Go always sets it);
-//! 3. a UTC date-time in the file name: `YYYYMMDDTHHMMSS[.fff]Z` or
-//!    `YYYY-MM-DDTHH:MM:SS[.fff]Z` (also with `_` or `-` for `T`, `-`/`.`
-//!    between time fields), or else a Unix time of 10 digits (seconds) or
-//!    13 digits (milliseconds) standing alone between non-digits;
-//! 4. the file's modification time.
+//! Snapshot sources, classification, time stamps and order.
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::LazyLock;
 
-use anyhow::{Context, bail};
 use profile::legacy::MemStats;
 use profile::{ParseOptions, Profile, SourceFormat};
+
+use super::InputError;
 
 /// What a snapshot is, as far as `hunt` is concerned.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -66,9 +52,10 @@ pub struct RawSnapshot {
 }
 
 /// Anything that yields snapshots of one process: plain files and
-/// directories today, an archive later.
+/// directories ([`Files`]), one series of an archive
+/// ([`super::ArchiveSource`]).
 pub trait SnapshotSource {
-    fn snapshots(&self) -> anyhow::Result<Vec<RawSnapshot>>;
+    fn snapshots(&self) -> Result<Vec<RawSnapshot>, InputError>;
 }
 
 /// Files named on the command line; directories are walked recursively, in
@@ -76,10 +63,10 @@ pub trait SnapshotSource {
 pub struct Files(pub Vec<PathBuf>);
 
 impl SnapshotSource for Files {
-    fn snapshots(&self) -> anyhow::Result<Vec<RawSnapshot>> {
+    fn snapshots(&self) -> Result<Vec<RawSnapshot>, InputError> {
         let mut paths = Vec::new();
         for p in &self.0 {
-            let meta = std::fs::metadata(p).with_context(|| format!("{}", p.display()))?;
+            let meta = std::fs::metadata(p).map_err(io_err(p))?;
             if meta.is_dir() {
                 walk(p, &mut paths)?;
             } else {
@@ -89,7 +76,7 @@ impl SnapshotSource for Files {
         paths
             .into_iter()
             .map(|path| {
-                let bytes = std::fs::read(&path).with_context(|| format!("{}", path.display()))?;
+                let bytes = std::fs::read(&path).map_err(io_err(&path))?;
                 let mtime_nanos = std::fs::metadata(&path)
                     .and_then(|m| m.modified())
                     .ok()
@@ -107,12 +94,19 @@ impl SnapshotSource for Files {
     }
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> anyhow::Result<()> {
+pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> InputError + '_ {
+    move |error| InputError::Io {
+        path: path.display().to_string(),
+        error,
+    }
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), InputError> {
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .with_context(|| format!("{}", dir.display()))?
+        .map_err(io_err(dir))?
         .map(|e| e.map(|e| e.path()))
         .collect::<Result<_, _>>()
-        .with_context(|| format!("{}", dir.display()))?;
+        .map_err(io_err(dir))?;
     entries.sort();
     for p in entries {
         if p.file_name()
@@ -153,7 +147,7 @@ pub struct Loaded {
 
 /// Parses and classifies every snapshot of `source`. Any file that cannot
 /// be read, parsed or classified is an error naming it.
-pub fn load(source: &dyn SnapshotSource, opts: &ParseOptions) -> anyhow::Result<Loaded> {
+pub fn load(source: &dyn SnapshotSource, opts: &ParseOptions) -> Result<Loaded, InputError> {
     let raw = source.snapshots()?;
     let mut seen: HashMap<u64, Vec<usize>> = HashMap::new();
     let mut kept: Vec<RawSnapshot> = Vec::new();
@@ -185,9 +179,12 @@ pub fn load(source: &dyn SnapshotSource, opts: &ParseOptions) -> anyhow::Result<
     })
 }
 
-fn classify(r: RawSnapshot, opts: &ParseOptions) -> anyhow::Result<Snapshot> {
+fn classify(r: RawSnapshot, opts: &ParseOptions) -> Result<Snapshot, InputError> {
     let name = r.path.display().to_string();
-    let parsed = profile::parse(&r.bytes, opts).with_context(|| name.clone())?;
+    let parsed = profile::parse(&r.bytes, opts).map_err(|error| InputError::Parse {
+        path: name.clone(),
+        error,
+    })?;
     let p = &parsed.profile;
     let has = |t: &str| p.sample_types.iter().any(|v| v.r#type == t);
     let kind = match r.kind {
@@ -202,10 +199,10 @@ fn classify(r: RawSnapshot, opts: &ParseOptions) -> anyhow::Result<Snapshot> {
                 .iter()
                 .map(|v| format!("{}/{}", v.r#type, v.unit))
                 .collect();
-            bail!(
-                "{name}: not a heap, goroutine or goroutineleak profile (sample types {}); hunt reads only those",
-                types.join(", ")
-            );
+            return Err(InputError::NotHunted {
+                path: name,
+                types: types.join(", "),
+            });
         }
     };
     let (time_nanos, time_source) = if let Some(t) = r.time_nanos {
@@ -222,7 +219,7 @@ fn classify(r: RawSnapshot, opts: &ParseOptions) -> anyhow::Result<Snapshot> {
     } else if let Some(t) = r.mtime_nanos {
         (t, TimeSource::ModTime)
     } else {
-        bail!("{name}: no time stamp (not in the profile, the file name or the file's metadata)");
+        return Err(InputError::NoTime { path: name });
     };
     Ok(Snapshot {
         kind,
