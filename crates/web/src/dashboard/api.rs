@@ -330,7 +330,7 @@ mod tests {
 
     #[test]
     fn plateau_is_the_late_median() {
-        assert_eq!(plateau_level(&[1.0, 5.0, 9.0, 10.0, 10.0, 11.0]), 10.0);
+        assert_eq!(plateau_level(&[1.0, 5.0, 9.0, 10.0, 10.0, 11.0, 10.0]), 10.0);
         assert_eq!(plateau_level(&[]), 0.0);
     }
 

@@ -144,6 +144,7 @@ async fn snapshots(State(d): State<Arc<Dashboard>>, Path(id): Path<String>) -> R
 }
 
 /// The pprof views' `src`/`base` are snapshot ids (see [`Dashboard::profile`]).
+
 impl crate::ProfileSource for Dashboard {
     fn load(
         &self,
