@@ -602,7 +602,7 @@ pub fn apply_focus(
 }
 
 /// pprof's `generateTagRootsLeaves`.
-fn generate_tag_roots_leaves(p: &mut Profile, cfg: &Config, stderr: &mut dyn Write) {
+pub fn generate_tag_roots_leaves(p: &mut Profile, cfg: &Config, stderr: &mut dyn Write) {
     let keys = |s: &str| -> Vec<String> {
         s.split(',')
             .filter(|k| !k.is_empty())
@@ -627,7 +627,7 @@ fn generate_tag_roots_leaves(p: &mut Profile, cfg: &Config, stderr: &mut dyn Wri
 }
 
 /// pprof's `reportOptions`.
-fn report_options(
+pub fn report_options(
     p: &Profile,
     units: &HashMap<String, String>,
     cfg: &Config,
@@ -684,7 +684,7 @@ fn report_options(
 }
 
 /// pprof's `identifyNumLabelUnits`, warning about keys with several units.
-fn identify_num_label_units(p: &Profile, stderr: &mut dyn Write) -> HashMap<String, String> {
+pub fn identify_num_label_units(p: &Profile, stderr: &mut dyn Write) -> HashMap<String, String> {
     let (units, ignored) = passes::num_label_units(p);
     for (k, us) in &ignored {
         let _ = writeln!(
