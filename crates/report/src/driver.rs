@@ -602,7 +602,7 @@ pub fn apply_focus(
 }
 
 /// pprof's `generateTagRootsLeaves`.
-fn generate_tag_roots_leaves(p: &mut Profile, cfg: &Config, stderr: &mut dyn Write) {
+pub fn generate_tag_roots_leaves(p: &mut Profile, cfg: &Config, stderr: &mut dyn Write) {
     let keys = |s: &str| -> Vec<String> {
         s.split(',')
             .filter(|k| !k.is_empty())
@@ -627,7 +627,7 @@ fn generate_tag_roots_leaves(p: &mut Profile, cfg: &Config, stderr: &mut dyn Wri
 }
 
 /// pprof's `reportOptions`.
-fn report_options(
+pub fn report_options(
     p: &Profile,
     units: &HashMap<String, String>,
     cfg: &Config,
@@ -684,7 +684,7 @@ fn report_options(
 }
 
 /// pprof's `identifyNumLabelUnits`, warning about keys with several units.
-fn identify_num_label_units(p: &Profile, stderr: &mut dyn Write) -> HashMap<String, String> {
+pub fn identify_num_label_units(p: &Profile, stderr: &mut dyn Write) -> HashMap<String, String> {
     let (units, ignored) = passes::num_label_units(p);
     for (k, us) in &ignored {
         let _ = writeln!(
@@ -714,12 +714,27 @@ pub fn generate_report(
 /// [`generate_report`], handing back the report (and its profile) instead
 /// of dropping it, so that a process about to exit can skip freeing it.
 pub fn generate_report_keeping(
-    mut p: Profile,
+    p: Profile,
     cmd: &Command,
     arg: Option<&str>,
     cfg: &Config,
     env: &mut Env,
     out: &mut dyn Write,
+) -> Result<Report, DriverError> {
+    let mut rpt = prepare_report(p, cmd, arg, cfg, env)?;
+    write_report(&mut rpt, cmd, env, out)?;
+    Ok(rpt)
+}
+
+/// pprof's `generateRawReport`: the report for `cmd`, filtered and
+/// aggregated, before anything is written. For callers (the web UI) that
+/// want its rows or graph rather than its text.
+pub fn prepare_report(
+    mut p: Profile,
+    cmd: &Command,
+    arg: Option<&str>,
+    cfg: &Config,
+    env: &mut Env,
 ) -> Result<Report, DriverError> {
     check_supported(cmd)?;
     let units = identify_num_label_units(&p, env.stderr);
@@ -748,7 +763,17 @@ pub fn generate_report_keeping(
         apply_focus(rpt.profile_mut(), &units, &cfg, env.stderr)?;
     }
     aggregate(rpt.profile_mut(), &cfg)?;
+    Ok(rpt)
+}
 
+/// pprof's `report.Generate` for a prepared report (and the formats its
+/// driver writes itself: raw, proto, topproto, list).
+pub fn write_report(
+    rpt: &mut Report,
+    cmd: &Command,
+    env: &mut Env,
+    out: &mut dyn Write,
+) -> Result<(), DriverError> {
     let io = DriverError::Io;
     match cmd.format {
         ReportFormat::Raw => {
@@ -770,7 +795,7 @@ pub fn generate_report_keeping(
             out.write_all(&bytes).map_err(io)?;
         }
         ReportFormat::TopProto => {
-            let top = top_proto(&mut rpt);
+            let top = top_proto(rpt);
             let bytes = profile::gz::compress(&profile::proto::encode(&top));
             out.write_all(&bytes).map_err(io)?;
         }
@@ -779,7 +804,7 @@ pub fn generate_report_keeping(
         }
         _ => rpt.generate(out).map_err(report_error)?,
     }
-    Ok(rpt)
+    Ok(())
 }
 
 /// pprof's `printTopProto`: the report's top nodes as a profile of

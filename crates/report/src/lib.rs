@@ -15,6 +15,7 @@
 pub mod config;
 pub mod dotgraph;
 pub mod driver;
+pub mod flame;
 pub mod focus;
 pub mod gofmt;
 pub mod graph;

@@ -1,0 +1,1 @@
+// flame graph: filled in once report::flame lands
