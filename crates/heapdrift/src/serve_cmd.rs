@@ -62,33 +62,12 @@ pub fn main(args: &[String]) -> i32 {
     }
 }
 
-/// `:8080` listens on 127.0.0.1, like pprof's `-http`.
-fn listen_addr(http: &str) -> String {
-    match http.strip_prefix(':') {
-        Some(port) => format!("127.0.0.1:{port}"),
-        None if !http.contains(':') => format!("{http}:0"),
-        None => http.to_string(),
-    }
-}
-
 pub fn run(a: &ServeArgs) -> anyhow::Result<()> {
     let dash = Arc::new(web::dashboard::Dashboard::open(&a.inputs)?);
     let router = web::dashboard::dashboard_router(dash.clone()).merge(web::pprof_ui_router(
         dash,
         report::config::Config::default(),
     ));
-    web::serve(router, &listen_addr(&a.http), !a.no_browser)?;
+    web::serve(router, &a.http, !a.no_browser)?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn addresses() {
-        assert_eq!(listen_addr(":8080"), "127.0.0.1:8080");
-        assert_eq!(listen_addr("0.0.0.0:80"), "0.0.0.0:80");
-        assert_eq!(listen_addr("localhost"), "localhost:0");
-    }
 }

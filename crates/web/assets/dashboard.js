@@ -1,6 +1,7 @@
 // heapdrift's leak dashboard. Hand-written, no libraries: it reads the
 // JSON endpoints (docs/dashboard.md) and draws SVG. Profile-derived text
-// only ever goes through textContent / setAttribute, never innerHTML.
+// only ever goes through textContent / setAttribute, never through an
+// HTML parser.
 'use strict';
 
 const SVGNS = 'http://www.w3.org/2000/svg';

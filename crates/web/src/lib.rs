@@ -6,6 +6,7 @@
 //! Everything the browser loads is embedded in the binary (`assets/`) and
 //! every page carries a strict Content-Security-Policy.
 
+pub mod dashboard;
 pub mod html;
 pub mod pprof_ui;
 mod server;

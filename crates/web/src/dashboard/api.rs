@@ -197,7 +197,12 @@ fn finding_view<'a>(rank: usize, f: &'a Finding, a: &'a Analysis) -> FindingView
         rank,
         finding: f,
         rate: drift::render::rate(f.growth_per_min, &f.unit),
-        trend: trend(&ev.times, &ev.values, &ev.breaks, points.first().map_or(0, |p| p.t)),
+        trend: trend(
+            &ev.times,
+            &ev.values,
+            &ev.breaks,
+            points.first().map_or(0, |p| p.t),
+        ),
         plateau,
         flame: last.as_deref().map(|l| flame_url(l, None)),
         diff: match (&first, &last) {
@@ -330,7 +335,10 @@ mod tests {
 
     #[test]
     fn plateau_is_the_late_median() {
-        assert_eq!(plateau_level(&[1.0, 5.0, 9.0, 10.0, 10.0, 11.0, 10.0]), 10.0);
+        assert_eq!(
+            plateau_level(&[1.0, 5.0, 9.0, 10.0, 10.0, 11.0, 10.0]),
+            10.0
+        );
         assert_eq!(plateau_level(&[]), 0.0);
     }
 

@@ -695,7 +695,10 @@ mod tests {
         snaps.push(meta("goroutine", 100));
         let gaps = detected_gaps(&snaps);
         assert_eq!(gaps.len(), 1);
-        assert_eq!((gaps[0].from, gaps[0].to), (45_000_000_000, 200_000_000_000));
+        assert_eq!(
+            (gaps[0].from, gaps[0].to),
+            (45_000_000_000, 200_000_000_000)
+        );
         assert_eq!(gaps[0].reason, "interval");
         // Regular intervals, or too few to tell: none.
         assert!(detected_gaps(&snaps[..4]).is_empty());

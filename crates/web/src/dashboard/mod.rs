@@ -93,9 +93,7 @@ fn error(e: &DashboardError) -> Response {
 
 /// Runs `f` off the async workers (it reads files and SQLite, and may run
 /// a whole analysis) and answers with its JSON or its error.
-async fn blocking(
-    f: impl FnOnce() -> Result<String, DashboardError> + Send + 'static,
-) -> Response {
+async fn blocking(f: impl FnOnce() -> Result<String, DashboardError> + Send + 'static) -> Response {
     match tokio::task::spawn_blocking(f).await {
         Ok(Ok(body)) => json(StatusCode::OK, body),
         Ok(Err(e)) => error(&e),
@@ -144,13 +142,8 @@ async fn snapshots(State(d): State<Arc<Dashboard>>, Path(id): Path<String>) -> R
 }
 
 /// The pprof views' `src`/`base` are snapshot ids (see [`Dashboard::profile`]).
-
 impl crate::ProfileSource for Dashboard {
-    fn load(
-        &self,
-        src: Option<&str>,
-        base: Option<&str>,
-    ) -> Result<Arc<profile::Profile>, String> {
+    fn load(&self, src: Option<&str>, base: Option<&str>) -> Result<Arc<profile::Profile>, String> {
         self.profile(src, base).map_err(|e| e.to_string())
     }
 
