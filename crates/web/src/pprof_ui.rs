@@ -754,10 +754,10 @@ fn flame_body(rpt: &mut Report, ctx: &mut PageCtx) -> Result<String, DriverError
 }
 
 fn flame_json(rpt: &mut Report) -> Result<Vec<u8>, DriverError> {
-    let _ = rpt;
-    Err(DriverError::Msg(
-        "the flame graph is not available yet in this build".into(),
-    ))
+    let g = report::flame::FlameGraph::from_report(rpt);
+    let mut out = Vec::new();
+    report::flame::write_json(&g, &mut out)?;
+    Ok(out)
 }
 
 #[cfg(test)]
