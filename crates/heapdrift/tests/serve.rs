@@ -357,6 +357,7 @@ fn serves_plain_files() {
     );
     assert!(series["span_seconds"].as_f64().unwrap() > 60.0);
     assert_eq!(series["restarts"], 0);
+    assert_eq!(series["gaps"], 0, "regular intervals: no gaps");
     let doc = check_globalmap_findings(&s, "files");
     check_memory(&s, "files");
     check_page(&s);
@@ -521,15 +522,43 @@ fn xss_profile(i: i64, t: i64) -> profile::Profile {
     }
 }
 
-#[test]
-fn escapes_profile_derived_names() {
-    let dir = tempfile::tempdir().unwrap();
+/// Ten snapshots of a growing site with hostile names.
+fn write_xss_series(dir: &Path) {
     let t0 = 1_795_712_438_000_000_000i64;
     for i in 0..10 {
         let t = t0 + i * 15_000_000_000;
         let bytes = profile::proto::encode(&xss_profile(i + 1, t));
-        std::fs::write(dir.path().join(format!("heap-{i:02}.pb")), bytes).unwrap();
+        std::fs::write(dir.join(format!("heap-{i:02}.pb")), bytes).unwrap();
     }
+}
+
+/// The browser test's copy: testdata/dashboard/xss-series (regenerate
+/// with `HEAPDRIFT_REGEN=1 cargo test -p heapdrift --test serve
+/// xss_series_is_current`).
+#[test]
+fn xss_series_is_current() {
+    let dir = repo().join("testdata/dashboard/xss-series");
+    if std::env::var_os("HEAPDRIFT_REGEN").is_some() {
+        std::fs::create_dir_all(&dir).unwrap();
+        write_xss_series(&dir);
+    }
+    let fresh = tempfile::tempdir().unwrap();
+    write_xss_series(fresh.path());
+    for p in files_of(fresh.path()) {
+        let name = p.file_name().unwrap();
+        assert_eq!(
+            std::fs::read(&p).unwrap(),
+            std::fs::read(dir.join(name)).unwrap_or_default(),
+            "testdata/dashboard/xss-series/{} is stale",
+            name.to_string_lossy()
+        );
+    }
+}
+
+#[test]
+fn escapes_profile_derived_names() {
+    let dir = tempfile::tempdir().unwrap();
+    write_xss_series(dir.path());
     let s = Server::start(&[dir.path()]);
     for path in [
         "/api/targets",
