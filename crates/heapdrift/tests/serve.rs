@@ -587,9 +587,11 @@ fn escapes_profile_derived_names() {
     assert!(!page.body.contains("alert"));
 }
 
-/// A heap profile of `sites` allocation sites (main.siteN at main.go:N,
-/// called from main.main) with the given in-use bytes.
-fn synthetic_heap(values: &[i64], t: i64) -> profile::Profile {
+/// A heap profile of allocation sites main.siteN (main.go:100+N, called
+/// from main.main) with the given in-use bytes; the allocation counters
+/// grow with `round`, as a process's cumulative counters do (a fall would
+/// read as a restart).
+fn synthetic_heap(values: &[i64], round: i64, t: i64) -> profile::Profile {
     use profile::{Function, Line, Location, Mapping, Profile, Sample, ValueType};
     let n = values.len();
     let mut functions = vec![Function {
@@ -634,7 +636,7 @@ fn synthetic_heap(values: &[i64], t: i64) -> profile::Profile {
         let objs = (v / 512).max(1);
         samples.push(Sample {
             locations: vec![i as u32 + 1, 0],
-            values: vec![objs * 3, v * 3, objs, v],
+            values: vec![objs + 128 * round, v + 65536 * round, objs, v],
             ..Default::default()
         });
     }
@@ -713,7 +715,7 @@ fn large_archive() {
                 _ => 20_000 + noise(4000),
             })
             .collect();
-        let bytes = profile::proto::encode(&synthetic_heap(&values, t));
+        let bytes = profile::proto::encode(&synthetic_heap(&values, k as i64, t));
         let parsed = profile::parse(&bytes, &profile::ParseOptions::default()).unwrap();
         let summary = Summary::from_parsed(&parsed, &drift::series::SeriesOptions::default());
         a.put(series, Kind::Heap, t, Some(1), &bytes, &summary)
