@@ -169,16 +169,12 @@ function timeline(f) {
   let d = '';
   pts.forEach((p, i) => { d += `${i === 0 || breaks.has(i) ? 'M' : 'L'}${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`; });
   root.append(svg('path', { class: 'series', d }));
-  for (const s of segs) {
-    root.append(svg('line', {
-      class: `trend ${f.verdict}`, x1: x(s.t_start), y1: y(s.v_start), x2: x(s.t_end), y2: y(s.v_end),
-    }, svg('title', {}, `Theil–Sen trend: ${f.rate}`)));
-  }
   if (f.plateau !== null && f.plateau !== undefined) {
     const py = y(f.plateau);
     root.append(svg('line', { class: 'plateau-line', x1: M.l, x2: W - M.r, y1: py, y2: py },
       svg('title', {}, `plateau at ${amount(f.plateau, f.unit)}`)));
-    root.append(svg('text', { x: W - M.r + 4, y: py + 4 }, `plateau ${amount(f.plateau, f.unit)}`));
+    // Inside the plot, under the line: the verdict label owns the margin.
+    root.append(svg('text', { class: 'plateau-label', x: M.l + 6, y: Math.min(py + 14, H - M.b - 4) }, `plateau ${amount(f.plateau, f.unit)}`));
   }
   const label = { leak: 'LEAK', suspect: 'SUSPECT', plateau: 'PLATEAU', stable: 'STABLE' }[f.verdict] || f.verdict;
   root.append(svg('text', { class: `verdict ${f.verdict}`, x: W - M.r + 4, y: M.t + 10 }, label));
@@ -196,6 +192,12 @@ function timeline(f) {
     }
   }
   root.append(dots);
+  // The trend goes on top: with hundreds of points it would hide under them.
+  for (const s of segs) {
+    root.append(svg('line', {
+      class: `trend ${f.verdict}`, x1: x(s.t_start), y1: y(s.v_start), x2: x(s.t_end), y2: y(s.v_end),
+    }, svg('title', {}, `Theil–Sen trend: ${f.rate}`)));
+  }
   return root;
 }
 

@@ -124,10 +124,15 @@ enum Origin {
 pub struct Dashboard {
     origin: Origin,
     analyses: Mutex<HashMap<i64, (Fingerprint, Arc<Analysis>)>>,
+    /// Held while a series is analysed.
+    analysing: Mutex<()>,
     /// A few recently opened profiles: the flame graph page and its data
     /// request load the same snapshot twice in a row.
-    profiles: Mutex<Vec<((String, Option<String>), Arc<Profile>)>>,
+    profiles: Mutex<Vec<(ProfileKey, Arc<Profile>)>>,
 }
+
+/// `src` and `base` of a view.
+type ProfileKey = (String, Option<String>);
 
 /// A series' state in the index: its snapshot count and highest id.
 type Fingerprint = (usize, i64);
@@ -187,6 +192,7 @@ impl Dashboard {
         Dashboard {
             origin,
             analyses: Mutex::new(HashMap::new()),
+            analysing: Mutex::new(()),
             profiles: Mutex::new(Vec::new()),
         }
     }
@@ -255,6 +261,14 @@ impl Dashboard {
                 let archive = Archive::open_read_only(dir)?;
                 let infos = archive.snapshots(SeriesId(id), None)?;
                 let fp = (infos.len(), infos.iter().map(|s| s.id.0).max().unwrap_or(0));
+                if let Some((f, a)) = lock(&self.analyses).get(&id)
+                    && *f == fp
+                {
+                    return Ok(a.clone());
+                }
+                // The page asks for findings, memory and snapshots at once:
+                // one of them analyses, the others wait for its result.
+                let _one = lock(&self.analysing);
                 if let Some((f, a)) = lock(&self.analyses).get(&id)
                     && *f == fp
                 {
