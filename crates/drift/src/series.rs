@@ -99,7 +99,8 @@ pub enum Metric {
     AllocObjects = 3,
 }
 
-const METRICS: usize = 4;
+/// The number of [`Metric`]s.
+pub const METRICS: usize = 4;
 
 /// Heap series of all sites: `value(metric, site, snapshot)`.
 #[derive(Clone, Debug, Default)]
@@ -117,6 +118,46 @@ pub struct HeapSeries {
 }
 
 impl HeapSeries {
+    /// A series from values summed elsewhere (an archive's index keeps
+    /// them per snapshot and site): `rows[snapshot][site]` with the
+    /// `[inuse_space, inuse_objects, alloc_space, alloc_objects]` of each
+    /// site, a row shorter than `sites` reading as 0 for the rest. Nothing
+    /// is re-attributed: the sites must be attributed as
+    /// [`HeapSeriesBuilder`] does for the result to equal a built series.
+    /// `breaks` are the snapshots that start a new segment.
+    pub fn from_parts(
+        time_nanos: Vec<i64>,
+        breaks: Vec<usize>,
+        sites: Vec<Site>,
+        has_metric: [bool; METRICS],
+        rows: Vec<Vec<[i64; METRICS]>>,
+    ) -> Result<HeapSeries, DriftError> {
+        if rows.len() != time_nanos.len() {
+            return Err(DriftError::Parts("one row per snapshot time"));
+        }
+        if let Some(i) = time_nanos.windows(2).position(|w| w[1] < w[0]) {
+            return Err(DriftError::OutOfOrder { index: i + 1 });
+        }
+        if rows.iter().any(|r| r.len() > sites.len()) {
+            return Err(DriftError::Parts(
+                "a row has more values than there are sites",
+            ));
+        }
+        let in_range = breaks.iter().all(|&b| b > 0 && b < time_nanos.len());
+        if !in_range || breaks.windows(2).any(|w| w[1] <= w[0]) {
+            return Err(DriftError::Parts(
+                "breaks must be increasing snapshot indexes after the first",
+            ));
+        }
+        Ok(HeapSeries {
+            time_nanos,
+            breaks,
+            sites,
+            has_metric,
+            rows,
+        })
+    }
+
     pub fn len(&self) -> usize {
         self.time_nanos.len()
     }
@@ -523,4 +564,57 @@ pub fn stack_frames(p: &Profile, stack: &[u32]) -> Vec<Frame> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn site(name: &str) -> Site {
+        Site {
+            function: name.into(),
+            file: "f.go".into(),
+            line: 1,
+            user: true,
+            stack: Vec::new(),
+        }
+    }
+
+    #[test]
+    fn from_parts_reads_like_a_built_series() {
+        let h = HeapSeries::from_parts(
+            vec![0, 10, 20],
+            vec![2],
+            vec![site("a"), site("b")],
+            [true, true, false, false],
+            vec![vec![[5, 1, 0, 0]], vec![[6, 1, 0, 0], [7, 2, 0, 0]], vec![]],
+        )
+        .unwrap();
+        assert_eq!(h.len(), 3);
+        assert_eq!(h.column(Metric::InuseSpace, 0), [5.0, 6.0, 0.0]);
+        // Rows shorter than the site list read as 0.
+        assert_eq!(h.column(Metric::InuseSpace, 1), [0.0, 7.0, 0.0]);
+        assert_eq!(h.totals(Metric::InuseObjects), [1.0, 3.0, 0.0]);
+        assert_eq!(h.breaks, [2]);
+    }
+
+    #[test]
+    fn from_parts_rejects_inconsistent_parts() {
+        let parts = |t: Vec<i64>, b: Vec<usize>, rows: Vec<Vec<[i64; 4]>>| {
+            HeapSeries::from_parts(t, b, vec![site("a")], [true; 4], rows)
+        };
+        let row = || vec![[1, 1, 1, 1]];
+        assert!(matches!(
+            parts(vec![0, 1], vec![], vec![row()]),
+            Err(DriftError::Parts(_))
+        ));
+        assert_eq!(
+            parts(vec![5, 1], vec![], vec![row(), row()]).unwrap_err(),
+            DriftError::OutOfOrder { index: 1 }
+        );
+        assert!(parts(vec![0], vec![], vec![vec![[0; 4], [0; 4]]]).is_err());
+        for b in [vec![0], vec![2], vec![1, 1]] {
+            assert!(parts(vec![0, 1], b, vec![row(), row()]).is_err());
+        }
+    }
 }

@@ -11,7 +11,8 @@ use drift::goroutine::GoroutineOptions;
 use drift::render::{JsonReport, RenderOptions};
 use drift::{HuntOptions, Verdict};
 use profile::ParseOptions;
-use store::input::{self, Built, Files};
+use serde::Serialize;
+use store::input::{self, ArchiveOptions, Built, Files, SeriesPick};
 
 /// Finds leaks in a series of heap, goroutine and goroutineleak profiles of
 /// one Go process.
@@ -24,12 +25,16 @@ use store::input::{self, Built, Files};
         debug=2 dump) and goroutineleak profiles, in any mix; directories are read recursively. \
         Snapshots are ordered by the profile's own time stamp, else a UTC time in the file name \
         (20261126T170038.957Z, 2026-11-26T17:00:38Z or a Unix time), else the file's mtime.\n\n\
+        An archive made by `heapdrift watch` (a directory with heapdrift.sqlite) is read through its \
+        index: by default each target's latest series (process lifetime), each reported on its own; \
+        --target and --series choose.\n\n\
         Exit status: 0 done (no finding at or above --fail-on), 1 a finding at or above --fail-on, \
         2 bad usage or unreadable input."
 )]
 pub struct HuntArgs {
-    /// Profile files or directories of them.
-    #[arg(required = true, value_name = "FILE_OR_DIR")]
+    /// Profile files or directories of them, or one archive made by
+    /// `heapdrift watch`.
+    #[arg(required = true, value_name = "ARCHIVE_OR_FILES")]
     pub inputs: Vec<PathBuf>,
     /// Write the findings as JSON (schema: docs/hunt-json.md).
     #[arg(long)]
@@ -47,6 +52,18 @@ pub struct HuntArgs {
     /// Leave the full stacks out of the text report.
     #[arg(long)]
     pub no_stacks: bool,
+    /// Archive only: the targets to read (an exact URL, else a substring
+    /// of the URL); default every target.
+    #[arg(long, value_name = "URL_OR_SUBSTRING")]
+    pub target: Option<String>,
+    /// Archive only: which series (process lifetime) of each target: a
+    /// series id, `latest` (default) or `all` (each reported on its own).
+    #[arg(long, value_name = "N|latest|all")]
+    pub series: Option<String>,
+    /// Archive only: decode the heap profiles' files instead of reading
+    /// the heap series from the archive's index (same result, slower).
+    #[arg(long)]
+    pub from_files: bool,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -86,6 +103,25 @@ pub fn main(args: &[String]) -> i32 {
 
 /// The analysis and the report; `Ok(true)` when `--fail-on` trips.
 pub fn run(a: &HuntArgs) -> anyhow::Result<bool> {
+    let archives = a.inputs.iter().filter(|p| input::is_archive(p)).count();
+    if archives > 0 {
+        if a.inputs.len() > 1 {
+            anyhow::bail!(
+                "an archive ({}) must be the only input",
+                a.inputs
+                    .iter()
+                    .find(|p| input::is_archive(p))
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default()
+            );
+        }
+        return run_archive(a, &a.inputs[0]);
+    }
+    if a.target.is_some() || a.series.is_some() || a.from_files {
+        anyhow::bail!(
+            "--target, --series and --from-files apply to an archive made by `heapdrift watch`"
+        );
+    }
     let loaded = input::load(&Files(a.inputs.clone()), &ParseOptions::default())?;
     if loaded.snapshots.is_empty() {
         anyhow::bail!(
@@ -106,33 +142,162 @@ pub fn run(a: &HuntArgs) -> anyhow::Result<bool> {
             .collect::<Vec<_>>()
             .join(" ");
     }
-    let report = built.hunt(&HuntOptions {
-        goroutines: GoroutineOptions::default(),
-        ..Default::default()
-    });
-    let findings = drift::render::filter(&report, a.min_confidence);
+    let findings = analyse(&built, a);
     let mut out = io::stdout().lock();
     if a.json {
         serde_json::to_writer_pretty(&mut out, &JsonReport::new(&built.header, &findings))
             .context("writing JSON")?;
         writeln!(out)?;
     } else {
-        let color = io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        drift::render::render_text(
-            &mut out,
-            &built.header,
-            &findings,
-            &RenderOptions {
-                color,
-                no_stacks: a.no_stacks,
-            },
-        )?;
+        render_text(&mut out, &built, &findings, a)?;
     }
     out.flush()?;
+    Ok(trips(&findings, a))
+}
+
+/// `hunt ARCHIVE`: each selected series (by default every target's latest)
+/// is analysed and reported on its own; a restart is a new series, never
+/// mixed with the old one.
+fn run_archive(a: &HuntArgs, dir: &std::path::Path) -> anyhow::Result<bool> {
+    let archive = store::Archive::open_read_only(dir)?;
+    let pick = match a.series.as_deref() {
+        None | Some("latest") => SeriesPick::Latest,
+        Some("all") => SeriesPick::All,
+        Some(n) => SeriesPick::Id(n.parse().with_context(|| {
+            format!("--series {n:?}: expected a series id (a number), \"latest\" or \"all\"")
+        })?),
+    };
+    let selected = input::select_series(&archive, a.target.as_deref(), pick)?;
+    let opts = ArchiveOptions {
+        user_prefixes: a.user_prefix.clone(),
+        from_files: a.from_files,
+        parse: ParseOptions::default(),
+    };
+    let mut reports = Vec::with_capacity(selected.len());
+    for sel in &selected {
+        let built = input::build_series(&archive, sel, &opts)?;
+        let findings = analyse(&built, a);
+        reports.push((sel, built, findings));
+    }
+    let mut out = io::stdout().lock();
+    if a.json {
+        let docs: Vec<ArchiveJson<'_>> = reports
+            .iter()
+            .map(|(sel, built, findings)| ArchiveJson {
+                report: JsonReport::new(&built.header, findings),
+                archive: ArchiveRef::new(dir, sel),
+            })
+            .collect();
+        if let [one] = docs.as_slice() {
+            serde_json::to_writer_pretty(&mut out, one)
+        } else {
+            serde_json::to_writer_pretty(
+                &mut out,
+                &serde_json::json!({
+                    "schema": drift::render::JSON_SCHEMA,
+                    "archive": dir.display().to_string(),
+                    "reports": docs,
+                }),
+            )
+        }
+        .context("writing JSON")?;
+        writeln!(out)?;
+    } else {
+        for (i, (_, built, findings)) in reports.iter().enumerate() {
+            if i > 0 {
+                writeln!(out)?;
+            }
+            render_text(&mut out, built, findings, a)?;
+        }
+    }
+    out.flush()?;
+    Ok(reports.iter().any(|(_, _, f)| trips(f, a)))
+}
+
+fn analyse(built: &Built, a: &HuntArgs) -> Vec<drift::Finding> {
+    let report = built.hunt(&HuntOptions {
+        goroutines: GoroutineOptions::default(),
+        ..Default::default()
+    });
+    drift::render::filter(&report, a.min_confidence)
+}
+
+fn render_text(
+    out: &mut impl Write,
+    built: &Built,
+    findings: &[drift::Finding],
+    a: &HuntArgs,
+) -> io::Result<()> {
+    let color = io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    drift::render::render_text(
+        out,
+        &built.header,
+        findings,
+        &RenderOptions {
+            color,
+            no_stacks: a.no_stacks,
+        },
+    )
+}
+
+/// Whether `--fail-on` trips on these findings.
+fn trips(findings: &[drift::Finding], a: &HuntArgs) -> bool {
     let threshold = match a.fail_on {
-        None => return Ok(false),
+        None => return false,
         Some(FailOn::Leak) => Verdict::Leak,
         Some(FailOn::Suspect) => Verdict::Suspect,
     };
-    Ok(findings.iter().any(|f| f.verdict >= threshold))
+    findings.iter().any(|f| f.verdict >= threshold)
+}
+
+/// The `--json` document of one archive series: the usual envelope plus
+/// where in the archive it comes from (docs/hunt-json.md).
+#[derive(Serialize)]
+struct ArchiveJson<'a> {
+    #[serde(flatten)]
+    report: JsonReport<'a>,
+    archive: ArchiveRef,
+}
+
+#[derive(Serialize)]
+struct ArchiveRef {
+    dir: String,
+    target: String,
+    series: i64,
+    series_started_unix_nanos: i64,
+    restart_reason: String,
+    gaps: Vec<GapJson>,
+}
+
+#[derive(Serialize)]
+struct GapJson {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
+    from_unix_nanos: i64,
+    to_unix_nanos: i64,
+    reason: &'static str,
+    message: String,
+}
+
+impl ArchiveRef {
+    fn new(dir: &std::path::Path, sel: &input::ArchiveSeries) -> Self {
+        ArchiveRef {
+            dir: dir.display().to_string(),
+            target: sel.target.url.clone(),
+            series: sel.series.id.0,
+            series_started_unix_nanos: sel.series.started_at,
+            restart_reason: sel.series.restart_reason.clone(),
+            gaps: sel
+                .gaps
+                .iter()
+                .map(|g| GapJson {
+                    kind: g.kind.map(store::Kind::as_str),
+                    from_unix_nanos: g.from_ns,
+                    to_unix_nanos: g.to_ns,
+                    reason: g.reason.as_str(),
+                    message: g.message.clone(),
+                })
+                .collect(),
+        }
+    }
 }

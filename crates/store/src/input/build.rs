@@ -3,7 +3,7 @@
 use drift::goroutine::{GoroutineSeriesBuilder, GroupOptions};
 use drift::memory::MemPoint;
 use drift::render::Header;
-use drift::series::{HeapSeriesBuilder, SeriesOptions};
+use drift::series::{HeapSeries, HeapSeriesBuilder, SeriesOptions};
 use drift::{HuntOptions, Inputs, Report};
 use profile::SourceFormat;
 
@@ -50,6 +50,23 @@ impl Built {
     }
 }
 
+/// A heap series built elsewhere (from an archive's index), which [`build_with`]
+/// uses instead of the heap snapshots among its input, with the counts of
+/// heap snapshots per format that the choice was made from.
+pub struct PrebuiltHeap {
+    pub series: HeapSeries,
+    /// Made from debug=1 texts (else from protos).
+    pub from_text: bool,
+    pub protos: usize,
+    pub texts: usize,
+}
+
+/// Builds the series from `snaps` alone: [`build_with`] without a prebuilt
+/// heap series.
+pub fn build(snaps: &[Snapshot], user_prefixes: &[String]) -> Result<Built, InputError> {
+    build_with(snaps, user_prefixes, None)
+}
+
 /// Builds the series. Heap debug=1 texts and heap protos describe the same
 /// heap: when both are given, the more numerous format (protos on a tie)
 /// makes the heap series and the texts contribute only their MemStats.
@@ -57,7 +74,14 @@ impl Built {
 /// debug=1) group goroutines slightly differently, so only the more
 /// numerous format is used (dumps on a tie: they carry wait times and
 /// `created by` call sites).
-pub fn build(snaps: &[Snapshot], user_prefixes: &[String]) -> Result<Built, InputError> {
+///
+/// With `prebuilt`, its series is the heap series and the heap snapshots in
+/// `snaps` only contribute their MemStats; the format notes use its counts.
+pub fn build_with(
+    snaps: &[Snapshot],
+    user_prefixes: &[String],
+    prebuilt: Option<PrebuiltHeap>,
+) -> Result<Built, InputError> {
     let mut header = Header::default();
     let heap_text = |s: &Snapshot| s.format != SourceFormat::Proto;
     let dump = |s: &Snapshot| s.format == SourceFormat::GoroutineDump;
@@ -68,7 +92,14 @@ pub fn build(snaps: &[Snapshot], user_prefixes: &[String]) -> Result<Built, Inpu
         count(SnapshotKind::Heap, &heap_text),
         count(SnapshotKind::Heap, &|s| !heap_text(s)),
     );
-    let heap_use_text = texts > protos;
+    let (texts, protos) = match &prebuilt {
+        Some(p) => (p.texts, p.protos),
+        None => (texts, protos),
+    };
+    let heap_use_text = match &prebuilt {
+        Some(p) => p.from_text,
+        None => texts > protos,
+    };
     let (dumps, gprofs) = (
         count(SnapshotKind::Goroutine, &dump),
         count(SnapshotKind::Goroutine, &|s| !dump(s)),
@@ -156,7 +187,7 @@ pub fn build(snaps: &[Snapshot], user_prefixes: &[String]) -> Result<Built, Inpu
         }
         let build_id = main.map(|m| m.build_id.clone()).filter(|b| !b.is_empty());
         match s.kind {
-            SnapshotKind::Heap if heap_text(s) == heap_use_text => {
+            SnapshotKind::Heap if prebuilt.is_none() && heap_text(s) == heap_use_text => {
                 if restarted(&mut heap_build, &build_id) {
                     heap.mark_restart();
                     restarts += 1;
@@ -191,7 +222,6 @@ pub fn build(snaps: &[Snapshot], user_prefixes: &[String]) -> Result<Built, Inpu
         ));
     }
     for (k, n) in [
-        ("heap", n_heap),
         ("goroutine", n_gor),
         ("goroutineleak", n_leak),
         ("memstats", memory.len()),
@@ -200,9 +230,19 @@ pub fn build(snaps: &[Snapshot], user_prefixes: &[String]) -> Result<Built, Inpu
             header.snapshots.push((k.to_string(), n));
         }
     }
+    let heap = match prebuilt {
+        Some(p) => {
+            n_heap = p.series.len();
+            times.extend_from_slice(&p.series.time_nanos);
+            (n_heap > 0).then_some(p.series)
+        }
+        None => (n_heap > 0).then(|| heap.finish()),
+    };
+    if n_heap > 0 {
+        header.snapshots.insert(0, ("heap".to_string(), n_heap));
+    }
     header.start_unix_nanos = times.iter().copied().min().unwrap_or(0);
     header.end_unix_nanos = times.iter().copied().max().unwrap_or(0);
-    let heap = (n_heap > 0).then(|| heap.finish());
     let goroutines = (n_gor > 0 || n_leak > 0).then(|| gor.finish());
     header.heap_sites = heap.as_ref().map_or(0, |h| h.sites.len());
     header.goroutine_groups = goroutines.as_ref().map_or(0, |g| g.groups.len());

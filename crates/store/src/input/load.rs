@@ -56,6 +56,14 @@ pub struct RawSnapshot {
 /// ([`super::ArchiveSource`]).
 pub trait SnapshotSource {
     fn snapshots(&self) -> Result<Vec<RawSnapshot>, InputError>;
+
+    /// Whether byte-identical snapshots are copies of one file, to be read
+    /// once (plain files: the same file named twice). An archive's index
+    /// says each is its own snapshot (a debug=1 text of a quiet process
+    /// can repeat).
+    fn dedup(&self) -> bool {
+        true
+    }
 }
 
 /// Files named on the command line; directories are walked recursively, in
@@ -149,10 +157,15 @@ pub struct Loaded {
 /// be read, parsed or classified is an error naming it.
 pub fn load(source: &dyn SnapshotSource, opts: &ParseOptions) -> Result<Loaded, InputError> {
     let raw = source.snapshots()?;
+    let dedup = source.dedup();
     let mut seen: HashMap<u64, Vec<usize>> = HashMap::new();
     let mut kept: Vec<RawSnapshot> = Vec::new();
     let mut duplicates = Vec::new();
     for r in raw {
+        if !dedup {
+            kept.push(r);
+            continue;
+        }
         let mut h = DefaultHasher::new();
         r.bytes.hash(&mut h);
         let slot = seen.entry(h.finish()).or_default();

@@ -16,10 +16,16 @@
 //!    13 digits (milliseconds) standing alone between non-digits;
 //! 4. the file's modification time.
 
+mod archive;
 mod build;
 mod load;
 
-pub use build::{Built, build};
+pub use archive::{
+    ArchiveOptions, ArchiveSeries, ArchiveSource, SeriesPick, build_series, heap_from_index,
+    hunted_kind, is_archive, select_series,
+};
+
+pub use build::{Built, PrebuiltHeap, build, build_with};
 pub use load::{
     Files, Loaded, RawSnapshot, Snapshot, SnapshotKind, SnapshotSource, TimeSource, load,
     time_from_name,
