@@ -31,14 +31,19 @@ impl Drop for Server {
 }
 
 fn start(args: &[&str]) -> Server {
-    let mut child = bin()
+    let child = bin()
         .args(["pprof", "-http=127.0.0.1:0", "-no_browser"])
         .args(args)
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
         .spawn()
         .expect("start heapdrift");
-    let mut stderr = BufReader::new(child.stderr.take().unwrap());
+    // Owned by the guard at once, so a failed start still reaps it.
+    let mut server = Server {
+        child,
+        addr: String::new(),
+    };
+    let mut stderr = BufReader::new(server.child.stderr.take().unwrap());
     let mut line = String::new();
     loop {
         line.clear();
@@ -46,10 +51,10 @@ fn start(args: &[&str]) -> Server {
             panic!("heapdrift exited without serving");
         }
         if let Some(url) = line.trim().strip_prefix("Serving web UI on http://") {
-            let addr = url.to_string();
+            server.addr = url.to_string();
             // Keep draining stderr so the server never blocks on it.
             std::thread::spawn(move || std::io::copy(&mut stderr, &mut std::io::sink()));
-            return Server { child, addr };
+            return server;
         }
     }
 }

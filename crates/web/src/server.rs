@@ -52,6 +52,9 @@ pub fn serve(router: Router, addr: &str, open_browser: bool) -> io::Result<()> {
     let (host, port) = parse_http_addr(addr)?;
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
+        // Reports of big profiles take a copy of the profile each: a burst
+        // of requests must not run dozens at once.
+        .max_blocking_threads(4)
         .enable_all()
         .build()?;
     rt.block_on(async move {
