@@ -16,8 +16,8 @@ use drift::Report;
 use drift::memory::MemPoint;
 use drift::render::Header;
 use profile::{ParseOptions, Profile, SourceFormat};
-use store::input::{self, Built, InputError, Loaded, RawSnapshot, SnapshotKind, SnapshotSource};
-use store::{Archive, Kind, SeriesId, SnapshotId, StoreError};
+use store::input::{self, Built, InputError, SnapshotKind};
+use store::{Archive, SeriesId, SnapshotId, StoreError};
 
 /// Errors of the dashboard's data layer; each is one line for the user.
 #[derive(Debug, thiserror::Error)]
@@ -147,7 +147,7 @@ impl Dashboard {
     /// directories of one process.
     pub fn open(inputs: &[PathBuf]) -> Result<Dashboard, DashboardError> {
         if let [dir] = inputs
-            && dir.join(store::INDEX_FILE).is_file()
+            && input::is_archive(dir)
         {
             // Fail now, not on the first page load, if it does not open.
             Archive::open_read_only(dir)?;
@@ -175,7 +175,7 @@ impl Dashboard {
                 path: s.path.display().to_string(),
             })
             .collect();
-        let analysis = analyse(&loaded, metas)?;
+        let analysis = analyse(Built::from_loaded(&loaded, &[])?, metas);
         let profiles = loaded
             .snapshots
             .into_iter()
@@ -277,7 +277,7 @@ impl Dashboard {
                 if infos.is_empty() && !series_exists(&archive, id)? {
                     return Err(DashboardError::NotFound(format!("series {series:?}")));
                 }
-                let a = Arc::new(archive_analysis(&archive, &infos)?);
+                let a = Arc::new(archive_analysis(&archive, id, &infos)?);
                 lock(&self.analyses).insert(id, (fp, a.clone()));
                 Ok(a)
             }
@@ -362,12 +362,7 @@ impl Dashboard {
                 let n: i64 = id.parse().map_err(|_| missing())?;
                 let archive = Archive::open_read_only(dir)?;
                 let info = archive.snapshot(SnapshotId(n)).map_err(|_| missing())?;
-                Ok(SnapMeta {
-                    id: id.to_string(),
-                    kind: info.kind.as_str().into(),
-                    time: info.taken_at,
-                    path: info.path,
-                })
+                Ok(meta_of(&info))
             }
         }
     }
@@ -414,14 +409,9 @@ impl Dashboard {
                     for s in archive.series(t.id)?.iter().rev() {
                         let metas: Vec<SnapMeta> = archive
                             .snapshots(s.id, None)?
-                            .into_iter()
+                            .iter()
                             .filter(|i| i.status == "ok")
-                            .map(|i| SnapMeta {
-                                id: i.id.0.to_string(),
-                                kind: i.kind.as_str().into(),
-                                time: i.taken_at,
-                                path: i.path,
-                            })
+                            .map(meta_of)
                             .collect();
                         if let Some(id) = pick(&metas) {
                             return Ok(id);
@@ -550,80 +540,34 @@ fn archive_targets(dir: &Path) -> Result<Vec<TargetView>, DashboardError> {
         .map_err(DashboardError::from)
 }
 
-/// The kinds `hunt` reads, as `store::input` names them.
-fn hunt_kind(k: Kind) -> Option<SnapshotKind> {
-    match k {
-        Kind::Heap | Kind::HeapDebug1 => Some(SnapshotKind::Heap),
-        Kind::Goroutine | Kind::GoroutineDebug1 | Kind::GoroutineDump => {
-            Some(SnapshotKind::Goroutine)
-        }
-        Kind::GoroutineLeak => Some(SnapshotKind::GoroutineLeak),
-        _ => None,
+fn meta_of(info: &store::SnapshotInfo) -> SnapMeta {
+    SnapMeta {
+        id: info.id.0.to_string(),
+        kind: info.kind.as_str().into(),
+        time: info.taken_at,
+        path: info.path.clone(),
     }
 }
 
-/// One archive series' snapshots as a [`SnapshotSource`]: kind and time
-/// from the index, bytes from the files.
-struct Listed(Vec<RawSnapshot>);
-
-impl SnapshotSource for Listed {
-    fn snapshots(&self) -> Result<Vec<RawSnapshot>, InputError> {
-        Ok(self.0.clone())
-    }
-}
-
+/// One archive series through `store::input::build_series` (the heap
+/// series from the index's site matrix, the rest from the files); the
+/// snapshots behind the points are the index's.
 fn archive_analysis(
     archive: &Archive,
+    series: i64,
     infos: &[store::SnapshotInfo],
 ) -> Result<Analysis, DashboardError> {
-    let mut raw = Vec::new();
-    let mut by_path: HashMap<PathBuf, (String, String)> = HashMap::new();
-    for info in infos {
-        let Some(kind) = hunt_kind(info.kind) else {
-            continue;
-        };
-        if info.status != "ok" {
-            continue;
-        }
-        let path = archive.path(info);
-        let bytes = match std::fs::read(&path) {
-            Ok(b) => b,
-            // Deleted since the index was read: leave it out.
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-            Err(e) => return Err(DashboardError::Other(format!("{}: {e}", path.display()))),
-        };
-        by_path.insert(
-            path.clone(),
-            (info.id.0.to_string(), info.kind.as_str().to_string()),
-        );
-        raw.push(RawSnapshot {
-            kind: Some(kind),
-            time_nanos: Some(info.taken_at),
-            mtime_nanos: None,
-            bytes,
-            path,
-        });
-    }
-    let loaded = input::load(&Listed(raw), &ParseOptions::default())?;
-    let metas: Vec<SnapMeta> = loaded
-        .snapshots
+    let sel = input::select_series(archive, None, input::SeriesPick::Id(series))?
+        .into_iter()
+        .next()
+        .ok_or_else(|| DashboardError::NotFound(format!("series {series}")))?;
+    let built = input::build_series(archive, &sel, &input::ArchiveOptions::default())?;
+    let metas: Vec<SnapMeta> = infos
         .iter()
-        .map(|s| {
-            let (id, kind) = by_path.get(&s.path).cloned().unwrap_or_default();
-            SnapMeta {
-                id,
-                kind,
-                time: s.time_nanos,
-                path: s
-                    .path
-                    .strip_prefix(archive.dir())
-                    .unwrap_or(&s.path)
-                    .display()
-                    .to_string(),
-            }
-        })
+        .filter(|i| input::hunted_kind(i.kind).is_some() && i.status == "ok")
+        .map(meta_of)
         .collect();
-    analyse(&loaded, metas)
+    Ok(analyse(built, metas))
 }
 
 /// The kind name of a loaded snapshot, as the archive would file it.
@@ -638,39 +582,43 @@ fn kind_name(kind: SnapshotKind, format: SourceFormat) -> &'static str {
     }
 }
 
-/// Builds and hunts the loaded snapshots; `metas[i]` describes
-/// `loaded.snapshots[i]`.
-fn analyse(loaded: &Loaded, snapshots: Vec<SnapMeta>) -> Result<Analysis, DashboardError> {
-    let built = Built::from_loaded(loaded, &[])?;
-    let report = built.hunt(&drift::HuntOptions::default());
-    let snaps = &loaded.snapshots;
-    let ids: Vec<String> = snapshots.iter().map(|m| m.id.clone()).collect();
-    // A point's snapshot: same kind and time stamp; protos first, since
-    // they make the richest flame graphs.
-    let find = |want: &dyn Fn(&input::Snapshot) -> bool, t: i64| -> Option<String> {
-        let mut best: Option<usize> = None;
-        for (i, s) in snaps.iter().enumerate() {
-            if s.time_nanos == t && want(s) {
-                if s.format == SourceFormat::Proto {
-                    return Some(ids[i].clone());
-                }
-                best.get_or_insert(i);
-            }
-        }
-        best.map(|i| ids[i].clone())
+/// The snapshot of each point at `times`: the first of `kinds` (in order
+/// of preference) with that time stamp.
+fn points(times: &[i64], snaps: &[SnapMeta], kinds: &[&str]) -> Points {
+    let mut by_time: HashMap<i64, Vec<&SnapMeta>> = HashMap::new();
+    for s in snaps {
+        by_time.entry(s.time).or_default().push(s);
+    }
+    let pick = |t: i64| -> Option<String> {
+        let at = by_time.get(&t)?;
+        kinds
+            .iter()
+            .find_map(|k| at.iter().find(|s| s.kind == *k))
+            .map(|s| s.id.clone())
     };
-    let points = |times: &[i64], want: &dyn Fn(&input::Snapshot) -> bool| Points {
+    Points {
         time_nanos: times.to_vec(),
-        snapshot: times.iter().map(|&t| find(want, t)).collect(),
-    };
+        snapshot: times.iter().map(|&t| pick(t)).collect(),
+    }
+}
+
+/// Hunts the built series; `snapshots` are the snapshots read (or, for
+/// an archive, indexed), time-ordered.
+fn analyse(built: Built, snapshots: Vec<SnapMeta>) -> Analysis {
+    let report = built.hunt(&drift::HuntOptions::default());
+    // Protos first: they make the richest flame graphs.
     let heap = built.heap.as_ref().map_or_else(Points::default, |h| {
-        points(&h.time_nanos, &|s| s.kind == SnapshotKind::Heap)
+        points(&h.time_nanos, &snapshots, &["heap", "heap_debug1"])
     });
     let goroutines = built.goroutines.as_ref().map_or_else(Points::default, |g| {
-        points(&g.time_nanos, &|s| s.kind == SnapshotKind::Goroutine)
+        points(
+            &g.time_nanos,
+            &snapshots,
+            &["goroutine", "goroutine_dump", "goroutine_debug1"],
+        )
     });
     let mem_times: Vec<i64> = built.memory.iter().map(|m| m.time_nanos).collect();
-    let memory = points(&mem_times, &|s| s.memstats.is_some());
+    let memory = points(&mem_times, &snapshots, &["heap_debug1"]);
     let restarts = [
         built.heap.as_ref().map_or(0, |h| h.breaks.len()),
         built.goroutines.as_ref().map_or(0, |g| g.breaks.len()),
@@ -679,7 +627,7 @@ fn analyse(loaded: &Loaded, snapshots: Vec<SnapMeta>) -> Result<Analysis, Dashbo
     .into_iter()
     .max()
     .unwrap_or(0);
-    Ok(Analysis {
+    Analysis {
         header: built.header.clone(),
         report,
         snapshots,
@@ -689,7 +637,7 @@ fn analyse(loaded: &Loaded, snapshots: Vec<SnapMeta>) -> Result<Analysis, Dashbo
         memory_points: built.memory,
         memory_breaks: built.memory_breaks,
         restarts,
-    })
+    }
 }
 
 #[cfg(test)]
@@ -738,7 +686,5 @@ mod tests {
             kind_name(SnapshotKind::Goroutine, SourceFormat::GoroutineDump),
             "goroutine_dump"
         );
-        assert_eq!(hunt_kind(Kind::HeapDebug1), Some(SnapshotKind::Heap));
-        assert_eq!(hunt_kind(Kind::Allocs), None);
     }
 }
