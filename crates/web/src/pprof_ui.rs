@@ -508,13 +508,12 @@ fn top_body(rpt: &mut Report, p: &Params, ctx: &mut PageCtx) -> Result<String, D
     let (items, labels) = rpt.text_items();
     ctx.legend = labels;
     let total = rpt.total();
-    let sort = p.get("sort").unwrap_or("flat");
+    let sort = if rpt.options.cum_sort { "cum" } else { "flat" };
     let sort_link = |key: &str, label: &str| {
         let cls = if sort == key { " class=\"sorted\"" } else { "" };
         format!(
             "<a id=\"sort-{key}\"{cls} title=\"Sort by {key}\" href=\"{}\">{label}</a>",
-            p.with("sort", if key == "flat" { "" } else { key })
-                .href("top")
+            p.with("sort", key).href("top")
         )
     };
     let mut h = String::with_capacity(items.len() * 400 + 1024);
