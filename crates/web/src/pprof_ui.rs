@@ -571,8 +571,20 @@ fn graph_body(rpt: &mut Report, ctx: &mut PageCtx) -> Result<String, DriverError
         nodes: Default::default(),
     };
     let dot = report::dotgraph::compose_dot(&g, &c);
+    // Node `id="nodeK"` of the SVG is `g.nodes[K-1]`: the names let a click
+    // on a node focus on it.
+    let names: Vec<&str> = g
+        .nodes
+        .iter()
+        .map(|&n| g.node(n).info.name.as_str())
+        .collect();
+    let names = serde_json::to_vec(&names).map_err(|e| DriverError::Msg(e.to_string()))?;
     match dot_to_svg(&dot) {
-        Ok(svg) => Ok(format!("<div id=\"graph\" class=\"graph\">{svg}</div>")),
+        Ok(svg) => Ok(format!(
+            "<div id=\"graph\" class=\"graph\">{svg}</div>\
+             <script type=\"application/json\" id=\"graph-nodes\">{}</script>",
+            crate::html::json_for_script(&names)
+        )),
         Err(e) => {
             ctx.errors.push(format!("Could not run dot: {e}"));
             Ok(

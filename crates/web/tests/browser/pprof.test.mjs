@@ -54,6 +54,15 @@ test('each view loads without console errors', async () => {
     await screenshot(page, `pprof-${view.replace(/[^a-z]+/g, '-')}`);
     page.assertClean(view);
   }
+  // A click on a graph node focuses on it.
+  await load(page, `${s.url}/ui/graph?si=alloc_space`);
+  if (await page.locator('#graph svg').count()) {
+    const k = await page.evaluate(() => JSON.parse(document.getElementById('graph-nodes').textContent).indexOf('main.buildTree'));
+    assert.ok(k >= 0, 'main.buildTree is a graph node');
+    await Promise.all([page.waitForURL(/\/ui\/graph\?si=alloc_space&f=%5Emain%5C.buildTree%24$/), page.click(`#graph g#node${k + 1}`)]);
+    assert.equal(await page.inputValue('#refine-f'), '^main\\.buildTree$');
+    page.assertClean('graph click');
+  }
   // The view switcher keeps the state.
   await load(page, `${s.url}/ui/top?si=alloc_objects&f=codec`);
   const href = await page.locator('#view-graph').getAttribute('href');
