@@ -12,6 +12,8 @@ usage:
    heapdrift pprof -h                               pprof's flags
    heapdrift hunt [options] <file or dir> ...       leaks in a series of heap/goroutine profiles
    heapdrift hunt -h                                hunt's options
+   heapdrift flame PROFILE... [--base OTHER] [-o out.svg] [--folded | --json]
+                                                    interactive SVG flame graph (diff with --base)
    heapdrift watch TARGET... [--every 15s] [--for 30m] [--archive DIR] [--quiet]
                                                     archive a Go service's profiles on a schedule
    heapdrift serve <archive or files> ... [--http=[host]:port] [--no_browser]
@@ -40,6 +42,7 @@ pub fn run(args: &[String]) -> i32 {
         },
         Some("hunt") => return crate::hunt_cmd::main(&args[1..]),
         Some("serve") => return crate::serve_cmd::main(&args[1..]),
+        Some("flame") => return crate::flame_cmd::main(&args[1..]),
         Some("watch") => {
             use clap::Parser;
             match crate::watch_cmd::WatchArgs::try_parse_from(args) {
@@ -103,6 +106,8 @@ mod tests {
         assert_eq!(run(&s(&["nope"])), 2);
         assert_eq!(run(&s(&["pprof", "-top", "x"])), 2);
         assert_eq!(run(&s(&["hunt"])), 2);
+        assert_eq!(run(&s(&["flame"])), 2);
+        assert_eq!(run(&s(&["flame", "/nonexistent"])), 2);
         assert_eq!(run(&s(&["hunt", "/nonexistent"])), 2);
         assert_eq!(run(&s(&["watch"])), 2);
         assert_eq!(run(&s(&["serve"])), 2);

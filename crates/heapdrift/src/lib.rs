@@ -3,6 +3,7 @@
 //! in `report::driver`, where the web UI shares it.
 
 pub mod app;
+pub mod flame_cmd;
 pub mod hunt_cmd;
 pub mod pprof_cli;
 pub mod pprof_cmd;

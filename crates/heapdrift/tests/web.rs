@@ -31,7 +31,11 @@ impl Drop for Server {
 }
 
 fn start(args: &[&str]) -> Server {
-    let child = bin()
+    start_with(bin(), args)
+}
+
+fn start_with(mut cmd: Command, args: &[&str]) -> Server {
+    let child = cmd
         .args(["pprof", "-http=127.0.0.1:0", "-no_browser"])
         .args(args)
         .stdout(Stdio::null())
@@ -364,6 +368,17 @@ fn bad_parameters_are_400_with_pprofs_message() {
     let r = get(&s, "/ui/top?f=nosuchfunction");
     assert_eq!(r.status, 200);
     assert!(r.body.contains("Focus expression matched no samples"));
+}
+
+#[test]
+fn the_graph_says_when_graphviz_is_missing() {
+    let mut cmd = bin();
+    cmd.env("PATH", "/nonexistent");
+    let s = start_with(cmd, &[HEAP]);
+    let r = get(&s, "/ui/graph");
+    assert_eq!(r.status, 200);
+    assert!(r.body.contains("id=\"no-graphviz\""), "{}", r.body);
+    assert!(r.body.contains("needs Graphviz"));
 }
 
 #[test]

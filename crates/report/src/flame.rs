@@ -272,10 +272,9 @@ struct FrameKey<'p> {
     inlined: bool,
 }
 
-/// FxHash: the trie lookups hash millions of small integer keys, where
-/// SipHash would dominate the build time. Not exposed to untrusted keys
-/// in a way that matters: a slow build on a crafted profile is bounded by
-/// the profile's size.
+/// A multiplicative hash with a murmur3 finaliser: the trie lookups hash
+/// millions of small integer keys, where SipHash would dominate the build
+/// time. Keys are indexes heapdrift assigns, not attacker-chosen values.
 #[derive(Default, Clone, Copy)]
 struct FxHasher(u64);
 
@@ -292,7 +291,14 @@ impl Hasher for FxHasher {
         self.add(x as u64);
     }
     fn finish(&self) -> u64 {
-        self.0
+        // A multiply only carries low bits upwards, and the table indexes
+        // by low bits: without this, keys differing only in their high half
+        // (the parent of a trie key) would all share a bucket.
+        let mut h = self.0;
+        h ^= h >> 33;
+        h = h.wrapping_mul(0xff51_afd7_ed55_8ccd);
+        h ^= h >> 33;
+        h
     }
 }
 
@@ -714,6 +720,14 @@ pub fn flame_report(
     driver::aggregate(rpt.profile_mut(), &cfg)?;
     Ok(rpt)
 }
+
+#[path = "flame_folded.rs"]
+mod folded;
+#[path = "flame_svg.rs"]
+mod svg;
+
+pub use folded::write_folded;
+pub use svg::{SvgOptions, write_svg, xml_escape};
 
 #[cfg(test)]
 #[path = "flame_tests.rs"]

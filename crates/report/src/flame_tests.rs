@@ -389,3 +389,177 @@ fn parse_scaled(v: &str) -> i64 {
         .parse()
         .unwrap_or_else(|_| panic!("not a whole number: {v}"))
 }
+
+fn folded(g: &FlameGraph) -> String {
+    let mut out = Vec::new();
+    write_folded(g, &mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+#[test]
+fn folded_stacks_one_line_per_stack() {
+    let p = prof(&[
+        (&[&["b"], &["a"], &["main"]], 10, false),
+        (&[&["a"], &["main"]], 1, false),
+        (&[&["c"], &["a;x\ny"], &["main"]], 5, false),
+        (&[&["b"], &["a"], &["main"]], 2, false),
+        (&[], 4, false),
+    ]);
+    let g = FlameGraph::from_profile(&p, 0);
+    assert_eq!(
+        folded(&g),
+        "root 4\nmain;a 1\nmain;a;b 12\nmain;a:x y;c 5\n"
+    );
+    // A pruned graph folds what was pruned into the parent's line.
+    assert_eq!(
+        folded(&g.prune(0.25)),
+        "root 4\nmain 5\nmain;a 1\nmain;a;b 12\n"
+    );
+}
+
+#[test]
+fn folded_diff_has_before_and_after() {
+    let p = prof(&[
+        (&[&["grow"], &["main"]], 100, false),
+        (&[&["grow"], &["main"]], 40, true),
+        (&[&["gone"], &["main"]], 5, true),
+        (&[&["new"], &["main"]], 7, false),
+    ]);
+    let g = FlameGraph::from_profile(&p, 0);
+    assert_eq!(
+        folded(&g),
+        "main;grow 40 100\nmain;new 0 7\nmain;gone 5 0\n"
+    );
+}
+
+fn svg(g: &FlameGraph) -> String {
+    let mut out = Vec::new();
+    write_svg(g, &SvgOptions::default(), &mut out).unwrap();
+    String::from_utf8(out).unwrap()
+}
+
+/// Frames of a parsed SVG: (tooltip, fill, label).
+fn svg_frames(doc: &roxmltree::Document) -> Vec<(String, String, String)> {
+    let frames = doc
+        .descendants()
+        .find(|n| n.attribute("id") == Some("frames"))
+        .unwrap();
+    frames
+        .children()
+        .filter(|n| n.has_tag_name("g"))
+        .map(|g| {
+            let child = |tag: &str| g.children().find(|c| c.has_tag_name(tag)).unwrap();
+            (
+                child("title").text().unwrap_or("").to_string(),
+                child("rect").attribute("fill").unwrap().to_string(),
+                child("text").text().unwrap_or("").to_string(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn svg_names_stay_text() {
+    let names = [
+        "<script>alert(1)</script>",
+        "\"quotes\"",
+        "'apos'",
+        "&amp;",
+        "ctl\u{1}\u{7}x]]>",
+    ];
+    let p = prof(&[
+        (&[&[names[0]], &["main"]], 500, false),
+        (&[&[names[1]], &["main"]], 400, false),
+        (&[&[names[2]], &["main"]], 300, false),
+        (&[&[names[3]], &["main"]], 200, false),
+        (&[&[names[4]], &["main"]], 100, false),
+    ]);
+    let mut g = FlameGraph::from_profile(&p, 0);
+    g.title = "</title><script>alert(2)</script>".into();
+    let text = svg(&g);
+    let doc = roxmltree::Document::parse(&text).unwrap();
+    // One script, ours.
+    let scripts: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("script"))
+        .collect();
+    assert_eq!(scripts.len(), 1);
+    assert!(!scripts[0].text().unwrap().contains("alert"));
+    let frames = svg_frames(&doc);
+    assert_eq!(frames.len(), 7);
+    for (k, name) in names.iter().enumerate() {
+        let (tip, _, label) = &frames[2 + k];
+        let want = name.replace(['\u{1}', '\u{7}'], "\u{FFFD}");
+        assert_eq!(tip.lines().next().unwrap(), want);
+        assert!(tip.contains(&format!("/src/{want}.go:10")), "{tip}");
+        // Wide enough to show the whole name (pprof's shortening keeps
+        // these as they are).
+        assert!(want.starts_with(label.trim_end_matches("..")), "{label:?}");
+    }
+    let title = doc
+        .descendants()
+        .find(|n| n.attribute("id") == Some("title"))
+        .unwrap();
+    assert_eq!(
+        title.text().unwrap(),
+        "</title><script>alert(2)</script>: inuse_space flame graph"
+    );
+    // Tooltips: value in the unit and percentage.
+    assert!(frames[2].0.contains("500B (33.33%)"), "{}", frames[2].0);
+}
+
+#[test]
+fn svg_diff_colours_growth_red_and_shrink_blue() {
+    let p = prof(&[
+        (&[&["grow"], &["main"]], 100, false),
+        (&[&["grow"], &["main"]], 40, true),
+        (&[&["shrink"], &["main"]], 10, false),
+        (&[&["shrink"], &["main"]], 50, true),
+        (&[&["same"], &["main"]], 30, false),
+        (&[&["same"], &["main"]], 30, true),
+    ]);
+    let g = FlameGraph::from_profile(&p, 0);
+    let text = svg(&g);
+    let doc = roxmltree::Document::parse(&text).unwrap();
+    let frames = svg_frames(&doc);
+    let fill = |name: &str| {
+        let f = frames
+            .iter()
+            .find(|f| f.0.lines().next() == Some(name))
+            .unwrap();
+        let rgb: Vec<u32> = f.1[4..f.1.len() - 1]
+            .split(',')
+            .map(|c| c.parse().unwrap())
+            .collect();
+        (rgb[0], rgb[1], rgb[2], f.0.clone())
+    };
+    let (r, gr, b, tip) = fill("grow");
+    assert!(r == 255 && gr < 200 && gr == b, "{r} {gr} {b}");
+    assert!(
+        tip.contains("base 40B") && tip.contains("100B") && tip.contains("+60B, +150.0%"),
+        "{tip}"
+    );
+    let (r, gr, b, _) = fill("shrink");
+    assert!(b == 255 && r < 200 && r == gr);
+    let (r, gr, b, _) = fill("same");
+    assert_eq!((r, gr, b), (220, 220, 220));
+    // Stronger change, stronger colour: shrink (-80%) deeper than grow (+60%
+    // of the new value).
+    assert!(fill("shrink").0 < fill("grow").1);
+}
+
+#[test]
+fn svg_leaves_out_frames_narrower_than_a_tenth_of_a_pixel() {
+    let p = prof(&[
+        (&[&["big"], &["main"]], 1_000_000, false),
+        (&[&["tiny"], &["main"]], 1, false),
+    ]);
+    let g = FlameGraph::from_profile(&p, 0);
+    let text = svg(&g);
+    let doc = roxmltree::Document::parse(&text).unwrap();
+    let names: Vec<String> = svg_frames(&doc)
+        .into_iter()
+        .map(|f| f.0.lines().next().unwrap().to_string())
+        .collect();
+    assert_eq!(names, ["root", "main", "big"]);
+}

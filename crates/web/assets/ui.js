@@ -12,19 +12,20 @@
     });
   }
 
-  // Graph view: a click on a node focuses on it (its full name is the
-  // tooltip Graphviz put on the node's link).
+  // Graph view: a click on a node focuses on it. Graphviz gives node K the
+  // id "nodeK"; the server lists the nodes' names in that order.
   const graph = document.getElementById('graph');
-  if (graph) {
+  const graphNodes = document.getElementById('graph-nodes');
+  if (graph && graphNodes) {
+    const names = JSON.parse(graphNodes.textContent);
     graph.addEventListener('click', function (ev) {
       const node = ev.target.closest && ev.target.closest('g.node');
-      if (!node) return;
-      const link = node.querySelector('a');
-      const name = link && (link.getAttribute('xlink:title') || link.getAttribute('title'));
+      const m = node && /^node(\d+)$/.exec(node.id);
+      const name = m && names[parseInt(m[1], 10) - 1];
       if (!name) return;
       ev.preventDefault();
       const url = new URL(window.location.href);
-      url.searchParams.set('f', '^' + quoteMeta(name.split('\n')[0]) + '$');
+      url.searchParams.set('f', '^' + quoteMeta(name) + '$');
       window.location.href = url.pathname + url.search;
     });
   }

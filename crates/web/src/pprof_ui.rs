@@ -508,13 +508,12 @@ fn top_body(rpt: &mut Report, p: &Params, ctx: &mut PageCtx) -> Result<String, D
     let (items, labels) = rpt.text_items();
     ctx.legend = labels;
     let total = rpt.total();
-    let sort = p.get("sort").unwrap_or("flat");
+    let sort = if rpt.options.cum_sort { "cum" } else { "flat" };
     let sort_link = |key: &str, label: &str| {
         let cls = if sort == key { " class=\"sorted\"" } else { "" };
         format!(
             "<a id=\"sort-{key}\"{cls} title=\"Sort by {key}\" href=\"{}\">{label}</a>",
-            p.with("sort", if key == "flat" { "" } else { key })
-                .href("top")
+            p.with("sort", key).href("top")
         )
     };
     let mut h = String::with_capacity(items.len() * 400 + 1024);
@@ -572,8 +571,20 @@ fn graph_body(rpt: &mut Report, ctx: &mut PageCtx) -> Result<String, DriverError
         nodes: Default::default(),
     };
     let dot = report::dotgraph::compose_dot(&g, &c);
+    // Node `id="nodeK"` of the SVG is `g.nodes[K-1]`: the names let a click
+    // on a node focus on it.
+    let names: Vec<&str> = g
+        .nodes
+        .iter()
+        .map(|&n| g.node(n).info.name.as_str())
+        .collect();
+    let names = serde_json::to_vec(&names).map_err(|e| DriverError::Msg(e.to_string()))?;
     match dot_to_svg(&dot) {
-        Ok(svg) => Ok(format!("<div id=\"graph\" class=\"graph\">{svg}</div>")),
+        Ok(svg) => Ok(format!(
+            "<div id=\"graph\" class=\"graph\">{svg}</div>\
+             <script type=\"application/json\" id=\"graph-nodes\">{}</script>",
+            crate::html::json_for_script(&names)
+        )),
         Err(e) => {
             ctx.errors.push(format!("Could not run dot: {e}"));
             Ok(
