@@ -83,6 +83,15 @@ fn parse_confidence(s: &str) -> Result<f64, String> {
 
 /// Runs `heapdrift hunt ARGS` and returns the exit status.
 pub fn main(args: &[String]) -> i32 {
+    // main() makes mimalloc return freed memory at once (right for one big
+    // pprof report). hunt parses hundreds of profiles of similar size one
+    // after another (~10 ms each): returning each one's pages only to fault
+    // them in again for the next cost more system time than parsing (500
+    // heap profiles of 10k sites: 1.6-2.3 s of sys time at mimalloc's
+    // default 10 ms, 0.2-0.5 s at 1 s, for ~40 MB more peak RSS). Option 15
+    // is `purge_delay`, in milliseconds.
+    // SAFETY: sets a plain option value; no allocation is in flight.
+    unsafe { libmimalloc_sys::mi_option_set(15, 1000) };
     let argv = std::iter::once("heapdrift hunt".to_string()).chain(args.iter().cloned());
     let a = match HuntArgs::try_parse_from(argv) {
         Ok(a) => a,
@@ -122,8 +131,12 @@ pub fn run(a: &HuntArgs) -> anyhow::Result<bool> {
             "--target, --series and --from-files apply to an archive made by `heapdrift watch`"
         );
     }
-    let loaded = input::load(&Files(a.inputs.clone()), &ParseOptions::default())?;
-    if loaded.snapshots.is_empty() {
+    let mut built = input::build_files(
+        &Files(a.inputs.clone()),
+        &ParseOptions::default(),
+        &a.user_prefix,
+    )?;
+    if built.header.snapshots.is_empty() {
         anyhow::bail!(
             "{}: no profiles found",
             a.inputs
@@ -133,7 +146,6 @@ pub fn run(a: &HuntArgs) -> anyhow::Result<bool> {
                 .join(", ")
         );
     }
-    let mut built = Built::from_loaded(&loaded, &a.user_prefix)?;
     if built.header.process.is_empty() {
         built.header.process = a
             .inputs

@@ -760,6 +760,15 @@ fn archive_selection_and_errors() {
     bad(&[&dir, &"--series", &"99"], "no series 99");
     bad(&[&dir, &"--series", &"x"], "--series \"x\"");
     bad(&[&dir, &examples("globalmap")], "must be the only input");
+    // An archive below a directory of plain files is not mixed in.
+    let parent = tempfile::tempdir().unwrap();
+    let inner = parent.path().join("archive");
+    std::fs::create_dir(&inner).unwrap();
+    std::fs::copy(dir.join(store::INDEX_FILE), inner.join(store::INDEX_FILE)).unwrap();
+    bad(
+        &[&parent.path().to_path_buf()],
+        "an archive made by heapdrift watch",
+    );
     bad(
         &[&examples("globalmap"), &"--series", &"all"],
         "apply to an archive",

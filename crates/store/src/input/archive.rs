@@ -328,6 +328,7 @@ pub fn heap_from_index(
         from_text,
         protos,
         texts,
+        restarts: 0,
     })
 }
 

@@ -59,6 +59,9 @@ pub struct PrebuiltHeap {
     pub from_text: bool,
     pub protos: usize,
     pub texts: usize,
+    /// Changes of the main binary's build id seen while building it (each
+    /// began a segment).
+    pub restarts: usize,
 }
 
 /// Builds the series from `snaps` alone: [`build_with`] without a prebuilt
@@ -151,7 +154,7 @@ pub fn build_with(
     let mut heap_build: Option<String> = None;
     let mut gor_build: Option<String> = None;
     let mut times: Vec<i64> = Vec::new();
-    let mut restarts = 0usize;
+    let mut restarts = prebuilt.as_ref().map_or(0, |p| p.restarts);
 
     for s in snaps {
         let name = |error| InputError::Series {

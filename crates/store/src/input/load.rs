@@ -70,8 +70,9 @@ pub trait SnapshotSource {
 /// sorted order, skipping hidden entries.
 pub struct Files(pub Vec<PathBuf>);
 
-impl SnapshotSource for Files {
-    fn snapshots(&self) -> Result<Vec<RawSnapshot>, InputError> {
+impl Files {
+    /// Every file named or found under a named directory, in order.
+    pub fn paths(&self) -> Result<Vec<PathBuf>, InputError> {
         let mut paths = Vec::new();
         for p in &self.0 {
             let meta = std::fs::metadata(p).map_err(io_err(p))?;
@@ -81,24 +82,30 @@ impl SnapshotSource for Files {
                 paths.push(p.clone());
             }
         }
-        paths
-            .into_iter()
-            .map(|path| {
-                let bytes = std::fs::read(&path).map_err(io_err(&path))?;
-                let mtime_nanos = std::fs::metadata(&path)
-                    .and_then(|m| m.modified())
-                    .ok()
-                    .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-                    .map(|d| d.as_nanos() as i64);
-                Ok(RawSnapshot {
-                    kind: None,
-                    time_nanos: None,
-                    mtime_nanos,
-                    bytes,
-                    path,
-                })
-            })
-            .collect()
+        Ok(paths)
+    }
+}
+
+/// One file as a raw snapshot (no kind or time known yet).
+pub(crate) fn read_file(path: PathBuf) -> Result<RawSnapshot, InputError> {
+    let bytes = std::fs::read(&path).map_err(io_err(&path))?;
+    let mtime_nanos = std::fs::metadata(&path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos() as i64);
+    Ok(RawSnapshot {
+        kind: None,
+        time_nanos: None,
+        mtime_nanos,
+        bytes,
+        path,
+    })
+}
+
+impl SnapshotSource for Files {
+    fn snapshots(&self) -> Result<Vec<RawSnapshot>, InputError> {
+        self.paths()?.into_iter().map(read_file).collect()
     }
 }
 
@@ -110,6 +117,14 @@ pub(crate) fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> InputError +
 }
 
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), InputError> {
+    // Its files are several targets' and processes' series: only the index
+    // can tell them apart (`select_series`).
+    if super::is_archive(dir) {
+        return Err(InputError::Other(format!(
+            "{}: an archive made by heapdrift watch; read it on its own (hunt ARCHIVE), not among plain files",
+            dir.display()
+        )));
+    }
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(io_err(dir))?
         .map(|e| e.map(|e| e.path()))
@@ -192,7 +207,7 @@ pub fn load(source: &dyn SnapshotSource, opts: &ParseOptions) -> Result<Loaded, 
     })
 }
 
-fn classify(r: RawSnapshot, opts: &ParseOptions) -> Result<Snapshot, InputError> {
+pub(crate) fn classify(r: RawSnapshot, opts: &ParseOptions) -> Result<Snapshot, InputError> {
     let name = r.path.display().to_string();
     let parsed = profile::parse(&r.bytes, opts).map_err(|error| InputError::Parse {
         path: name.clone(),

@@ -19,6 +19,7 @@
 mod archive;
 mod build;
 mod load;
+mod stream;
 
 pub use archive::{
     ArchiveOptions, ArchiveSeries, ArchiveSource, SeriesPick, build_series, heap_from_index,
@@ -30,6 +31,7 @@ pub use load::{
     Files, Loaded, RawSnapshot, Snapshot, SnapshotKind, SnapshotSource, TimeSource, load,
     time_from_name,
 };
+pub use stream::build_files;
 
 /// Errors of the input layer. Each names the file (or archive) it is about
 /// in its message, which is meant to be shown as one line.
