@@ -755,3 +755,35 @@ fn large_archive() {
     }
     eprintln!("wrote {} snapshots to {}", 2 * snaps, dir.display());
 }
+
+#[test]
+fn goroutine_findings_link_goroutine_snapshots() {
+    let dir = repo().join("examples/chansend");
+    let s = Server::start(&[&dir]);
+    let doc = s.json("/api/series/files/findings");
+    let f = &doc["findings"][0];
+    assert_eq!(f["kind"], "goroutine");
+    assert_eq!(f["verdict"], "leak");
+    assert_eq!(f["unit"], "goroutines");
+    assert!(
+        f["file"].as_str().unwrap().ends_with("chansend/main.go"),
+        "{f}"
+    );
+    let points = f["points"].as_array().unwrap();
+    assert_eq!(points.len(), count_files(&dir, "goroutine-", ".pb.gz"));
+    let snaps = s.json("/api/series/files/snapshots");
+    for p in points {
+        let id = p["snapshot"].as_str().unwrap();
+        let snap = snaps["snapshots"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["id"] == id)
+            .unwrap();
+        assert_eq!(snap["kind"], "goroutine");
+    }
+    let last = points.last().unwrap()["snapshot"].as_str().unwrap();
+    let top = s.get(&format!("/ui/top?src={last}"));
+    assert_eq!(top.status, 200);
+    assert!(top.body.contains(&format!("snapshot {last} · goroutine")));
+}
