@@ -1,7 +1,9 @@
 // Browser tests of `heapdrift serve`'s leak dashboard in a real chromium:
 // it loads cleanly, a finding's timeline has one point per snapshot, the
 // memory plot renders, a point opens that snapshot's flame graph, the
-// two-snapshot picker opens a diff flame graph, hostile names stay text.
+// two-snapshot picker opens a diff flame graph, hostile names stay text,
+// and an archive that a running `heapdrift watch` writes (against a fake
+// service replaying examples/globalmap) is followed page load by page load.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
@@ -187,4 +189,95 @@ test('render time of a large series', { skip: !LARGE && 'HEAPDRIFT_DASH_LARGE un
   console.log(`large series, cached: render ${t2.render.toFixed(1)} ms, page total ${t2.total.toFixed(1)} ms, wall ${Date.now() - t1} ms`);
   await screenshot(page, 'dashboard-large');
   page.assertClean('large');
+});
+
+// A fake Go service replaying examples/globalmap: each request for a kind
+// gets that kind's next recorded snapshot (the last one repeats).
+async function replayGlobalmap() {
+  const http = await import('node:http');
+  const zlib = await import('node:zlib');
+  const fs = await import('node:fs');
+  const files = readdirSync(GLOBALMAP).sort();
+  const pick = (re) => files.filter((n) => re.test(n)).map((n) => fs.readFileSync(`${GLOBALMAP}/${n}`));
+  const kinds = {
+    '/debug/pprof/heap': pick(/^heap-.*\.pb\.gz$/),
+    // Go serves debug=1 texts plain.
+    '/debug/pprof/heap?debug=1': pick(/^heap-.*\.debug1\.txt\.gz$/).map((b) => zlib.gunzipSync(b)),
+    '/debug/pprof/goroutine': pick(/^goroutine-.*\.pb\.gz$/),
+  };
+  const served = Object.fromEntries(Object.keys(kinds).map((k) => [k, 0]));
+  const index = "<html><table>\n<tr><td>1</td><td><a href='goroutine?debug=1'>goroutine</a></td></tr>\n" +
+    "<tr><td>1</td><td><a href='heap?debug=1'>heap</a></td></tr>\n</table></html>";
+  const srv = http.createServer((req, res) => {
+    if (req.url === '/debug/pprof/') return res.end(index);
+    const list = kinds[req.url];
+    if (!list) { res.statusCode = 404; return res.end('Unknown profile\n'); }
+    const body = list[Math.min(served[req.url], list.length - 1)];
+    served[req.url] += 1;
+    res.setHeader('Content-Type', 'application/octet-stream');
+    res.end(body);
+  });
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  return { url: `http://127.0.0.1:${srv.address().port}`, close: () => srv.close() };
+}
+
+test('an archive that a running watch writes: the dashboard follows it', async () => {
+  const { spawn } = await import('node:child_process');
+  const { mkdtempSync } = await import('node:fs');
+  const os = await import('node:os');
+  const { heapdriftBin } = await import('./harness.mjs');
+  const target = await replayGlobalmap();
+  const archive = mkdtempSync(`${os.tmpdir()}/heapdrift-dash-`);
+  const watch = spawn(heapdriftBin, ['watch', target.url, '--archive', archive, '--every', '500ms', '--for', '8500ms',
+    '--quiet', '--dump-every', '0', '--allocs-every', '0', '--leak-every', '0'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let werr = '';
+  watch.stderr.on('data', (d) => (werr += d));
+  const watchDone = new Promise((r) => watch.on('exit', r));
+  try {
+    // The replay has 18 heap snapshots: watch takes at most that many
+    // (then the series would level off). Serve while it keeps writing.
+    await new Promise((r) => setTimeout(r, 3000));
+    const s = await serve(archive);
+    const page = await newPage(browser);
+    await load(page, `${s.url}/`);
+    await dashboardReady(page);
+    const total = async () => Number(await page.locator('table.series-table tbody tr td.num').nth(1).textContent());
+    const before = await total();
+    assert.ok(before > 0, 'snapshots listed');
+    assert.equal(await page.locator('.target-url').first().evaluate((e) => e.firstChild.textContent), target.url);
+    const code = await watchDone;
+    assert.equal(code, 0, `watch: ${werr}`);
+    await load(page, `${s.url}/`);
+    await dashboardReady(page);
+    const after = await total();
+    assert.ok(after > before, `the index is read again: ${before} -> ${after}`);
+    const first = page.locator('article.finding').first();
+    assert.match(await first.locator('.site').textContent(), /globalmap\/main\.go:74$/);
+    assert.equal(await first.getAttribute('data-verdict'), 'leak');
+    const heaps = await page.evaluate(async () => {
+      const t = await (await fetch('/api/targets')).json();
+      return t.targets[0].series[0].snapshots.heap;
+    });
+    assert.equal(await first.locator('circle.pt').count(), heaps, 'one point per archived heap snapshot');
+    // A point opens the archived snapshot (an index id) in the flame graph.
+    const pt = first.locator('circle.pt').last();
+    const id = await pt.getAttribute('data-snapshot');
+    assert.match(id, /^\d+$/);
+    await Promise.all([page.waitForURL(/\/ui\/flamegraph\?src=/), pt.click()]);
+    await flameReady(page);
+    assert.match(await page.title(), new RegExp(`snapshot ${id} · heap`));
+    await screenshot(page, 'dashboard-archive-flamegraph');
+    await load(page, `${s.url}/`);
+    await dashboardReady(page);
+    await screenshot(page, 'dashboard-archive');
+    page.assertClean('archive');
+  } finally {
+    if (watch.exitCode === null) {
+      watch.kill('SIGINT');
+      await watchDone;
+    }
+    target.close();
+    const { rmSync } = await import('node:fs');
+    rmSync(archive, { recursive: true, force: true });
+  }
 });
