@@ -368,7 +368,7 @@ function renderTargets(doc, selected) {
     const rows = t.series.map((s) => {
       const kinds = Object.entries(s.snapshots).map(([k, n]) => `${k} ${n}`).join(', ');
       const tr = el('tr', { 'data-series': s.id, class: s.id === selected ? 'selected' : null },
-        el('td', {}, el('a', { href: `/?series=${encodeURIComponent(s.id)}` }, s.id)),
+        el('td', {}, el('a', { href: seriesHref(s.id) }, s.id)),
         el('td', {}, s.first ? clock(s.first, true) : '—'),
         el('td', { class: 'num' }, duration(s.span_seconds)),
         el('td', { class: 'num' }, s.total),
@@ -387,6 +387,12 @@ function renderTargets(doc, selected) {
       box.append(det);
     }
   }
+}
+
+function seriesHref(id) {
+  const q = new URLSearchParams(location.search);
+  q.set('series', id);
+  return `/?${q}`;
 }
 
 function defaultSeries(doc) {
@@ -426,6 +432,9 @@ async function main() {
     errBox.hidden = false;
     errBox.textContent = String(e.message || e);
   } finally {
+    // ?refresh=SECONDS reloads the page, to follow a running watch.
+    const every = Number(params.get('refresh'));
+    if (every >= 1) setTimeout(() => location.reload(), every * 1000);
     window.heapdriftDashboard.timings.total = performance.now() - t0;
     window.heapdriftDashboard.ready = true;
     document.body.setAttribute('data-ready', '1');

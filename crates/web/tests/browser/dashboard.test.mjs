@@ -95,6 +95,14 @@ test('the dashboard loads without console errors and plots the findings', async 
   console.log(`globalmap dashboard: ${cards} findings, ${HEAPS} points each; timelines ${timings.timelines.toFixed(1)} ms, memory ${timings.memory.toFixed(1)} ms, render ${timings.render.toFixed(1)} ms, total ${timings.total.toFixed(1)} ms`);
   await screenshot(page, 'dashboard-globalmap');
   page.assertClean('dashboard');
+  // ?refresh=N reloads the page (to follow a running watch), and the
+  // series links keep it.
+  await load(page, `${s.url}/?refresh=1`);
+  await dashboardReady(page);
+  assert.match(await page.locator('table.series-table a').first().getAttribute('href'), /^\/\?refresh=1&series=files$/);
+  await page.waitForEvent('load', { timeout: 10000 });
+  await dashboardReady(page);
+  page.assertClean('refresh');
 });
 
 test('a timeline point opens the flame graph of its snapshot', async () => {
