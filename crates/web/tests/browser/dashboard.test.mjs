@@ -15,6 +15,7 @@ const XSS_SERIES = repoPath('testdata/dashboard/xss-series');
 // `large_archive` test in crates/heapdrift/tests/serve.rs); skipped unset.
 const LARGE = process.env.HEAPDRIFT_DASH_LARGE;
 
+const ms = (v) => (v === undefined ? 'n/a' : v.toFixed(1));
 const count = (dir, re) => readdirSync(dir).filter((n) => re.test(n)).length;
 const HEAPS = count(GLOBALMAP, /^heap-.*\.pb\.gz$/);
 const TEXTS = count(GLOBALMAP, /^heap-.*\.debug1\.txt\.gz$/);
@@ -92,7 +93,7 @@ test('the dashboard loads without console errors and plots the findings', async 
   const box = await mem.locator('path.area[data-component="heap in use"]').first().boundingBox();
   assert.ok(box && box.width > 100 && box.height > 5, `heap in use area ${JSON.stringify(box)}`);
   const timings = await page.evaluate(() => window.heapdriftDashboard.timings);
-  console.log(`globalmap dashboard: ${cards} findings, ${HEAPS} points each; timelines ${timings.timelines.toFixed(1)} ms, memory ${timings.memory.toFixed(1)} ms, render ${timings.render.toFixed(1)} ms, total ${timings.total.toFixed(1)} ms`);
+  console.log(`globalmap dashboard: ${cards} findings, ${HEAPS} points each; timelines ${ms(timings.timelines)} ms, memory ${ms(timings.memory)} ms, render ${ms(timings.render)} ms, total ${ms(timings.total)} ms`);
   await screenshot(page, 'dashboard-globalmap');
   page.assertClean('dashboard');
   // ?refresh=N reloads the page (to follow a running watch), and the
@@ -188,13 +189,13 @@ test('render time of a large series', { skip: !LARGE && 'HEAPDRIFT_DASH_LARGE un
   const points = await page.locator('article.finding').first().locator('svg.timeline').getAttribute('data-points');
   const t = await page.evaluate(() => window.heapdriftDashboard.timings);
   const cards = await page.locator('article.finding').count();
-  console.log(`large series: ${points} points per timeline, ${cards} findings drawn; timelines ${t.timelines.toFixed(1)} ms, memory ${t.memory.toFixed(1)} ms, render ${t.render.toFixed(1)} ms, page total ${t.total.toFixed(1)} ms, first load incl. analysis ${wall} ms`);
+  console.log(`large series: ${points} points per timeline, ${cards} findings drawn; timelines ${ms(t.timelines)} ms, memory ${ms(t.memory)} ms, render ${ms(t.render)} ms, page total ${ms(t.total)} ms, first load incl. analysis ${wall} ms`);
   // Second load: the analysis is cached.
   const t1 = Date.now();
   await load(page, `${s.url}/`);
   await page.waitForFunction(() => window.heapdriftDashboard && window.heapdriftDashboard.ready);
   const t2 = await page.evaluate(() => window.heapdriftDashboard.timings);
-  console.log(`large series, cached: render ${t2.render.toFixed(1)} ms, page total ${t2.total.toFixed(1)} ms, wall ${Date.now() - t1} ms`);
+  console.log(`large series, cached: render ${ms(t2.render)} ms, page total ${ms(t2.total)} ms, wall ${Date.now() - t1} ms`);
   await screenshot(page, 'dashboard-large');
   page.assertClean('large');
 });
