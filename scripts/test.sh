@@ -10,3 +10,5 @@ export HEAPDRIFT_GO="$GO"
 cargo fmt --all -- --check
 cargo clippy --workspace --all-targets --locked -- -D warnings
 cargo test --workspace --locked --profile ci
+# The web UI in a real browser (needs target/ci/heapdrift, built just above).
+scripts/browser-test.sh

@@ -16,6 +16,8 @@ usage:
                                                     interactive SVG flame graph (diff with --base)
    heapdrift watch TARGET... [--every 15s] [--for 30m] [--archive DIR] [--quiet]
                                                     archive a Go service's profiles on a schedule
+   heapdrift serve <archive or files> ... [--http=[host]:port] [--no_browser]
+                                                    leak dashboard and flame graphs in the browser
    heapdrift --version
    heapdrift help
 ";
@@ -39,6 +41,7 @@ pub fn run(args: &[String]) -> i32 {
             }
         },
         Some("hunt") => return crate::hunt_cmd::main(&args[1..]),
+        Some("serve") => return crate::serve_cmd::main(&args[1..]),
         Some("flame") => return crate::flame_cmd::main(&args[1..]),
         Some("watch") => {
             use clap::Parser;
@@ -107,6 +110,8 @@ mod tests {
         assert_eq!(run(&s(&["flame", "/nonexistent"])), 2);
         assert_eq!(run(&s(&["hunt", "/nonexistent"])), 2);
         assert_eq!(run(&s(&["watch"])), 2);
+        assert_eq!(run(&s(&["serve"])), 2);
+        assert_eq!(run(&s(&["serve", "/nonexistent"])), 2);
         assert_eq!(run(&s(&["watch", "--every", "0", "127.0.0.1:1"])), 2);
         assert_eq!(run(&s(&["watch", "--every", "5x", "127.0.0.1:1"])), 2);
     }

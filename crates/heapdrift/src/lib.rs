@@ -7,5 +7,6 @@ pub mod flame_cmd;
 pub mod hunt_cmd;
 pub mod pprof_cli;
 pub mod pprof_cmd;
+pub mod serve_cmd;
 pub mod sources;
 pub mod watch_cmd;

@@ -38,7 +38,7 @@ pub fn run(args: PprofArgs) -> anyhow::Result<()> {
         );
     }
     if !args.http.is_empty() {
-        bail!("heapdrift pprof: -http (the web interface) is not supported yet");
+        return serve_web(args);
     }
     let Some(output) = args.output.clone() else {
         bail!(
@@ -70,45 +70,9 @@ pub fn run(args: PprofArgs) -> anyhow::Result<()> {
         bail!("heapdrift pprof: -{f} needs Graphviz's dot, which was not found on PATH");
     }
 
-    // fetchProfiles: sources and bases.
     let mut sopts = SourceOptions::from_args(&args);
     sopts.sample_filter = sample_filter(&args, cmd);
-    let mut notes = Vec::new();
-    let src = sources::grab_all(&args.sources, &sopts, &mut notes);
-    let bases: Vec<String> = args.base.iter().cloned().collect();
-    let base = sources::grab_all(&bases, &sopts, &mut notes);
-    for n in &notes {
-        writeln!(stderr, "{n}")?;
-    }
-    // pprof prints each failed source, then "failed to fetch any source
-    // profiles"; heapdrift makes the per-source lines the error itself, so
-    // one bad file gives one line.
-    let mut failed = src.errors.clone();
-    failed.extend(base.errors.iter().cloned());
-    if src.profiles.is_empty() || (!bases.is_empty() && base.profiles.is_empty()) {
-        bail!("{}", failed.join("\n"));
-    }
-    for e in &failed {
-        writeln!(stderr, "{e}")?;
-    }
-    if src.profiles.len() != args.sources.len() {
-        writeln!(
-            stderr,
-            "Fetched {} source profiles out of {}",
-            src.profiles.len(),
-            args.sources.len()
-        )?;
-    }
-    let remote = src.remote || base.remote;
-    let p = combine_sources(
-        src.profiles,
-        base.profiles,
-        &combine_options(&args),
-        &mut stderr,
-    )?;
-    if remote {
-        save_fetched(&p, &mut stderr)?;
-    }
+    let p = fetch_profiles(&args, &sopts, &mut stderr)?;
 
     let working_dir = std::env::current_dir()
         .map(|d| d.to_string_lossy().into_owned())
@@ -172,6 +136,65 @@ pub fn run(args: PprofArgs) -> anyhow::Result<()> {
     stdout.write_all(&report)?;
     stdout.flush()?;
     Ok(())
+}
+
+/// pprof's `fetchProfiles`: grabs sources and bases, merges them (the base
+/// subtracted, or labelled for `-diff_base`), saves a fetched copy.
+fn fetch_profiles(
+    args: &PprofArgs,
+    sopts: &SourceOptions,
+    stderr: &mut dyn Write,
+) -> anyhow::Result<Profile> {
+    // fetchProfiles: sources and bases.
+    let mut notes = Vec::new();
+    let src = sources::grab_all(&args.sources, sopts, &mut notes);
+    let bases: Vec<String> = args.base.iter().cloned().collect();
+    let base = sources::grab_all(&bases, sopts, &mut notes);
+    for n in &notes {
+        writeln!(stderr, "{n}")?;
+    }
+    // pprof prints each failed source, then "failed to fetch any source
+    // profiles"; heapdrift makes the per-source lines the error itself, so
+    // one bad file gives one line.
+    let mut failed = src.errors.clone();
+    failed.extend(base.errors.iter().cloned());
+    if src.profiles.is_empty() || (!bases.is_empty() && base.profiles.is_empty()) {
+        bail!("{}", failed.join("\n"));
+    }
+    for e in &failed {
+        writeln!(stderr, "{e}")?;
+    }
+    if src.profiles.len() != args.sources.len() {
+        writeln!(
+            stderr,
+            "Fetched {} source profiles out of {}",
+            src.profiles.len(),
+            args.sources.len()
+        )?;
+    }
+    let remote = src.remote || base.remote;
+    let p = combine_sources(src.profiles, base.profiles, &combine_options(args), stderr)?;
+    if remote {
+        save_fetched(&p, stderr)?;
+    }
+    Ok(p)
+}
+
+/// `-http`: pprof's web UI over the sources, until Ctrl-C.
+fn serve_web(args: PprofArgs) -> anyhow::Result<()> {
+    let mut stderr = std::io::stderr();
+    let sopts = SourceOptions::from_args(&args);
+    let p = fetch_profiles(&args, &sopts, &mut stderr)?;
+    let source = web::pprof_ui::FixedSource {
+        profile: std::sync::Arc::new(p),
+        title: args.sources.join(" "),
+    };
+    let router = web::with_root_redirect(web::pprof_ui_router(
+        std::sync::Arc::new(source),
+        args.config.clone(),
+    ));
+    web::serve(router, &args.http, !args.no_browser)
+        .map_err(|e| anyhow!("heapdrift pprof: -http={}: {e}", args.http))
 }
 
 /// When the report cannot see samples whose reported value (and `-mean`

@@ -714,12 +714,27 @@ pub fn generate_report(
 /// [`generate_report`], handing back the report (and its profile) instead
 /// of dropping it, so that a process about to exit can skip freeing it.
 pub fn generate_report_keeping(
-    mut p: Profile,
+    p: Profile,
     cmd: &Command,
     arg: Option<&str>,
     cfg: &Config,
     env: &mut Env,
     out: &mut dyn Write,
+) -> Result<Report, DriverError> {
+    let mut rpt = prepare_report(p, cmd, arg, cfg, env)?;
+    write_report(&mut rpt, cmd, env, out)?;
+    Ok(rpt)
+}
+
+/// pprof's `generateRawReport`: the report for `cmd`, filtered and
+/// aggregated, before anything is written. For callers (the web UI) that
+/// want its rows or graph rather than its text.
+pub fn prepare_report(
+    mut p: Profile,
+    cmd: &Command,
+    arg: Option<&str>,
+    cfg: &Config,
+    env: &mut Env,
 ) -> Result<Report, DriverError> {
     check_supported(cmd)?;
     let units = identify_num_label_units(&p, env.stderr);
@@ -748,7 +763,17 @@ pub fn generate_report_keeping(
         apply_focus(rpt.profile_mut(), &units, &cfg, env.stderr)?;
     }
     aggregate(rpt.profile_mut(), &cfg)?;
+    Ok(rpt)
+}
 
+/// pprof's `report.Generate` for a prepared report (and the formats its
+/// driver writes itself: raw, proto, topproto, list).
+pub fn write_report(
+    rpt: &mut Report,
+    cmd: &Command,
+    env: &mut Env,
+    out: &mut dyn Write,
+) -> Result<(), DriverError> {
     let io = DriverError::Io;
     match cmd.format {
         ReportFormat::Raw => {
@@ -770,7 +795,7 @@ pub fn generate_report_keeping(
             out.write_all(&bytes).map_err(io)?;
         }
         ReportFormat::TopProto => {
-            let top = top_proto(&mut rpt);
+            let top = top_proto(rpt);
             let bytes = profile::gz::compress(&profile::proto::encode(&top));
             out.write_all(&bytes).map_err(io)?;
         }
@@ -779,7 +804,7 @@ pub fn generate_report_keeping(
         }
         _ => rpt.generate(out).map_err(report_error)?,
     }
-    Ok(rpt)
+    Ok(())
 }
 
 /// pprof's `printTopProto`: the report's top nodes as a profile of

@@ -1,0 +1,73 @@
+//! `heapdrift serve`: the leak dashboard and pprof's views over an archive
+//! made by `heapdrift watch`, or over snapshot files of one process. Glue
+//! only: the data, pages and endpoints are `web::dashboard`'s, the views
+//! and the server `web`'s.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use clap::Parser;
+
+/// Serves the leak dashboard of an archive or of snapshot files.
+#[derive(Debug, Parser)]
+#[command(
+    name = "heapdrift serve",
+    about = "Serve the leak dashboard (findings, timelines, memory, flame graphs) of an archive or of snapshot files",
+    long_about = "Serve the leak dashboard of an archive made by `heapdrift watch` (read-only; \
+        a running watch may keep writing to it: every page load reads the index again) or of \
+        heap, goroutine and goroutineleak profile files of one process, as `heapdrift hunt` \
+        takes them.\n\n\
+        The dashboard (/) lists targets and series, the ranked findings of hunt with a timeline \
+        plot each, and the MemStats accounting over time; every snapshot opens in pprof's views \
+        (/ui/flamegraph?src=ID), two of them as a diff (&base=ID). JSON endpoints: \
+        docs/dashboard.md."
+)]
+pub struct ServeArgs {
+    /// An archive directory, or profile files and directories of them.
+    #[arg(required = true, value_name = "ARCHIVE_OR_FILES")]
+    pub inputs: Vec<PathBuf>,
+    /// Where to listen: [HOST]:PORT; HOST defaults to 127.0.0.1, port 0
+    /// picks a free port.
+    #[arg(long, default_value = "127.0.0.1:0", value_name = "[HOST]:PORT")]
+    pub http: String,
+    /// Do not open a browser.
+    #[arg(long = "no_browser", alias = "no-browser")]
+    pub no_browser: bool,
+}
+
+/// Runs `heapdrift serve ARGS` and returns the exit status.
+pub fn main(args: &[String]) -> i32 {
+    // pprof spells its flags with one dash (-http, -no_browser); take those
+    // too.
+    let argv = std::iter::once("heapdrift serve".to_string()).chain(args.iter().map(|a| {
+        if a.starts_with("-http") || a == "-no_browser" {
+            format!("-{a}")
+        } else {
+            a.clone()
+        }
+    }));
+    let a = match ServeArgs::try_parse_from(argv) {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { 2 } else { 0 };
+        }
+    };
+    match run(&a) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("heapdrift serve: {e:#}");
+            2
+        }
+    }
+}
+
+pub fn run(a: &ServeArgs) -> anyhow::Result<()> {
+    let dash = Arc::new(web::dashboard::Dashboard::open(&a.inputs)?);
+    let router = web::dashboard::dashboard_router(dash.clone()).merge(web::pprof_ui_router(
+        dash,
+        report::config::Config::default(),
+    ));
+    web::serve(router, &a.http, !a.no_browser)?;
+    Ok(())
+}

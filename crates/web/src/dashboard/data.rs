@@ -1,0 +1,690 @@
+//! Where the dashboard's series come from: an archive made by `heapdrift
+//! watch` (read-only; its index is re-read on every request because a
+//! running `watch` may still be adding to it) or plain snapshot files of one
+//! process (read once, at start-up).
+//!
+//! Snapshot ids are the archive's snapshot ids, or for plain files the
+//! index of the snapshot in time order. Loading and series building are
+//! `store::input`'s; this module only adapts the archive's index to it and
+//! remembers which snapshot each point of a series came from.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use drift::Report;
+use drift::memory::MemPoint;
+use drift::render::Header;
+use profile::{ParseOptions, Profile, SourceFormat};
+use store::input::{self, Built, InputError, SnapshotKind};
+use store::{Archive, SeriesId, SnapshotId, StoreError};
+
+/// Errors of the dashboard's data layer; each is one line for the user.
+#[derive(Debug, thiserror::Error)]
+pub enum DashboardError {
+    #[error("{0}")]
+    Input(#[from] InputError),
+    #[error("{0}")]
+    Store(#[from] StoreError),
+    #[error("no such {0}")]
+    NotFound(String),
+    #[error("{0}")]
+    Other(String),
+}
+
+/// One snapshot as the dashboard lists it.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct SnapMeta {
+    pub id: String,
+    /// The archive's kind names (`heap`, `heap_debug1`, `goroutine`,
+    /// `goroutine_dump`, ...), also for plain files.
+    pub kind: String,
+    /// Unix nanoseconds.
+    pub time: i64,
+    /// The file, relative to the archive or as given.
+    pub path: String,
+}
+
+/// A series with its analysis and, per plotted point, the snapshot it came
+/// from (`None` when no loaded snapshot has that time stamp).
+pub struct Analysis {
+    pub header: Header,
+    pub report: Report,
+    /// Every snapshot of the series that the analysis read, time-ordered.
+    pub snapshots: Vec<SnapMeta>,
+    pub heap: Points,
+    pub goroutines: Points,
+    pub memory: Points,
+    pub memory_points: Vec<MemPoint>,
+    pub memory_breaks: Vec<usize>,
+    /// Restarts seen inside the series (plain files: build id or counter
+    /// changes; an archive starts a new series at each restart instead).
+    pub restarts: usize,
+}
+
+/// The time stamps of a series' points and the snapshot behind each.
+#[derive(Clone, Debug, Default)]
+pub struct Points {
+    pub time_nanos: Vec<i64>,
+    pub snapshot: Vec<Option<String>>,
+}
+
+/// A target as the dashboard lists it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct TargetView {
+    pub id: String,
+    pub url: String,
+    pub series: Vec<SeriesView>,
+    pub gaps: Vec<GapView>,
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct SeriesView {
+    pub id: String,
+    /// Unix nanoseconds of the first and last snapshot (0 without any).
+    pub first: i64,
+    pub last: i64,
+    pub span_seconds: f64,
+    /// Snapshots per kind.
+    pub snapshots: BTreeMap<String, usize>,
+    pub total: usize,
+    /// "first", or why the process is thought to have restarted.
+    pub restart_reason: String,
+    /// Restarts inside this series (always 0 for an archive, whose
+    /// restarts start new series).
+    pub restarts: usize,
+    /// Gaps of the target that overlap this series.
+    pub gaps: usize,
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub build_id: String,
+}
+
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct GapView {
+    pub kind: Option<String>,
+    pub from: i64,
+    pub to: i64,
+    pub reason: String,
+    pub message: String,
+}
+
+/// Which inputs the dashboard shows.
+enum Origin {
+    Archive(PathBuf),
+    Files {
+        paths: Vec<PathBuf>,
+        analysis: Arc<Analysis>,
+        /// Parsed profiles by snapshot id (= index).
+        profiles: Vec<Arc<Profile>>,
+    },
+}
+
+/// The dashboard's data: targets, series, analyses (cached per series
+/// until it gains snapshots), and snapshot profiles for the views.
+pub struct Dashboard {
+    origin: Origin,
+    analyses: Mutex<HashMap<i64, (Fingerprint, Arc<Analysis>)>>,
+    /// Held while a series is analysed.
+    analysing: Mutex<()>,
+    /// A few recently opened profiles: the flame graph page and its data
+    /// request load the same snapshot twice in a row.
+    profiles: Mutex<Vec<(ProfileKey, Arc<Profile>)>>,
+}
+
+/// `src` and `base` of a view.
+type ProfileKey = (String, Option<String>);
+
+/// A series' state in the index: its snapshot count and highest id.
+type Fingerprint = (usize, i64);
+
+/// The id of the one series of plain files.
+pub const FILES_SERIES: &str = "files";
+
+const KEEP_PROFILES: usize = 6;
+
+impl Dashboard {
+    /// An archive directory (recognised by its index) or profile files and
+    /// directories of one process.
+    pub fn open(inputs: &[PathBuf]) -> Result<Dashboard, DashboardError> {
+        if let [dir] = inputs
+            && input::is_archive(dir)
+        {
+            // Fail now, not on the first page load, if it does not open.
+            Archive::open_read_only(dir)?;
+            return Ok(Dashboard::with(Origin::Archive(dir.clone())));
+        }
+        let loaded = input::load(&input::Files(inputs.to_vec()), &ParseOptions::default())?;
+        if loaded.snapshots.is_empty() {
+            return Err(DashboardError::Other(format!(
+                "{}: no profiles found",
+                inputs
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )));
+        }
+        let metas: Vec<SnapMeta> = loaded
+            .snapshots
+            .iter()
+            .enumerate()
+            .map(|(i, s)| SnapMeta {
+                id: i.to_string(),
+                kind: kind_name(s.kind, s.format).into(),
+                time: s.time_nanos,
+                path: s.path.display().to_string(),
+            })
+            .collect();
+        let analysis = analyse(Built::from_loaded(&loaded, &[])?, metas);
+        let profiles = loaded
+            .snapshots
+            .into_iter()
+            .map(|s| Arc::new(s.profile))
+            .collect();
+        Ok(Dashboard::with(Origin::Files {
+            paths: inputs.to_vec(),
+            analysis: Arc::new(analysis),
+            profiles,
+        }))
+    }
+
+    fn with(origin: Origin) -> Dashboard {
+        Dashboard {
+            origin,
+            analyses: Mutex::new(HashMap::new()),
+            analysing: Mutex::new(()),
+            profiles: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// `archive` or `files`, and the path(s) given.
+    pub fn describe(&self) -> (&'static str, String) {
+        match &self.origin {
+            Origin::Archive(dir) => ("archive", dir.display().to_string()),
+            Origin::Files { paths, .. } => (
+                "files",
+                paths
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            ),
+        }
+    }
+
+    /// Targets and their series, read afresh.
+    pub fn targets(&self) -> Result<Vec<TargetView>, DashboardError> {
+        match &self.origin {
+            Origin::Archive(dir) => archive_targets(dir),
+            Origin::Files { analysis, .. } => {
+                let a = analysis;
+                let (first, last) = (
+                    a.snapshots.first().map_or(0, |s| s.time),
+                    a.snapshots.last().map_or(0, |s| s.time),
+                );
+                let gaps = detected_gaps(&a.snapshots);
+                Ok(vec![TargetView {
+                    id: "files".into(),
+                    url: if a.header.process.is_empty() {
+                        self.describe().1
+                    } else {
+                        a.header.process.clone()
+                    },
+                    series: vec![SeriesView {
+                        id: FILES_SERIES.into(),
+                        first,
+                        last,
+                        span_seconds: (last - first) as f64 / 1e9,
+                        snapshots: count_kinds(&a.snapshots),
+                        total: a.snapshots.len(),
+                        restart_reason: "first".into(),
+                        restarts: a.restarts,
+                        gaps: gaps.len(),
+                        build_id: a.header.build_id.clone(),
+                    }],
+                    gaps,
+                }])
+            }
+        }
+    }
+
+    /// The analysis of one series (recomputed only when an archive's series
+    /// gained or lost snapshots since the last request).
+    pub fn analysis(&self, series: &str) -> Result<Arc<Analysis>, DashboardError> {
+        match &self.origin {
+            Origin::Files { analysis, .. } if series == FILES_SERIES => Ok(analysis.clone()),
+            Origin::Files { .. } => Err(DashboardError::NotFound(format!("series {series:?}"))),
+            Origin::Archive(dir) => {
+                let id: i64 = series
+                    .parse()
+                    .map_err(|_| DashboardError::NotFound(format!("series {series:?}")))?;
+                let archive = Archive::open_read_only(dir)?;
+                let infos = archive.snapshots(SeriesId(id), None)?;
+                let fp = (infos.len(), infos.iter().map(|s| s.id.0).max().unwrap_or(0));
+                if let Some((f, a)) = lock(&self.analyses).get(&id)
+                    && *f == fp
+                {
+                    return Ok(a.clone());
+                }
+                // The page asks for findings, memory and snapshots at once:
+                // one of them analyses, the others wait for its result.
+                let _one = lock(&self.analysing);
+                if let Some((f, a)) = lock(&self.analyses).get(&id)
+                    && *f == fp
+                {
+                    return Ok(a.clone());
+                }
+                if infos.is_empty() && !series_exists(&archive, id)? {
+                    return Err(DashboardError::NotFound(format!("series {series:?}")));
+                }
+                let a = Arc::new(archive_analysis(&archive, id, &infos)?);
+                lock(&self.analyses).insert(id, (fp, a.clone()));
+                Ok(a)
+            }
+        }
+    }
+
+    /// A snapshot's profile, or with a base the difference `src − base`
+    /// (pprof's `-diff_base`: base samples negated and labelled
+    /// `pprof::base`). Without `src`: the latest heap profile.
+    pub fn profile(
+        &self,
+        src: Option<&str>,
+        base: Option<&str>,
+    ) -> Result<Arc<Profile>, DashboardError> {
+        let src = match src.filter(|s| !s.is_empty()) {
+            Some(s) => s.to_string(),
+            None => self.default_snapshot()?,
+        };
+        let base = base.filter(|b| !b.is_empty()).map(str::to_string);
+        let key = (src.clone(), base.clone());
+        if let Some((_, p)) = lock(&self.profiles).iter().find(|(k, _)| *k == key) {
+            return Ok(p.clone());
+        }
+        let p = self.snapshot_profile(&src)?;
+        let p = match &base {
+            None => p,
+            Some(b) => {
+                let b = self.snapshot_profile(b)?;
+                let o = report::driver::CombineOptions {
+                    diff_base: true,
+                    ..Default::default()
+                };
+                let mut sink = Vec::new();
+                let d = report::driver::combine_sources(
+                    vec![(*p).clone()],
+                    vec![(*b).clone()],
+                    &o,
+                    &mut sink,
+                )
+                .map_err(|e| DashboardError::Other(format!("diff of {src} and base: {e}")))?;
+                Arc::new(d)
+            }
+        };
+        let mut cache = lock(&self.profiles);
+        if cache.len() >= KEEP_PROFILES {
+            cache.remove(0);
+        }
+        cache.push((key, p.clone()));
+        Ok(p)
+    }
+
+    /// A one-line description of a snapshot for page titles.
+    pub fn title(&self, src: Option<&str>) -> String {
+        let id = match src.filter(|s| !s.is_empty()) {
+            Some(s) => s.to_string(),
+            None => match self.default_snapshot() {
+                Ok(s) => s,
+                Err(_) => return "heapdrift".into(),
+            },
+        };
+        match self.meta(&id) {
+            Ok(m) => format!(
+                "snapshot {} · {} · {}",
+                m.id,
+                m.kind,
+                drift::render::clock(m.time)
+            ),
+            Err(_) => format!("snapshot {id}"),
+        }
+    }
+
+    fn meta(&self, id: &str) -> Result<SnapMeta, DashboardError> {
+        let missing = || DashboardError::NotFound(format!("snapshot {id:?}"));
+        match &self.origin {
+            Origin::Files { analysis, .. } => analysis
+                .snapshots
+                .iter()
+                .find(|s| s.id == id)
+                .cloned()
+                .ok_or_else(missing),
+            Origin::Archive(dir) => {
+                let n: i64 = id.parse().map_err(|_| missing())?;
+                let archive = Archive::open_read_only(dir)?;
+                let info = archive.snapshot(SnapshotId(n)).map_err(|_| missing())?;
+                Ok(meta_of(&info))
+            }
+        }
+    }
+
+    fn snapshot_profile(&self, id: &str) -> Result<Arc<Profile>, DashboardError> {
+        let missing = || DashboardError::NotFound(format!("snapshot {id:?}"));
+        match &self.origin {
+            Origin::Files { profiles, .. } => {
+                let i: usize = id.parse().map_err(|_| missing())?;
+                profiles.get(i).cloned().ok_or_else(missing)
+            }
+            Origin::Archive(dir) => {
+                let n: i64 = id.parse().map_err(|_| missing())?;
+                let archive = Archive::open_read_only(dir)?;
+                let info = archive.snapshot(SnapshotId(n)).map_err(|_| missing())?;
+                let path = archive.path(&info);
+                let bytes = std::fs::read(&path)
+                    .map_err(|e| DashboardError::Other(format!("{}: {e}", path.display())))?;
+                let parsed = profile::parse(&bytes, &ParseOptions::default())
+                    .map_err(|e| DashboardError::Other(format!("{}: {e}", path.display())))?;
+                Ok(Arc::new(parsed.profile))
+            }
+        }
+    }
+
+    /// The latest heap profile (of the first target's latest series), else
+    /// the latest snapshot of any kind.
+    fn default_snapshot(&self) -> Result<String, DashboardError> {
+        let pick = |snaps: &[SnapMeta]| {
+            snaps
+                .iter()
+                .rev()
+                .find(|s| s.kind == "heap")
+                .or_else(|| snaps.iter().rev().find(|s| s.kind == "heap_debug1"))
+                .or(snaps.last())
+                .map(|s| s.id.clone())
+        };
+        let none = || DashboardError::NotFound("snapshot (the archive is empty)".into());
+        match &self.origin {
+            Origin::Files { analysis, .. } => pick(&analysis.snapshots).ok_or_else(none),
+            Origin::Archive(dir) => {
+                let archive = Archive::open_read_only(dir)?;
+                for t in archive.targets()? {
+                    for s in archive.series(t.id)?.iter().rev() {
+                        let metas: Vec<SnapMeta> = archive
+                            .snapshots(s.id, None)?
+                            .iter()
+                            .filter(|i| i.status == "ok")
+                            .map(meta_of)
+                            .collect();
+                        if let Some(id) = pick(&metas) {
+                            return Ok(id);
+                        }
+                    }
+                }
+                Err(none())
+            }
+        }
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    // A panicking request leaves only a cache behind: keep using it.
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn series_exists(archive: &Archive, id: i64) -> Result<bool, DashboardError> {
+    for t in archive.targets()? {
+        if archive.series(t.id)?.iter().any(|s| s.id.0 == id) {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+fn count_kinds(snaps: &[SnapMeta]) -> BTreeMap<String, usize> {
+    let mut m = BTreeMap::new();
+    for s in snaps {
+        *m.entry(s.kind.clone()).or_insert(0) += 1;
+    }
+    m
+}
+
+/// For plain files, which record no gaps: intervals between heap snapshots
+/// longer than three times the median interval.
+fn detected_gaps(snaps: &[SnapMeta]) -> Vec<GapView> {
+    // One kind only: protos and texts taken together interleave closely.
+    let kind = if snaps.iter().any(|s| s.kind == "heap") {
+        "heap"
+    } else {
+        "heap_debug1"
+    };
+    let mut times: Vec<i64> = snaps
+        .iter()
+        .filter(|s| s.kind == kind)
+        .map(|s| s.time)
+        .collect();
+    times.dedup();
+    let mut steps: Vec<i64> = times.windows(2).map(|w| w[1] - w[0]).collect();
+    if steps.len() < 3 {
+        return Vec::new();
+    }
+    let gaps_from = steps.clone();
+    steps.sort_unstable();
+    let median = steps[steps.len() / 2];
+    gaps_from
+        .iter()
+        .enumerate()
+        .filter(|&(_, &d)| median > 0 && d > 3 * median)
+        .map(|(i, &d)| GapView {
+            kind: Some(kind.into()),
+            from: times[i],
+            to: times[i + 1],
+            reason: "interval".into(),
+            message: format!(
+                "{} between snapshots (usually {})",
+                drift::render::duration(d as f64 / 1e9),
+                drift::render::duration(median as f64 / 1e9)
+            ),
+        })
+        .collect()
+}
+
+fn archive_targets(dir: &Path) -> Result<Vec<TargetView>, DashboardError> {
+    let archive = Archive::open_read_only(dir)?;
+    archive
+        .consistent(|a| {
+            let mut out = Vec::new();
+            for t in a.targets()? {
+                let gaps: Vec<GapView> = a
+                    .gaps(t.id)?
+                    .into_iter()
+                    .map(|g| GapView {
+                        kind: g.kind.map(|k| k.as_str().to_string()),
+                        from: g.from_ns,
+                        to: g.to_ns,
+                        reason: g.reason.as_str().into(),
+                        message: g.message,
+                    })
+                    .collect();
+                let mut series = Vec::new();
+                for s in a.series(t.id)? {
+                    let snaps = a.snapshots(s.id, None)?;
+                    let first = snaps.first().map_or(s.started_at, |x| x.taken_at);
+                    let last = snaps.last().map_or(s.started_at, |x| x.taken_at);
+                    let mut kinds = BTreeMap::new();
+                    for x in &snaps {
+                        *kinds.entry(x.kind.as_str().to_string()).or_insert(0) += 1;
+                    }
+                    series.push(SeriesView {
+                        id: s.id.0.to_string(),
+                        first,
+                        last,
+                        span_seconds: (last - first) as f64 / 1e9,
+                        snapshots: kinds,
+                        total: snaps.len(),
+                        restart_reason: s.restart_reason.clone(),
+                        restarts: 0,
+                        gaps: gaps
+                            .iter()
+                            .filter(|g| g.to >= first && g.from <= last)
+                            .count(),
+                        build_id: s.identity.build_id.clone().unwrap_or_default(),
+                    });
+                }
+                out.push(TargetView {
+                    id: t.id.0.to_string(),
+                    url: t.url,
+                    series,
+                    gaps,
+                });
+            }
+            Ok(out)
+        })
+        .map_err(DashboardError::from)
+}
+
+fn meta_of(info: &store::SnapshotInfo) -> SnapMeta {
+    SnapMeta {
+        id: info.id.0.to_string(),
+        kind: info.kind.as_str().into(),
+        time: info.taken_at,
+        path: info.path.clone(),
+    }
+}
+
+/// One archive series through `store::input::build_series` (the heap
+/// series from the index's site matrix, the rest from the files); the
+/// snapshots behind the points are the index's.
+fn archive_analysis(
+    archive: &Archive,
+    series: i64,
+    infos: &[store::SnapshotInfo],
+) -> Result<Analysis, DashboardError> {
+    let sel = input::select_series(archive, None, input::SeriesPick::Id(series))?
+        .into_iter()
+        .next()
+        .ok_or_else(|| DashboardError::NotFound(format!("series {series}")))?;
+    let built = input::build_series(archive, &sel, &input::ArchiveOptions::default())?;
+    let metas: Vec<SnapMeta> = infos
+        .iter()
+        .filter(|i| input::hunted_kind(i.kind).is_some() && i.status == "ok")
+        .map(meta_of)
+        .collect();
+    Ok(analyse(built, metas))
+}
+
+/// The kind name of a loaded snapshot, as the archive would file it.
+fn kind_name(kind: SnapshotKind, format: SourceFormat) -> &'static str {
+    match (kind, format) {
+        (SnapshotKind::Heap, SourceFormat::Proto) => "heap",
+        (SnapshotKind::Heap, _) => "heap_debug1",
+        (SnapshotKind::Goroutine, SourceFormat::Proto) => "goroutine",
+        (SnapshotKind::Goroutine, SourceFormat::GoroutineDump) => "goroutine_dump",
+        (SnapshotKind::Goroutine, _) => "goroutine_debug1",
+        (SnapshotKind::GoroutineLeak, _) => "goroutineleak",
+    }
+}
+
+/// The snapshot of each point at `times`: the first of `kinds` (in order
+/// of preference) with that time stamp.
+fn points(times: &[i64], snaps: &[SnapMeta], kinds: &[&str]) -> Points {
+    let mut by_time: HashMap<i64, Vec<&SnapMeta>> = HashMap::new();
+    for s in snaps {
+        by_time.entry(s.time).or_default().push(s);
+    }
+    let pick = |t: i64| -> Option<String> {
+        let at = by_time.get(&t)?;
+        kinds
+            .iter()
+            .find_map(|k| at.iter().find(|s| s.kind == *k))
+            .map(|s| s.id.clone())
+    };
+    Points {
+        time_nanos: times.to_vec(),
+        snapshot: times.iter().map(|&t| pick(t)).collect(),
+    }
+}
+
+/// Hunts the built series; `snapshots` are the snapshots read (or, for
+/// an archive, indexed), time-ordered.
+fn analyse(built: Built, snapshots: Vec<SnapMeta>) -> Analysis {
+    let report = built.hunt(&drift::HuntOptions::default());
+    // Protos first: they make the richest flame graphs.
+    let heap = built.heap.as_ref().map_or_else(Points::default, |h| {
+        points(&h.time_nanos, &snapshots, &["heap", "heap_debug1"])
+    });
+    let goroutines = built.goroutines.as_ref().map_or_else(Points::default, |g| {
+        points(
+            &g.time_nanos,
+            &snapshots,
+            &["goroutine", "goroutine_dump", "goroutine_debug1"],
+        )
+    });
+    let mem_times: Vec<i64> = built.memory.iter().map(|m| m.time_nanos).collect();
+    let memory = points(&mem_times, &snapshots, &["heap_debug1"]);
+    let restarts = [
+        built.heap.as_ref().map_or(0, |h| h.breaks.len()),
+        built.goroutines.as_ref().map_or(0, |g| g.breaks.len()),
+        built.memory_breaks.len(),
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or(0);
+    Analysis {
+        header: built.header.clone(),
+        report,
+        snapshots,
+        heap,
+        goroutines,
+        memory,
+        memory_points: built.memory,
+        memory_breaks: built.memory_breaks,
+        restarts,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta(kind: &str, secs: i64) -> SnapMeta {
+        SnapMeta {
+            id: secs.to_string(),
+            kind: kind.into(),
+            time: secs * 1_000_000_000,
+            path: String::new(),
+        }
+    }
+
+    #[test]
+    fn long_intervals_of_plain_files_are_gaps() {
+        let mut snaps: Vec<SnapMeta> = [0, 15, 30, 45, 200, 215]
+            .iter()
+            .map(|&s| meta("heap", s))
+            .collect();
+        snaps.push(meta("goroutine", 100));
+        // Texts taken beside the protos do not make the intervals short.
+        snaps.extend(
+            [1, 16, 31, 46, 201, 216]
+                .iter()
+                .map(|&s| meta("heap_debug1", s)),
+        );
+        snaps.sort_by_key(|s| s.time);
+        let gaps = detected_gaps(&snaps);
+        assert_eq!(gaps.len(), 1);
+        assert_eq!(
+            (gaps[0].from, gaps[0].to),
+            (45_000_000_000, 200_000_000_000)
+        );
+        assert_eq!(gaps[0].reason, "interval");
+        // Regular intervals, or too few to tell: none.
+        assert!(detected_gaps(&snaps[..8]).is_empty());
+        assert!(detected_gaps(&snaps[..6]).is_empty());
+    }
+
+    #[test]
+    fn kinds_are_named_as_the_archive_names_them() {
+        assert_eq!(kind_name(SnapshotKind::Heap, SourceFormat::Proto), "heap");
+        assert_eq!(
+            kind_name(SnapshotKind::Goroutine, SourceFormat::GoroutineDump),
+            "goroutine_dump"
+        );
+    }
+}

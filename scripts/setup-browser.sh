@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what the browser tests need: Debian's chromium (never a browser
+# downloaded by Playwright) and the pinned npm packages of
+# crates/web/tests/browser (playwright-core only, from package-lock.json).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+if [ ! -x /usr/bin/chromium ]; then
+  echo "setup-browser: installing chromium with apt-get" >&2
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+fi
+if ! command -v node >/dev/null || ! command -v npm >/dev/null; then
+  echo "setup-browser: installing nodejs and npm with apt-get" >&2
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nodejs npm >/dev/null
+fi
+if ! command -v dot >/dev/null; then
+  # The graph view needs Graphviz; without it the view says so (and the
+  # tests accept that), so a failed install is not fatal.
+  echo "setup-browser: installing graphviz with apt-get" >&2
+  (as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null) ||
+    echo "setup-browser: graphviz not installed; the graph view will say it needs dot" >&2
+fi
+
+cd crates/web/tests/browser
+# Playwright must never fetch browsers of its own.
+export PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1
+want=$(node -p "require('./package.json').devDependencies['playwright-core']")
+have=$(node -p "try { require('./node_modules/playwright-core/package.json').version } catch (e) { '' }")
+if [ "$want" != "$have" ]; then
+  npm ci --no-audit --no-fund --loglevel=error
+fi
