@@ -245,6 +245,24 @@ fn every_view_answers_with_the_security_headers() {
         assert!(r.body.len() > 500);
     }
     assert_eq!(get(&s, "/ui/assets/nope.js").status, 404);
+    // pprof's /download: the profile itself, decodable.
+    let mut c = TcpStream::connect(&s.addr).unwrap();
+    write!(
+        c,
+        "GET /ui/download HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+        s.addr
+    )
+    .unwrap();
+    let mut raw = Vec::new();
+    c.read_to_end(&mut raw).unwrap();
+    let at = raw.windows(4).position(|w| w == b"\r\n\r\n").unwrap();
+    let head = String::from_utf8_lossy(&raw[..at]).to_ascii_lowercase();
+    assert!(head.contains("content-type: application/vnd.google.protobuf+gzip"));
+    assert!(!head.contains("transfer-encoding: chunked"));
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("downloaded.pb.gz");
+    std::fs::write(&file, &raw[at + 4..]).unwrap();
+    assert_eq!(cli_top(&[file.to_str().unwrap()]), cli_top(&[HEAP]));
 }
 
 #[test]

@@ -77,6 +77,7 @@ pub fn pprof_ui_router(source: Arc<dyn ProfileSource>, defaults: Config) -> Rout
         .route("/ui/graph", get(view_graph))
         .route("/ui/peek", get(view_peek))
         .route("/ui/source", get(view_source))
+        .route("/ui/download", get(download))
         .route("/ui/assets/{name}", get(asset))
         .with_state(ui)
 }
@@ -97,6 +98,34 @@ async fn redirect_to_flamegraph(RawQuery(q): RawQuery) -> Response {
         r.headers_mut().insert(header::LOCATION, v);
     }
     r
+}
+
+/// pprof's `/download`: the profile the views start from (sources merged,
+/// a base merged in as pprof's `-diff_base` does), as profile.proto.
+async fn download(State(ui): State<Arc<Ui>>, Query(q): Query<Vec<(String, String)>>) -> Response {
+    let params = Params(q);
+    let bytes = tokio::task::spawn_blocking(move || {
+        let p = ui.source.load(params.get("src"), params.get("base"))?;
+        Ok::<_, String>(profile::gz::compress(&profile::proto::encode(&p)))
+    })
+    .await;
+    match bytes {
+        Ok(Ok(b)) => {
+            let mut r = b.into_response();
+            let h = r.headers_mut();
+            h.insert(
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("application/vnd.google.protobuf+gzip"),
+            );
+            h.insert(
+                header::CONTENT_DISPOSITION,
+                HeaderValue::from_static("attachment;filename=profile.pb.gz"),
+            );
+            r
+        }
+        Ok(Err(e)) => (StatusCode::NOT_FOUND, format!("{e}\n")).into_response(),
+        Err(_) => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
+    }
 }
 
 /// The assets, embedded: hand-written, no build step.
@@ -413,6 +442,11 @@ fn page(ctx: &PageCtx, body: &str, scripts: &[&str]) -> String {
             v.label()
         ));
     }
+    h.push_str(&format!(
+        "<a id=\"download\" class=\"download\" title=\"The profile as profile.proto\" \
+         href=\"{}\">Download</a>",
+        p.only(&["src", "base"]).href("download")
+    ));
     h.push_str("</nav>\n");
 
     // Sample types: pprof's `si`.

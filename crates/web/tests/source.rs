@@ -108,6 +108,7 @@ fn src_and_base_reach_the_source_and_stay_in_every_link() {
         "href=\"top?src=new&amp;base=old&amp;f=main&amp;sort=cum\"",
         "href=\"top?src=new&amp;base=old&amp;f=%5Emain%5C.grow%24\"",
         "href=\"peek?src=new&amp;base=old&amp;f=%5Emain%5C.grow%24\"",
+        "id=\"download\" class=\"download\" title=\"The profile as profile.proto\" href=\"download?src=new&amp;base=old\"",
         // Reset keeps the snapshot.
         "id=\"refine-reset\" title=\"Show the entire profile\" href=\"top?src=new&amp;base=old\"",
     ] {
