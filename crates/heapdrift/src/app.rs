@@ -10,7 +10,8 @@ const HELP: &str =
 usage:
    heapdrift pprof [flags] [binary] <source> ...   same flags and output as go tool pprof
    heapdrift pprof -h                               pprof's flags
-   heapdrift hunt [options] <file or dir> ...       leaks in a series of heap/goroutine profiles
+   heapdrift hunt [options] <archive, files or dirs> ...
+                                                    leaks in a series of heap/goroutine profiles
    heapdrift hunt -h                                hunt's options
    heapdrift flame PROFILE... [--base OTHER] [-o out.svg] [--folded | --json]
                                                     interactive SVG flame graph (diff with --base)
