@@ -1152,26 +1152,36 @@ fn split_point(groups: &SampleGroups) -> usize {
         .min(groups.groups.len() - 1)
 }
 
-/// pprof's per-sample loop of `newGraph` over `range` of the groups, for
-/// graphs without tags: cum once per node and edge per sample, flat to the
-/// leaf unless a dropped node ends the stack.
-fn accumulate(groups: &SampleGroups, range: std::ops::Range<usize>, t: &LocTables) -> Partial {
+/// Where [`walk_groups`] adds what a sample group contributes.
+trait GroupSink {
+    /// A new group begins.
+    fn begin_group(&mut self, _gi: usize) {}
+    /// Cum (or, for the leaf, flat) weight for node `n`, once per group.
+    fn node(&mut self, n: NodeIdx, w: i64, dw: i64, flat: bool);
+    /// The edge `p → n`, created with these flags when new.
+    fn edge(&mut self, p: NodeIdx, n: NodeIdx, residual: bool, inline: bool) -> EdgeIdx;
+    /// Weight for edge `e`, once per group.
+    fn bump(&mut self, e: EdgeIdx, w: i64, dw: i64, residual: bool, inline: bool);
+}
+
+/// pprof's per-sample loop of `newGraph` over `range` of the groups: cum
+/// once per node and edge per sample, flat to the leaf unless a dropped
+/// node ends the stack.
+fn walk_groups(
+    groups: &SampleGroups,
+    range: std::ops::Range<usize>,
+    t: &LocTables,
+    sink: &mut impl GroupSink,
+) {
     // Per-group "already counted" marks, stamped with the group number so
     // they never need clearing: one per node, one per edge.
     let mut seen_node: Vec<u32> = vec![0; t.nodes];
     let mut seen_edge: Vec<u32> = Vec::new();
-    // The last edge found out of each node: stacks share most of their
-    // frames, so this usually answers without hashing.
-    let mut last_out: Vec<EdgeIdx> = vec![EdgeIdx::MAX; t.nodes];
-    let mut edge_index: HashMap<u64, EdgeIdx, FxBuild> = HashMap::default();
-    let mut part = Partial {
-        counts: vec![Counts::default(); t.nodes],
-        edges: Vec::new(),
-    };
     for gi in range {
         let group = &groups.groups[gi];
         let (w, dw) = (group.w, group.dw);
         let stamp = gi as u32 + 1;
+        sink.begin_group(gi);
         let mut parent: Option<NodeIdx> = None;
         let mut residual = false;
         for &l in groups.stack(gi).iter().rev() {
@@ -1184,42 +1194,19 @@ fn accumulate(groups: &SampleGroups, range: std::ops::Range<usize>, t: &LocTable
                 }
                 if seen_node[n as usize] != stamp {
                     seen_node[n as usize] = stamp;
-                    let c = &mut part.counts[n as usize];
-                    c.cum_div = c.cum_div.wrapping_add(dw);
-                    c.cum = c.cum.wrapping_add(w);
+                    sink.node(n, w, dw, false);
                 }
                 if let Some(p) = parent
                     && p != n
                 {
                     let inline = ni != loc_nodes.len() - 1;
-                    let cached = last_out[p as usize];
-                    let e = if cached != EdgeIdx::MAX && part.edges[cached as usize].dest == n {
-                        cached
-                    } else {
-                        let e = *edge_index.entry(edge_key(p, n)).or_insert_with(|| {
-                            part.edges.push(Edge {
-                                src: p,
-                                dest: n,
-                                weight: 0,
-                                weight_div: 0,
-                                residual,
-                                inline,
-                            });
-                            (part.edges.len() - 1) as EdgeIdx
-                        });
-                        last_out[p as usize] = e;
-                        e
-                    };
+                    let e = sink.edge(p, n, residual, inline);
                     if seen_edge.len() <= e as usize {
                         seen_edge.resize(e as usize + 1, 0);
                     }
                     if seen_edge[e as usize] != stamp {
                         seen_edge[e as usize] = stamp;
-                        let edge = &mut part.edges[e as usize];
-                        edge.weight_div = edge.weight_div.wrapping_add(dw);
-                        edge.weight = edge.weight.wrapping_add(w);
-                        edge.residual |= residual;
-                        edge.inline &= inline;
+                        sink.bump(e, w, dw, residual, inline);
                     }
                 }
                 parent = Some(n);
@@ -1229,16 +1216,109 @@ fn accumulate(groups: &SampleGroups, range: std::ops::Range<usize>, t: &LocTable
         if let Some(p) = parent
             && !residual
         {
-            let c = &mut part.counts[p as usize];
-            c.flat_div = c.flat_div.wrapping_add(dw);
-            c.flat = c.flat.wrapping_add(w);
+            sink.node(p, w, dw, true);
         }
     }
-    part
 }
 
-/// The same loop for graphs that keep tags (the dot report): tags are
-/// maps keyed by formatted values, added straight into the graph.
+/// Adds up a run of groups apart from the graph (graphs without tags), for
+/// one of two threads.
+struct PartialSink {
+    part: Partial,
+    edge_index: HashMap<u64, EdgeIdx, FxBuild>,
+    /// The last edge found out of each node: stacks share most of their
+    /// frames, so this usually answers without hashing.
+    last_out: Vec<EdgeIdx>,
+}
+
+impl GroupSink for PartialSink {
+    fn node(&mut self, n: NodeIdx, w: i64, dw: i64, flat: bool) {
+        let c = &mut self.part.counts[n as usize];
+        if flat {
+            c.flat_div = c.flat_div.wrapping_add(dw);
+            c.flat = c.flat.wrapping_add(w);
+        } else {
+            c.cum_div = c.cum_div.wrapping_add(dw);
+            c.cum = c.cum.wrapping_add(w);
+        }
+    }
+
+    fn edge(&mut self, p: NodeIdx, n: NodeIdx, residual: bool, inline: bool) -> EdgeIdx {
+        let cached = self.last_out[p as usize];
+        if cached != EdgeIdx::MAX && self.part.edges[cached as usize].dest == n {
+            return cached;
+        }
+        let edges = &mut self.part.edges;
+        let e = *self.edge_index.entry(edge_key(p, n)).or_insert_with(|| {
+            edges.push(Edge {
+                src: p,
+                dest: n,
+                weight: 0,
+                weight_div: 0,
+                residual,
+                inline,
+            });
+            (edges.len() - 1) as EdgeIdx
+        });
+        self.last_out[p as usize] = e;
+        e
+    }
+
+    fn bump(&mut self, e: EdgeIdx, w: i64, dw: i64, residual: bool, inline: bool) {
+        let edge = &mut self.part.edges[e as usize];
+        edge.weight_div = edge.weight_div.wrapping_add(dw);
+        edge.weight = edge.weight.wrapping_add(w);
+        edge.residual |= residual;
+        edge.inline &= inline;
+    }
+}
+
+fn accumulate(groups: &SampleGroups, range: std::ops::Range<usize>, t: &LocTables) -> Partial {
+    let mut sink = PartialSink {
+        part: Partial {
+            counts: vec![Counts::default(); t.nodes],
+            edges: Vec::new(),
+        },
+        edge_index: HashMap::default(),
+        last_out: vec![EdgeIdx::MAX; t.nodes],
+    };
+    walk_groups(groups, range, t, &mut sink);
+    sink.part
+}
+
+/// Adds groups straight into the graph with their tags (the dot report):
+/// tags are maps keyed by formatted values.
+struct TagSink<'a, 'o> {
+    g: &'a mut Graph,
+    groups: &'a SampleGroups,
+    prof: &'a Profile,
+    o: &'a Options<'o>,
+    tags: Option<SampleTagInfo<'a>>,
+}
+
+impl GroupSink for TagSink<'_, '_> {
+    fn begin_group(&mut self, gi: usize) {
+        let sample = &self.prof.samples[self.groups.groups[gi].first];
+        self.tags = Some(SampleTagInfo {
+            labels: join_labels(sample),
+            sample,
+        });
+    }
+
+    fn node(&mut self, n: NodeIdx, w: i64, dw: i64, flat: bool) {
+        self.g
+            .add_sample(n, dw, w, self.tags.as_ref(), self.o, flat);
+    }
+
+    fn edge(&mut self, p: NodeIdx, n: NodeIdx, residual: bool, inline: bool) -> EdgeIdx {
+        self.g.find_or_create_edge(p, n, residual, inline)
+    }
+
+    fn bump(&mut self, e: EdgeIdx, w: i64, dw: i64, residual: bool, inline: bool) {
+        self.g.bump_edge(e, dw, w, residual, inline);
+    }
+}
+
 fn add_groups_with_tags(
     g: &mut Graph,
     groups: &SampleGroups,
@@ -1246,53 +1326,14 @@ fn add_groups_with_tags(
     prof: &Profile,
     o: &Options,
 ) {
-    let mut seen_node: Vec<u32> = vec![0; t.nodes];
-    let mut seen_edge: Vec<u32> = Vec::new();
-    for (gi, group) in groups.groups.iter().enumerate() {
-        let (w, dw) = (group.w, group.dw);
-        let sample = &prof.samples[group.first];
-        let stamp = gi as u32 + 1;
-        let tag_info = SampleTagInfo {
-            labels: join_labels(sample),
-            sample,
-        };
-        let mut parent: Option<NodeIdx> = None;
-        let mut residual = false;
-        for &l in groups.stack(gi).iter().rev() {
-            let loc_nodes = t.of(l);
-            for ni in (0..loc_nodes.len()).rev() {
-                let n = loc_nodes[ni];
-                if n == NO_NODE {
-                    residual = true;
-                    continue;
-                }
-                if seen_node[n as usize] != stamp {
-                    seen_node[n as usize] = stamp;
-                    g.add_sample(n, dw, w, Some(&tag_info), o, false);
-                }
-                if let Some(p) = parent
-                    && p != n
-                {
-                    let inline = ni != loc_nodes.len() - 1;
-                    let e = g.find_or_create_edge(p, n, residual, inline);
-                    if seen_edge.len() <= e as usize {
-                        seen_edge.resize(e as usize + 1, 0);
-                    }
-                    if seen_edge[e as usize] != stamp {
-                        seen_edge[e as usize] = stamp;
-                        g.bump_edge(e, dw, w, residual, inline);
-                    }
-                }
-                parent = Some(n);
-                residual = false;
-            }
-        }
-        if let Some(p) = parent
-            && !residual
-        {
-            g.add_sample(p, dw, w, Some(&tag_info), o, true);
-        }
-    }
+    let mut sink = TagSink {
+        g,
+        groups,
+        prof,
+        o,
+        tags: None,
+    };
+    walk_groups(groups, 0..groups.groups.len(), t, &mut sink);
 }
 
 /// A node's weights, kept apart from the (large) `Node`s while samples are
