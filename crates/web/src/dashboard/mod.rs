@@ -26,9 +26,6 @@ const PAGE: &str = include_str!("../../assets/dashboard.html");
 const SCRIPT: &str = include_str!("../../assets/dashboard.js");
 const STYLE: &str = include_str!("../../assets/dashboard.css");
 
-/// Nothing but our own files; no inline script or style.
-const CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
-
 /// `/` (the page), `/dashboard/*` (its script and style) and `/api/*`.
 pub fn dashboard_router(d: Arc<Dashboard>) -> Router {
     Router::new()
@@ -46,7 +43,10 @@ fn asset(content_type: &'static str, body: &'static str) -> Response {
     (
         [
             (header::CONTENT_TYPE, content_type),
-            (header::CONTENT_SECURITY_POLICY, CSP),
+            (
+                header::CONTENT_SECURITY_POLICY,
+                crate::html::CONTENT_SECURITY_POLICY,
+            ),
             (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
             (header::CACHE_CONTROL, "no-cache"),
         ],
