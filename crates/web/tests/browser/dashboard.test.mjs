@@ -4,10 +4,10 @@
 // two-snapshot picker opens a diff flame graph, hostile names stay text,
 // and an archive that a running `heapdrift watch` writes (against a fake
 // service replaying examples/globalmap) is followed page load by page load.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readdirSync } from 'node:fs';
-import { startHeapdrift, launchBrowser, newPage, screenshot, load, repoPath } from './harness.mjs';
+import { useSession, newPage, screenshot, load, repoPath } from './harness.mjs';
 
 const GLOBALMAP = repoPath('examples/globalmap');
 const XSS_SERIES = repoPath('testdata/dashboard/xss-series');
@@ -20,23 +20,11 @@ const count = (dir, re) => readdirSync(dir).filter((n) => re.test(n)).length;
 const HEAPS = count(GLOBALMAP, /^heap-.*\.pb\.gz$/);
 const TEXTS = count(GLOBALMAP, /^heap-.*\.debug1\.txt\.gz$/);
 
-let browser;
-const servers = [];
+const session = useSession();
 
-async function serve(...inputs) {
-  const s = await startHeapdrift(['serve', '--http=127.0.0.1:0', '--no_browser', ...inputs]);
-  servers.push(s);
-  return s;
+function serve(...inputs) {
+  return session.start(['serve', '--http=127.0.0.1:0', '--no_browser', ...inputs]);
 }
-
-before(async () => {
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await Promise.all(servers.map((s) => s.stop()));
-});
 
 async function dashboardReady(page) {
   await page.waitForFunction(() => window.heapdriftDashboard && window.heapdriftDashboard.ready, null, { timeout: 120000 });
@@ -56,7 +44,7 @@ async function globalmapServer() {
 
 test('the dashboard loads without console errors and plots the findings', async () => {
   const s = await globalmapServer();
-  const page = await newPage(browser);
+  const page = await newPage(session.browser);
   await load(page, `${s.url}/`);
   await dashboardReady(page);
   // Targets: one pseudo-target of plain files with its series, selected.
@@ -108,7 +96,7 @@ test('the dashboard loads without console errors and plots the findings', async 
 
 test('a timeline point opens the flame graph of its snapshot', async () => {
   const s = await globalmapServer();
-  const page = await newPage(browser);
+  const page = await newPage(session.browser);
   await load(page, `${s.url}/`);
   await dashboardReady(page);
   const pt = page.locator('article.finding').first().locator('circle.pt').nth(HEAPS - 1);
@@ -136,7 +124,7 @@ test('a timeline point opens the flame graph of its snapshot', async () => {
 
 test('the two-snapshot picker opens a diff flame graph', async () => {
   const s = await globalmapServer();
-  const page = await newPage(browser);
+  const page = await newPage(session.browser);
   await load(page, `${s.url}/`);
   await dashboardReady(page);
   assert.equal(await page.locator('#pick-kind').inputValue(), 'heap');
@@ -164,7 +152,7 @@ test('the two-snapshot picker opens a diff flame graph', async () => {
 
 test('hostile names in profiles render as text', async () => {
   const s = await serve(XSS_SERIES);
-  const page = await newPage(browser);
+  const page = await newPage(session.browser);
   await load(page, `${s.url}/`);
   await dashboardReady(page);
   const fn = 'main.(*T).<img src=x onerror=alert(1)>"q"\'apos\'&amp;';
@@ -181,7 +169,7 @@ test('hostile names in profiles render as text', async () => {
 
 test('render time of a large series', { skip: !LARGE && 'HEAPDRIFT_DASH_LARGE unset' }, async () => {
   const s = await serve(LARGE);
-  const page = await newPage(browser);
+  const page = await newPage(session.browser);
   const t0 = Date.now();
   await load(page, `${s.url}/`, { timeout: 600000 });
   await page.waitForFunction(() => window.heapdriftDashboard && window.heapdriftDashboard.ready, null, { timeout: 600000 });
@@ -247,7 +235,7 @@ test('an archive that a running watch writes: the dashboard follows it', async (
     // (then the series would level off). Serve while it keeps writing.
     await new Promise((r) => setTimeout(r, 3000));
     const s = await serve(archive);
-    const page = await newPage(browser);
+    const page = await newPage(session.browser);
     await load(page, `${s.url}/`);
     await dashboardReady(page);
     const total = async () => Number(await page.locator('table.series-table tbody tr td.num').nth(1).textContent());

@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { mkdirSync, existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { before, after } from 'node:test';
 import { chromium } from 'playwright-core';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -131,4 +132,29 @@ export async function load(page, url, { status = 200, timeout = 120000 } = {}) {
     throw new Error(`${url}: HTTP ${resp.status()}, want ${status}\n${(await resp.text()).slice(0, 2000)}`);
   }
   return resp;
+}
+
+/**
+ * One chromium for a test file and the heapdrift servers its tests start,
+ * all closed after the file's last test. `session.browser` is set once the
+ * file's `before` hook ran; `session.start(args)` is `startHeapdrift`.
+ */
+export function useSession() {
+  const servers = [];
+  const session = {
+    browser: undefined,
+    async start(args) {
+      const s = await startHeapdrift(args);
+      servers.push(s);
+      return s;
+    },
+  };
+  before(async () => {
+    session.browser = await launchBrowser();
+  });
+  after(async () => {
+    await session.browser?.close();
+    await Promise.all(servers.map((s) => s.stop()));
+  });
+  return session;
 }

@@ -1,8 +1,8 @@
 // Browser tests of `heapdrift pprof -http`: every view in a real chromium.
-import { test, before, after } from 'node:test';
+import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { startHeapdrift, launchBrowser, newPage, screenshot, load, repoPath } from './harness.mjs';
+import { useSession, newPage, screenshot, load, repoPath } from './harness.mjs';
 
 const HEAP = repoPath('testdata/profiles/allocs.pb.gz');
 const XSS = repoPath('testdata/xss/xss-heap.pb.gz');
@@ -10,23 +10,11 @@ const XSS_BASE = repoPath('testdata/xss/xss-heap-base.pb.gz');
 const BIG = process.env.HEAPDRIFT_BIG_PROFILE || '/work/bench-data/compile-ssa-heap.pb.gz';
 const HOSTILE = ['main.<script>alert(1)</script>', 'main."quote"', "main.'apos'", 'main.&amp;'];
 
-let browser;
-const servers = [];
+const session = useSession();
 
-async function server(...files) {
-  const s = await startHeapdrift(['pprof', '-http=127.0.0.1:0', '-no_browser', ...files]);
-  servers.push(s);
-  return s;
+function server(...files) {
+  return session.start(['pprof', '-http=127.0.0.1:0', '-no_browser', ...files]);
 }
-
-before(async () => {
-  browser = await launchBrowser();
-});
-
-after(async () => {
-  await browser?.close();
-  await Promise.all(servers.map((s) => s.stop()));
-});
 
 async function flameReady(page) {
   await page.waitForFunction(() => window.heapdriftFlame && window.heapdriftFlame.drawn > 0, null, { timeout: 120000 });
@@ -34,7 +22,7 @@ async function flameReady(page) {
 
 test('each view loads without console errors', async () => {
   const s = await server(HEAP);
-  const page = await newPage(browser);
+  const page = await newPage(session.browser);
   // `/` redirects to the flame graph, keeping the query.
   await load(page, `${s.url}/?si=alloc_space`);
   assert.match(page.url(), /\/ui\/flamegraph\?si=alloc_space$/);
@@ -76,7 +64,7 @@ test('each view loads without console errors', async () => {
 
 test('a click on a flame frame zooms to it', async () => {
   const s = await server(HEAP);
-  const page = await newPage(browser);
+  const page = await newPage(session.browser);
   await load(page, `${s.url}/ui/flamegraph`);
   await flameReady(page);
   // A frame some levels down, drawn at least 20px wide but not full width.
@@ -126,7 +114,7 @@ test('a click on a flame frame zooms to it', async () => {
 
 test('a focus regexp changes the top table', async () => {
   const s = await server(HEAP);
-  const page = await newPage(browser);
+  const page = await newPage(session.browser);
   await load(page, `${s.url}/ui/top`);
   const names = async () => page.locator('#toptable td.name a').allTextContents();
   const before = await names();
@@ -150,7 +138,7 @@ test('a focus regexp changes the top table', async () => {
 
 test('the diff flame graph colours growth red and shrinkage blue', async () => {
   const s = await server('-diff_base', XSS_BASE, XSS);
-  const page = await newPage(browser);
+  const page = await newPage(session.browser);
   await load(page, `${s.url}/ui/flamegraph`);
   await flameReady(page);
   const res = await page.evaluate(() => {
@@ -177,7 +165,7 @@ test('the diff flame graph colours growth red and shrinkage blue', async () => {
 test('hostile names render as text in every view (XSS)', async () => {
   const s = await server(XSS);
   const d = await server('-diff_base', XSS_BASE, XSS);
-  const page = await newPage(browser);
+  const page = await newPage(session.browser);
   for (const [url, name] of [
     [`${s.url}/ui/top`, 'top'],
     [`${s.url}/ui/graph`, 'graph'],
@@ -234,7 +222,7 @@ test('hostile names render as text in every view (XSS)', async () => {
 
 test('render and zoom times on the largest bench profile', { skip: !existsSync(BIG) && `${BIG} not found` }, async (t) => {
   const s = await server(BIG);
-  const page = await newPage(browser);
+  const page = await newPage(session.browser);
   const t0 = Date.now();
   await load(page, `${s.url}/ui/flamegraph`, { timeout: 300000 });
   await flameReady(page);
