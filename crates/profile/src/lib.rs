@@ -4,6 +4,7 @@
 //!
 //! Pure: bytes in, values out. No file or network I/O lives here.
 
+pub mod civil;
 pub mod error;
 pub mod goroutine_dump;
 pub mod gz;

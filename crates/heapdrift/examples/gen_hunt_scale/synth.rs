@@ -542,7 +542,7 @@ impl Generator {
 pub fn file_name(cfg: &Config, t: usize) -> String {
     let ns = cfg.time_nanos(t);
     let secs = ns.div_euclid(1_000_000_000);
-    let (y, m, d) = drift::render::civil_from_days(secs.div_euclid(86_400));
+    let (y, m, d) = profile::civil::civil_from_days(secs.div_euclid(86_400));
     let tod = secs.rem_euclid(86_400);
     format!(
         "heap-{y:04}{m:02}{d:02}T{:02}{:02}{:02}.{:03}Z.pb.gz",

@@ -317,7 +317,7 @@ pub fn time_from_name(name: &str) -> Option<i64> {
                 let v: i64 = digits.parse().unwrap_or(0);
                 v * 10i64.pow(9 - digits.len() as u32)
             });
-            let days = drift::render::days_from_civil(y, mo as u32, d as u32);
+            let days = profile::civil::days_from_civil(y, mo as u32, d as u32);
             return Some(((days * 86_400 + h * 3600 + mi * 60 + s) * 1_000_000_000) + frac);
         }
     }
