@@ -43,22 +43,46 @@ pub fn compress(data: &[u8]) -> Vec<u8> {
 }
 
 fn try_oneshot(data: &[u8], max: u64) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    oneshot_into(data, max, &mut out).then_some(out)
+}
+
+/// The one-shot path into `out` (its capacity reused); `false`, with `out`
+/// in no useful state, when the input needs the streaming path.
+fn oneshot_into(data: &[u8], max: u64, out: &mut Vec<u8>) -> bool {
     // 10-byte header + empty deflate block (2) + 8-byte trailer.
     if data.len() < 20 {
-        return None;
+        return false;
     }
-    let isize_le: [u8; 4] = data[data.len() - 4..].try_into().ok()?;
+    let mut isize_le = [0u8; 4];
+    isize_le.copy_from_slice(&data[data.len() - 4..]);
     let hint = u64::from(u32::from_le_bytes(isize_le));
     if hint > max || hint > (data.len() as u64).saturating_mul(MAX_DEFLATE_RATIO) {
-        return None;
+        return false;
     }
-    let hint = usize::try_from(hint).ok()?;
-    let mut out = vec![0u8; hint];
-    let (consumed, produced) = RawDecompressor::new()?.gzip_decompress_ex(data, &mut out)?;
-    if consumed != data.len() || produced != hint {
-        return None;
+    let Ok(hint) = usize::try_from(hint) else {
+        return false;
+    };
+    out.clear();
+    out.resize(hint, 0);
+    let Some(mut d) = RawDecompressor::new() else {
+        return false;
+    };
+    matches!(d.gzip_decompress_ex(data, out), Some((consumed, produced)) if consumed == data.len() && produced == hint)
+}
+
+/// Like [`maybe_decompress`], but inflates into `out`, reusing its
+/// capacity: a reader of many profiles then allocates (and the kernel
+/// zeroes) its buffer once, not once per profile. Returns `false`, leaving
+/// `out` alone, when `data` is not gzip (use `data` itself).
+pub fn gunzip_into(data: &[u8], max: u64, out: &mut Vec<u8>) -> Result<bool, ParseError> {
+    if data.len() < 2 || data[..2] != GZIP_MAGIC {
+        return Ok(false);
     }
-    Some(out)
+    if !oneshot_into(data, max, out) {
+        *out = stream_decompress(data, max)?;
+    }
+    Ok(true)
 }
 
 fn stream_decompress(data: &[u8], max: u64) -> Result<Vec<u8>, ParseError> {
@@ -190,6 +214,30 @@ mod tests {
         let mut want = a.clone();
         want.extend_from_slice(&a);
         assert_eq!(&*maybe_decompress(&z, 1 << 20).unwrap(), &want[..]);
+    }
+
+    #[test]
+    fn gunzip_into_reuses_the_buffer_and_matches() {
+        let mut out = Vec::new();
+        assert!(!gunzip_into(b"plain", 10, &mut out).unwrap());
+        assert!(out.is_empty());
+        let a = b"alpha ".repeat(500);
+        let b = b"beta".repeat(50);
+        assert!(gunzip_into(&compress(&a), 1 << 20, &mut out).unwrap());
+        assert_eq!(out, a);
+        let cap = out.capacity();
+        assert!(gunzip_into(&compress(&b), 1 << 20, &mut out).unwrap());
+        assert_eq!(out, b);
+        assert_eq!(out.capacity(), cap);
+        // Multi-member input takes the streaming path.
+        let mut z = compress(&b);
+        z.extend_from_slice(&compress(&b));
+        assert!(gunzip_into(&z, 1 << 20, &mut out).unwrap());
+        assert_eq!(out, [b.as_slice(), &b].concat());
+        assert!(matches!(
+            gunzip_into(&compress(&a), 100, &mut out),
+            Err(ParseError::TooLarge { limit: 100 })
+        ));
     }
 
     #[test]

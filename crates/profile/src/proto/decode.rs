@@ -49,31 +49,31 @@ pub fn decode_filtered(
 
 /// Sub-message slices and scalars of the top-level `Profile` message.
 #[derive(Default)]
-struct Top<'a> {
-    sample_types: Vec<&'a [u8]>,
+pub(super) struct Top<'a> {
+    pub(super) sample_types: Vec<&'a [u8]>,
     /// The part of the message from the first sample to the last: samples
     /// are most of a profile, and a list of them would be megabytes.
-    sample_region: &'a [u8],
-    nsamples: usize,
-    mappings: Vec<&'a [u8]>,
-    locations: Vec<&'a [u8]>,
-    functions: Vec<&'a [u8]>,
-    strings: Vec<&'a [u8]>,
-    drop_frames: i64,
-    keep_frames: i64,
-    time_nanos: i64,
-    duration_nanos: i64,
-    period_type: Option<&'a [u8]>,
-    period: i64,
-    comments: Vec<i64>,
-    default_sample_type: i64,
-    doc_url: i64,
+    pub(super) sample_region: &'a [u8],
+    pub(super) nsamples: usize,
+    pub(super) mappings: Vec<&'a [u8]>,
+    pub(super) locations: Vec<&'a [u8]>,
+    pub(super) functions: Vec<&'a [u8]>,
+    pub(super) strings: Vec<&'a [u8]>,
+    pub(super) drop_frames: i64,
+    pub(super) keep_frames: i64,
+    pub(super) time_nanos: i64,
+    pub(super) duration_nanos: i64,
+    pub(super) period_type: Option<&'a [u8]>,
+    pub(super) period: i64,
+    pub(super) comments: Vec<i64>,
+    pub(super) default_sample_type: i64,
+    pub(super) doc_url: i64,
 }
 
 /// The sample messages of a region `scan_top` read, in order. The region
 /// was scanned without error, so every field in it reads again, and every
 /// field 2 is a message.
-fn samples_in(region: &[u8]) -> impl Iterator<Item = &[u8]> {
+pub(super) fn samples_in(region: &[u8]) -> impl Iterator<Item = &[u8]> {
     let mut r = Reader::new(region);
     std::iter::from_fn(move || {
         loop {
@@ -104,7 +104,7 @@ fn split_region(region: &[u8]) -> (&[u8], &[u8]) {
     region.split_at(region.len() - r.remaining())
 }
 
-fn scan_top(data: &[u8]) -> Result<Top<'_>, ParseError> {
+pub(super) fn scan_top(data: &[u8]) -> Result<Top<'_>, ParseError> {
     let mut t = Top::default();
     let mut r = Reader::new(data);
     let mut first_sample: Option<usize> = None;
@@ -155,7 +155,8 @@ fn scan_top(data: &[u8]) -> Result<Top<'_>, ParseError> {
 /// Proto id → table index. Like pprof's postDecode, ids in `0..=n` go to a
 /// vector and the rest to a map, so dense `1..n` ids never hash. A later
 /// entry with the same id wins, as in pprof (CheckValid rejects duplicates).
-struct IdIndex {
+#[derive(Clone, Debug)]
+pub(super) struct IdIndex {
     dense: Vec<u32>,
     sparse: HashMap<u64, u32>,
     /// `n` when exactly the ids `1..=n` are present (what Go writes), so
@@ -166,7 +167,7 @@ struct IdIndex {
 impl IdIndex {
     const NONE: u32 = u32::MAX;
 
-    fn new(n: usize) -> Self {
+    pub(super) fn new(n: usize) -> Self {
         IdIndex {
             dense: vec![Self::NONE; n + 1],
             sparse: HashMap::new(),
@@ -174,8 +175,32 @@ impl IdIndex {
         }
     }
 
+    /// Empties the index for a table of `n` entries, keeping its memory.
+    pub(super) fn reset(&mut self, n: usize) {
+        self.dense.clear();
+        self.dense.resize(n + 1, Self::NONE);
+        self.sparse.clear();
+        self.complete = None;
+    }
+
+    /// Inserts like [`IdIndex::insert`]; `false` for id 0 or an id already
+    /// present (pprof's CheckValid rejects both).
+    pub(super) fn insert_unique(&mut self, id: u64, idx: u32) -> bool {
+        if id == 0 {
+            return false;
+        }
+        if id < self.dense.len() as u64 {
+            let slot = &mut self.dense[id as usize];
+            let fresh = *slot == Self::NONE;
+            *slot = idx;
+            fresh
+        } else {
+            self.sparse.insert(id, idx).is_none()
+        }
+    }
+
     /// Call once every id is inserted.
-    fn seal(&mut self) {
+    pub(super) fn seal(&mut self) {
         let n = self.dense.len() - 1;
         self.complete = (self.sparse.is_empty()
             && self.dense[1..].iter().all(|&i| i != Self::NONE))
@@ -217,7 +242,7 @@ impl IdIndex {
     }
 
     #[inline]
-    fn get(&self, id: u64) -> Option<u32> {
+    pub(super) fn get(&self, id: u64) -> Option<u32> {
         if id < self.dense.len() as u64 {
             let i = self.dense[id as usize];
             (i != Self::NONE).then_some(i)
@@ -685,7 +710,7 @@ impl<'a> Decoder<'a> {
     }
 }
 
-fn label(b: &[u8]) -> Result<[i64; 4], ParseError> {
+pub(super) fn label(b: &[u8]) -> Result<[i64; 4], ParseError> {
     let mut l = [0i64; 4];
     let mut r = Reader::new(b);
     while let Some((field, v)) = r.next_field()? {

@@ -7,7 +7,11 @@
 //! and we read what it writes.
 mod decode;
 mod encode;
+mod flat;
 mod wire;
 
 pub use decode::{decode, decode_filtered};
 pub use encode::encode;
+pub use flat::{
+    FlatFunction, FlatLine, FlatLocation, FlatMapping, FlatProfile, FlatValueType, NO_INDEX,
+};

@@ -122,7 +122,7 @@ impl<'a> Reader<'a> {
 
     /// The next `(field number, value)`, or `None` at the end. Every length
     /// is checked against the remaining bytes.
-    #[inline]
+    #[inline(always)]
     pub(crate) fn next_field(&mut self) -> Result<Option<(u64, Val<'a>)>, ParseError> {
         if self.data.is_empty() {
             return Ok(None);
