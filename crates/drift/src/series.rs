@@ -14,7 +14,9 @@
 
 use crate::DriftError;
 use crate::frames;
-use profile::{Profile, ValueType};
+use profile::Profile;
+use profile::proto::{FlatProfile, NO_INDEX};
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
 
@@ -219,15 +221,34 @@ pub struct HeapSeriesBuilder {
     /// Per mapping of the profile being pushed: a hash of (build id, file,
     /// start, limit, offset), 0 without a build id.
     mapping_keys: Vec<u64>,
+    /// Per function and per location of the profile being pushed (see
+    /// `push_view`), kept to reuse their memory.
+    func_user: Vec<u8>,
+    loc_site: Vec<u32>,
+    loc_fallback: Vec<u32>,
+    row: Vec<[i64; METRICS]>,
+    /// The previous profile's locations by index (see `reuse_previous`).
+    previous: Vec<Previous>,
+}
+
+/// One location of the previous profile and how it resolved.
+#[derive(Clone, Copy)]
+struct Previous {
+    address: u64,
+    mapping_key: u64,
+    lines: u32,
+    site: u32,
+    fallback: u32,
 }
 
 /// A location's resolution, reusable by a later profile whose location at
-/// the same address has as many lines and the same first line (64-bit hash
-/// of the function name, and line number): profiles of one binary repeat
-/// their locations, and hashing one name is much cheaper than classifying
+/// the same address has the same lines (a 64-bit hash of every line's
+/// function name, file and line number): profiles of one binary repeat
+/// their locations, and hashing the names is much cheaper than classifying
 /// and interning again (comparing with a stored copy costs a second cache
-/// miss per location). The check also catches a restarted
-/// position-independent binary whose addresses moved.
+/// miss per location). The check also catches a restarted binary whose
+/// addresses now hold other code, even when only an inlined caller
+/// changed.
 ///
 /// When the location's mapping has a build id and the same build id, file
 /// and placement as when it was cached, the address alone identifies the
@@ -237,8 +258,7 @@ pub struct HeapSeriesBuilder {
 struct Cached {
     lines: u32,
     mapping_key: u64,
-    name_hash: u64,
-    first_line: i64,
+    code_hash: u64,
     site: u32,
     fallback: u32,
 }
@@ -265,6 +285,16 @@ impl HeapSeriesBuilder {
     /// Adds a snapshot taken at `time_nanos` (for formats without a time
     /// stamp, such as Go's debug=1 heap text).
     pub fn push_at(&mut self, p: &Profile, time_nanos: i64) -> Result<(), DriftError> {
+        self.push_view(p, time_nanos)
+    }
+
+    /// [`HeapSeriesBuilder::push_at`] for a profile decoded by the lean
+    /// decoder: the same series, without building a [`Profile`] first.
+    pub fn push_flat(&mut self, p: &FlatProfile, time_nanos: i64) -> Result<(), DriftError> {
+        self.push_view(p, time_nanos)
+    }
+
+    fn push_view<V: ProfileView>(&mut self, p: &V, time_nanos: i64) -> Result<(), DriftError> {
         if let Some(&last) = self.out.time_nanos.last()
             && time_nanos < last
         {
@@ -272,16 +302,11 @@ impl HeapSeriesBuilder {
                 index: self.out.time_nanos.len(),
             });
         }
-        let find = |t: &str| {
-            p.sample_types
-                .iter()
-                .position(|v: &ValueType| v.r#type == t)
-        };
         let idx = [
-            find("inuse_space"),
-            find("inuse_objects"),
-            find("alloc_space"),
-            find("alloc_objects"),
+            p.sample_type_index("inuse_space"),
+            p.sample_type_index("inuse_objects"),
+            p.sample_type_index("alloc_space"),
+            p.sample_type_index("alloc_objects"),
         ];
         if idx[0].is_none() {
             return Err(DriftError::NotHeap {
@@ -292,47 +317,59 @@ impl HeapSeriesBuilder {
             self.out.has_metric[m] |= i.is_some();
         }
 
-        let mut func_user: Vec<u8> = vec![0; p.functions.len()]; // 0 unknown, 1 user, 2 helper, 3 other std
-        let mut loc_site: Vec<u32> = vec![UNSET; p.locations.len()];
-        let mut loc_fallback: Vec<u32> = vec![UNSET; p.locations.len()];
+        // Per-profile scratch, kept between pushes: 0 unknown, 1 user,
+        // 2 helper, 3 other std.
+        let mut func_user = std::mem::take(&mut self.func_user);
+        let mut loc_site = std::mem::take(&mut self.loc_site);
+        let mut loc_fallback = std::mem::take(&mut self.loc_fallback);
+        func_user.clear();
+        func_user.resize(p.function_count(), 0);
+        loc_site.clear();
+        loc_site.resize(p.location_count(), UNSET);
+        loc_fallback.clear();
+        loc_fallback.resize(p.location_count(), UNSET);
         self.mapping_keys.clear();
-        self.mapping_keys.extend(p.mappings.iter().map(|m| {
-            if m.build_id.is_empty() {
-                return 0;
-            }
-            let mut h = Fx::default();
-            h.write(m.build_id.as_bytes());
-            h.write(m.file.as_bytes());
-            h.write_u64(m.start);
-            h.write_u64(m.limit);
-            h.write_u64(m.offset);
-            h.finish() | 1
-        }));
-        let mut row: Vec<[i64; METRICS]> = vec![[0; METRICS]; self.out.sites.len()];
+        for mi in 0..p.mapping_count() {
+            let (build_id, file, start, limit, offset) = p.mapping(mi);
+            self.mapping_keys.push(if build_id.is_empty() {
+                0
+            } else {
+                let mut h = Fx::default();
+                h.write(build_id.as_bytes());
+                h.write(file.as_bytes());
+                h.write_u64(start);
+                h.write_u64(limit);
+                h.write_u64(offset);
+                h.finish() | 1
+            });
+        }
+        // Summed in a scratch row that keeps its memory, then copied into
+        // an exactly sized one: a row grown in place as new sites appear
+        // would reallocate, and fresh memory is what costs here (the
+        // kernel zeroes every new page; hundreds of rows of 10k sites).
+        self.reuse_previous(p, &mut loc_site, &mut loc_fallback);
+        let mut row = std::mem::take(&mut self.row);
+        row.clear();
+        row.resize(self.out.sites.len(), [0; METRICS]);
         let mut alloc_total: i64 = 0;
 
-        for sample in &p.samples {
+        for i in 0..p.sample_count() {
             let mut vals = [0i64; METRICS];
-            for (m, i) in idx.iter().enumerate() {
-                if let Some(i) = *i {
-                    vals[m] = sample.values.get(i).copied().unwrap_or(0);
+            for (m, ix) in idx.iter().enumerate() {
+                if let Some(ix) = *ix {
+                    vals[m] = p.value(i, ix);
                 }
             }
             alloc_total = alloc_total.saturating_add(vals[Metric::AllocSpace as usize]);
-            let site = self.attribute(
-                p,
-                &sample.locations,
-                &mut func_user,
-                &mut loc_site,
-                &mut loc_fallback,
-            );
+            let stack = p.stack(i);
+            let site = self.attribute(p, stack, &mut func_user, &mut loc_site, &mut loc_fallback);
             let Some(site) = site else { continue };
             // Evidence: the stack of the first sample seen at the site. A
             // dense flag, not the Site itself, is checked per sample: Sites
             // are large and scattered, the flags stay in cache.
             if !self.has_stack[site as usize] {
                 self.has_stack[site as usize] = true;
-                self.out.sites[site as usize].stack = stack_frames(p, &sample.locations);
+                self.out.sites[site as usize].stack = view_stack_frames(p, stack);
             }
             if row.len() <= site as usize {
                 row.resize(site as usize + 1, [0; METRICS]);
@@ -342,6 +379,10 @@ impl HeapSeriesBuilder {
                 slot[m] = slot[m].saturating_add(vals[m]);
             }
         }
+        self.remember_locations(p, &loc_site, &loc_fallback);
+        self.func_user = func_user;
+        self.loc_site = loc_site;
+        self.loc_fallback = loc_fallback;
 
         let restarted = !self.opts.no_restart_detection
             && idx[2].is_some()
@@ -354,7 +395,8 @@ impl HeapSeriesBuilder {
         }
         self.pending_break = false;
         self.out.time_nanos.push(time_nanos);
-        self.out.rows.push(row);
+        self.out.rows.push(row.as_slice().to_vec());
+        self.row = row;
         Ok(())
     }
 
@@ -368,11 +410,59 @@ impl HeapSeriesBuilder {
         &self.out
     }
 
+    /// Resolves, before any sample is read, the locations that sit at the
+    /// same index as in the previous profile with the same address,
+    /// mapping (with a build id) and number of lines: as [`Self::cached`]
+    /// would, but by walking two tables in step rather than looking up
+    /// each address in a large hash map (a cache miss per location, most
+    /// of a push's time). Profiles of one process list their locations in
+    /// much the same order.
+    fn reuse_previous<V: ProfileView>(
+        &self,
+        p: &V,
+        loc_site: &mut [u32],
+        loc_fallback: &mut [u32],
+    ) {
+        let prev = &self.previous;
+        let n = p.location_count().min(prev.len());
+        for li in 0..n {
+            let was = &prev[li];
+            if was.site == UNSET || was.mapping_key == 0 || was.address != p.address(li) {
+                continue;
+            }
+            if self.mapping_key(p, li) == was.mapping_key && p.line_count(li) == was.lines as usize
+            {
+                loc_site[li] = was.site;
+                loc_fallback[li] = was.fallback;
+            }
+        }
+    }
+
+    /// Keeps this profile's resolutions by location index for
+    /// [`Self::reuse_previous`].
+    fn remember_locations<V: ProfileView>(
+        &mut self,
+        p: &V,
+        loc_site: &[u32],
+        loc_fallback: &[u32],
+    ) {
+        let mut prev = std::mem::take(&mut self.previous);
+        prev.clear();
+        prev.extend((0..p.location_count()).map(|li| Previous {
+            address: p.address(li),
+            mapping_key: self.mapping_key(p, li),
+            lines: p.line_count(li) as u32,
+            site: loc_site[li],
+            fallback: loc_fallback[li],
+        }));
+        self.previous = prev;
+    }
+
     /// The site of a stack: the first user line; else the first non-helper
     /// line; else the leaf line. `None` for an empty stack.
-    fn attribute(
+    fn attribute<V: ProfileView>(
         &mut self,
-        p: &Profile,
+        p: &V,
         stack: &[u32],
         func_user: &mut [u8],
         loc_site: &mut [u32],
@@ -407,87 +497,85 @@ impl HeapSeriesBuilder {
             }
         }
         let leaf = *stack.first()? as usize;
-        let loc = p.locations.get(leaf)?;
-        let (func, file, line) = match loc.lines.first() {
-            Some(ln) => {
-                let f = ln.function.and_then(|f| p.functions.get(f as usize));
-                (
-                    f.map_or_else(|| format!("{:#x}", loc.address), |f| f.name.clone()),
-                    f.map_or(String::new(), |f| f.filename.clone()),
-                    ln.line,
-                )
-            }
-            None => (format!("{:#x}", loc.address), String::new(), 0),
+        if leaf >= p.location_count() {
+            return None;
+        }
+        let (func, file, line) = match p.line(leaf, 0) {
+            Some((function, line)) => match function {
+                Some(f) => (
+                    p.function_name(f).into_owned(),
+                    p.function_file(f).into_owned(),
+                    line,
+                ),
+                None => (format!("{:#x}", p.address(leaf)), String::new(), line),
+            },
+            None => (format!("{:#x}", p.address(leaf)), String::new(), 0),
         };
         Some(self.intern_site(&func, &file, line, false))
     }
 
-    fn cached(&self, p: &Profile, li: usize) -> Option<Cached> {
-        let loc = &p.locations[li];
-        if loc.address == 0 {
+    fn cached<V: ProfileView>(&self, p: &V, li: usize) -> Option<Cached> {
+        let address = p.address(li);
+        if address == 0 {
             return None;
         }
-        let c = *self.by_address.get(&loc.address)?;
-        let mk = self.mapping_key(loc);
-        if mk != 0 && mk == c.mapping_key && c.lines as usize == loc.lines.len() {
+        let c = *self.by_address.get(&address)?;
+        let lines = p.line_count(li);
+        let mk = self.mapping_key(p, li);
+        if mk != 0 && mk == c.mapping_key && c.lines as usize == lines {
             return Some(c);
         }
-        let first = loc.lines.first();
-        let name = first
-            .and_then(|l| l.function)
-            .and_then(|f| p.functions.get(f as usize))
-            .map(|f| f.name.as_str());
-        let same = c.lines as usize == loc.lines.len()
-            && first.map(|l| l.line) == Some(c.first_line).filter(|_| c.lines > 0)
-            && name.is_some_and(|n| name_hash(n) == c.name_hash);
+        let same = c.lines as usize == lines && code_hash(p, li) == c.code_hash;
         same.then_some(c)
     }
 
-    fn mapping_key(&self, loc: &profile::Location) -> u64 {
-        loc.mapping
+    fn mapping_key<V: ProfileView>(&self, p: &V, li: usize) -> u64 {
+        p.location_mapping(li)
             .and_then(|m| self.mapping_keys.get(m as usize))
             .copied()
             .unwrap_or(0)
     }
 
-    fn remember(&mut self, p: &Profile, li: usize, site: u32, fallback: u32) {
-        let loc = &p.locations[li];
-        let Some(first) = loc.lines.first() else {
+    fn remember<V: ProfileView>(&mut self, p: &V, li: usize, site: u32, fallback: u32) {
+        let Some((Some(_), _)) = p.line(li, 0) else {
             return;
         };
-        let Some(f) = first.function.and_then(|f| p.functions.get(f as usize)) else {
-            return;
-        };
-        if loc.address == 0 {
+        let address = p.address(li);
+        if address == 0 {
             return;
         }
-        self.by_address.insert(
-            loc.address,
-            Cached {
-                lines: loc.lines.len() as u32,
-                mapping_key: self.mapping_key(loc),
-                name_hash: name_hash(&f.name),
-                first_line: first.line,
-                site,
-                fallback,
-            },
-        );
+        let cached = Cached {
+            lines: p.line_count(li) as u32,
+            mapping_key: self.mapping_key(p, li),
+            code_hash: code_hash(p, li),
+            site,
+            fallback,
+        };
+        self.by_address.insert(address, cached);
     }
 
     /// The site id of the first line of location `li` whose function is
     /// user code (`fallback`: not a helper), or NONE.
-    fn resolve(&mut self, p: &Profile, li: usize, func_user: &mut [u8], fallback: bool) -> u32 {
-        let loc = &p.locations[li];
-        for ln in &loc.lines {
-            let Some(fi) = ln.function else { continue };
-            let fi = fi as usize;
-            let Some(f) = p.functions.get(fi) else {
+    fn resolve<V: ProfileView>(
+        &mut self,
+        p: &V,
+        li: usize,
+        func_user: &mut [u8],
+        fallback: bool,
+    ) -> u32 {
+        for k in 0..p.line_count(li) {
+            let Some((Some(fi), line)) = p.line(li, k) else {
                 continue;
             };
+            let fi = fi as usize;
+            if fi >= func_user.len() {
+                continue;
+            }
             if func_user[fi] == 0 {
-                func_user[fi] = if frames::is_user(&f.name, &self.opts.user_prefixes) {
+                let name = p.function_name(fi as u32);
+                func_user[fi] = if frames::is_user(&name, &self.opts.user_prefixes) {
                     1
-                } else if frames::is_helper(&f.name) {
+                } else if frames::is_helper(&name) {
                     2
                 } else {
                     3
@@ -499,7 +587,8 @@ impl HeapSeriesBuilder {
                 func_user[fi] == 1
             };
             if hit {
-                return self.intern_site(&f.name, &f.filename, ln.line, !fallback);
+                let (name, file) = (p.function_name(fi as u32), p.function_file(fi as u32));
+                return self.intern_site(&name, &file, line, !fallback);
             }
         }
         NONE
@@ -533,37 +622,203 @@ impl HeapSeriesBuilder {
     }
 }
 
-fn name_hash(s: &str) -> u64 {
+/// What location `li` says about the code at its address: every line's
+/// function name, file and line number.
+fn code_hash<V: ProfileView>(p: &V, li: usize) -> u64 {
     let mut h = Fx::default();
-    h.write(s.as_bytes());
-    h.write_usize(s.len());
+    for k in 0..p.line_count(li) {
+        let Some((f, line)) = p.line(li, k) else {
+            continue;
+        };
+        match f {
+            Some(f) => {
+                for s in [p.function_name(f), p.function_file(f)] {
+                    h.write(s.as_bytes());
+                    h.write_usize(s.len());
+                }
+            }
+            None => h.write_u8(0xff),
+        }
+        h.write_u64(line as u64);
+    }
     h.finish()
 }
 
 /// The frames of a stack, leaf first, inlined frames expanded.
 pub fn stack_frames(p: &Profile, stack: &[u32]) -> Vec<Frame> {
+    view_stack_frames(p, stack)
+}
+
+fn view_stack_frames<V: ProfileView>(p: &V, stack: &[u32]) -> Vec<Frame> {
     let mut out = Vec::new();
     for &l in stack {
-        let Some(loc) = p.locations.get(l as usize) else {
+        let li = l as usize;
+        if li >= p.location_count() {
             continue;
-        };
-        if loc.lines.is_empty() {
+        }
+        let n = p.line_count(li);
+        if n == 0 {
             out.push(Frame {
-                function: format!("{:#x}", loc.address),
+                function: format!("{:#x}", p.address(li)),
                 file: String::new(),
                 line: 0,
             });
         }
-        for ln in &loc.lines {
-            let f = ln.function.and_then(|f| p.functions.get(f as usize));
+        for k in 0..n {
+            let Some((f, line)) = p.line(li, k) else {
+                continue;
+            };
             out.push(Frame {
-                function: f.map_or_else(String::new, |f| f.name.clone()),
-                file: f.map_or_else(String::new, |f| f.filename.clone()),
-                line: ln.line,
+                function: f.map_or_else(String::new, |f| p.function_name(f).into_owned()),
+                file: f.map_or_else(String::new, |f| p.function_file(f).into_owned()),
+                line,
             });
         }
     }
     out
+}
+
+/// What attribution reads of a heap profile, from a full [`Profile`] or a
+/// lean [`FlatProfile`]: one attribution code for both, monomorphized.
+trait ProfileView {
+    fn sample_type_index(&self, name: &str) -> Option<usize>;
+    fn sample_count(&self) -> usize;
+    /// Sample `i`'s location indexes, leaf first.
+    fn stack(&self, i: usize) -> &[u32];
+    /// Sample `i`'s value at sample type `ix` (0 when missing).
+    fn value(&self, i: usize, ix: usize) -> i64;
+    fn mapping_count(&self) -> usize;
+    /// (build id, file, start, limit, offset)
+    fn mapping(&self, mi: usize) -> (Cow<'_, str>, Cow<'_, str>, u64, u64, u64);
+    fn location_count(&self) -> usize;
+    fn address(&self, li: usize) -> u64;
+    fn location_mapping(&self, li: usize) -> Option<u32>;
+    fn line_count(&self, li: usize) -> usize;
+    /// Line `k` of location `li`: (function index, line number).
+    fn line(&self, li: usize, k: usize) -> Option<(Option<u32>, i64)>;
+    fn function_count(&self) -> usize;
+    /// Out of range: "".
+    fn function_name(&self, fi: u32) -> Cow<'_, str>;
+    fn function_file(&self, fi: u32) -> Cow<'_, str>;
+}
+
+impl ProfileView for Profile {
+    fn sample_type_index(&self, name: &str) -> Option<usize> {
+        self.sample_types.iter().position(|v| v.r#type == name)
+    }
+    fn sample_count(&self) -> usize {
+        self.samples.len()
+    }
+    fn stack(&self, i: usize) -> &[u32] {
+        &self.samples[i].locations
+    }
+    fn value(&self, i: usize, ix: usize) -> i64 {
+        self.samples[i].values.get(ix).copied().unwrap_or(0)
+    }
+    fn mapping_count(&self) -> usize {
+        self.mappings.len()
+    }
+    fn mapping(&self, mi: usize) -> (Cow<'_, str>, Cow<'_, str>, u64, u64, u64) {
+        let m = &self.mappings[mi];
+        (
+            Cow::Borrowed(&m.build_id),
+            Cow::Borrowed(&m.file),
+            m.start,
+            m.limit,
+            m.offset,
+        )
+    }
+    fn location_count(&self) -> usize {
+        self.locations.len()
+    }
+    fn address(&self, li: usize) -> u64 {
+        self.locations[li].address
+    }
+    fn location_mapping(&self, li: usize) -> Option<u32> {
+        self.locations[li].mapping
+    }
+    fn line_count(&self, li: usize) -> usize {
+        self.locations[li].lines.len()
+    }
+    fn line(&self, li: usize, k: usize) -> Option<(Option<u32>, i64)> {
+        let ln = self.locations[li].lines.get(k)?;
+        Some((
+            ln.function.filter(|&f| (f as usize) < self.functions.len()),
+            ln.line,
+        ))
+    }
+    fn function_count(&self) -> usize {
+        self.functions.len()
+    }
+    fn function_name(&self, fi: u32) -> Cow<'_, str> {
+        self.functions
+            .get(fi as usize)
+            .map_or(Cow::Borrowed(""), |f| Cow::Borrowed(f.name.as_str()))
+    }
+    fn function_file(&self, fi: u32) -> Cow<'_, str> {
+        self.functions
+            .get(fi as usize)
+            .map_or(Cow::Borrowed(""), |f| Cow::Borrowed(f.filename.as_str()))
+    }
+}
+
+impl ProfileView for FlatProfile {
+    fn sample_type_index(&self, name: &str) -> Option<usize> {
+        self.sample_types
+            .iter()
+            .position(|v| self.string(v.r#type) == name)
+    }
+    fn sample_count(&self) -> usize {
+        FlatProfile::sample_count(self)
+    }
+    fn stack(&self, i: usize) -> &[u32] {
+        self.sample_stack(i)
+    }
+    fn value(&self, i: usize, ix: usize) -> i64 {
+        self.sample_values(i).get(ix).copied().unwrap_or(0)
+    }
+    fn mapping_count(&self) -> usize {
+        self.mappings.len()
+    }
+    fn mapping(&self, mi: usize) -> (Cow<'_, str>, Cow<'_, str>, u64, u64, u64) {
+        let m = &self.mappings[mi];
+        (
+            self.string(m.build_id),
+            self.string(m.file),
+            m.start,
+            m.limit,
+            m.offset,
+        )
+    }
+    fn location_count(&self) -> usize {
+        self.locations.len()
+    }
+    fn address(&self, li: usize) -> u64 {
+        self.locations[li].address
+    }
+    fn location_mapping(&self, li: usize) -> Option<u32> {
+        Some(self.locations[li].mapping).filter(|&m| m != NO_INDEX)
+    }
+    fn line_count(&self, li: usize) -> usize {
+        self.location_lines(li).len()
+    }
+    fn line(&self, li: usize, k: usize) -> Option<(Option<u32>, i64)> {
+        let ln = self.location_lines(li).get(k)?;
+        Some((Some(ln.function), ln.line))
+    }
+    fn function_count(&self) -> usize {
+        self.functions.len()
+    }
+    fn function_name(&self, fi: u32) -> Cow<'_, str> {
+        self.functions
+            .get(fi as usize)
+            .map_or(Cow::Borrowed(""), |f| self.string(f.name))
+    }
+    fn function_file(&self, fi: u32) -> Cow<'_, str> {
+        self.functions
+            .get(fi as usize)
+            .map_or(Cow::Borrowed(""), |f| self.string(f.filename))
+    }
 }
 
 #[cfg(test)]
