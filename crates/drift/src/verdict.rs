@@ -307,28 +307,112 @@ impl Default for HeapOptions {
 pub fn analyze_heap(hs: &HeapSeries, opts: &HeapOptions) -> Vec<Finding> {
     let keep = gc_cycles(hs);
     let all_x = hs.seconds();
-    let x: Vec<f64> = keep.iter().map(|&i| all_x[i]).collect();
-    let breaks = kept_breaks(&hs.breaks, &keep);
-    let column = |metric: Metric, site: usize| -> Vec<f64> {
-        keep.iter()
-            .map(|&i| hs.value(metric, site, i) as f64)
-            .collect()
+    let ctx = HeapContext {
+        hs,
+        opts,
+        x: keep.iter().map(|&i| all_x[i]).collect(),
+        breaks: kept_breaks(&hs.breaks, &keep),
+        merged: hs.len() - keep.len(),
+        keep,
     };
-    let merged = hs.len() - keep.len();
+    // Sites are independent: blocks of them are assessed on up to four
+    // threads, and put back in site order, so the result does not depend
+    // on the number of threads.
+    const BLOCK: usize = 512;
+    let sites = hs.sites.len();
+    let blocks = sites.div_ceil(BLOCK);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .clamp(1, 4)
+        .min(blocks.max(1));
+    let run_block = |b: usize| {
+        let mut found = Vec::new();
+        let mut rises = Vec::with_capacity(BLOCK);
+        for site in b * BLOCK..((b + 1) * BLOCK).min(sites) {
+            let (rise, finding) = ctx.site(site);
+            rises.push(rise);
+            found.extend(finding);
+        }
+        (rises, found)
+    };
+    let mut results: Vec<Option<(Vec<f64>, Vec<Finding>)>> = (0..blocks).map(|_| None).collect();
+    if threads <= 1 {
+        for (b, slot) in results.iter_mut().enumerate() {
+            *slot = Some(run_block(b));
+        }
+    } else {
+        let next = std::sync::atomic::AtomicUsize::new(0);
+        let done = std::sync::Mutex::new(&mut results);
+        std::thread::scope(|scope| {
+            for _ in 0..threads {
+                scope.spawn(|| {
+                    loop {
+                        let b = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if b >= blocks {
+                            return;
+                        }
+                        let r = run_block(b);
+                        done.lock().unwrap_or_else(|e| e.into_inner())[b] = Some(r);
+                    }
+                });
+            }
+        });
+    }
     let mut out = Vec::new();
+    // Summed in site order, as one thread would.
     let mut all_rises = 0.0;
-    let has_alloc = hs.has_metric[Metric::AllocSpace as usize];
-    for site in 0..hs.sites.len() {
+    for (rises, found) in results.into_iter().flatten() {
+        for r in rises {
+            all_rises += r.max(0.0);
+        }
+        out.extend(found);
+    }
+    // Shares are relative to all sites' growth, not only the reported ones.
+    for f in &mut out {
+        f.evidence.share_of_growth = if all_rises > 0.0 {
+            f.evidence.rise.max(0.0) / all_rises
+        } else {
+            0.0
+        };
+        f.score = score(f.confidence, f.evidence.share_of_growth);
+    }
+    out
+}
+
+/// What every site's assessment in [`analyze_heap`] shares.
+struct HeapContext<'a> {
+    hs: &'a HeapSeries,
+    opts: &'a HeapOptions,
+    /// The snapshots kept (one per GC cycle), their times and breaks.
+    keep: Vec<usize>,
+    x: Vec<f64>,
+    breaks: Vec<usize>,
+    /// How many snapshots were merged into the one before.
+    merged: usize,
+}
+
+impl HeapContext<'_> {
+    fn column(&self, metric: Metric, site: usize) -> Vec<f64> {
+        self.keep
+            .iter()
+            .map(|&i| self.hs.value(metric, site, i) as f64)
+            .collect()
+    }
+
+    /// A site's rise (its part of all growth) and its finding, if it is
+    /// not stable (or every site with `include_stable`).
+    fn site(&self, site: usize) -> (f64, Option<Finding>) {
+        let (hs, opts) = (self.hs, self.opts);
         let st = &hs.sites[site];
         // The profiler's own allocations (gzip state of a profile being
         // written while a GC ran) come and go with the requests of whoever
         // watches the process: never a finding, and no part of the growth.
         let observer = is_observer(st);
         if observer && !opts.include_stable {
-            continue;
+            return (0.0, None);
         }
-        let y = column(Metric::InuseSpace, site);
-        let s = Series::new(x.clone(), y).with_breaks(breaks.clone());
+        let y = self.column(Metric::InuseSpace, site);
+        let s = Series::new(self.x.clone(), y).with_breaks(self.breaks.clone());
         // Cheap exit for the common case of a site that never changes.
         let constant = observer || s.y.windows(2).all(|w| w[0] == w[1]);
         let a = if constant {
@@ -337,10 +421,9 @@ pub fn analyze_heap(hs: &HeapSeries, opts: &HeapOptions) -> Vec<Finding> {
             Some(assess(&s, &opts.thresholds))
         };
         let rise = a.as_ref().map_or(0.0, |a| a.rise);
-        all_rises += rise.max(0.0);
         let verdict = a.as_ref().map_or(Verdict::Stable, |a| a.verdict);
         if verdict == Verdict::Stable && !opts.include_stable {
-            continue;
+            return (rise, None);
         }
         let a = match a {
             Some(a) => a,
@@ -352,14 +435,15 @@ pub fn analyze_heap(hs: &HeapSeries, opts: &HeapOptions) -> Vec<Finding> {
         };
         let mut ev = evidence(&s, &a);
         let mut notes = a.notes.clone();
+        let merged = self.merged;
         if merged > 0 && a.verdict != Verdict::Stable {
             notes.push(format!(
                 "heap profiles change only when a GC cycle completes: {merged} of {} snapshots repeated the one before and were merged",
                 hs.len()
             ));
         }
-        if has_alloc {
-            let alloc = column(Metric::AllocSpace, site);
+        if hs.has_metric[Metric::AllocSpace as usize] {
+            let alloc = self.column(Metric::AllocSpace, site);
             if let Some(c) = stats::churn(&s, &alloc) {
                 ev.alloc_per_min = Some(c.alloc_rate * 60.0);
                 ev.turnover = Some(c.turnover);
@@ -373,8 +457,8 @@ pub fn analyze_heap(hs: &HeapSeries, opts: &HeapOptions) -> Vec<Finding> {
             }
         }
         if hs.has_metric[Metric::InuseObjects as usize] {
-            let objs = Series::new(x.clone(), column(Metric::InuseObjects, site))
-                .with_breaks(breaks.clone());
+            let objs = Series::new(self.x.clone(), self.column(Metric::InuseObjects, site))
+                .with_breaks(self.breaks.clone());
             ev.objects_per_min =
                 stats::theil_sen(&stats::reduce(&objs, stats::MAX_PAIRWISE_POINTS))
                     .map(|l| l.slope * 60.0);
@@ -390,7 +474,7 @@ pub fn analyze_heap(hs: &HeapSeries, opts: &HeapOptions) -> Vec<Finding> {
         if !st.user {
             notes.push("no frame of your own code in the stack; attributed to the first standard-library frame past the allocator".into());
         }
-        out.push(Finding {
+        let finding = Finding {
             kind: Kind::Heap,
             verdict: a.verdict,
             function: st.function.clone(),
@@ -411,18 +495,9 @@ pub fn analyze_heap(hs: &HeapSeries, opts: &HeapOptions) -> Vec<Finding> {
             notes,
             stack: st.stack.clone(),
             evidence: ev,
-        });
-    }
-    // Shares are relative to all sites' growth, not only the reported ones.
-    for f in &mut out {
-        f.evidence.share_of_growth = if all_rises > 0.0 {
-            f.evidence.rise.max(0.0) / all_rises
-        } else {
-            0.0
         };
-        f.score = score(f.confidence, f.evidence.share_of_growth);
+        (rise, Some(finding))
     }
-    out
 }
 
 const OBSERVER_NOTE: &str = "allocated while serving a profile (runtime/pprof, net/http/pprof): the profiler's own transient memory, not the program's";
