@@ -89,11 +89,7 @@ impl Files {
 /// One file as a raw snapshot (no kind or time known yet).
 pub(crate) fn read_file(path: PathBuf) -> Result<RawSnapshot, InputError> {
     let bytes = std::fs::read(&path).map_err(io_err(&path))?;
-    let mtime_nanos = std::fs::metadata(&path)
-        .and_then(|m| m.modified())
-        .ok()
-        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
-        .map(|d| d.as_nanos() as i64);
+    let mtime_nanos = mtime(&path);
     Ok(RawSnapshot {
         kind: None,
         time_nanos: None,
@@ -101,6 +97,36 @@ pub(crate) fn read_file(path: PathBuf) -> Result<RawSnapshot, InputError> {
         bytes,
         path,
     })
+}
+
+/// A file's modification time in Unix nanoseconds, if the system has it.
+pub(crate) fn mtime(path: &Path) -> Option<i64> {
+    std::fs::metadata(path)
+        .and_then(|m| m.modified())
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map(|d| d.as_nanos() as i64)
+}
+
+/// Time stamp rules 3 and 4 (see the module doc): a time in the file
+/// name, else the file's modification time.
+pub(crate) fn time_of_file(
+    path: &Path,
+    mtime_nanos: Option<i64>,
+) -> Result<(i64, TimeSource), InputError> {
+    if let Some(t) = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .and_then(time_from_name)
+    {
+        Ok((t, TimeSource::FileName))
+    } else if let Some(t) = mtime_nanos {
+        Ok((t, TimeSource::ModTime))
+    } else {
+        Err(InputError::NoTime {
+            path: path.display().to_string(),
+        })
+    }
 }
 
 impl SnapshotSource for Files {
@@ -237,17 +263,8 @@ pub(crate) fn classify(r: RawSnapshot, opts: &ParseOptions) -> Result<Snapshot, 
         (t, TimeSource::Source)
     } else if parsed.format == SourceFormat::Proto && p.time_nanos != 0 {
         (p.time_nanos, TimeSource::Profile)
-    } else if let Some(t) = r
-        .path
-        .file_name()
-        .and_then(|n| n.to_str())
-        .and_then(time_from_name)
-    {
-        (t, TimeSource::FileName)
-    } else if let Some(t) = r.mtime_nanos {
-        (t, TimeSource::ModTime)
     } else {
-        return Err(InputError::NoTime { path: name });
+        time_of_file(&r.path, r.mtime_nanos)?
     };
     Ok(Snapshot {
         kind,

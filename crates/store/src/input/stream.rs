@@ -3,7 +3,9 @@
 //! heap profile into the heap series as soon as it is parsed, then drops
 //! it. 500 heap profiles of 10k sites held at once take gigabytes; pushed
 //! and dropped, the series (32 bytes per site and snapshot) is all that
-//! stays.
+//! stays. Heap profile.protos are read by the lean decoder
+//! ([`profile::proto::FlatProfile`]) into buffers each worker reuses, so
+//! the 500 profiles are read without allocating per profile.
 //!
 //! The heap series must be pushed in time order. Files are parsed in path
 //! order, which is time order for the usual names (a UTC time or a counter
@@ -13,21 +15,18 @@
 //! goroutineleak snapshots are small and kept, and built as
 //! [`super::build`] does.
 
-use std::collections::{BTreeMap, HashMap};
-use std::hash::{DefaultHasher, Hash, Hasher};
-use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{Condvar, Mutex, mpsc};
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex};
 
 use drift::series::{HeapSeriesBuilder, SeriesOptions};
+use profile::proto::FlatProfile;
 use profile::{ParseOptions, Profile, SourceFormat};
 
-use super::load::{classify, read_file};
+use super::load::{RawSnapshot, TimeSource, classify, io_err, mtime, read_file, time_of_file};
 use super::{Built, Files, InputError, PrebuiltHeap, Snapshot, SnapshotKind, build_with};
-
-/// How far parsing may run ahead of the (in-order) consumer: bounds the
-/// profiles held at once.
-const WINDOW: usize = 8;
 
 /// One heap format's series, built as the profiles arrive.
 struct HeapStream {
@@ -53,7 +52,7 @@ impl HeapStream {
         }
     }
 
-    fn push(&mut self, s: &Snapshot) -> Result<(), InputError> {
+    fn push(&mut self, s: &Snapshot, flat: Option<&FlatProfile>) -> Result<(), InputError> {
         self.files.push((s.time_nanos, s.path.clone()));
         if self.last_time.is_some_and(|t| s.time_nanos < t) {
             self.ordered = false;
@@ -62,20 +61,26 @@ impl HeapStream {
             return Ok(());
         }
         self.last_time = Some(s.time_nanos);
-        self.push_profile(&s.profile, s.time_nanos, &s.path)
+        match flat {
+            Some(f) => self.push_profile(HeapData::Flat(f), s.time_nanos, &s.path),
+            None => self.push_profile(HeapData::Full(&s.profile), s.time_nanos, &s.path),
+        }
     }
 
     fn push_profile(
         &mut self,
-        p: &Profile,
+        p: HeapData<'_>,
         time: i64,
         path: &std::path::Path,
     ) -> Result<(), InputError> {
-        let build_id = p
-            .mappings
-            .first()
-            .map(|m| m.build_id.clone())
-            .filter(|b| !b.is_empty());
+        let build_id = match p {
+            HeapData::Full(p) => p.mappings.first().map(|m| m.build_id.clone()),
+            HeapData::Flat(f) => f
+                .mappings
+                .first()
+                .map(|m| f.string(m.build_id).into_owned()),
+        }
+        .filter(|b| !b.is_empty());
         if let Some(now) = build_id {
             if self.last_build.as_ref().is_some_and(|l| *l != now) {
                 self.builder.mark_restart();
@@ -83,12 +88,14 @@ impl HeapStream {
             }
             self.last_build = Some(now);
         }
-        self.builder
-            .push_at(p, time)
-            .map_err(|error| InputError::Series {
-                path: path.display().to_string(),
-                error,
-            })
+        match p {
+            HeapData::Full(p) => self.builder.push_at(p, time),
+            HeapData::Flat(f) => self.builder.push_flat(f, time),
+        }
+        .map_err(|error| InputError::Series {
+            path: path.display().to_string(),
+            error,
+        })
     }
 
     /// The series; a stream that went out of order is rebuilt from its
@@ -106,27 +113,226 @@ impl HeapStream {
         let mut again = HeapStream::new(opts);
         for (time, path) in files {
             let s = classify(read_file(path)?, parse)?;
-            again.push_profile(&s.profile, time, &s.path)?;
+            again.push_profile(HeapData::Full(&s.profile), time, &s.path)?;
         }
         Ok((again.builder.finish(), again.restarts))
     }
 }
 
-/// Two independent 64-bit hashes and the length: byte-identical files are
-/// found without keeping every file's bytes.
-fn fingerprint(bytes: &[u8]) -> (usize, u64, u64) {
-    let mut a = DefaultHasher::new();
-    bytes.hash(&mut a);
-    let mut b = DefaultHasher::new();
-    0x5bd1_e995u32.hash(&mut b);
-    bytes.hash(&mut b);
-    (bytes.len(), a.finish(), b.finish())
+/// A heap profile as [`HeapStream`] takes it.
+#[derive(Clone, Copy)]
+enum HeapData<'a> {
+    Full(&'a Profile),
+    Flat(&'a FlatProfile),
 }
 
-type Parsed = Result<((usize, u64, u64), Snapshot), InputError>;
+/// The length and a fast hash: byte-identical files are found without
+/// keeping every file's bytes. Equal fingerprints are confirmed by
+/// comparing the files' bytes, so the hash need only be quick and spread
+/// well (it reads every byte of hundreds of megabytes).
+fn fingerprint(bytes: &[u8]) -> (usize, u64) {
+    // Four independent lanes keep the multiplies in flight.
+    const K: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut lanes = [1u64, 2, 3, 4];
+    let mut chunks = bytes.chunks_exact(32);
+    for c in &mut chunks {
+        for (lane, w) in lanes.iter_mut().zip(c.chunks_exact(8)) {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(w);
+            *lane = (lane.rotate_left(23) ^ u64::from_le_bytes(word)).wrapping_mul(K);
+        }
+    }
+    let mut h = lanes.iter().fold(bytes.len() as u64, |h, &l| {
+        (h.rotate_left(29) ^ l).wrapping_mul(K)
+    });
+    for &b in chunks.remainder() {
+        h = (h.rotate_left(8) ^ u64::from(b)).wrapping_mul(K);
+    }
+    (bytes.len(), h ^ (h >> 32))
+}
+
+/// A parsed file: a snapshot, and whether it is a heap profile.proto whose
+/// lean decode (left in the worker's [`FlatProfile`]) feeds the series;
+/// the snapshot's profile then holds only its main mapping.
+struct Parsed {
+    fingerprint: (usize, u64),
+    snapshot: Snapshot,
+    lean: bool,
+}
+
+/// Whether file `index` has the same bytes as one of the files `earlier`
+/// (which share its fingerprint). Read again only on a fingerprint match,
+/// which is rare unless files really are copies.
+fn same_bytes(paths: &[PathBuf], earlier: &[usize], index: usize) -> Result<bool, InputError> {
+    if earlier.is_empty() {
+        return Ok(false);
+    }
+    let read = |i: usize| std::fs::read(&paths[i]).map_err(io_err(&paths[i]));
+    let bytes = read(index)?;
+    for &e in earlier {
+        if read(e)? == bytes {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Per worker, reused from file to file: the file's bytes and their
+/// inflated form.
+#[derive(Default)]
+struct Buffers {
+    raw: Vec<u8>,
+    inflated: Vec<u8>,
+}
+
+/// Reads, fingerprints and parses file `path`. A heap profile.proto is
+/// decoded by the lean decoder into `flat`; anything else (texts, other
+/// kinds, allocations-only profiles, and any bytes the lean decoder
+/// refuses, so that errors read as usual) takes [`classify`].
+fn parse_one(
+    path: &Path,
+    parse: &ParseOptions,
+    bufs: &mut Buffers,
+    flat: &mut FlatProfile,
+) -> Result<Parsed, InputError> {
+    bufs.raw.clear();
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_to_end(&mut bufs.raw))
+        .map_err(io_err(path))?;
+    let mtime_nanos = mtime(path);
+    let fp = fingerprint(&bufs.raw);
+    let inflated = profile::gz::gunzip_into(&bufs.raw, parse.max_decompressed, &mut bufs.inflated);
+    let data: &[u8] = match inflated {
+        Ok(true) => &bufs.inflated,
+        Ok(false) => &bufs.raw,
+        Err(_) => &[],
+    };
+    let is_heap = !data.is_empty()
+        && flat.decode_into(data).is_ok()
+        && flat
+            .sample_types
+            .iter()
+            .any(|t| flat.string(t.r#type) == "inuse_space");
+    if !is_heap {
+        let raw = RawSnapshot {
+            kind: None,
+            time_nanos: None,
+            mtime_nanos,
+            bytes: std::mem::take(&mut bufs.raw),
+            path: path.to_path_buf(),
+        };
+        let snapshot = classify(raw, parse)?;
+        return Ok(Parsed {
+            fingerprint: fp,
+            snapshot,
+            lean: false,
+        });
+    }
+    let (time_nanos, time_source) = if flat.time_nanos != 0 {
+        (flat.time_nanos, TimeSource::Profile)
+    } else {
+        time_of_file(path, mtime_nanos)?
+    };
+    let mappings = flat
+        .mappings
+        .first()
+        .map(|m| profile::Mapping {
+            id: m.id,
+            start: m.start,
+            limit: m.limit,
+            offset: m.offset,
+            file: flat.string(m.file).into_owned(),
+            build_id: flat.string(m.build_id).into_owned(),
+            ..Default::default()
+        })
+        .into_iter()
+        .collect();
+    let snapshot = Snapshot {
+        kind: SnapshotKind::Heap,
+        time_nanos,
+        time_source,
+        format: SourceFormat::Proto,
+        profile: Profile {
+            mappings,
+            ..Default::default()
+        },
+        memstats: None,
+        goroutines: None,
+        path: path.to_path_buf(),
+    };
+    Ok(Parsed {
+        fingerprint: fp,
+        snapshot,
+        lean: true,
+    })
+}
+
+/// What the snapshots pushed so far have made.
+struct Consumed {
+    proto: HeapStream,
+    text: HeapStream,
+    kept: Vec<Snapshot>,
+    duplicates: Vec<PathBuf>,
+    /// Fingerprint -> the files with it (their bytes are compared on a hit).
+    seen: HashMap<(usize, u64), Vec<usize>>,
+}
+
+impl Consumed {
+    /// Takes file `index`'s parse, in file order; `flat` holds its lean
+    /// decode if it has one.
+    fn take(
+        &mut self,
+        paths: &[PathBuf],
+        index: usize,
+        parsed: Parsed,
+        flat: &FlatProfile,
+    ) -> Result<(), InputError> {
+        let Parsed {
+            fingerprint,
+            snapshot: mut s,
+            lean,
+        } = parsed;
+        let same = self.seen.entry(fingerprint).or_default();
+        if same_bytes(paths, same, index)? {
+            self.duplicates.push(s.path);
+            return Ok(());
+        }
+        same.push(index);
+        if s.kind == SnapshotKind::Heap {
+            let stream = if s.format == SourceFormat::Proto {
+                &mut self.proto
+            } else {
+                &mut self.text
+            };
+            stream.push(&s, lean.then_some(flat))?;
+            // Keep what build_with reads of a heap snapshot: its MemStats,
+            // and the main mapping for the header.
+            s.profile = Profile {
+                mappings: s.profile.mappings.drain(..).take(1).collect(),
+                ..Default::default()
+            };
+        }
+        self.kept.push(s);
+        Ok(())
+    }
+}
+
+/// The shared state of [`build_files`]' workers.
+struct Turns {
+    /// The next file to push.
+    next: usize,
+    /// The first error, which stops everything.
+    error: Option<InputError>,
+    consumed: Consumed,
+}
 
 /// [`super::load`] + [`Built::from_loaded`] of plain files and directories,
 /// streaming (see the module doc). Same result, including the notes.
+///
+/// Each worker takes the next file, parses it, then waits for its turn and
+/// pushes it itself, in file order: the profile is still in the cache of
+/// the core that decoded it, no thread only waits, and at most one profile
+/// per worker is held at a time.
 pub fn build_files(
     files: &Files,
     parse: &ParseOptions,
@@ -137,105 +343,74 @@ pub fn build_files(
         user_prefixes: user_prefixes.to_vec(),
         ..Default::default()
     };
-    let mut proto = HeapStream::new(&series_opts);
-    let mut text = HeapStream::new(&series_opts);
-    let mut kept: Vec<Snapshot> = Vec::new();
-    let mut duplicates = Vec::new();
-    let mut seen: HashMap<(usize, u64, u64), ()> = HashMap::new();
-
+    let turns = Mutex::new(Turns {
+        next: 0,
+        error: None,
+        consumed: Consumed {
+            proto: HeapStream::new(&series_opts),
+            text: HeapStream::new(&series_opts),
+            kept: Vec::new(),
+            duplicates: Vec::new(),
+            seen: HashMap::new(),
+        },
+    });
+    let turn = Condvar::new();
     let threads = std::thread::available_parallelism()
         .map_or(1, |n| n.get())
         .clamp(1, 4)
         .min(paths.len().max(1));
-    let next = AtomicUsize::new(0);
-    let stop = AtomicBool::new(false);
-    let consumed = Mutex::new(0usize);
-    let room = Condvar::new();
-    let (tx, rx) = mpsc::channel::<(usize, Parsed)>();
-    let result: Result<(), InputError> = std::thread::scope(|scope| {
+    let taken = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
         for _ in 0..threads {
-            let tx = tx.clone();
-            let (next, stop, consumed, room, paths) = (&next, &stop, &consumed, &room, &paths);
+            let (taken, turns, turn, paths) = (&taken, &turns, &turn, &paths);
             scope.spawn(move || {
+                // Reused from file to file.
+                let mut bufs = Buffers::default();
+                let mut flat = FlatProfile::default();
                 loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= paths.len() || stop.load(Ordering::Relaxed) {
+                    let i = taken.fetch_add(1, Ordering::Relaxed);
+                    if i >= paths.len() {
                         return;
                     }
-                    {
-                        let mut c = consumed.lock().unwrap_or_else(|e| e.into_inner());
-                        while i >= *c + WINDOW && !stop.load(Ordering::Relaxed) {
-                            c = room.wait(c).unwrap_or_else(|e| e.into_inner());
-                        }
+                    let parsed = parse_one(&paths[i], parse, &mut bufs, &mut flat);
+                    let mut t = turns.lock().unwrap_or_else(|e| e.into_inner());
+                    while t.next != i && t.error.is_none() {
+                        t = turn.wait(t).unwrap_or_else(|e| e.into_inner());
                     }
-                    let r = read_file(paths[i].clone()).and_then(|raw| {
-                        let fp = fingerprint(&raw.bytes);
-                        classify(raw, parse).map(|s| (fp, s))
-                    });
-                    if tx.send((i, r)).is_err() {
+                    if t.error.is_some() {
                         return;
                     }
+                    let result = parsed.and_then(|p| t.consumed.take(paths, i, p, &flat));
+                    if let Err(e) = result {
+                        t.error = Some(e);
+                    }
+                    t.next += 1;
+                    drop(t);
+                    turn.notify_all();
                 }
             });
         }
-        drop(tx);
-        let mut pending: BTreeMap<usize, Parsed> = BTreeMap::new();
-        let mut want = 0usize;
-        let finish = |r: Result<(), InputError>| {
-            stop.store(true, Ordering::Relaxed);
-            room.notify_all();
-            r
-        };
-        while want < paths.len() {
-            let r = match pending.remove(&want) {
-                Some(r) => r,
-                None => match rx.recv() {
-                    Ok((i, r)) => {
-                        pending.insert(i, r);
-                        continue;
-                    }
-                    Err(_) => break,
-                },
-            };
-            want += 1;
-            *consumed.lock().unwrap_or_else(|e| e.into_inner()) = want;
-            room.notify_all();
-            let (fp, mut s) = match r {
-                Ok(v) => v,
-                Err(e) => return finish(Err(e)),
-            };
-            if seen.insert(fp, ()).is_some() {
-                duplicates.push(s.path);
-                continue;
-            }
-            if s.kind == SnapshotKind::Heap {
-                let stream = if s.format == SourceFormat::Proto {
-                    &mut proto
-                } else {
-                    &mut text
-                };
-                if let Err(e) = stream.push(&s) {
-                    return finish(Err(e));
-                }
-                // Keep what build_with reads of a heap snapshot: its
-                // MemStats, and the main mapping for the header.
-                s.profile = Profile {
-                    mappings: s.profile.mappings.drain(..).take(1).collect(),
-                    ..Default::default()
-                };
-            }
-            kept.push(s);
-        }
-        finish(Ok(()))
     });
-    result?;
-
+    let Turns {
+        error, consumed, ..
+    } = turns.into_inner().unwrap_or_else(|e| e.into_inner());
+    if let Some(e) = error {
+        return Err(e);
+    }
+    let Consumed {
+        proto,
+        text,
+        mut kept,
+        duplicates,
+        ..
+    } = consumed;
     kept.sort_by(|a, b| {
         a.time_nanos
             .cmp(&b.time_nanos)
             .then(a.kind.cmp(&b.kind))
             .then_with(|| a.path.cmp(&b.path))
     });
+
     let (protos, texts) = (proto.files.len(), text.files.len());
     let from_text = texts > protos;
     let chosen = if from_text { text } else { proto };
