@@ -317,6 +317,25 @@ impl Consumed {
     }
 }
 
+/// A worker that panics (a bug) must not leave the others waiting for its
+/// turn forever: the scope then ends, and re-raises the panic.
+struct UnblockOnPanic<'a> {
+    turns: &'a Mutex<Turns>,
+    turn: &'a Condvar,
+}
+
+impl Drop for UnblockOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            let mut t = self.turns.lock().unwrap_or_else(|e| e.into_inner());
+            t.error
+                .get_or_insert_with(|| InputError::Other("a parsing thread panicked".into()));
+            drop(t);
+            self.turn.notify_all();
+        }
+    }
+}
+
 /// The shared state of [`build_files`]' workers.
 struct Turns {
     /// The next file to push.
@@ -364,6 +383,7 @@ pub fn build_files(
         for _ in 0..threads {
             let (taken, turns, turn, paths) = (&taken, &turns, &turn, &paths);
             scope.spawn(move || {
+                let _unblock = UnblockOnPanic { turns, turn };
                 // Reused from file to file.
                 let mut bufs = Buffers::default();
                 let mut flat = FlatProfile::default();
