@@ -16,7 +16,7 @@ use crate::finding::{Finding, Kind, Verdict};
 use crate::frames;
 use crate::series::{Frame, FxMap, stack_frames};
 use crate::stats::Series;
-use crate::verdict::{Thresholds, assess, evidence, score};
+use crate::verdict::{Thresholds, assess, evidence, set_shares};
 use profile::Profile;
 
 /// LeakProf's classes of blocking.
@@ -710,13 +710,6 @@ pub fn analyze_goroutines(gs: &GoroutineSeries, opts: &GoroutineOptions) -> Vec<
             },
         });
     }
-    for f in &mut out {
-        f.evidence.share_of_growth = if all_rises > 0.0 {
-            f.evidence.rise.max(0.0) / all_rises
-        } else {
-            0.0
-        };
-        f.score = score(f.confidence, f.evidence.share_of_growth);
-    }
+    set_shares(&mut out, all_rises);
     out
 }

@@ -15,7 +15,7 @@
 
 use crate::finding::{Finding, Kind, Verdict};
 use crate::stats::Series;
-use crate::verdict::{Thresholds, assess, evidence, score};
+use crate::verdict::{Thresholds, assess, evidence, set_shares};
 use profile::legacy::MemStats;
 
 /// One snapshot's accounting, bytes.
@@ -203,13 +203,6 @@ pub fn analyze_memory(points: &[MemPoint], breaks: &[usize], th: &Thresholds) ->
         });
     }
     let total: f64 = out.iter().map(|f| f.evidence.rise.max(0.0)).sum();
-    for f in &mut out {
-        f.evidence.share_of_growth = if total > 0.0 {
-            f.evidence.rise.max(0.0) / total
-        } else {
-            0.0
-        };
-        f.score = score(f.confidence, f.evidence.share_of_growth);
-    }
+    set_shares(&mut out, total);
     out
 }

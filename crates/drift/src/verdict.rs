@@ -368,7 +368,14 @@ pub fn analyze_heap(hs: &HeapSeries, opts: &HeapOptions) -> Vec<Finding> {
         out.extend(found);
     }
     // Shares are relative to all sites' growth, not only the reported ones.
-    for f in &mut out {
+    set_shares(&mut out, all_rises);
+    out
+}
+
+/// Each finding's share of `all_rises` (the positive rises of everything
+/// assessed, reported or not) and the score that follows from it.
+pub(crate) fn set_shares(findings: &mut [Finding], all_rises: f64) {
+    for f in findings {
         f.evidence.share_of_growth = if all_rises > 0.0 {
             f.evidence.rise.max(0.0) / all_rises
         } else {
@@ -376,7 +383,6 @@ pub fn analyze_heap(hs: &HeapSeries, opts: &HeapOptions) -> Vec<Finding> {
         };
         f.score = score(f.confidence, f.evidence.share_of_growth);
     }
-    out
 }
 
 /// What every site's assessment in [`analyze_heap`] shares.

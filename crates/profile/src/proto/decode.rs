@@ -155,6 +155,20 @@ pub(super) fn scan_top(data: &[u8]) -> Result<Top<'_>, ParseError> {
 /// Proto id → table index. Like pprof's postDecode, ids in `0..=n` go to a
 /// vector and the rest to a map, so dense `1..n` ids never hash. A later
 /// entry with the same id wins, as in pprof (CheckValid rejects duplicates).
+/// A `ValueType` message's (type, unit) string-table indexes.
+pub(super) fn value_type_ids(b: &[u8]) -> Result<(i64, i64), ParseError> {
+    let (mut ty, mut unit) = (0, 0);
+    let mut r = Reader::new(b);
+    while let Some((field, v)) = r.next_field()? {
+        match field {
+            1 => ty = v.int64()?,
+            2 => unit = v.int64()?,
+            _ => {}
+        }
+    }
+    Ok((ty, unit))
+}
+
 #[derive(Clone, Debug)]
 pub(super) struct IdIndex {
     dense: Vec<u32>,
@@ -511,15 +525,7 @@ impl<'a> Decoder<'a> {
     }
 
     fn value_type(&mut self, b: &[u8]) -> Result<ValueType, ParseError> {
-        let (mut ty, mut unit) = (0, 0);
-        let mut r = Reader::new(b);
-        while let Some((field, v)) = r.next_field()? {
-            match field {
-                1 => ty = v.int64()?,
-                2 => unit = v.int64()?,
-                _ => {}
-            }
-        }
+        let (ty, unit) = value_type_ids(b)?;
         Ok(ValueType {
             r#type: self.string(ty),
             unit: self.string(unit),

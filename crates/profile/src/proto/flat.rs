@@ -13,7 +13,7 @@
 //! not pprof's, nor in pprof's order: a caller that shows the error parses
 //! the bytes again with [`crate::parse`] (also the way to read the legacy
 //! texts, which this decoder does not).
-use super::decode::{IdIndex, label, samples_in, scan_top};
+use super::decode::{IdIndex, label, samples_in, scan_top, value_type_ids};
 use super::wire::{Reader, Val, err, read_varint, type_mismatch};
 use crate::error::ParseError;
 use std::borrow::Cow;
@@ -218,7 +218,7 @@ impl FlatProfile {
         loc_ids.seal();
 
         for st in &top.sample_types {
-            let vt = value_type(st)?;
+            let vt = value_type_ids(st)?;
             self.sample_types.push(FlatValueType {
                 r#type: str_idx(vt.0)?,
                 unit: str_idx(vt.1)?,
@@ -232,7 +232,7 @@ impl FlatProfile {
             str_idx(c)?;
         }
         if let Some(pt) = top.period_type {
-            let (t, u) = value_type(pt)?;
+            let (t, u) = value_type_ids(pt)?;
             str_idx(t)?;
             str_idx(u)?;
         }
@@ -385,19 +385,6 @@ fn resolve(loc_ids: &IdIndex, id: u64) -> Result<u32, ParseError> {
     loc_ids
         .get(id)
         .ok_or_else(|| invalid("sample has nil location"))
-}
-
-fn value_type(b: &[u8]) -> Result<(i64, i64), ParseError> {
-    let (mut ty, mut unit) = (0, 0);
-    let mut r = Reader::new(b);
-    while let Some((field, v)) = r.next_field()? {
-        match field {
-            1 => ty = v.int64()?,
-            2 => unit = v.int64()?,
-            _ => {}
-        }
-    }
-    Ok((ty, unit))
 }
 
 #[cold]
