@@ -353,26 +353,32 @@ fn site(file: &str, line: i64) -> String {
 /// characters (longer series are bucketed by their maximum, so a spike
 /// stays visible). A constant series is a flat line.
 pub fn sparkline(values: &[f64]) -> String {
-    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
     const WIDTH: usize = 48;
-    let vals: Vec<f64> = if values.len() > WIDTH {
-        (0..WIDTH)
-            .map(|i| {
-                let a = i * values.len() / WIDTH;
-                let b = ((i + 1) * values.len() / WIDTH).max(a + 1);
-                values[a..b]
-                    .iter()
-                    .copied()
-                    .fold(f64::NEG_INFINITY, f64::max)
-            })
-            .collect()
-    } else {
-        values.to_vec()
-    };
-    let finite = vals.iter().copied().filter(|v| v.is_finite());
+    if values.len() <= WIDTH {
+        return bars(values);
+    }
+    let buckets: Vec<f64> = (0..WIDTH)
+        .map(|i| {
+            let a = i * values.len() / WIDTH;
+            let b = ((i + 1) * values.len() / WIDTH).max(a + 1);
+            values[a..b]
+                .iter()
+                .copied()
+                .fold(f64::NEG_INFINITY, f64::max)
+        })
+        .collect();
+    bars(&buckets)
+}
+
+/// One bar per value, `▁` at the minimum to `█` at the maximum; a constant
+/// series (and any value that is not finite) is `▁`.
+pub fn bars(values: &[f64]) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    let finite = values.iter().copied().filter(|v| v.is_finite());
     let lo = finite.clone().fold(f64::INFINITY, f64::min);
     let hi = finite.fold(f64::NEG_INFINITY, f64::max);
-    vals.iter()
+    values
+        .iter()
         .map(|&v| {
             if !v.is_finite() || hi <= lo {
                 return BARS[0];

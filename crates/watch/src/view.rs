@@ -7,26 +7,9 @@ use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use crate::{Event, Suspect, TargetState, Totals, WatchState};
 
-const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
-
 /// A sparkline of at most `width` characters (the last values when longer).
 pub fn sparkline(values: &[f64], width: usize) -> String {
-    let v = &values[values.len().saturating_sub(width)..];
-    let (lo, hi) = v
-        .iter()
-        .filter(|x| x.is_finite())
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(lo, hi), &x| {
-            (lo.min(x), hi.max(x))
-        });
-    v.iter()
-        .map(|&x| {
-            if !x.is_finite() || hi <= lo {
-                BARS[0]
-            } else {
-                BARS[(((x - lo) / (hi - lo)) * 7.0).round().clamp(0.0, 7.0) as usize]
-            }
-        })
-        .collect()
+    drift::render::bars(&values[values.len().saturating_sub(width)..])
 }
 
 /// 1536 -> "1.5KiB".
