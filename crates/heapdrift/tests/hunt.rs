@@ -546,8 +546,9 @@ mod fake {
             s.heap_requests.saturating_sub(1)
         };
         let failing = (n..n + FAILING).contains(&round);
-        let i = if round < n {
-            round
+        // (No snapshot is served in the failing rounds.)
+        let i = if round < n || failing {
+            round.min(n - 1)
         } else {
             (round - n - FAILING) % n
         };
