@@ -14,6 +14,7 @@ pub mod parse;
 pub mod passes;
 pub mod proto;
 pub mod raw;
+pub mod strconv;
 
 pub use error::ParseError;
 pub use model::*;

@@ -420,86 +420,12 @@ pub fn parse_go_bool(s: &str) -> Option<bool> {
 
 /// Go's `strconv.NumError` kinds, which the flag package reports as
 /// "parse error" and "value out of range".
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum NumError {
-    Syntax,
-    Range,
-}
-
-/// Go's rule for `_` in number literals: only between digits, or right after
-/// a base prefix.
-fn underscore_ok(s: &str) -> bool {
-    let b = s.as_bytes();
-    let mut i = 0;
-    if !b.is_empty() && (b[0] == b'+' || b[0] == b'-') {
-        i = 1;
-    }
-    let mut saw = b'^';
-    let mut hex = false;
-    if b.len() - i >= 2 && b[i] == b'0' && matches!(b[i + 1] | 0x20, b'b' | b'o' | b'x') {
-        hex = b[i + 1] | 0x20 == b'x';
-        i += 2;
-        saw = b'0';
-    }
-    while i < b.len() {
-        let c = b[i];
-        if c.is_ascii_digit() || (hex && c.is_ascii_hexdigit()) {
-            saw = b'0';
-        } else if c == b'_' {
-            if saw != b'0' {
-                return false;
-            }
-            saw = b'_';
-        } else {
-            if saw == b'_' {
-                return false;
-            }
-            saw = b'!';
-        }
-        i += 1;
-    }
-    saw != b'_'
-}
+pub use profile::strconv::NumError;
 
 /// Go's `strconv.ParseInt(s, 0, 64)`, as the flag package parses int flags:
 /// optional sign, 0x/0o/0b/leading-0 prefixes, underscores between digits.
 pub fn parse_go_int(s: &str) -> Result<i64, NumError> {
-    let (neg, body) = match s.as_bytes().first() {
-        Some(b'+') => (false, &s[1..]),
-        Some(b'-') => (true, &s[1..]),
-        _ => (false, s),
-    };
-    if body.is_empty() {
-        return Err(NumError::Syntax);
-    }
-    let lower = body.to_ascii_lowercase();
-    let (radix, digits) = if let Some(d) = lower.strip_prefix("0x") {
-        (16, d)
-    } else if let Some(d) = lower.strip_prefix("0o") {
-        (8, d)
-    } else if let Some(d) = lower.strip_prefix("0b") {
-        (2, d)
-    } else if lower.len() > 1 && lower.starts_with('0') {
-        (8, &lower[1..])
-    } else {
-        (10, lower.as_str())
-    };
-    if body.contains('_') && !underscore_ok(s) {
-        return Err(NumError::Syntax);
-    }
-    let digits: String = digits.chars().filter(|&c| c != '_').collect();
-    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
-        return Err(NumError::Syntax);
-    }
-    let mag = u64::from_str_radix(&digits, radix).map_err(|_| NumError::Range)?;
-    if neg {
-        if mag > i64::MAX as u64 + 1 {
-            return Err(NumError::Range);
-        }
-        Ok((mag as i64).wrapping_neg())
-    } else {
-        i64::try_from(mag).map_err(|_| NumError::Range)
-    }
+    profile::strconv::parse_int(s, 0)
 }
 
 /// Go's `strconv.ParseFloat(s, 64)`: decimal and hex floats, inf/infinity/nan
@@ -517,7 +443,7 @@ pub fn parse_go_float(s: &str) -> Result<f64, NumError> {
         "nan" if s.len() == 3 => return Ok(f64::NAN),
         _ => {}
     }
-    if body.contains('_') && !underscore_ok(s) {
+    if body.contains('_') && !profile::strconv::underscore_ok(s) {
         return Err(NumError::Syntax);
     }
     let clean: String = lower.chars().filter(|&c| c != '_').collect();

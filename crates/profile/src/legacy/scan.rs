@@ -78,110 +78,14 @@ pub(crate) fn is_memory_map_sentinel(line: &str) -> bool {
     line.contains("--- Memory map: ---") || line.contains("MAPPED_LIBRARIES:")
 }
 
-fn digit_val(c: u8) -> Option<u64> {
-    match c {
-        b'0'..=b'9' => Some(u64::from(c - b'0')),
-        b'a'..=b'z' => Some(u64::from(c - b'a' + 10)),
-        b'A'..=b'Z' => Some(u64::from(c - b'A' + 10)),
-        _ => None,
-    }
-}
-
-/// Go's `strconv.ParseUint(s, base, 64)` for base 0 (prefixes `0x`, `0o`,
-/// `0b`, a leading `0` for octal, `_` separators) or an explicit base.
+/// Go's `strconv.ParseUint(s, base, 64)`, any error as `None`.
 pub(crate) fn parse_uint(s: &str, base: u32) -> Option<u64> {
-    let b = s.as_bytes();
-    if b.is_empty() {
-        return None;
-    }
-    let base0 = base == 0;
-    let (base, digits) = if base0 {
-        if b.len() >= 2 && b[0] == b'0' {
-            match b[1] {
-                b'x' | b'X' => (16, &b[2..]),
-                b'o' | b'O' => (8, &b[2..]),
-                b'b' | b'B' => (2, &b[2..]),
-                _ => (8, &b[1..]),
-            }
-        } else {
-            (10, b)
-        }
-    } else {
-        (base, b)
-    };
-    let underscores_ok = base0 && base_zero_underscores_ok(s);
-    let mut v: u64 = 0;
-    let mut any = false;
-    for &c in digits {
-        if c == b'_' && underscores_ok {
-            continue;
-        }
-        let d = digit_val(c)?;
-        if d >= u64::from(base) {
-            return None;
-        }
-        v = v.checked_mul(u64::from(base))?.checked_add(d)?;
-        any = true;
-    }
-    if !any {
-        return None;
-    }
-    Some(v)
+    crate::strconv::parse_uint(s, base).ok()
 }
 
-/// Go allows `_` only with base 0 and only between digits or after a base
-/// prefix (`underscoreOK`).
-fn base_zero_underscores_ok(s: &str) -> bool {
-    if !s.contains('_') {
-        return true;
-    }
-    let b = s.as_bytes();
-    let mut saw = b'^';
-    let mut i = 0;
-    let hex = b.len() >= 2 && b[0] == b'0' && matches!(b[1] | 0x20, b'x' | b'b' | b'o');
-    if hex {
-        i = 2;
-        saw = b'0';
-    }
-    while i < b.len() {
-        let c = b[i];
-        if c.is_ascii_digit() || (hex && c.is_ascii_hexdigit()) {
-            saw = b'0';
-        } else if c == b'_' {
-            if saw != b'0' {
-                return false;
-            }
-            saw = b'_';
-        } else {
-            if saw == b'_' {
-                return false;
-            }
-            saw = b'!';
-        }
-        i += 1;
-    }
-    saw != b'_'
-}
-
-/// Go's `strconv.ParseInt(s, base, 64)`.
+/// Go's `strconv.ParseInt(s, base, 64)`, any error as `None`.
 pub(crate) fn parse_int(s: &str, base: u32) -> Option<i64> {
-    let (neg, body) = match s.as_bytes().first() {
-        Some(b'-') => (true, &s[1..]),
-        Some(b'+') => (false, &s[1..]),
-        _ => (false, s),
-    };
-    if body.is_empty() {
-        return None;
-    }
-    let u = parse_uint(body, base)?;
-    if neg {
-        if u > 1u64 << 63 {
-            return None;
-        }
-        Some((u as i64).wrapping_neg())
-    } else {
-        i64::try_from(u).ok()
-    }
+    crate::strconv::parse_int(s, base).ok()
 }
 
 /// pprof's `parseHexAddresses`: every `0x[0-9a-f]+` in `s`.
