@@ -475,3 +475,106 @@ fn reused_address_with_other_code_is_resolved_again() {
     assert_eq!(hs.column(Metric::InuseSpace, 0), vec![10.0, 0.0, 10.0, 0.0]);
     assert_eq!(hs.column(Metric::InuseSpace, 2), vec![0.0, 0.0, 0.0, 30.0]);
 }
+
+/// A Rust service profiled through jemalloc (jemalloc_pprof) and a C++ one
+/// through gperftools: every frame is `::`-joined or plain C. The leak is
+/// named at the program's own frame, past the allocator and the standard
+/// library's growth helpers; the plateauing cache is a plateau.
+#[test]
+fn rust_and_cpp_heap_series_name_the_leaking_frame() {
+    let rust_leak: &[(&str, &str, i64)] = &[
+        ("_rjem_malloc", "", 0),
+        ("tikv_jemallocator::alloc", "src/lib.rs", 1),
+        (
+            "alloc::raw_vec::RawVec<T,A>::grow_one",
+            "alloc/src/raw_vec.rs",
+            2,
+        ),
+        ("alloc::vec::Vec<T,A>::push", "alloc/src/vec/mod.rs", 3),
+        ("myapp::registry::Registry::add", "src/registry.rs", 42),
+        ("myapp::server::handle::{{closure}}", "src/server.rs", 88),
+        (
+            "tokio::runtime::task::harness::Harness<T,S>::poll",
+            "src/harness.rs",
+            5,
+        ),
+    ];
+    let rust_cache: &[(&str, &str, i64)] = &[
+        ("_rjem_malloc", "", 0),
+        (
+            "hashbrown::raw::RawTable<T,A>::reserve_rehash",
+            "src/raw/mod.rs",
+            7,
+        ),
+        (
+            "std::collections::hash::map::HashMap<K,V,S>::insert",
+            "std/src/map.rs",
+            8,
+        ),
+        ("myapp::cache::Lru::put", "src/cache.rs", 17),
+    ];
+    let cpp_leak: &[(&str, &str, i64)] = &[
+        ("tc_new", "", 0),
+        ("operator new(unsigned long)", "", 0),
+        (
+            "std::vector<Session*, std::allocator<Session*> >::_M_realloc_insert<Session* const&>(Session* const&)",
+            "/usr/include/c++/12/bits/vector.tcc",
+            9,
+        ),
+        (
+            "SessionTable::Open(std::string const&)",
+            "src/sessions.cc",
+            120,
+        ),
+        ("main", "src/main.cc", 30),
+    ];
+    for (leak, cache, site) in [
+        (
+            rust_leak,
+            Some(rust_cache),
+            ("myapp::registry::Registry::add", 42),
+        ),
+        (
+            cpp_leak,
+            None,
+            ("SessionTable::Open(std::string const&)", 120),
+        ),
+    ] {
+        let mut b = Builder::heap();
+        let l = b.stack(leak);
+        let li = b.heap_sample(l, [0; 4]);
+        let ci = cache.map(|c| {
+            let s = b.stack(c);
+            b.heap_sample(s, [0; 4])
+        });
+        let mut sb = HeapSeriesBuilder::new(SeriesOptions::default());
+        let mut rng = Rng(7);
+        for i in 0..40 {
+            let min = i as f64 / 2.0;
+            let leak_v = (1.5 * MB * min + 0.2 * MB * rng.next()).max(0.0) as i64;
+            b.p.samples[li].values = vec![0, leak_v, leak_v / 64, leak_v];
+            if let Some(ci) = ci {
+                let cache_v = ((min / 5.0).min(1.0) * 32.0 * MB + 0.3 * MB * rng.next()) as i64;
+                b.p.samples[ci].values = vec![0, cache_v, 500, cache_v];
+            }
+            b.p.time_nanos = 1_700_000_000_000_000_000 + i as i64 * MIN / 2;
+            sb.push(&b.p).unwrap();
+        }
+        let report = Report::new(analyze_heap(&sb.finish(), &HeapOptions::default()));
+        let top = &report.findings[0];
+        assert_eq!((top.function.as_str(), top.line), site);
+        assert_eq!(top.verdict, Verdict::Leak);
+        assert!(
+            top.notes
+                .iter()
+                .all(|n| !n.contains("no frame of your own code"))
+        );
+        if cache.is_some() {
+            let c = &report.findings[1];
+            assert_eq!(
+                (c.function.as_str(), c.verdict),
+                ("myapp::cache::Lru::put", Verdict::Plateau)
+            );
+        }
+    }
+}
