@@ -781,28 +781,46 @@ fn attrs_are_safe(mut rest: &str) -> bool {
     }
 }
 
+/// Frames narrower than this fraction of the total are left out of the
+/// flame graph page unless `flame_all=1`: on the largest bench profile
+/// that is 37k of 395k nodes and 0.9 of 9 MB of JSON, while zooming into a
+/// frame of 1% of the total still resolves a tenth of a percent of it.
+const FLAME_MIN_FRACTION: f64 = 1e-5;
+
 /// The flame graph view: the report's profile as `report::flame` JSON,
 /// inlined for flame.js to draw on a canvas.
 fn flame_body(rpt: &mut Report, ctx: &mut PageCtx) -> Result<String, DriverError> {
     ctx.legend = rpt.profile_labels();
-    let json = flame_json(rpt)?;
+    let graph = report::flame::FlameGraph::from_report(rpt);
+    let all = ctx.params.get("flame_all") == Some("1");
+    let (graph, pruned_note) = if all {
+        (graph, String::new())
+    } else {
+        let pruned = graph.prune(FLAME_MIN_FRACTION);
+        let note = if pruned.nodes.len() < graph.nodes.len() {
+            format!(
+                "<span id=\"flame-pruned\" class=\"status\">{} of {} frames: those under 0.001% of the total are left out. <a href=\"{}\">Show all</a></span>",
+                pruned.nodes.len(),
+                graph.nodes.len(),
+                ctx.params.with("flame_all", "1").href("flamegraph")
+            )
+        } else {
+            String::new()
+        };
+        (pruned, note)
+    };
+    let mut json = Vec::new();
+    report::flame::write_json(&graph, &mut json)?;
     Ok(format!(
         "<div class=\"flame-controls\"><input id=\"flame-search\" type=\"search\" \
          placeholder=\"Search regexp\" autocomplete=\"off\" spellcheck=\"false\">\
          <span id=\"flame-matched\"></span><button id=\"flame-reset\" type=\"button\">Reset zoom</button>\
-         <span id=\"flame-status\" class=\"status\"></span></div>\
+         <span id=\"flame-status\" class=\"status\"></span>{pruned_note}</div>\
          <div id=\"flame-box\" class=\"flame-box\"><canvas id=\"flame\"></canvas>\
          <div id=\"flame-tip\" class=\"tip\" hidden></div></div>\
          <script type=\"application/json\" id=\"flame-data\">{}</script>",
         crate::html::json_for_script(&json)
     ))
-}
-
-fn flame_json(rpt: &mut Report) -> Result<Vec<u8>, DriverError> {
-    let g = report::flame::FlameGraph::from_report(rpt);
-    let mut out = Vec::new();
-    report::flame::write_json(&g, &mut out)?;
-    Ok(out)
 }
 
 #[cfg(test)]

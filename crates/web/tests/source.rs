@@ -1,5 +1,6 @@
 //! The `ProfileSource` contract: the views hand `src`/`base` to the source
-//! untouched and carry them through every link and form.
+//! untouched and carry them through every link and form. And the flame
+//! graph page's pruning of sub-pixel frames.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -55,7 +56,7 @@ impl ProfileSource for Snapshots {
     }
 }
 
-fn start(source: Arc<Snapshots>) -> String {
+fn start(source: Arc<dyn ProfileSource>) -> String {
     let router = web::pprof_ui_router(source, Default::default());
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -145,4 +146,52 @@ fn src_and_base_reach_the_source_and_stay_in_every_link() {
         raw.to_ascii_lowercase()
             .contains("location: /ui/flamegraph?src=new\r\n")
     );
+}
+
+/// One wide stack and 300 tiny ones: the page leaves the tiny frames out
+/// (and says so, with a link to all of them); `flame_all=1` shows them.
+#[test]
+fn flame_page_leaves_out_tiny_frames_unless_asked() {
+    use profile::{Function, Line, Location, Sample, ValueType};
+    let mut p = Profile {
+        sample_types: vec![ValueType::new("inuse_space", "bytes")],
+        ..Default::default()
+    };
+    for i in 0..301u32 {
+        p.functions.push(Function {
+            id: u64::from(i) + 1,
+            name: format!("main.f{i}"),
+            ..Default::default()
+        });
+        p.locations.push(Location {
+            id: u64::from(i) + 1,
+            lines: vec![Line {
+                function: Some(i),
+                line: 1,
+                column: 0,
+            }],
+            ..Default::default()
+        });
+        p.samples.push(Sample {
+            locations: vec![i],
+            values: vec![if i == 0 { 1 << 30 } else { 1 }],
+            ..Default::default()
+        });
+    }
+    let addr = start(Arc::new(web::pprof_ui::FixedSource {
+        profile: Arc::new(p),
+        title: "tiny".into(),
+    }));
+    let (status, body) = get(&addr, "/ui/flamegraph?si=inuse_space");
+    assert_eq!(status, 200, "{body}");
+    assert!(
+        body.contains("<span id=\"flame-pruned\" class=\"status\">2 of 302 frames"),
+        "{body}"
+    );
+    assert!(body.contains("href=\"flamegraph?si=inuse_space&amp;flame_all=1\">Show all</a>"));
+    assert!(!body.contains("main.f7"));
+    let (status, body) = get(&addr, "/ui/flamegraph?si=inuse_space&flame_all=1");
+    assert_eq!(status, 200, "{body}");
+    assert!(!body.contains("flame-pruned"));
+    assert!(body.contains("main.f7"));
 }
