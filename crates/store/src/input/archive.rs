@@ -252,7 +252,7 @@ pub fn build_series(
         src.kinds.retain(|k| *k != Kind::Heap);
     }
     let loaded = load(&src, &opts.parse)?;
-    let mut built = build_with(&loaded.snapshots, &opts.user_prefixes, prebuilt)?;
+    let mut built = build_with(&loaded.snapshots, &opts.user_prefixes, prebuilt, None)?;
     describe(&mut built, sel, &infos, fast);
     Ok(built)
 }

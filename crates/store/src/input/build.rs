@@ -1,6 +1,6 @@
 //! The series `drift::hunt` reads, built from loaded snapshots.
 
-use drift::goroutine::{GoroutineSeriesBuilder, GroupOptions};
+use drift::goroutine::{GoroutineSeries, GoroutineSeriesBuilder, GroupOptions};
 use drift::memory::MemPoint;
 use drift::render::Header;
 use drift::series::{HeapSeries, HeapSeriesBuilder, SeriesOptions};
@@ -64,10 +64,23 @@ pub struct PrebuiltHeap {
     pub restarts: usize,
 }
 
-/// Builds the series from `snaps` alone: [`build_with`] without a prebuilt
-/// heap series.
+/// Goroutine series built elsewhere (streamed from plain files), which
+/// [`build_with`] uses instead of the goroutine and goroutineleak snapshots
+/// among its input (those then only give their times to the header).
+pub struct PrebuiltGoroutines {
+    /// From `debug=2` dumps, or from goroutine profiles (protos, `debug=1`):
+    /// the more numerous format, dumps on a tie (see [`build_with`]).
+    pub series: Option<GoroutineSeries>,
+    pub from_dumps: bool,
+    pub dumps: usize,
+    pub profiles: usize,
+    pub leaks: usize,
+}
+
+/// Builds the series from `snaps` alone: [`build_with`] without prebuilt
+/// series.
 pub fn build(snaps: &[Snapshot], user_prefixes: &[String]) -> Result<Built, InputError> {
-    build_with(snaps, user_prefixes, None)
+    build_with(snaps, user_prefixes, None, None)
 }
 
 /// Builds the series. Heap debug=1 texts and heap protos describe the same
@@ -80,10 +93,12 @@ pub fn build(snaps: &[Snapshot], user_prefixes: &[String]) -> Result<Built, Inpu
 ///
 /// With `prebuilt`, its series is the heap series and the heap snapshots in
 /// `snaps` only contribute their MemStats; the format notes use its counts.
+/// Likewise `prebuilt_goroutines` for the goroutine series.
 pub fn build_with(
     snaps: &[Snapshot],
     user_prefixes: &[String],
     prebuilt: Option<PrebuiltHeap>,
+    prebuilt_goroutines: Option<PrebuiltGoroutines>,
 ) -> Result<Built, InputError> {
     let mut header = Header::default();
     let heap_text = |s: &Snapshot| s.format != SourceFormat::Proto;
@@ -103,11 +118,17 @@ pub fn build_with(
         Some(p) => p.from_text,
         None => texts > protos,
     };
-    let (dumps, gprofs) = (
-        count(SnapshotKind::Goroutine, &dump),
-        count(SnapshotKind::Goroutine, &|s| !dump(s)),
-    );
-    let use_dumps = dumps >= gprofs;
+    let (dumps, gprofs) = match &prebuilt_goroutines {
+        Some(g) => (g.dumps, g.profiles),
+        None => (
+            count(SnapshotKind::Goroutine, &dump),
+            count(SnapshotKind::Goroutine, &|s| !dump(s)),
+        ),
+    };
+    let use_dumps = match &prebuilt_goroutines {
+        Some(g) => g.from_dumps,
+        None => dumps >= gprofs,
+    };
     let n = |k: usize, one: &str, many: &str| format!("{k} {}", if k == 1 { one } else { many });
     if texts > 0 && protos > 0 {
         header.notes.push(if heap_use_text {
@@ -199,6 +220,11 @@ pub fn build_with(
                 n_heap += 1;
                 times.push(s.time_nanos);
             }
+            SnapshotKind::Goroutine if dump(s) == use_dumps && prebuilt_goroutines.is_some() => {
+                n_gor += 1;
+                times.push(s.time_nanos);
+            }
+            SnapshotKind::GoroutineLeak if prebuilt_goroutines.is_some() => n_leak += 1,
             SnapshotKind::Goroutine if dump(s) == use_dumps => {
                 if restarted(&mut gor_build, &build_id) {
                     gor.mark_restart();
@@ -246,7 +272,10 @@ pub fn build_with(
     }
     header.start_unix_nanos = times.iter().copied().min().unwrap_or(0);
     header.end_unix_nanos = times.iter().copied().max().unwrap_or(0);
-    let goroutines = (n_gor > 0 || n_leak > 0).then(|| gor.finish());
+    let goroutines = match prebuilt_goroutines {
+        Some(g) => g.series,
+        None => (n_gor > 0 || n_leak > 0).then(|| gor.finish()),
+    };
     header.heap_sites = heap.as_ref().map_or(0, |h| h.sites.len());
     header.goroutine_groups = goroutines.as_ref().map_or(0, |g| g.groups.len());
     Ok(Built {

@@ -26,7 +26,7 @@ pub use archive::{
     hunted_kind, is_archive, select_series,
 };
 
-pub use build::{Built, PrebuiltHeap, build, build_with};
+pub use build::{Built, PrebuiltGoroutines, PrebuiltHeap, build, build_with};
 pub use load::{
     Files, Loaded, RawSnapshot, Snapshot, SnapshotKind, SnapshotSource, TimeSource, load,
     time_from_name,

@@ -21,12 +21,15 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 
+use drift::goroutine::{GoroutineSeriesBuilder, GroupOptions};
 use drift::series::{HeapSeriesBuilder, SeriesOptions};
 use profile::proto::FlatProfile;
 use profile::{ParseOptions, Profile, SourceFormat};
 
 use super::load::{RawSnapshot, TimeSource, classify, io_err, mtime, read_file, time_of_file};
-use super::{Built, Files, InputError, PrebuiltHeap, Snapshot, SnapshotKind, build_with};
+use super::{
+    Built, Files, InputError, PrebuiltGoroutines, PrebuiltHeap, Snapshot, SnapshotKind, build_with,
+};
 
 /// One heap format's series, built as the profiles arrive.
 struct HeapStream {
@@ -116,6 +119,91 @@ impl HeapStream {
             again.push_profile(HeapData::Full(&s.profile), time, &s.path)?;
         }
         Ok((again.builder.finish(), again.restarts))
+    }
+}
+
+/// One goroutine format's series (`debug=2` dumps, or goroutine profiles),
+/// built as the snapshots arrive: a dump of 100k goroutines parses into
+/// hundreds of megabytes, its groups into kilobytes.
+struct GoroutineStream {
+    builder: GoroutineSeriesBuilder,
+    ordered: bool,
+    last_time: Option<i64>,
+    last_build: Option<String>,
+    /// (time, path) of every snapshot of this format, for a rebuild.
+    files: Vec<(i64, PathBuf)>,
+}
+
+impl GoroutineStream {
+    fn new(opts: &GroupOptions) -> GoroutineStream {
+        GoroutineStream {
+            builder: GoroutineSeriesBuilder::new(opts.clone()),
+            ordered: true,
+            last_time: None,
+            last_build: None,
+            files: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, s: &Snapshot) -> Result<(), InputError> {
+        self.files.push((s.time_nanos, s.path.clone()));
+        if self.last_time.is_some_and(|t| s.time_nanos < t) {
+            self.ordered = false;
+        }
+        if !self.ordered {
+            return Ok(());
+        }
+        self.last_time = Some(s.time_nanos);
+        self.push_snapshot(s)
+    }
+
+    /// As [`super::build_with`] pushes a goroutine snapshot.
+    fn push_snapshot(&mut self, s: &Snapshot) -> Result<(), InputError> {
+        let build_id = s
+            .profile
+            .mappings
+            .first()
+            .map(|m| m.build_id.clone())
+            .filter(|b| !b.is_empty());
+        if let Some(now) = build_id {
+            if self.last_build.as_ref().is_some_and(|l| *l != now) {
+                self.builder.mark_restart();
+            }
+            self.last_build = Some(now);
+        }
+        match &s.goroutines {
+            Some(g) => self.builder.push_dump(g, s.time_nanos),
+            None => self.builder.push_at(&s.profile, s.time_nanos),
+        }
+        .map_err(|error| InputError::Series {
+            path: s.path.display().to_string(),
+            error,
+        })
+    }
+
+    /// The series; a stream that went out of order is rebuilt from its
+    /// files in time order (ties by path), with the goroutineleak profiles
+    /// `leaks` (which may come in any order) read again.
+    fn finish(
+        mut self,
+        opts: &GroupOptions,
+        parse: &ParseOptions,
+        leaks: &[PathBuf],
+    ) -> Result<drift::goroutine::GoroutineSeries, InputError> {
+        if self.ordered {
+            return Ok(self.builder.finish());
+        }
+        let mut files = std::mem::take(&mut self.files);
+        files.sort();
+        let mut again = GoroutineStream::new(opts);
+        for (_, path) in files {
+            again.push_snapshot(&classify(read_file(path)?, parse)?)?;
+        }
+        for path in leaks {
+            let s = classify(read_file(path.clone())?, parse)?;
+            again.builder.push_leak_profile(&s.profile);
+        }
+        Ok(again.builder.finish())
     }
 }
 
@@ -271,6 +359,11 @@ fn parse_one(
 struct Consumed {
     proto: HeapStream,
     text: HeapStream,
+    dumps: GoroutineStream,
+    goroutine_profiles: GoroutineStream,
+    /// Paths of the goroutineleak profiles, pushed to both goroutine
+    /// streams.
+    leaks: Vec<PathBuf>,
     kept: Vec<Snapshot>,
     duplicates: Vec<PathBuf>,
     /// Fingerprint -> the files with it (their bytes are compared on a hit).
@@ -305,13 +398,28 @@ impl Consumed {
                 &mut self.text
             };
             stream.push(&s, lean.then_some(flat))?;
-            // Keep what build_with reads of a heap snapshot: its MemStats,
-            // and the main mapping for the header.
-            s.profile = Profile {
-                mappings: s.profile.mappings.drain(..).take(1).collect(),
-                ..Default::default()
-            };
         }
+        if s.kind == SnapshotKind::Goroutine {
+            if s.format == SourceFormat::GoroutineDump {
+                self.dumps.push(&s)?;
+            } else {
+                self.goroutine_profiles.push(&s)?;
+            }
+        }
+        if s.kind == SnapshotKind::GoroutineLeak {
+            self.dumps.builder.push_leak_profile(&s.profile);
+            self.goroutine_profiles
+                .builder
+                .push_leak_profile(&s.profile);
+            self.leaks.push(s.path.clone());
+        }
+        // Keep what build_with reads of a snapshot pushed here: its kind,
+        // format, time, MemStats, and the main mapping for the header.
+        s.profile = Profile {
+            mappings: s.profile.mappings.drain(..).take(1).collect(),
+            ..Default::default()
+        };
+        s.goroutines = None;
         self.kept.push(s);
         Ok(())
     }
@@ -362,12 +470,18 @@ pub fn build_files(
         user_prefixes: user_prefixes.to_vec(),
         ..Default::default()
     };
+    let group_opts = GroupOptions {
+        user_prefixes: user_prefixes.to_vec(),
+    };
     let turns = Mutex::new(Turns {
         next: 0,
         error: None,
         consumed: Consumed {
             proto: HeapStream::new(&series_opts),
             text: HeapStream::new(&series_opts),
+            dumps: GoroutineStream::new(&group_opts),
+            goroutine_profiles: GoroutineStream::new(&group_opts),
+            leaks: Vec::new(),
             kept: Vec::new(),
             duplicates: Vec::new(),
             seen: HashMap::new(),
@@ -420,6 +534,9 @@ pub fn build_files(
     let Consumed {
         proto,
         text,
+        dumps,
+        goroutine_profiles,
+        leaks,
         mut kept,
         duplicates,
         ..
@@ -442,7 +559,24 @@ pub fn build_files(
         texts,
         restarts,
     });
-    let mut built = build_with(&kept, user_prefixes, prebuilt)?;
+    // As build_with chooses: the more numerous format, dumps on a tie.
+    let (n_dumps, n_profiles) = (dumps.files.len(), goroutine_profiles.files.len());
+    let from_dumps = n_dumps >= n_profiles;
+    let chosen = if from_dumps {
+        dumps
+    } else {
+        goroutine_profiles
+    };
+    let any = n_dumps + n_profiles + leaks.len() > 0;
+    let series = chosen.finish(&group_opts, parse, &leaks)?;
+    let goroutines = PrebuiltGoroutines {
+        series: any.then_some(series),
+        from_dumps,
+        dumps: n_dumps,
+        profiles: n_profiles,
+        leaks: leaks.len(),
+    };
+    let mut built = build_with(&kept, user_prefixes, prebuilt, Some(goroutines))?;
     if let Some(first) = duplicates.first() {
         let n = duplicates.len();
         built.header.notes.push(format!(
