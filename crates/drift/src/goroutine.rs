@@ -14,10 +14,12 @@
 use crate::DriftError;
 use crate::finding::{Finding, Kind, Verdict};
 use crate::frames;
-use crate::series::{Frame, FxMap, stack_frames};
+use crate::series::{Frame, Fx, FxMap, stack_frames};
 use crate::stats::Series;
 use crate::verdict::{Thresholds, assess, evidence, set_shares};
 use profile::Profile;
+use profile::goroutine_dump::Goroutine;
+use std::hash::{Hash, Hasher};
 
 /// LeakProf's classes of blocking.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -258,10 +260,65 @@ impl GoroutineSeriesBuilder {
     /// profile's labels do not carry.
     pub fn push_dump(
         &mut self,
-        goroutines: &[profile::goroutine_dump::Goroutine],
+        goroutines: &[Goroutine],
         time_nanos: i64,
     ) -> Result<(), DriftError> {
-        let items = goroutines.iter().map(|g| Item {
+        // Goroutines parked at one place repeat one stack: each distinct
+        // (state, stack, creator, leaked) is classified once, with its
+        // count and longest wait, in order of first appearance (so groups
+        // are numbered as one by one would number them). A leak of 100k
+        // goroutines is a few distinct stacks.
+        let same = |a: &Goroutine, b: &Goroutine| {
+            a.state == b.state
+                && a.leaked == b.leaked
+                && a.frames.len() == b.frames.len()
+                && a.frames
+                    .iter()
+                    .zip(&b.frames)
+                    .all(|(x, y)| x.line == y.line && x.function == y.function && x.file == y.file)
+                && match (&a.created_by, &b.created_by) {
+                    (None, None) => true,
+                    (Some(x), Some(y)) => {
+                        x.line == y.line && x.function == y.function && x.file == y.file
+                    }
+                    _ => false,
+                }
+        };
+        let key_hash = |g: &Goroutine| {
+            let mut h = Fx::default();
+            g.state.hash(&mut h);
+            g.leaked.hash(&mut h);
+            for f in &g.frames {
+                (&f.function, &f.file, f.line).hash(&mut h);
+            }
+            if let Some(c) = &g.created_by {
+                (&c.function, &c.file, c.line).hash(&mut h);
+            }
+            h.finish()
+        };
+        // (first goroutine, count, longest wait) per distinct goroutine.
+        let mut distinct: Vec<(usize, u64, Option<u64>)> = Vec::new();
+        let mut by_hash: FxMap<u64, Vec<usize>> = FxMap::default();
+        for (i, g) in goroutines.iter().enumerate() {
+            let slot = by_hash.entry(key_hash(g)).or_default();
+            match slot.iter().find(|&&d| same(&goroutines[distinct[d].0], g)) {
+                Some(&d) => {
+                    let (_, count, wait) = &mut distinct[d];
+                    *count += 1;
+                    if let Some(w) = g.wait_minutes {
+                        *wait = Some(wait.map_or(w, |o| o.max(w)));
+                    }
+                }
+                None => {
+                    slot.push(distinct.len());
+                    distinct.push((i, 1, g.wait_minutes));
+                }
+            }
+        }
+        let items = distinct
+            .iter()
+            .map(|&(i, count, wait)| (&goroutines[i], count, wait));
+        let items = items.map(|(g, count, wait)| Item {
             stack: g
                 .frames
                 .iter()
@@ -278,8 +335,8 @@ impl GoroutineSeriesBuilder {
                 file: c.file.clone(),
                 line: c.line as i64,
             }),
-            count: 1,
-            wait: g.wait_minutes,
+            count,
+            wait,
             leaked: g.leaked,
         });
         self.push_items(items, time_nanos)

@@ -456,3 +456,35 @@ fn dumps_pushed_directly_match_profiles() {
         ("main.fetchAll", "/src/leak.go", 40)
     );
 }
+
+/// A dump is grouped through its distinct goroutines: repeating every
+/// goroutine (other ids, other creating goroutines, longer waits) doubles
+/// every count, keeps the groups and their order, and the longest wait wins.
+#[test]
+fn repeated_goroutines_in_a_dump_only_add_to_counts() {
+    let gs = parse_dump(&dump(3)).unwrap();
+    let mut twice = gs.clone();
+    for g in &gs {
+        let mut copy = g.clone();
+        copy.id += 1_000_000;
+        if let Some(c) = &mut copy.created_by {
+            c.goroutine = c.goroutine.map(|n| n + 7);
+        }
+        copy.wait_minutes = Some(g.wait_minutes.unwrap_or(0) + 5);
+        twice.push(copy);
+    }
+    let push = |gs: &[profile::goroutine_dump::Goroutine]| {
+        let mut b = GoroutineSeriesBuilder::new(GroupOptions::default());
+        b.push_dump(gs, 0).unwrap();
+        b.finish()
+    };
+    let (once, twice) = (push(&gs), push(&twice));
+    assert_eq!(once.groups, twice.groups);
+    for i in 0..once.groups.len() {
+        assert_eq!(2 * once.count(i, 0), twice.count(i, 0));
+        assert_eq!(
+            twice.max_wait_minutes(i, 0),
+            Some(once.max_wait_minutes(i, 0).unwrap_or(0) + 5)
+        );
+    }
+}
