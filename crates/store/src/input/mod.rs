@@ -31,7 +31,7 @@ pub use load::{
     Files, Loaded, RawSnapshot, Snapshot, SnapshotKind, SnapshotSource, TimeSource, load,
     time_from_name,
 };
-pub use stream::build_files;
+pub use stream::{build_files, build_files_listed};
 
 /// Errors of the input layer. Each names the file (or archive) it is about
 /// in its message, which is meant to be shown as one line.

@@ -465,6 +465,17 @@ pub fn build_files(
     parse: &ParseOptions,
     user_prefixes: &[String],
 ) -> Result<Built, InputError> {
+    build_files_listed(files, parse, user_prefixes).map(|(built, _)| built)
+}
+
+/// [`build_files`], and the snapshots in [`super::load`]'s order, each
+/// without its samples (kind, format, time, path, MemStats and the main
+/// mapping stay): what a viewer lists and opens again by path.
+pub fn build_files_listed(
+    files: &Files,
+    parse: &ParseOptions,
+    user_prefixes: &[String],
+) -> Result<(Built, Vec<Snapshot>), InputError> {
     let paths = files.paths()?;
     let series_opts = SeriesOptions {
         user_prefixes: user_prefixes.to_vec(),
@@ -585,5 +596,5 @@ pub fn build_files(
             first.display()
         ));
     }
-    Ok(built)
+    Ok((built, kept))
 }

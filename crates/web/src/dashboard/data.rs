@@ -114,8 +114,8 @@ enum Origin {
     Files {
         paths: Vec<PathBuf>,
         analysis: Arc<Analysis>,
-        /// Parsed profiles by snapshot id (= index).
-        profiles: Vec<Arc<Profile>>,
+        /// Snapshot files by snapshot id (= index).
+        files: Vec<PathBuf>,
     },
 }
 
@@ -153,8 +153,15 @@ impl Dashboard {
             Archive::open_read_only(dir)?;
             return Ok(Dashboard::with(Origin::Archive(dir.clone())));
         }
-        let loaded = input::load(&input::Files(inputs.to_vec()), &ParseOptions::default())?;
-        if loaded.snapshots.is_empty() {
+        // Streamed: only the series and each snapshot's kind, time and path
+        // stay in memory; a snapshot's profile is read again when a view
+        // opens it (hundreds of profiles of 10k sites would take gigabytes).
+        let (built, snapshots) = input::build_files_listed(
+            &input::Files(inputs.to_vec()),
+            &ParseOptions::default(),
+            &[],
+        )?;
+        if snapshots.is_empty() {
             return Err(DashboardError::Other(format!(
                 "{}: no profiles found",
                 inputs
@@ -164,8 +171,7 @@ impl Dashboard {
                     .join(", ")
             )));
         }
-        let metas: Vec<SnapMeta> = loaded
-            .snapshots
+        let metas: Vec<SnapMeta> = snapshots
             .iter()
             .enumerate()
             .map(|(i, s)| SnapMeta {
@@ -175,16 +181,11 @@ impl Dashboard {
                 path: s.path.display().to_string(),
             })
             .collect();
-        let analysis = analyse(Built::from_loaded(&loaded, &[])?, metas);
-        let profiles = loaded
-            .snapshots
-            .into_iter()
-            .map(|s| Arc::new(s.profile))
-            .collect();
+        let analysis = analyse(built, metas);
         Ok(Dashboard::with(Origin::Files {
             paths: inputs.to_vec(),
             analysis: Arc::new(analysis),
-            profiles,
+            files: snapshots.into_iter().map(|s| s.path).collect(),
         }))
     }
 
@@ -370,20 +371,15 @@ impl Dashboard {
     fn snapshot_profile(&self, id: &str) -> Result<Arc<Profile>, DashboardError> {
         let missing = || DashboardError::NotFound(format!("snapshot {id:?}"));
         match &self.origin {
-            Origin::Files { profiles, .. } => {
+            Origin::Files { files, .. } => {
                 let i: usize = id.parse().map_err(|_| missing())?;
-                profiles.get(i).cloned().ok_or_else(missing)
+                read_profile(files.get(i).ok_or_else(missing)?)
             }
             Origin::Archive(dir) => {
                 let n: i64 = id.parse().map_err(|_| missing())?;
                 let archive = Archive::open_read_only(dir)?;
                 let info = archive.snapshot(SnapshotId(n)).map_err(|_| missing())?;
-                let path = archive.path(&info);
-                let bytes = std::fs::read(&path)
-                    .map_err(|e| DashboardError::Other(format!("{}: {e}", path.display())))?;
-                let parsed = profile::parse(&bytes, &ParseOptions::default())
-                    .map_err(|e| DashboardError::Other(format!("{}: {e}", path.display())))?;
-                Ok(Arc::new(parsed.profile))
+                read_profile(&archive.path(&info))
             }
         }
     }
@@ -638,6 +634,15 @@ fn analyse(built: Built, snapshots: Vec<SnapMeta>) -> Analysis {
         memory_breaks: built.memory_breaks,
         restarts,
     }
+}
+
+/// A snapshot file, parsed.
+fn read_profile(path: &std::path::Path) -> Result<Arc<Profile>, DashboardError> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| DashboardError::Other(format!("{}: {e}", path.display())))?;
+    let parsed = profile::parse(&bytes, &ParseOptions::default())
+        .map_err(|e| DashboardError::Other(format!("{}: {e}", path.display())))?;
+    Ok(Arc::new(parsed.profile))
 }
 
 #[cfg(test)]
