@@ -114,6 +114,26 @@ fn cause(i: usize) -> (&'static str, &'static str) {
     }
 }
 
+/// Memory outside Go when only the peak RSS (MaxRSS) is known: how far the
+/// peak is above the highest Go-resident memory seen so far in the segment.
+/// `MaxRSS − (Go's current resident memory)` would rise whenever Go returns
+/// memory to the OS (the scavenger of an idle process does, a little every
+/// minute) while the peak stays; against Go's own running peak only a new
+/// process peak that Go's memory never reached counts.
+fn beyond_go_peak(bds: &[Breakdown], breaks: &[usize]) -> Option<Vec<f64>> {
+    let mut go_peak = 0u64;
+    bds.iter()
+        .enumerate()
+        .map(|(i, b)| {
+            if breaks.contains(&i) {
+                go_peak = 0;
+            }
+            go_peak = go_peak.max(b.go_resident);
+            Some((b.rss? as f64 - go_peak as f64).max(0.0))
+        })
+        .collect()
+}
+
 /// Findings per component whose verdict is not stable. The non-Go
 /// component needs RSS in every snapshot.
 pub fn analyze_memory(points: &[MemPoint], breaks: &[usize], th: &Thresholds) -> Vec<Finding> {
@@ -139,11 +159,14 @@ pub fn analyze_memory(points: &[MemPoint], breaks: &[usize], th: &Thresholds) ->
     let mut go_side_grows = false;
     let mut go_side_moves = false;
     for (i, name) in COMPONENTS.iter().enumerate() {
-        let Some(y) = bds
-            .iter()
-            .map(|b| component(b, i))
-            .collect::<Option<Vec<f64>>>()
-        else {
+        let y = if i == 5 && peak_only {
+            beyond_go_peak(&bds, breaks)
+        } else {
+            bds.iter()
+                .map(|b| component(b, i))
+                .collect::<Option<Vec<f64>>>()
+        };
+        let Some(y) = y else {
             continue;
         };
         let s = Series::new(x.clone(), y).with_breaks(breaks.to_vec());

@@ -182,3 +182,30 @@ fn peak_rss_says_nothing_while_go_memory_grows() {
         Some("not a Go-heap leak")
     );
 }
+
+/// An idle process (the zoo's worker pool): its scavenger returns free heap
+/// to the OS a little every minute, so Go's resident memory falls while the
+/// peak RSS stays. That is no memory outside Go.
+#[test]
+fn an_idle_process_returning_memory_has_no_non_go_growth() {
+    let points: Vec<MemPoint> = (0..40u64)
+        .map(|i| MemPoint {
+            time_nanos: i as i64 * MIN / 30,
+            stats: stats(8 * MB, MB, 2 * MB + i * 256 * 1024, 60 * MB),
+            rss: None,
+        })
+        .collect();
+    let report = Report::new(analyze_memory(&points, &[], &Thresholds::heap()));
+    assert!(
+        report
+            .findings
+            .iter()
+            .all(|f| f.signature.is_none() && f.verdict != Verdict::Leak),
+        "{:?}",
+        report
+            .findings
+            .iter()
+            .map(|f| (&f.function, f.verdict))
+            .collect::<Vec<_>>()
+    );
+}
