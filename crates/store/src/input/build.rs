@@ -289,7 +289,7 @@ pub fn build_with(
 
 /// Whether `now` is another build than the last one seen (profiles without
 /// a build id say nothing).
-fn restarted(last: &mut Option<String>, now: &Option<String>) -> bool {
+pub(super) fn restarted(last: &mut Option<String>, now: &Option<String>) -> bool {
     let Some(now) = now else { return false };
     let changed = last.as_ref().is_some_and(|l| l != now);
     *last = Some(now.clone());

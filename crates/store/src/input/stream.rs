@@ -31,39 +31,63 @@ use super::{
     Built, Files, InputError, PrebuiltGoroutines, PrebuiltHeap, Snapshot, SnapshotKind, build_with,
 };
 
+/// What a series built as files arrive keeps besides the series: whether
+/// they still come in time order, the main binary's last build id, and
+/// every file, for a rebuild in time order.
+#[derive(Default)]
+struct Arrivals {
+    /// Went out of time order: the series is rebuilt from `files` at the end.
+    unordered: bool,
+    last_time: Option<i64>,
+    last_build: Option<String>,
+    /// (time, path) of every snapshot of the series' format.
+    files: Vec<(i64, PathBuf)>,
+}
+
+impl Arrivals {
+    /// Records snapshot `s`; whether to push it now (not once the files
+    /// went out of time order).
+    fn admit(&mut self, s: &Snapshot) -> bool {
+        self.files.push((s.time_nanos, s.path.clone()));
+        self.unordered |= self.last_time.is_some_and(|t| s.time_nanos < t);
+        self.last_time = Some(s.time_nanos);
+        !self.unordered
+    }
+
+    /// Whether a profile with main-binary build id `build_id` is another
+    /// process than the last one (profiles without a build id say nothing).
+    fn restarted(&mut self, build_id: Option<String>) -> bool {
+        super::build::restarted(&mut self.last_build, &build_id.filter(|b| !b.is_empty()))
+    }
+
+    /// The files in time order (ties by path, as [`super::load`] sorts).
+    fn sorted_files(&mut self) -> Vec<(i64, PathBuf)> {
+        let mut files = std::mem::take(&mut self.files);
+        files.sort();
+        files
+    }
+}
+
 /// One heap format's series, built as the profiles arrive.
 struct HeapStream {
     builder: HeapSeriesBuilder,
-    /// Still in time order (else rebuilt at the end from `files`).
-    ordered: bool,
-    last_time: Option<i64>,
-    last_build: Option<String>,
+    arrivals: Arrivals,
     restarts: usize,
-    /// (time, path) of every snapshot of this format, for a rebuild.
-    files: Vec<(i64, PathBuf)>,
 }
 
 impl HeapStream {
     fn new(opts: &SeriesOptions) -> HeapStream {
         HeapStream {
             builder: HeapSeriesBuilder::new(opts.clone()),
-            ordered: true,
-            last_time: None,
-            last_build: None,
+            arrivals: Arrivals::default(),
             restarts: 0,
-            files: Vec::new(),
         }
     }
 
     fn push(&mut self, s: &Snapshot, flat: Option<&FlatProfile>) -> Result<(), InputError> {
-        self.files.push((s.time_nanos, s.path.clone()));
-        if self.last_time.is_some_and(|t| s.time_nanos < t) {
-            self.ordered = false;
-        }
-        if !self.ordered {
+        if !self.arrivals.admit(s) {
             return Ok(());
         }
-        self.last_time = Some(s.time_nanos);
         match flat {
             Some(f) => self.push_profile(HeapData::Flat(f), s.time_nanos, &s.path),
             None => self.push_profile(HeapData::Full(&s.profile), s.time_nanos, &s.path),
@@ -82,14 +106,10 @@ impl HeapStream {
                 .mappings
                 .first()
                 .map(|m| f.string(m.build_id).into_owned()),
-        }
-        .filter(|b| !b.is_empty());
-        if let Some(now) = build_id {
-            if self.last_build.as_ref().is_some_and(|l| *l != now) {
-                self.builder.mark_restart();
-                self.restarts += 1;
-            }
-            self.last_build = Some(now);
+        };
+        if self.arrivals.restarted(build_id) {
+            self.builder.mark_restart();
+            self.restarts += 1;
         }
         match p {
             HeapData::Full(p) => self.builder.push_at(p, time),
@@ -108,13 +128,11 @@ impl HeapStream {
         opts: &SeriesOptions,
         parse: &ParseOptions,
     ) -> Result<(drift::series::HeapSeries, usize), InputError> {
-        if self.ordered {
+        if !self.arrivals.unordered {
             return Ok((self.builder.finish(), self.restarts));
         }
-        let mut files = std::mem::take(&mut self.files);
-        files.sort();
         let mut again = HeapStream::new(opts);
-        for (time, path) in files {
+        for (time, path) in self.arrivals.sorted_files() {
             let s = classify(read_file(path)?, parse)?;
             again.push_profile(HeapData::Full(&s.profile), time, &s.path)?;
         }
@@ -127,49 +145,29 @@ impl HeapStream {
 /// hundreds of megabytes, its groups into kilobytes.
 struct GoroutineStream {
     builder: GoroutineSeriesBuilder,
-    ordered: bool,
-    last_time: Option<i64>,
-    last_build: Option<String>,
-    /// (time, path) of every snapshot of this format, for a rebuild.
-    files: Vec<(i64, PathBuf)>,
+    arrivals: Arrivals,
 }
 
 impl GoroutineStream {
     fn new(opts: &GroupOptions) -> GoroutineStream {
         GoroutineStream {
             builder: GoroutineSeriesBuilder::new(opts.clone()),
-            ordered: true,
-            last_time: None,
-            last_build: None,
-            files: Vec::new(),
+            arrivals: Arrivals::default(),
         }
     }
 
     fn push(&mut self, s: &Snapshot) -> Result<(), InputError> {
-        self.files.push((s.time_nanos, s.path.clone()));
-        if self.last_time.is_some_and(|t| s.time_nanos < t) {
-            self.ordered = false;
-        }
-        if !self.ordered {
+        if !self.arrivals.admit(s) {
             return Ok(());
         }
-        self.last_time = Some(s.time_nanos);
         self.push_snapshot(s)
     }
 
     /// As [`super::build_with`] pushes a goroutine snapshot.
     fn push_snapshot(&mut self, s: &Snapshot) -> Result<(), InputError> {
-        let build_id = s
-            .profile
-            .mappings
-            .first()
-            .map(|m| m.build_id.clone())
-            .filter(|b| !b.is_empty());
-        if let Some(now) = build_id {
-            if self.last_build.as_ref().is_some_and(|l| *l != now) {
-                self.builder.mark_restart();
-            }
-            self.last_build = Some(now);
+        let build_id = s.profile.mappings.first().map(|m| m.build_id.clone());
+        if self.arrivals.restarted(build_id) {
+            self.builder.mark_restart();
         }
         match &s.goroutines {
             Some(g) => self.builder.push_dump(g, s.time_nanos),
@@ -190,13 +188,11 @@ impl GoroutineStream {
         parse: &ParseOptions,
         leaks: &[PathBuf],
     ) -> Result<drift::goroutine::GoroutineSeries, InputError> {
-        if self.ordered {
+        if !self.arrivals.unordered {
             return Ok(self.builder.finish());
         }
-        let mut files = std::mem::take(&mut self.files);
-        files.sort();
         let mut again = GoroutineStream::new(opts);
-        for (_, path) in files {
+        for (_, path) in self.arrivals.sorted_files() {
             again.push_snapshot(&classify(read_file(path)?, parse)?)?;
         }
         for path in leaks {
@@ -559,7 +555,7 @@ pub fn build_files_listed(
             .then_with(|| a.path.cmp(&b.path))
     });
 
-    let (protos, texts) = (proto.files.len(), text.files.len());
+    let (protos, texts) = (proto.arrivals.files.len(), text.arrivals.files.len());
     let from_text = texts > protos;
     let chosen = if from_text { text } else { proto };
     let (series, restarts) = chosen.finish(&series_opts, parse)?;
@@ -571,7 +567,10 @@ pub fn build_files_listed(
         restarts,
     });
     // As build_with chooses: the more numerous format, dumps on a tie.
-    let (n_dumps, n_profiles) = (dumps.files.len(), goroutine_profiles.files.len());
+    let (n_dumps, n_profiles) = (
+        dumps.arrivals.files.len(),
+        goroutine_profiles.arrivals.files.len(),
+    );
     let from_dumps = n_dumps >= n_profiles;
     let chosen = if from_dumps {
         dumps
