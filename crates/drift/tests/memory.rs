@@ -209,3 +209,29 @@ fn an_idle_process_returning_memory_has_no_non_go_growth() {
             .collect::<Vec<_>>()
     );
 }
+
+/// Runtime metadata climbing steadily over a flat heap (a freshly started
+/// service's GC metadata and profiling buckets) is at most suspect.
+#[test]
+fn growing_runtime_metadata_alone_is_at_most_suspect() {
+    let points: Vec<MemPoint> = (0..40u64)
+        .map(|i| {
+            let mut m = stats(8 * MB, MB, 0, 60 * MB);
+            m.gc_sys += i * 64 * 1024;
+            m.sys += i * 64 * 1024;
+            MemPoint {
+                time_nanos: i as i64 * MIN / 30,
+                stats: m,
+                rss: None,
+            }
+        })
+        .collect();
+    let report = Report::new(analyze_memory(&points, &[], &Thresholds::heap()));
+    let meta = report
+        .findings
+        .iter()
+        .find(|f| f.function == "runtime metadata")
+        .expect("a runtime metadata finding");
+    assert_eq!(meta.verdict, Verdict::Suspect);
+    assert!(meta.notes.iter().any(|n| n.contains("at most suspect")));
+}
