@@ -195,3 +195,35 @@ fn flame_page_leaves_out_tiny_frames_unless_asked() {
     assert!(!body.contains("flame-pruned"));
     assert!(body.contains("main.f7"));
 }
+
+/// An unchanging source's pages are kept: the same view and query again
+/// does not load (nor build) anything; another query does. A source that
+/// may change is asked every time.
+#[test]
+fn pages_of_an_unchanging_source_are_kept() {
+    struct Counted(Mutex<usize>, bool);
+    impl ProfileSource for Counted {
+        fn load(&self, _: Option<&str>, _: Option<&str>) -> Result<Arc<Profile>, String> {
+            *self.0.lock().unwrap() += 1;
+            Ok(Arc::new(fixture("xss-heap.pb.gz")))
+        }
+        fn title(&self, _: Option<&str>) -> String {
+            "counted".into()
+        }
+        fn unchanging(&self) -> bool {
+            self.1
+        }
+    }
+    for unchanging in [true, false] {
+        let source = Arc::new(Counted(Mutex::new(0), unchanging));
+        let addr = start(source.clone());
+        let (_, first) = get(&addr, "/ui/top?si=inuse_space");
+        let (_, again) = get(&addr, "/ui/top?si=inuse_space");
+        assert_eq!(first, again);
+        let loads = *source.0.lock().unwrap();
+        assert_eq!(loads, if unchanging { 1 } else { 2 });
+        get(&addr, "/ui/top?si=alloc_space");
+        get(&addr, "/ui/flamegraph?si=inuse_space");
+        assert_eq!(*source.0.lock().unwrap(), loads + 2);
+    }
+}
