@@ -421,6 +421,8 @@ fn duplicates_are_left_out() {
 
 // ---- `hunt ARCHIVE`: archives written by `heapdrift watch` ----
 
+mod fake_http;
+
 mod fake {
     //! A fake Go service for `heapdrift watch`: it serves a recorded zoo
     //! series (heap proto, heap debug=1, goroutine proto) one snapshot per
@@ -428,7 +430,7 @@ mod fake {
     //! (serves the series from its start again: the cumulative counters
     //! fall). Pared down from tests/watch.rs's FakeTarget.
 
-    use std::io::{BufRead, BufReader, Write};
+    use std::io::Write;
     use std::net::{TcpListener, TcpStream};
     use std::path::Path;
     use std::sync::atomic::{AtomicBool, Ordering};
@@ -522,19 +524,9 @@ mod fake {
 <tr><td>3</td><td><a href='heap?debug=1'>heap</a></td></tr>\n</table></html>";
 
     fn serve(mut conn: TcpStream, st: &Mutex<State>, series: &Series) {
-        conn.set_nonblocking(false).unwrap();
-        let mut r = BufReader::new(conn.try_clone().unwrap());
-        let mut line = String::new();
-        if r.read_line(&mut line).is_err() {
+        let Some(path) = crate::fake_http::request_path(&conn) else {
             return;
-        }
-        loop {
-            let mut h = String::new();
-            if r.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
-                break;
-            }
-        }
-        let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+        };
         let n = series.heap.len();
         // The round is the heap request being answered (heap comes first
         // in a round); the other kinds follow it.

@@ -14,6 +14,8 @@ use std::time::{Duration, Instant};
 
 use store::{Archive, GapReason, Kind};
 
+mod fake_http;
+
 fn bin() -> &'static str {
     env!("CARGO_BIN_EXE_heapdrift")
 }
@@ -141,19 +143,9 @@ const INDEX: &str = "<html><table>\n<thead><td>Count</td><td>Profile</td></thead
 <tr><td>3</td><td><a href='heap?debug=1'>heap</a></td></tr>\n</table></html>";
 
 fn serve(mut conn: TcpStream, st: &Mutex<State>) {
-    conn.set_nonblocking(false).unwrap();
-    let mut r = BufReader::new(conn.try_clone().unwrap());
-    let mut line = String::new();
-    if r.read_line(&mut line).is_err() {
+    let Some(path) = fake_http::request_path(&conn) else {
         return;
-    }
-    loop {
-        let mut h = String::new();
-        if r.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
-            break;
-        }
-    }
-    let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+    };
     let (mut mode, fail_path) = {
         let s = st.lock().unwrap();
         (s.mode, s.fail_path)
