@@ -270,6 +270,25 @@ pub struct Options<'a> {
     pub sample_groups: Option<&'a SampleGroups>,
 }
 
+impl<'a> Options<'a> {
+    /// Options that take each sample's value from `sample_value`, with
+    /// everything else off (no mean, no tags, no kept set, function names).
+    pub fn new(sample_value: SampleFn<'a>) -> Options<'a> {
+        Options {
+            sample_value,
+            sample_mean_divisor: None,
+            format_tag: None,
+            obj_names: false,
+            orig_fn_names: false,
+            call_tree: false,
+            drop_negative: false,
+            kept_nodes: None,
+            collect_tags: false,
+            sample_groups: None,
+        }
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NodeOrder {
     FlatName,

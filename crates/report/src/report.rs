@@ -730,18 +730,7 @@ impl Report {
         let prof = &self.prof;
         let o = &self.options;
         let zero = |_: &[i64]| 0i64;
-        let gopt = graph::Options {
-            sample_value: &zero,
-            sample_mean_divisor: None,
-            format_tag: None,
-            obj_names: false,
-            orig_fn_names: false,
-            call_tree: false,
-            drop_negative: false,
-            kept_nodes: None,
-            collect_tags: false,
-            sample_groups: None,
-        };
+        let gopt = graph::Options::new(&zero);
         let (g, locs) = graph::create_nodes(prof, &gopt);
         let names: Vec<String> = g.arena.iter().map(|n| n.info.printable_name()).collect();
         let mut stack: Vec<(usize, bool)> = Vec::new();

@@ -28,18 +28,7 @@ fn every_cut_of_the_groups_gives_the_single_pass_graph() {
     for (name, p) in profiles() {
         for si in 0..p.sample_types.len() {
             let value = move |v: &[i64]| v[si];
-            let base = graph::Options {
-                sample_value: &value,
-                sample_mean_divisor: None,
-                format_tag: None,
-                obj_names: false,
-                orig_fn_names: false,
-                call_tree: false,
-                drop_negative: false,
-                kept_nodes: None,
-                collect_tags: false,
-                sample_groups: None,
-            };
+            let base = graph::Options::new(&value);
             let (whole, _) = new_graph_split(&p, &base, Some(0));
             let groups = graph::group_samples(&p, &base);
             // A kept set of about half the nodes exercises residual edges.

@@ -104,18 +104,7 @@ fn graph_of_800k_samples() {
     let t = Instant::now();
     let c = cpu_ticks();
     let sv = |v: &[i64]| v[0];
-    let gopt = report::graph::Options {
-        sample_value: &sv,
-        sample_mean_divisor: None,
-        format_tag: None,
-        obj_names: false,
-        orig_fn_names: false,
-        call_tree: false,
-        drop_negative: false,
-        kept_nodes: None,
-        collect_tags: false,
-        sample_groups: None,
-    };
+    let gopt = report::graph::Options::new(&sv);
     let groups = report::graph::group_samples(&p, &gopt);
     println!(
         "grouping: {}0 ms cpu ({} groups)",
