@@ -11,8 +11,9 @@ const MEMORY_COLORS = ['#1e88e5', '#90caf9', '#e0e0e0', '#8e24aa', '#fb8c00', '#
 // Timings of the last render, for tests and the closing note.
 window.heapdriftDashboard = { ready: false, timings: {} };
 
-function el(tag, attrs, ...children) {
-  const e = document.createElement(tag);
+// Attributes are set and text is added as text nodes: names from profiles
+// never become markup.
+function fill(e, attrs, children) {
   for (const [k, v] of Object.entries(attrs || {})) {
     if (v !== undefined && v !== null) e.setAttribute(k, v);
   }
@@ -23,16 +24,12 @@ function el(tag, attrs, ...children) {
   return e;
 }
 
+function el(tag, attrs, ...children) {
+  return fill(document.createElement(tag), attrs, children);
+}
+
 function svg(tag, attrs, ...children) {
-  const e = document.createElementNS(SVGNS, tag);
-  for (const [k, v] of Object.entries(attrs || {})) {
-    if (v !== undefined && v !== null) e.setAttribute(k, v);
-  }
-  for (const c of children) {
-    if (c === null || c === undefined) continue;
-    e.append(c instanceof Node ? c : document.createTextNode(String(c)));
-  }
-  return e;
+  return fill(document.createElementNS(SVGNS, tag), attrs, children);
 }
 
 async function getJSON(url) {
