@@ -298,11 +298,19 @@ fn parse_one(
             .iter()
             .any(|t| flat.string(t.r#type) == "inuse_space");
     if !is_heap {
+        // Handed over inflated, so as not to inflate again; unless that
+        // could inflate twice (gzip in gzip, which pprof refuses).
+        let bytes = match inflated {
+            Ok(true) if !bufs.inflated.starts_with(&[0x1f, 0x8b]) => {
+                std::mem::take(&mut bufs.inflated)
+            }
+            _ => std::mem::take(&mut bufs.raw),
+        };
         let raw = RawSnapshot {
             kind: None,
             time_nanos: None,
             mtime_nanos,
-            bytes: std::mem::take(&mut bufs.raw),
+            bytes,
             path: path.to_path_buf(),
         };
         let snapshot = classify(raw, parse)?;
