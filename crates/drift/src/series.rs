@@ -60,6 +60,12 @@ impl Fx {
 
 pub(crate) type FxMap<K, V> = HashMap<K, V, BuildHasherDefault<Fx>>;
 
+/// The version of the attribution rules (which frame a sample goes to,
+/// [`crate::frames`]). An archive records it beside the per-site values it
+/// computed; raise it whenever a change of the rules changes any site, so
+/// that archives written before are recomputed rather than mixed.
+pub const ATTRIBUTION_VERSION: u32 = 1;
+
 /// One frame of evidence.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct Frame {

@@ -1,6 +1,7 @@
 //! `heapdrift hunt`: options, `drift::hunt`, and the report on stdout. Glue
-//! only: the input rules and the series building live in `store::input`,
-//! the analysis and the rendering in the `drift` crate.
+//! only: the input rules and the series building live in the `series`
+//! crate (and `store::read` for archives), the analysis and the rendering
+//! in the `drift` crate.
 
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
@@ -12,7 +13,8 @@ use drift::render::{JsonReport, RenderOptions};
 use drift::{HuntOptions, Verdict};
 use profile::ParseOptions;
 use serde::Serialize;
-use store::input::{self, ArchiveOptions, Built, Files, SeriesPick};
+use series::{Built, FileOptions, Files};
+use store::read::{self, ArchiveOptions, SeriesPick};
 
 /// Finds leaks in a series of heap, goroutine and goroutineleak profiles of
 /// one Go process.
@@ -119,16 +121,17 @@ pub fn main(args: &[String]) -> i32 {
     }
 }
 
-/// The analysis and the report; `Ok(true)` when `--fail-on` trips.
+/// The analysis and the report; `Ok(true)` when `--fail-on` trips on any
+/// report.
 pub fn run(a: &HuntArgs) -> anyhow::Result<bool> {
-    let archives = a.inputs.iter().filter(|p| input::is_archive(p)).count();
+    let archives = a.inputs.iter().filter(|p| series::is_archive(p)).count();
     if archives > 0 {
         if a.inputs.len() > 1 {
             anyhow::bail!(
                 "an archive ({}) must be the only input",
                 a.inputs
                     .iter()
-                    .find(|p| input::is_archive(p))
+                    .find(|p| series::is_archive(p))
                     .map(|p| p.display().to_string())
                     .unwrap_or_default()
             );
@@ -140,40 +143,69 @@ pub fn run(a: &HuntArgs) -> anyhow::Result<bool> {
             "--target, --series and --from-files apply to an archive made by `heapdrift watch`"
         );
     }
-    let mut built = input::build_files(
+    let inputs = a
+        .inputs
+        .iter()
+        .map(|p| p.display().to_string())
+        .collect::<Vec<_>>()
+        .join(" ");
+    let processes = series::build_files(
         &Files(a.inputs.clone()),
-        &ParseOptions::default(),
-        &a.user_prefix,
-    )?;
-    if built.header.snapshots.is_empty() {
-        anyhow::bail!(
-            "{}: no profiles found",
-            a.inputs
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", ")
-        );
-    }
-    if built.header.process.is_empty() {
-        built.header.process = a
-            .inputs
-            .iter()
-            .map(|p| p.display().to_string())
-            .collect::<Vec<_>>()
-            .join(" ");
-    }
-    let findings = analyse(&built, a);
+        &FileOptions {
+            build: series::BuildOptions {
+                user_prefixes: a.user_prefix.clone(),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+    )
+    .map_err(|e| match e {
+        series::SeriesError::NoSnapshots(why) => {
+            anyhow::anyhow!("{inputs}: no profiles hunt reads ({why})")
+        }
+        e => e.into(),
+    })?;
+    let reports: Vec<(Built, Vec<drift::Finding>)> = processes
+        .into_iter()
+        .map(|p| {
+            let mut built = p.built;
+            if built.header.process.is_empty() {
+                built.header.process = inputs.clone();
+            }
+            let findings = analyse(&built, a);
+            (built, findings)
+        })
+        .collect();
     let mut out = io::stdout().lock();
     if a.json {
-        serde_json::to_writer_pretty(&mut out, &JsonReport::new(&built.header, &findings))
-            .context("writing JSON")?;
+        let docs: Vec<JsonReport<'_>> = reports
+            .iter()
+            .map(|(built, findings)| JsonReport::new(&built.header, findings))
+            .collect();
+        if let [one] = docs.as_slice() {
+            serde_json::to_writer_pretty(&mut out, one)
+        } else {
+            serde_json::to_writer_pretty(
+                &mut out,
+                &serde_json::json!({
+                    "schema": drift::render::JSON_SCHEMA,
+                    "inputs": a.inputs,
+                    "reports": docs,
+                }),
+            )
+        }
+        .context("writing JSON")?;
         writeln!(out)?;
     } else {
-        render_text(&mut out, &built, &findings, a)?;
+        for (i, (built, findings)) in reports.iter().enumerate() {
+            if i > 0 {
+                writeln!(out)?;
+            }
+            render_text(&mut out, built, findings, a)?;
+        }
     }
     out.flush()?;
-    Ok(trips(&findings, a))
+    Ok(reports.iter().any(|(_, f)| trips(f, a)))
 }
 
 /// `hunt ARCHIVE`: each selected series (by default every target's latest)
@@ -188,7 +220,7 @@ fn run_archive(a: &HuntArgs, dir: &std::path::Path) -> anyhow::Result<bool> {
             format!("--series {n:?}: expected a series id (a number), \"latest\" or \"all\"")
         })?),
     };
-    let selected = input::select_series(&archive, a.target.as_deref(), pick)?;
+    let selected = read::select_series(&archive, a.target.as_deref(), pick)?;
     let opts = ArchiveOptions {
         user_prefixes: a.user_prefix.clone(),
         from_files: a.from_files,
@@ -196,7 +228,7 @@ fn run_archive(a: &HuntArgs, dir: &std::path::Path) -> anyhow::Result<bool> {
     };
     let mut reports = Vec::with_capacity(selected.len());
     for sel in &selected {
-        let built = input::build_series(&archive, sel, &opts)?;
+        let built = read::build_series(&archive, sel, &opts)?;
         let findings = analyse(&built, a);
         reports.push((sel, built, findings));
     }
@@ -301,7 +333,7 @@ struct GapJson {
 }
 
 impl ArchiveRef {
-    fn new(dir: &std::path::Path, sel: &input::ArchiveSeries) -> Self {
+    fn new(dir: &std::path::Path, sel: &read::ArchiveSeries) -> Self {
         ArchiveRef {
             dir: dir.display().to_string(),
             target: sel.target.url.clone(),

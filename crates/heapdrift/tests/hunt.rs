@@ -346,10 +346,11 @@ fn files(svc: &str, pred: impl Fn(&str) -> bool) -> Vec<PathBuf> {
 }
 
 #[test]
-fn heap_texts_alone_with_mtime_order() {
+fn heap_texts_alone_placed_by_their_last_gc() {
     // debug=1 texts have no time stamp. Copied under names that sort in
-    // reverse and carry no time, with mtimes in the true order: hunt must
-    // use the mtimes.
+    // reverse and carry no time, with made-up mtimes: hunt must place them
+    // by their MemStats' LastGC (recorded with gc=1, so the fetch time),
+    // not by the file times.
     let texts = files("globalmap", |n| n.contains(".debug1."));
     assert!(texts.len() >= 6);
     let dir = tempfile::tempdir().unwrap();
@@ -373,7 +374,12 @@ fn heap_texts_alone_with_mtime_order() {
         "heap",
         "leak",
     );
-    assert_eq!(v["start_unix_nanos"], 1_800_000_000_000_000_000i64);
+    assert_eq!(v["start_unix_nanos"], 1_795_712_849_591_809_593i64);
+    let notes = v["notes"].to_string();
+    assert!(
+        notes.contains("heap debug=1 text times from MemStats' last GC"),
+        "{notes}"
+    );
 }
 
 #[test]
@@ -720,7 +726,7 @@ fn watch_archive_index_equals_decoding_the_files() {
             slow["notes"][0]
                 .as_str()
                 .unwrap()
-                .ends_with("from the files")
+                .ends_with("from the files (as asked)")
         );
         assert!(!findings(&fast).is_empty());
         // Same findings, same numbers, same everything.

@@ -186,7 +186,7 @@ fn kind_of(path: &Path) -> Kind {
 }
 
 fn taken_at(path: &Path) -> i64 {
-    store::input::time_from_name(path.file_name().unwrap().to_str().unwrap()).unwrap()
+    series::time_from_name(path.file_name().unwrap().to_str().unwrap()).unwrap()
 }
 
 /// Puts a file into an archive as `watch` would (the bytes as fetched,

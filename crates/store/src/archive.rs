@@ -1,15 +1,18 @@
-use crate::identity::Identity;
 use crate::layout;
 use crate::recover::{self, RecoveryReport};
 use crate::summary::{Summary, decode_sites, encode_sites};
 use crate::{StoreError, io_err};
 use drift::series::Frame;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, params};
+use series::identity::Identity;
 use std::collections::{HashMap, HashSet};
 use std::fs::{self, File};
 use std::path::{Path, PathBuf};
 
-pub const INDEX_FILE: &str = "heapdrift.sqlite";
+pub const INDEX_FILE: &str = series::ARCHIVE_INDEX;
+/// The `meta` key of the attribution rules' version that computed the
+/// per-site values.
+const ATTRIBUTION_KEY: &str = "attribution";
 const LOCK_FILE: &str = "heapdrift.lock";
 const SCHEMA_VERSION: i64 = 1;
 /// How long `open` waits for another writer to let go.
@@ -78,83 +81,24 @@ pub struct SeriesId(pub i64);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct SnapshotId(pub i64);
 
-/// What an endpoint served. The directory name of a kind is [`Kind::as_str`].
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum Kind {
-    /// `/debug/pprof/heap` (proto).
-    Heap,
-    /// `/debug/pprof/heap?debug=1` (text with the MemStats footer).
-    HeapDebug1,
-    Allocs,
-    Goroutine,
-    GoroutineDebug1,
-    /// `/debug/pprof/goroutine?debug=2`.
-    GoroutineDump,
-    GoroutineLeak,
-    /// CPU profile.
-    Profile,
-    Block,
-    Mutex,
-    Threadcreate,
+/// The directory name of a kind is [`Kind::as_str`].
+pub use series::Kind;
+
+/// File extension for a snapshot's bytes: stored verbatim, so the
+/// extension follows the content (gzip or not) and the kind (proto or
+/// text).
+pub fn extension(kind: Kind, bytes: &[u8]) -> &'static str {
+    let gz = bytes.starts_with(&[0x1f, 0x8b]);
+    match (kind.is_text(), gz) {
+        (false, true) => "pb.gz",
+        (false, false) => "pb",
+        (true, true) => "txt.gz",
+        (true, false) => "txt",
+    }
 }
 
-impl Kind {
-    pub const ALL: [Kind; 11] = [
-        Kind::Heap,
-        Kind::HeapDebug1,
-        Kind::Allocs,
-        Kind::Goroutine,
-        Kind::GoroutineDebug1,
-        Kind::GoroutineDump,
-        Kind::GoroutineLeak,
-        Kind::Profile,
-        Kind::Block,
-        Kind::Mutex,
-        Kind::Threadcreate,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Heap => "heap",
-            Kind::HeapDebug1 => "heap_debug1",
-            Kind::Allocs => "allocs",
-            Kind::Goroutine => "goroutine",
-            Kind::GoroutineDebug1 => "goroutine_debug1",
-            Kind::GoroutineDump => "goroutine_dump",
-            Kind::GoroutineLeak => "goroutineleak",
-            Kind::Profile => "profile",
-            Kind::Block => "block",
-            Kind::Mutex => "mutex",
-            Kind::Threadcreate => "threadcreate",
-        }
-    }
-
-    pub fn parse(s: &str) -> Result<Kind, StoreError> {
-        Kind::ALL
-            .into_iter()
-            .find(|k| k.as_str() == s)
-            .ok_or_else(|| StoreError::UnknownKind(s.to_string()))
-    }
-
-    /// Whether the endpoint serves text (debug=1/2) rather than proto.
-    pub fn is_text(self) -> bool {
-        matches!(
-            self,
-            Kind::HeapDebug1 | Kind::GoroutineDebug1 | Kind::GoroutineDump
-        )
-    }
-
-    /// File extension for these bytes: stored verbatim, so the extension
-    /// follows the content (gzip or not) and the kind (proto or text).
-    pub fn extension(self, bytes: &[u8]) -> &'static str {
-        let gz = bytes.starts_with(&[0x1f, 0x8b]);
-        match (self.is_text(), gz) {
-            (false, true) => "pb.gz",
-            (false, false) => "pb",
-            (true, true) => "txt.gz",
-            (true, false) => "txt",
-        }
-    }
+fn parse_kind(s: &str) -> Result<Kind, StoreError> {
+    Kind::parse(s).ok_or_else(|| StoreError::UnknownKind(s.to_string()))
 }
 
 /// Why a target gave no snapshot for a while.
@@ -176,6 +120,16 @@ impl GapReason {
             GapReason::Timeout => "timeout",
             GapReason::ServerError => "5xx",
             GapReason::Garbage => "garbage",
+        }
+    }
+
+    /// What the reason means, for a report.
+    pub fn describe(self) -> &'static str {
+        match self {
+            GapReason::Down => "target down",
+            GapReason::Timeout => "timed out",
+            GapReason::ServerError => "server error",
+            GapReason::Garbage => "not a profile",
         }
     }
 
@@ -355,6 +309,13 @@ impl Archive {
                     "INSERT INTO meta(key, value) VALUES('schema', ?1)",
                     [SCHEMA_VERSION.to_string()],
                 )?;
+                conn.execute(
+                    "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)",
+                    params![
+                        ATTRIBUTION_KEY,
+                        drift::series::ATTRIBUTION_VERSION.to_string()
+                    ],
+                )?;
             }
             Some(Ok(SCHEMA_VERSION)) => {}
             Some(Ok(v)) => return Err(StoreError::Schema(v)),
@@ -373,6 +334,9 @@ impl Archive {
             recovery: RecoveryReport::default(),
         };
         a.recovery = recover::run(&mut a)?;
+        if !a.attribution_current()? {
+            a.recovery.reattributed = a.reattribute()?;
+        }
         let max: Option<i64> = a
             .conn
             .query_row("SELECT max(id) FROM snapshots", [], |r| r.get(0))?;
@@ -609,7 +573,7 @@ impl Archive {
         self.writable()?;
         let rel_dir = format!("{}/{}", self.series_dir(series)?, kind.as_str());
         let dir = self.ensure_dir(&rel_dir)?;
-        let ext = kind.extension(bytes);
+        let ext = extension(kind, bytes);
         let name = loop {
             let name = layout::file_name(taken_at, self.next_seq, ext);
             self.next_seq += 1;
@@ -680,43 +644,12 @@ impl Archive {
             ],
         )?;
         let id = tx.last_insert_rowid();
-        let mut fresh = Vec::new();
-        if !s.sites.is_empty() {
+        let fresh = if s.sites.is_empty() {
+            Vec::new()
+        } else {
             let cache = self.sites.get_or_insert_with(HashMap::new);
-            let mut entries = Vec::with_capacity(s.sites.len());
-            {
-                let mut ins = tx.prepare_cached(
-                    "INSERT INTO sites(function, file, line, user, stack) VALUES(?1,?2,?3,?4,?5)",
-                )?;
-                for site in &s.sites {
-                    let key = (site.function.clone(), site.file.clone(), site.line);
-                    let sid = match cache.get(&key) {
-                        Some(&sid) => sid,
-                        None => {
-                            let stack =
-                                serde_json::to_string(&site.stack).unwrap_or_else(|_| "[]".into());
-                            ins.execute(params![
-                                site.function,
-                                site.file,
-                                site.line,
-                                site.user,
-                                stack
-                            ])?;
-                            let sid = tx.last_insert_rowid();
-                            cache.insert(key.clone(), sid);
-                            fresh.push(key);
-                            sid
-                        }
-                    };
-                    entries.push((sid, site.values));
-                }
-            }
-            let blob = encode_sites(&mut entries);
-            tx.execute(
-                "INSERT INTO site_values(snapshot, data) VALUES(?1, ?2)",
-                params![id, blob],
-            )?;
-        }
+            write_site_values(&tx, cache, id, &s.sites)?
+        };
         if let Err(e) = tx.commit() {
             // The rows of new sites were rolled back with the rest.
             if let Some(cache) = self.sites.as_mut() {
@@ -727,6 +660,61 @@ impl Archive {
             return Err(e.into());
         }
         Ok(SnapshotId(id))
+    }
+
+    /// Whether the index's per-site values were attributed by this
+    /// heapdrift's rules (`drift::series::ATTRIBUTION_VERSION`). When not,
+    /// readers take the heap series from the files; a writer's
+    /// [`Archive::open`] recomputes them.
+    pub fn attribution_current(&self) -> Result<bool, StoreError> {
+        Ok(stored_attribution(&self.conn)? == drift::series::ATTRIBUTION_VERSION)
+    }
+
+    /// Recomputes the per-site values of every heap snapshot whose file is
+    /// there with the current attribution rules, then records their
+    /// version. Returns how many snapshots were recomputed.
+    fn reattribute(&mut self) -> Result<usize, StoreError> {
+        self.load_sites()?;
+        let infos: Vec<SnapshotInfo> = {
+            let mut st = self.conn.prepare(
+                "SELECT id, series, kind, taken_at, fetch_nanos, bytes, path, status, recovered, profile_time,
+                    inuse_space, inuse_objects, alloc_space, alloc_objects, goroutines, memstats
+                 FROM snapshots WHERE kind IN ('heap', 'heap_debug1') AND status='ok' ORDER BY id",
+            )?;
+            let mut rows = st.query([])?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                out.push(snapshot_row(r)?);
+            }
+            out
+        };
+        let opts = drift::series::SeriesOptions::default();
+        let tx = self.conn.transaction()?;
+        let cache = self.sites.get_or_insert_with(HashMap::new);
+        let mut done = 0;
+        for info in &infos {
+            let path = self.dir.join(&info.path);
+            // A file that vanished or no longer parses keeps its values.
+            let Ok(bytes) = fs::read(&path) else { continue };
+            let Ok(parsed) = profile::parse(&bytes, &profile::ParseOptions::default()) else {
+                continue;
+            };
+            let summary = Summary::from_parsed(&parsed, &opts);
+            tx.execute("DELETE FROM site_values WHERE snapshot=?1", [info.id.0])?;
+            if !summary.sites.is_empty() {
+                write_site_values(&tx, cache, info.id.0, &summary.sites)?;
+            }
+            done += 1;
+        }
+        tx.execute(
+            "INSERT OR REPLACE INTO meta(key, value) VALUES(?1, ?2)",
+            params![
+                ATTRIBUTION_KEY,
+                drift::series::ATTRIBUTION_VERSION.to_string()
+            ],
+        )?;
+        tx.commit()?;
+        Ok(done)
     }
 
     fn load_sites(&mut self) -> Result<(), StoreError> {
@@ -774,7 +762,7 @@ impl Archive {
             let reason: String = r.get(4)?;
             out.push(Gap {
                 target: TargetId(r.get(0)?),
-                kind: kind.as_deref().map(Kind::parse).transpose()?,
+                kind: kind.as_deref().map(parse_kind).transpose()?,
                 from_ns: r.get(2)?,
                 to_ns: r.get(3)?,
                 reason: GapReason::parse(&reason).ok_or(StoreError::UnknownKind(reason))?,
@@ -946,7 +934,7 @@ fn snapshot_row(r: &rusqlite::Row<'_>) -> Result<SnapshotInfo, StoreError> {
     Ok(SnapshotInfo {
         id: SnapshotId(r.get(0)?),
         series: SeriesId(r.get(1)?),
-        kind: Kind::parse(&kind)?,
+        kind: parse_kind(&kind)?,
         taken_at: r.get(3)?,
         fetch_nanos: r.get(4)?,
         bytes: r.get(5)?,
@@ -970,4 +958,62 @@ fn fsync_new_dir(dir: &Path) -> Result<(), StoreError> {
         layout::fsync_dir(parent).map_err(io_err(parent))?;
     }
     Ok(())
+}
+
+/// The attribution version of the index's per-site values. Archives from
+/// before it was recorded were computed with version 1's rules.
+fn stored_attribution(conn: &Connection) -> Result<u32, StoreError> {
+    let v: Option<String> = conn
+        .query_row(
+            "SELECT value FROM meta WHERE key=?1",
+            [ATTRIBUTION_KEY],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(v.and_then(|v| v.parse().ok()).unwrap_or(1))
+}
+
+/// Inserts the per-site values of snapshot `id`, interning new sites
+/// (`cache` maps (function, file, line) to site ids). Returns the keys of
+/// the sites inserted, to be forgotten if the transaction rolls back.
+fn write_site_values(
+    tx: &rusqlite::Transaction<'_>,
+    cache: &mut HashMap<SiteKey, i64>,
+    id: i64,
+    sites: &[crate::SiteValues],
+) -> Result<Vec<SiteKey>, StoreError> {
+    let mut fresh = Vec::new();
+    let mut entries = Vec::with_capacity(sites.len());
+    {
+        let mut ins = tx.prepare_cached(
+            "INSERT INTO sites(function, file, line, user, stack) VALUES(?1,?2,?3,?4,?5)",
+        )?;
+        for site in sites {
+            let key = (site.function.clone(), site.file.clone(), site.line);
+            let sid = match cache.get(&key) {
+                Some(&sid) => sid,
+                None => {
+                    let stack = serde_json::to_string(&site.stack).unwrap_or_else(|_| "[]".into());
+                    ins.execute(params![
+                        site.function,
+                        site.file,
+                        site.line,
+                        site.user,
+                        stack
+                    ])?;
+                    let sid = tx.last_insert_rowid();
+                    cache.insert(key.clone(), sid);
+                    fresh.push(key);
+                    sid
+                }
+            };
+            entries.push((sid, site.values));
+        }
+    }
+    let blob = encode_sites(&mut entries);
+    tx.execute(
+        "INSERT INTO site_values(snapshot, data) VALUES(?1, ?2)",
+        params![id, blob],
+    )?;
+    Ok(fresh)
 }

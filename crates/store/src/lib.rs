@@ -5,8 +5,9 @@
 //! series (one per process lifetime), snapshots with summary columns,
 //! per-site heap values, and gaps. See docs/archive.md.
 //!
-//! [`input`] is `hunt`'s input layer as a library: plain files, directories
-//! and archives in; the series `drift::hunt` reads out.
+//! [`read`] reads one series of the archive into the series layer's one
+//! builder (`series::SeriesBuilder`): the heap series from the index's
+//! per-site values, the other kinds from their files.
 //!
 //! Crash safety: a snapshot file is written to a temp file, fsynced and
 //! renamed before its index row is committed, so a crash leaves at worst a
@@ -14,15 +15,14 @@
 //! file (deleted by it). SQLite's WAL keeps the index itself consistent.
 
 mod archive;
-pub mod identity;
-pub mod input;
 pub mod layout;
+pub mod read;
 mod recover;
 pub mod summary;
 
 pub use archive::*;
-pub use identity::{Continuity, Identity, RestartReason, detect_restart};
 pub use recover::RecoveryReport;
+pub use series::identity::{Continuity, Identity, RestartReason, detect_restart};
 pub use summary::{SiteValues, Summary};
 
 /// Errors of the archive.
@@ -46,6 +46,11 @@ pub enum StoreError {
     Schema(i64),
     #[error("unknown snapshot kind {0:?}")]
     UnknownKind(String),
+    /// What `read::select_series` found nothing for (lists what there is).
+    #[error("{0}")]
+    Select(String),
+    #[error("{0}")]
+    Series(#[from] series::SeriesError),
 }
 
 pub(crate) fn io_err(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {

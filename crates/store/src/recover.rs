@@ -26,6 +26,9 @@ pub struct RecoveryReport {
     pub missing: usize,
     /// Files under the archive that match no series or kind, left alone.
     pub foreign: Vec<String>,
+    /// Heap snapshots whose per-site values were recomputed because the
+    /// attribution rules changed since they were written.
+    pub reattributed: usize,
 }
 
 pub(crate) fn run(a: &mut Archive) -> Result<RecoveryReport, StoreError> {
@@ -75,7 +78,7 @@ pub(crate) fn run(a: &mut Archive) -> Result<RecoveryReport, StoreError> {
                     }
                     let parsed = (
                         series_of_dir.get(&sdir),
-                        Kind::parse(&kind).ok(),
+                        Kind::parse(&kind),
                         layout::parse_file_name(&name),
                     );
                     match parsed {

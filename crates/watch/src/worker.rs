@@ -6,11 +6,9 @@ use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
-use drift::goroutine::{GoroutineSeriesBuilder, GroupOptions};
-use drift::memory::MemPoint;
-use drift::series::{HeapSeriesBuilder, SeriesOptions};
 use fetch::watch::{Client, Endpoint, Failure, FailureClass, Index, Target};
 use profile::Parsed;
+use series::builder::{BuildOptions, Entry, SeriesBuilder, SnapshotRef};
 use store::{
     Archive, Continuity, GapReason, Identity, Kind, SeriesId, SeriesInfo, Summary, TargetId,
     detect_restart,
@@ -111,12 +109,9 @@ pub(crate) struct Worker {
     due: Due,
     round: u64,
     gaps: HashMap<Option<Kind>, OpenGap>,
-    heap: HeapSeriesBuilder,
-    /// Heap snapshots seen by the live analysis (not all are kept).
-    heap_seen: u64,
-    goroutines: GoroutineSeriesBuilder,
-    memory: Vec<MemPoint>,
-    memory_breaks: Vec<usize>,
+    /// The live analysis: the current series' snapshots, pushed as they
+    /// are stored, into the builder `hunt` uses on the archive.
+    live: SeriesBuilder,
     totals: Totals,
 }
 
@@ -152,11 +147,7 @@ impl Worker {
             due: Due::default(),
             round: 0,
             gaps: HashMap::new(),
-            heap: HeapSeriesBuilder::new(SeriesOptions::default()),
-            heap_seen: 0,
-            goroutines: GoroutineSeriesBuilder::new(GroupOptions::default()),
-            memory: Vec::new(),
-            memory_breaks: Vec::new(),
+            live: live_builder(),
             totals: Totals::default(),
         }
     }
@@ -300,7 +291,7 @@ impl Worker {
                 },
             );
             let checked = parsed.map_err(|e| e.to_string()).and_then(|p| {
-                let s = Summary::from_parsed(&p, &SeriesOptions::default());
+                let s = Summary::from_parsed(&p, &drift::series::SeriesOptions::default());
                 sane(kind, &p, &s).map(|()| (p, s))
             });
             let (parsed, summary) = match checked {
@@ -382,9 +373,8 @@ impl Worker {
                     self.series = Some(id);
                     self.prev.clear();
                     self.merged = Identity::default();
-                    self.heap.mark_restart();
-                    self.goroutines.mark_restart();
-                    self.memory_breaks.push(self.memory.len());
+                    // hunt reads each series (process lifetime) on its own.
+                    self.live = live_builder();
                     began = Some((id, reason, true));
                 }
                 Err(e) => {
@@ -407,15 +397,18 @@ impl Worker {
                 restart,
             });
         }
-        if let Err(e) = put {
-            self.store_failed(e);
-            return false;
-        }
+        let id = match put {
+            Ok(id) => id,
+            Err(e) => {
+                self.store_failed(e);
+                return false;
+            }
+        };
         if checks_restart(kind) {
             merge(&mut self.merged, &ident, kind);
             self.prev.insert(kind, ident);
         }
-        self.observe(kind, taken_at, parsed, summary);
+        self.observe(kind, taken_at, parsed, summary, id);
         true
     }
 
@@ -427,21 +420,25 @@ impl Worker {
     }
 
     /// Feeds the live analysis and the totals.
-    fn observe(&mut self, kind: Kind, taken_at: i64, parsed: &Parsed, summary: &Summary) {
+    fn observe(
+        &mut self,
+        kind: Kind,
+        taken_at: i64,
+        parsed: &Parsed,
+        summary: &Summary,
+        id: store::SnapshotId,
+    ) {
+        let source = SnapshotRef::Id(id.0);
+        // A snapshot the builder refuses (a profile of another kind than
+        // its endpoint promised) is in the archive, and hunt will say what
+        // is wrong with it; the live view goes on without it.
+        let _ = self
+            .live
+            .push(Entry::parsed(kind, taken_at, parsed, &source));
         match kind {
             Kind::Heap => {
                 self.totals.inuse_space = summary.inuse_space;
                 self.totals.inuse_objects = summary.inuse_objects;
-                // The live series keeps a row per snapshot and site (32 bytes
-                // per site): past 128 snapshots only every 2nd, past 256
-                // every 4th… is kept, so a long watch of a service with 10k
-                // sites stays within tens of MB. drift reduces long series to
-                // 64 points anyway; the archive keeps everything.
-                let stride = (self.heap_seen / 128).next_power_of_two();
-                if self.heap_seen.is_multiple_of(stride) {
-                    let _ = self.heap.push_at(&parsed.profile, taken_at);
-                }
-                self.heap_seen += 1;
             }
             Kind::HeapDebug1 => {
                 if let Some(ms) = &parsed.memstats {
@@ -450,18 +447,9 @@ impl Worker {
                     self.totals.heap_released = Some(ms.heap_released);
                     self.totals.stack_sys = Some(ms.stack_sys);
                     self.totals.sys = Some(ms.sys);
-                    self.memory.push(MemPoint {
-                        time_nanos: taken_at,
-                        stats: ms.clone(),
-                        rss: None,
-                    });
                 }
             }
-            Kind::Goroutine => {
-                self.totals.goroutines = summary.goroutines;
-                let _ = self.goroutines.push_at(&parsed.profile, taken_at);
-            }
-            Kind::GoroutineLeak => self.goroutines.push_leak_profile(&parsed.profile),
+            Kind::Goroutine => self.totals.goroutines = summary.goroutines,
             _ => {}
         }
     }
@@ -488,14 +476,10 @@ impl Worker {
 
     /// drift's analysis of the series so far: the top findings.
     fn suspects(&self) -> Vec<Suspect> {
-        let gs = self.goroutines.snapshot();
-        let hs = self.heap.current();
-        let inputs = drift::Inputs {
-            heap: (hs.len() >= 2).then_some(hs),
-            goroutines: (gs.len() >= 2).then_some(&gs),
-            memory: &self.memory,
-            memory_breaks: &self.memory_breaks,
-        };
+        let current = self.live.current();
+        let mut inputs = current.inputs();
+        inputs.heap = inputs.heap.filter(|h| h.len() >= 2);
+        inputs.goroutines = inputs.goroutines.filter(|g| g.len() >= 2);
         let report = drift::hunt(&inputs, &drift::HuntOptions::default());
         report
             .findings
@@ -559,6 +543,14 @@ impl Worker {
             Err(e) => self.store_failed(e),
         }
     }
+}
+
+/// The live analysis' builder: long watches keep thinned heap series.
+fn live_builder() -> SeriesBuilder {
+    SeriesBuilder::new(BuildOptions {
+        thin_heap: true,
+        ..Default::default()
+    })
 }
 
 /// Overlays the fields `new` (a snapshot of `kind`) has onto `into`: the
@@ -635,7 +627,7 @@ mod tests {
         ))
         .unwrap();
         let p = profile::parse(&b, &profile::ParseOptions::default()).unwrap();
-        let s = Summary::from_parsed(&p, &SeriesOptions::default());
+        let s = Summary::from_parsed(&p, &drift::series::SeriesOptions::default());
         (p, s)
     }
 

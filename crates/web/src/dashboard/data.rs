@@ -4,9 +4,10 @@
 //! process (read once, at start-up).
 //!
 //! Snapshot ids are the archive's snapshot ids, or for plain files the
-//! index of the snapshot in time order. Loading and series building are
-//! `store::input`'s; this module only adapts the archive's index to it and
-//! remembers which snapshot each point of a series came from.
+//! index of the snapshot among all processes' snapshots, each process's in
+//! time order. Loading and series building are the series layer's
+//! (`series::build_files`, `store::read`); the builder says which snapshot
+//! each point of a series came from.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
@@ -15,15 +16,16 @@ use std::sync::{Arc, Mutex};
 use drift::Report;
 use drift::memory::MemPoint;
 use drift::render::Header;
-use profile::{ParseOptions, Profile, SourceFormat};
-use store::input::{self, Built, InputError, SnapshotKind};
+use profile::{ParseOptions, Profile};
+use series::{Built, SeriesError, SnapshotRef};
+use store::read::{self, ArchiveOptions, SeriesPick};
 use store::{Archive, SeriesId, SnapshotId, StoreError};
 
 /// Errors of the dashboard's data layer; each is one line for the user.
 #[derive(Debug, thiserror::Error)]
 pub enum DashboardError {
     #[error("{0}")]
-    Input(#[from] InputError),
+    Series(#[from] SeriesError),
     #[error("{0}")]
     Store(#[from] StoreError),
     #[error("no such {0}")]
@@ -113,7 +115,8 @@ enum Origin {
     Archive(PathBuf),
     Files {
         paths: Vec<PathBuf>,
-        analysis: Arc<Analysis>,
+        /// One per process found among the files, with its series id.
+        processes: Vec<(String, Arc<Analysis>)>,
         /// Snapshot files by snapshot id (= index).
         files: Vec<PathBuf>,
     },
@@ -137,8 +140,17 @@ type ProfileKey = (String, Option<String>);
 /// A series' state in the index: its snapshot count and highest id.
 type Fingerprint = (usize, i64);
 
-/// The id of the one series of plain files.
+/// The series id of the (first) process among plain files; further
+/// processes are `files-2`, `files-3`, ...
 pub const FILES_SERIES: &str = "files";
+
+fn files_series_id(index: usize) -> String {
+    if index == 0 {
+        FILES_SERIES.to_string()
+    } else {
+        format!("{FILES_SERIES}-{}", index + 1)
+    }
+}
 
 const KEEP_PROFILES: usize = 6;
 
@@ -147,7 +159,7 @@ impl Dashboard {
     /// directories of one process.
     pub fn open(inputs: &[PathBuf]) -> Result<Dashboard, DashboardError> {
         if let [dir] = inputs
-            && input::is_archive(dir)
+            && series::is_archive(dir)
         {
             // Fail now, not on the first page load, if it does not open.
             Archive::open_read_only(dir)?;
@@ -156,36 +168,42 @@ impl Dashboard {
         // Streamed: only the series and each snapshot's kind, time and path
         // stay in memory; a snapshot's profile is read again when a view
         // opens it (hundreds of profiles of 10k sites would take gigabytes).
-        let (built, snapshots) = input::build_files_listed(
-            &input::Files(inputs.to_vec()),
-            &ParseOptions::default(),
-            &[],
+        let found = series::build_files(
+            &series::Files(inputs.to_vec()),
+            &series::FileOptions::default(),
         )?;
-        if snapshots.is_empty() {
-            return Err(DashboardError::Other(format!(
-                "{}: no profiles found",
-                inputs
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )));
+        let mut files: Vec<PathBuf> = Vec::new();
+        let mut processes = Vec::with_capacity(found.len());
+        for (i, p) in found.into_iter().enumerate() {
+            let first = files.len();
+            let metas: Vec<SnapMeta> = p
+                .snapshots
+                .iter()
+                .enumerate()
+                .map(|(j, s)| SnapMeta {
+                    id: (first + j).to_string(),
+                    kind: s.kind.as_str().into(),
+                    time: s.time_nanos,
+                    path: s.path.display().to_string(),
+                })
+                .collect();
+            let ids: HashMap<PathBuf, String> = p
+                .snapshots
+                .iter()
+                .enumerate()
+                .map(|(j, s)| (s.path.clone(), (first + j).to_string()))
+                .collect();
+            files.extend(p.snapshots.into_iter().map(|s| s.path));
+            let analysis = analyse(p.built, metas, |r| match r {
+                SnapshotRef::Path(path) => ids.get(path).cloned(),
+                SnapshotRef::Id(_) => None,
+            });
+            processes.push((files_series_id(i), Arc::new(analysis)));
         }
-        let metas: Vec<SnapMeta> = snapshots
-            .iter()
-            .enumerate()
-            .map(|(i, s)| SnapMeta {
-                id: i.to_string(),
-                kind: kind_name(s.kind, s.format).into(),
-                time: s.time_nanos,
-                path: s.path.display().to_string(),
-            })
-            .collect();
-        let analysis = analyse(built, metas);
         Ok(Dashboard::with(Origin::Files {
             paths: inputs.to_vec(),
-            analysis: Arc::new(analysis),
-            files: snapshots.into_iter().map(|s| s.path).collect(),
+            processes,
+            files,
         }))
     }
 
@@ -217,35 +235,37 @@ impl Dashboard {
     pub fn targets(&self) -> Result<Vec<TargetView>, DashboardError> {
         match &self.origin {
             Origin::Archive(dir) => archive_targets(dir),
-            Origin::Files { analysis, .. } => {
-                let a = analysis;
-                let (first, last) = (
-                    a.snapshots.first().map_or(0, |s| s.time),
-                    a.snapshots.last().map_or(0, |s| s.time),
-                );
-                let gaps = detected_gaps(&a.snapshots);
-                Ok(vec![TargetView {
-                    id: "files".into(),
-                    url: if a.header.process.is_empty() {
-                        self.describe().1
-                    } else {
-                        a.header.process.clone()
-                    },
-                    series: vec![SeriesView {
-                        id: FILES_SERIES.into(),
-                        first,
-                        last,
-                        span_seconds: (last - first) as f64 / 1e9,
-                        snapshots: count_kinds(&a.snapshots),
-                        total: a.snapshots.len(),
-                        restart_reason: "first".into(),
-                        restarts: a.restarts,
-                        gaps: gaps.len(),
-                        build_id: a.header.build_id.clone(),
-                    }],
-                    gaps,
-                }])
-            }
+            Origin::Files { processes, .. } => Ok(processes
+                .iter()
+                .map(|(id, a)| {
+                    let (first, last) = (
+                        a.snapshots.first().map_or(0, |s| s.time),
+                        a.snapshots.last().map_or(0, |s| s.time),
+                    );
+                    let gaps = detected_gaps(&a.snapshots);
+                    TargetView {
+                        id: id.clone(),
+                        url: if a.header.process.is_empty() {
+                            self.describe().1
+                        } else {
+                            a.header.process.clone()
+                        },
+                        series: vec![SeriesView {
+                            id: id.clone(),
+                            first,
+                            last,
+                            span_seconds: (last - first) as f64 / 1e9,
+                            snapshots: count_kinds(&a.snapshots),
+                            total: a.snapshots.len(),
+                            restart_reason: "first".into(),
+                            restarts: a.restarts,
+                            gaps: gaps.len(),
+                            build_id: a.header.build_id.clone(),
+                        }],
+                        gaps,
+                    }
+                })
+                .collect()),
         }
     }
 
@@ -253,8 +273,11 @@ impl Dashboard {
     /// gained or lost snapshots since the last request).
     pub fn analysis(&self, series: &str) -> Result<Arc<Analysis>, DashboardError> {
         match &self.origin {
-            Origin::Files { analysis, .. } if series == FILES_SERIES => Ok(analysis.clone()),
-            Origin::Files { .. } => Err(DashboardError::NotFound(format!("series {series:?}"))),
+            Origin::Files { processes, .. } => processes
+                .iter()
+                .find(|(id, _)| id == series)
+                .map(|(_, a)| a.clone())
+                .ok_or_else(|| DashboardError::NotFound(format!("series {series:?}"))),
             Origin::Archive(dir) => {
                 let id: i64 = series
                     .parse()
@@ -353,9 +376,9 @@ impl Dashboard {
     fn meta(&self, id: &str) -> Result<SnapMeta, DashboardError> {
         let missing = || DashboardError::NotFound(format!("snapshot {id:?}"));
         match &self.origin {
-            Origin::Files { analysis, .. } => analysis
-                .snapshots
+            Origin::Files { processes, .. } => processes
                 .iter()
+                .flat_map(|(_, a)| a.snapshots.iter())
                 .find(|s| s.id == id)
                 .cloned()
                 .ok_or_else(missing),
@@ -398,7 +421,10 @@ impl Dashboard {
         };
         let none = || DashboardError::NotFound("snapshot (the archive is empty)".into());
         match &self.origin {
-            Origin::Files { analysis, .. } => pick(&analysis.snapshots).ok_or_else(none),
+            Origin::Files { processes, .. } => processes
+                .first()
+                .and_then(|(_, a)| pick(&a.snapshots))
+                .ok_or_else(none),
             Origin::Archive(dir) => {
                 let archive = Archive::open_read_only(dir)?;
                 for t in archive.targets()? {
@@ -545,76 +571,60 @@ fn meta_of(info: &store::SnapshotInfo) -> SnapMeta {
     }
 }
 
-/// One archive series through `store::input::build_series` (the heap
-/// series from the index's site matrix, the rest from the files); the
-/// snapshots behind the points are the index's.
+/// One archive series through `store::read::build_series` (the heap
+/// series from the index's site matrix, the rest from the files).
 fn archive_analysis(
     archive: &Archive,
     series: i64,
     infos: &[store::SnapshotInfo],
 ) -> Result<Analysis, DashboardError> {
-    let sel = input::select_series(archive, None, input::SeriesPick::Id(series))?
+    let sel = read::select_series(archive, None, SeriesPick::Id(series))?
         .into_iter()
         .next()
         .ok_or_else(|| DashboardError::NotFound(format!("series {series}")))?;
-    let built = input::build_series(archive, &sel, &input::ArchiveOptions::default())?;
+    let built = read::build_series(archive, &sel, &ArchiveOptions::default())?;
     let metas: Vec<SnapMeta> = infos
         .iter()
-        .filter(|i| input::hunted_kind(i.kind).is_some() && i.status == "ok")
+        .filter(|i| i.kind.family().is_some() && i.status == "ok")
         .map(meta_of)
         .collect();
-    Ok(analyse(built, metas))
+    Ok(analyse(built, metas, |r| match r {
+        SnapshotRef::Id(id) => Some(id.to_string()),
+        SnapshotRef::Path(_) => None,
+    }))
 }
 
-/// The kind name of a loaded snapshot, as the archive would file it.
-fn kind_name(kind: SnapshotKind, format: SourceFormat) -> &'static str {
-    match (kind, format) {
-        (SnapshotKind::Heap, SourceFormat::Proto) => "heap",
-        (SnapshotKind::Heap, _) => "heap_debug1",
-        (SnapshotKind::Goroutine, SourceFormat::Proto) => "goroutine",
-        (SnapshotKind::Goroutine, SourceFormat::GoroutineDump) => "goroutine_dump",
-        (SnapshotKind::Goroutine, _) => "goroutine_debug1",
-        (SnapshotKind::GoroutineLeak, _) => "goroutineleak",
-    }
-}
-
-/// The snapshot of each point at `times`: the first of `kinds` (in order
-/// of preference) with that time stamp.
-fn points(times: &[i64], snaps: &[SnapMeta], kinds: &[&str]) -> Points {
-    let mut by_time: HashMap<i64, Vec<&SnapMeta>> = HashMap::new();
-    for s in snaps {
-        by_time.entry(s.time).or_default().push(s);
-    }
-    let pick = |t: i64| -> Option<String> {
-        let at = by_time.get(&t)?;
-        kinds
-            .iter()
-            .find_map(|k| at.iter().find(|s| s.kind == *k))
-            .map(|s| s.id.clone())
-    };
+/// The snapshot ids behind a series' points.
+fn points(
+    times: &[i64],
+    sources: &[SnapshotRef],
+    id: &impl Fn(&SnapshotRef) -> Option<String>,
+) -> Points {
     Points {
         time_nanos: times.to_vec(),
-        snapshot: times.iter().map(|&t| pick(t)).collect(),
+        snapshot: (0..times.len())
+            .map(|i| sources.get(i).and_then(id))
+            .collect(),
     }
 }
 
 /// Hunts the built series; `snapshots` are the snapshots read (or, for
-/// an archive, indexed), time-ordered.
-fn analyse(built: Built, snapshots: Vec<SnapMeta>) -> Analysis {
+/// an archive, indexed), time-ordered; `id` names the snapshot of a
+/// point's source.
+fn analyse(
+    built: Built,
+    snapshots: Vec<SnapMeta>,
+    id: impl Fn(&SnapshotRef) -> Option<String>,
+) -> Analysis {
     let report = built.hunt(&drift::HuntOptions::default());
-    // Protos first: they make the richest flame graphs.
     let heap = built.heap.as_ref().map_or_else(Points::default, |h| {
-        points(&h.time_nanos, &snapshots, &["heap", "heap_debug1"])
+        points(&h.time_nanos, &built.points.heap, &id)
     });
     let goroutines = built.goroutines.as_ref().map_or_else(Points::default, |g| {
-        points(
-            &g.time_nanos,
-            &snapshots,
-            &["goroutine", "goroutine_dump", "goroutine_debug1"],
-        )
+        points(&g.time_nanos, &built.points.goroutines, &id)
     });
     let mem_times: Vec<i64> = built.memory.iter().map(|m| m.time_nanos).collect();
-    let memory = points(&mem_times, &snapshots, &["heap_debug1"]);
+    let memory = points(&mem_times, &built.points.memory, &id);
     let restarts = [
         built.heap.as_ref().map_or(0, |h| h.breaks.len()),
         built.goroutines.as_ref().map_or(0, |g| g.breaks.len()),
@@ -682,14 +692,5 @@ mod tests {
         // Regular intervals, or too few to tell: none.
         assert!(detected_gaps(&snaps[..8]).is_empty());
         assert!(detected_gaps(&snaps[..6]).is_empty());
-    }
-
-    #[test]
-    fn kinds_are_named_as_the_archive_names_them() {
-        assert_eq!(kind_name(SnapshotKind::Heap, SourceFormat::Proto), "heap");
-        assert_eq!(
-            kind_name(SnapshotKind::Goroutine, SourceFormat::GoroutineDump),
-            "goroutine_dump"
-        );
     }
 }

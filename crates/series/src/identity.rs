@@ -7,6 +7,7 @@
 //! TotalAlloc, Mallocs, NumGC), the end time of the first GC (known while
 //! the MemStats pause ring still holds every GC), and goroutine ids.
 
+use profile::proto::FlatProfile;
 use profile::{Parsed, SourceFormat};
 use serde::{Deserialize, Serialize};
 
@@ -91,6 +92,65 @@ impl Identity {
             id.time_nanos = Some(prof.time_nanos);
         }
         id
+    }
+}
+
+impl Identity {
+    /// [`Identity::from_parsed`] of a heap profile.proto read by the lean
+    /// decoder.
+    pub fn from_flat(f: &FlatProfile) -> Identity {
+        let mut id = Identity::default();
+        if let Some(m) = f.mappings.first() {
+            let build_id = f.string(m.build_id);
+            if !build_id.is_empty() {
+                id.build_id = Some(build_id.into_owned());
+            }
+            let file = f.string(m.file);
+            if !file.is_empty() {
+                id.main_binary = Some(file.into_owned());
+            }
+            id.main_start = Some(m.start).filter(|&s| s != 0);
+        }
+        id.vdso_start = f
+            .mappings
+            .iter()
+            .find(|m| f.string(m.file) == "[vdso]")
+            .map(|m| m.start)
+            .filter(|&s| s != 0);
+        let col = |name: &str| {
+            f.sample_types
+                .iter()
+                .position(|t| f.string(t.r#type) == name)
+        };
+        let sum = |i: usize| {
+            (0..f.sample_count())
+                .map(|s| f.sample_values(s).get(i).copied().unwrap_or(0))
+                .fold(0i64, i64::saturating_add)
+        };
+        id.alloc_space = col("alloc_space").map(sum);
+        id.alloc_objects = col("alloc_objects").map(sum);
+        if f.time_nanos != 0 {
+            id.time_nanos = Some(f.time_nanos);
+        }
+        id
+    }
+
+    /// Whether the snapshot names its main binary: then it can be told
+    /// apart from other processes' snapshots on its own.
+    pub fn has_mapping(&self) -> bool {
+        self.main_binary.is_some() || self.build_id.is_some()
+    }
+
+    /// Only what the mappings say: comparable across kinds (the counters
+    /// of a proto and of a debug=1 text differ by sampling).
+    pub fn mapping_only(&self) -> Identity {
+        Identity {
+            build_id: self.build_id.clone(),
+            main_binary: self.main_binary.clone(),
+            main_start: self.main_start,
+            vdso_start: self.vdso_start,
+            ..Default::default()
+        }
     }
 }
 

@@ -1,4 +1,4 @@
-//! `store::input` over an archive: the heap series from the index equals the
+//! `store::read` over an archive: the heap series from the index equals the
 //! one decoded from the files, through the corners (a snapshot without
 //! samples, a fall of the cumulative counters, a file gone missing).
 
@@ -7,7 +7,7 @@ mod common;
 use common::*;
 use drift::series::{HeapSeries, Metric};
 use std::io::Write;
-use store::input::{ArchiveOptions, SeriesPick, build_series, select_series};
+use store::read::{ArchiveOptions, SeriesPick, build_series, select_series};
 use store::{Archive, Identity, Kind, Summary};
 
 fn gz(p: &profile::Profile) -> Vec<u8> {
@@ -164,41 +164,4 @@ fn selection_errors_name_what_there_is() {
         e.to_string().contains("no series 7") && e.to_string().contains("(series: 1)"),
         "{e}"
     );
-}
-
-/// The JSON report of a build: header and findings.
-fn report(b: &store::input::Built) -> serde_json::Value {
-    let r = b.hunt(&Default::default());
-    serde_json::to_value(drift::render::JsonReport::new(&b.header, &r.findings)).unwrap()
-}
-
-#[test]
-fn streaming_files_equals_loading_them_all() {
-    use store::input::{Built, Files, build_files, load};
-    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
-    let opts = profile::ParseOptions::default();
-    let both = |files: Files| {
-        let all = Built::from_loaded(&load(&files, &opts).unwrap(), &[]).unwrap();
-        let streamed = build_files(&files, &opts, &[]).unwrap();
-        assert_eq!(report(&streamed), report(&all));
-    };
-    for svc in ["globalmap", "chansend", "smallunderplateau"] {
-        both(Files(vec![root.join(svc)]));
-    }
-    // Names in reverse time order: the heap streams go out of order and are
-    // rebuilt; a file named twice is left out as a duplicate.
-    let dir = tempfile::tempdir().unwrap();
-    let mut names: Vec<_> = std::fs::read_dir(root.join("globalmap"))
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    names.sort();
-    for (i, n) in names.iter().enumerate() {
-        let to = format!("{:03}-{n}", names.len() - i);
-        std::fs::copy(root.join("globalmap").join(n), dir.path().join(to)).unwrap();
-    }
-    both(Files(vec![
-        dir.path().to_path_buf(),
-        root.join("globalmap").join(&names[0]),
-    ]));
 }

@@ -1,0 +1,218 @@
+//! What a snapshot is: the endpoint that served it and its format
+//! ([`Kind`]), the series it feeds ([`Family`]), and how a parsed profile
+//! is told apart ([`classify`]).
+
+use profile::{Parsed, SourceFormat};
+
+/// What an endpoint of `/debug/pprof/` served, format included. The
+/// archive's directory and kind names are [`Kind::as_str`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Kind {
+    /// `/debug/pprof/heap` (proto).
+    Heap,
+    /// `/debug/pprof/heap?debug=1` (text with the MemStats footer).
+    HeapDebug1,
+    /// `/debug/pprof/allocs`: the heap profile viewed by allocations.
+    Allocs,
+    /// `/debug/pprof/goroutine` (proto).
+    Goroutine,
+    /// `/debug/pprof/goroutine?debug=1` (text).
+    GoroutineDebug1,
+    /// `/debug/pprof/goroutine?debug=2`: the full dump.
+    GoroutineDump,
+    /// `/debug/pprof/goroutineleak` (Go 1.26+), proto or text.
+    GoroutineLeak,
+    /// CPU profile.
+    Profile,
+    Block,
+    Mutex,
+    Threadcreate,
+}
+
+/// The series a kind feeds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Family {
+    Heap,
+    Goroutine,
+    GoroutineLeak,
+}
+
+impl Family {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Family::Heap => "heap",
+            Family::Goroutine => "goroutine",
+            Family::GoroutineLeak => "goroutineleak",
+        }
+    }
+}
+
+impl Kind {
+    pub const ALL: [Kind; 11] = [
+        Kind::Heap,
+        Kind::HeapDebug1,
+        Kind::Allocs,
+        Kind::Goroutine,
+        Kind::GoroutineDebug1,
+        Kind::GoroutineDump,
+        Kind::GoroutineLeak,
+        Kind::Profile,
+        Kind::Block,
+        Kind::Mutex,
+        Kind::Threadcreate,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Heap => "heap",
+            Kind::HeapDebug1 => "heap_debug1",
+            Kind::Allocs => "allocs",
+            Kind::Goroutine => "goroutine",
+            Kind::GoroutineDebug1 => "goroutine_debug1",
+            Kind::GoroutineDump => "goroutine_dump",
+            Kind::GoroutineLeak => "goroutineleak",
+            Kind::Profile => "profile",
+            Kind::Block => "block",
+            Kind::Mutex => "mutex",
+            Kind::Threadcreate => "threadcreate",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Kind> {
+        Kind::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+
+    /// Whether the endpoint serves text (debug=1/2) rather than proto.
+    pub fn is_text(self) -> bool {
+        matches!(
+            self,
+            Kind::HeapDebug1 | Kind::GoroutineDebug1 | Kind::GoroutineDump
+        )
+    }
+
+    /// The series this kind feeds; `None` for kinds `hunt` does not read.
+    /// Allocs profiles repeat the heap's samples (the same profile with
+    /// another default type) and would count the heap twice; CPU, block,
+    /// mutex and threadcreate profiles say nothing about retained memory.
+    pub fn family(self) -> Option<Family> {
+        match self {
+            Kind::Heap | Kind::HeapDebug1 => Some(Family::Heap),
+            Kind::Goroutine | Kind::GoroutineDebug1 | Kind::GoroutineDump => {
+                Some(Family::Goroutine)
+            }
+            Kind::GoroutineLeak => Some(Family::GoroutineLeak),
+            Kind::Allocs | Kind::Profile | Kind::Block | Kind::Mutex | Kind::Threadcreate => None,
+        }
+    }
+
+    /// How the user would call it in a sentence.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Kind::Heap => "heap profile",
+            Kind::HeapDebug1 => "heap debug=1 text",
+            Kind::Allocs => "allocs profile",
+            Kind::Goroutine => "goroutine profile",
+            Kind::GoroutineDebug1 => "goroutine debug=1 text",
+            Kind::GoroutineDump => "goroutine debug=2 dump",
+            Kind::GoroutineLeak => "goroutineleak profile",
+            Kind::Profile => "CPU profile",
+            Kind::Block => "block profile",
+            Kind::Mutex => "mutex profile",
+            Kind::Threadcreate => "threadcreate profile",
+        }
+    }
+}
+
+/// Why a parsed profile is no snapshot `hunt` reads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Unread {
+    /// A profile of a kind `hunt` does not read.
+    Kind(Kind),
+    /// Sample types of no Go profile kind.
+    Types(String),
+}
+
+impl std::fmt::Display for Unread {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Unread::Kind(Kind::Allocs) => f.write_str(
+                "an allocs profile (the heap profile viewed by allocations; hunt reads /debug/pprof/heap)",
+            ),
+            Unread::Kind(k) => write!(
+                f,
+                "a {} (hunt reads heap, goroutine and goroutineleak profiles)",
+                k.describe()
+            ),
+            Unread::Types(t) => write!(
+                f,
+                "not a Go heap, goroutine or goroutineleak profile (sample types {t})"
+            ),
+        }
+    }
+}
+
+/// The kind of a parsed profile. `name` is the file name, the only hint
+/// for a debug=1 text of `/debug/pprof/allocs`, which Go writes exactly as
+/// the heap's.
+pub fn classify(parsed: &Parsed, name: &str) -> Result<Kind, Unread> {
+    let p = &parsed.profile;
+    let text = parsed.format != SourceFormat::Proto;
+    let has = |t: &str| p.sample_types.iter().any(|v| v.r#type == t);
+    let only = |t: &str| p.sample_types.len() == 1 && has(t);
+    if parsed.format == SourceFormat::GoroutineDump {
+        return Ok(Kind::GoroutineDump);
+    }
+    if only("goroutineleak") {
+        return Ok(Kind::GoroutineLeak);
+    }
+    if only("goroutine") {
+        return Ok(if text {
+            Kind::GoroutineDebug1
+        } else {
+            Kind::Goroutine
+        });
+    }
+    if has("inuse_space") {
+        // Go's /allocs handler writes the heap profile with alloc_space as
+        // its default type; its debug=1 text is the heap's, byte for byte.
+        let allocs = if text {
+            name.to_ascii_lowercase().contains("alloc")
+        } else {
+            p.default_sample_type == "alloc_space"
+        };
+        return Ok(if allocs {
+            Kind::Allocs
+        } else if text {
+            Kind::HeapDebug1
+        } else {
+            Kind::Heap
+        });
+    }
+    let kind = if has("alloc_space") {
+        Some(Kind::Allocs)
+    } else if has("cpu") || has("samples") && parsed.format == SourceFormat::LegacyCpu {
+        Some(Kind::Profile)
+    } else if has("contentions") || has("delay") {
+        // Go's block and mutex profiles share their sample and period
+        // types: only the name tells them apart, and hunt reads neither.
+        Some(if name.to_ascii_lowercase().contains("mutex") {
+            Kind::Mutex
+        } else {
+            Kind::Block
+        })
+    } else if only("threadcreate") {
+        Some(Kind::Threadcreate)
+    } else {
+        None
+    };
+    Err(match kind {
+        Some(k) => Unread::Kind(k),
+        None => Unread::Types(
+            p.sample_types
+                .iter()
+                .map(|v| format!("{}/{}", v.r#type, v.unit))
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+    })
+}
