@@ -877,3 +877,202 @@ fn scale_ci_sized_names_exactly_the_planted_leaks() {
 fn scale_full_size_names_exactly_the_planted_leaks() {
     planted_leaks_exactly(500, 10_000, 1);
 }
+
+/// Copies every file of `svc`'s example series into `dir` under
+/// `name(file name)`, with every mtime set to `mtime`.
+fn copy_series(svc: &str, dir: &Path, name: impl Fn(&str) -> String, mtime: std::time::SystemTime) {
+    for e in std::fs::read_dir(examples(svc)).unwrap() {
+        let p = e.unwrap().path();
+        let to = dir.join(name(p.file_name().unwrap().to_str().unwrap()));
+        std::fs::copy(&p, &to).unwrap();
+        let f = std::fs::File::options().write(true).open(&to).unwrap();
+        f.set_modified(mtime).unwrap();
+    }
+}
+
+#[test]
+fn a_mixed_folder_is_reported_per_process() {
+    // Three services recorded at the same time, flattened into one folder
+    // (their names prefixed), with what else lands in such a folder.
+    let dir = tempfile::tempdir().unwrap();
+    let now = std::time::SystemTime::now();
+    let services = ["globalmap", "chansend", "smallunderplateau"];
+    for svc in services {
+        copy_series(svc, dir.path(), |n| format!("{svc}-{n}"), now);
+    }
+    let stray = |name: &str, bytes: &[u8]| std::fs::write(dir.path().join(name), bytes).unwrap();
+    stray("README.md", b"# recordings of three services\n");
+    stray("manifest.json", br#"{"services": 3}"#);
+    stray("empty.pb.gz", b"");
+    let profiles = root().join("testdata/profiles");
+    stray(
+        "cpu.pb.gz",
+        &std::fs::read(profiles.join("cpu.pb.gz")).unwrap(),
+    );
+    stray(
+        "allocs.pb.gz",
+        &std::fs::read(profiles.join("allocs.pb.gz")).unwrap(),
+    );
+
+    let path = dir.path().to_path_buf();
+    let o = hunt(&[&path, &"--json", &"--fail-on", &"leak"]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "a leak in any report trips --fail-on: {}",
+        stderr(&o)
+    );
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let reports = v["reports"].as_array().expect("a report per process");
+    assert_eq!(reports.len(), 3, "{v}");
+    let mut seen: Vec<&str> = reports
+        .iter()
+        .map(|r| r["process"].as_str().unwrap())
+        .collect();
+    seen.sort();
+    assert_eq!(seen, ["chansend", "globalmap", "smallunderplateau"]);
+    for r in reports {
+        let svc = r["process"].as_str().unwrap();
+        let kind = if svc == "chansend" {
+            "goroutine"
+        } else {
+            "heap"
+        };
+        assert_site(&findings(r)[0], svc, marker(svc, "LEAK"), kind, "leak");
+        // Each process has its own texts, dumps and leak profiles: paired
+        // by name with its protos, not mixed.
+        let own = examples(svc);
+        let count = |pat: &str| {
+            std::fs::read_dir(&own)
+                .unwrap()
+                .filter(|e| {
+                    e.as_ref()
+                        .unwrap()
+                        .file_name()
+                        .to_str()
+                        .unwrap()
+                        .contains(pat)
+                })
+                .count()
+        };
+        assert_eq!(r["snapshots"]["memstats"], count(".debug1."), "{svc}");
+        assert_eq!(
+            r["snapshots"]["goroutineleak"],
+            count("goroutineleak-"),
+            "{svc}"
+        );
+        let notes = r["notes"].to_string();
+        assert!(
+            notes.contains("process ") && notes.contains(" of 3 among the inputs"),
+            "{notes}"
+        );
+        for (file, why) in [
+            ("README.md", "not a profile"),
+            ("manifest.json", "not a profile"),
+            ("empty.pb.gz", "empty file"),
+            ("cpu.pb.gz", "a CPU profile"),
+            ("allocs.pb.gz", "an allocs profile"),
+        ] {
+            assert!(
+                notes.contains(&format!("{file}: {why}")),
+                "{svc}: {file} skipped as {why}: {notes}"
+            );
+        }
+    }
+    // Text: a report per process.
+    let o = hunt(&[&path, &"--no-stacks"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    for svc in services {
+        assert_eq!(
+            out.matches(&format!("heapdrift hunt: {svc}")).count(),
+            1,
+            "{out}"
+        );
+    }
+}
+
+#[test]
+fn texts_are_placed_by_the_protos_fetched_alongside() {
+    // A recording whose names carry a sequence number, not a time, copied
+    // so that every file time is six days off: the texts (no time of their
+    // own) take their protos' times, not the file times.
+    let dir = tempfile::tempdir().unwrap();
+    let mut stamps: Vec<String> = std::fs::read_dir(examples("globalmap"))
+        .unwrap()
+        .map(|e| {
+            let n = e.unwrap().file_name().into_string().unwrap();
+            n.split('-').nth(1).unwrap().split(".pb").next().unwrap()[..19].to_string()
+        })
+        .collect();
+    stamps.sort();
+    stamps.dedup();
+    let six_days_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(6 * 86_400);
+    copy_series(
+        "globalmap",
+        dir.path(),
+        |n| {
+            let (kind, rest) = n.split_once('-').unwrap();
+            let seq = stamps
+                .iter()
+                .position(|s| rest.starts_with(s.as_str()))
+                .unwrap();
+            format!("{kind}-{seq:04}{}", &rest[20..])
+        },
+        six_days_ago,
+    );
+    let path = dir.path().to_path_buf();
+    let v = json(&[&path]);
+    let span = v["span_seconds"].as_f64().unwrap();
+    assert!((60.0..120.0).contains(&span), "span {span} s");
+    assert_eq!(v["snapshots"]["memstats"], v["snapshots"]["heap"]);
+    let notes = v["notes"].to_string();
+    assert!(
+        notes.contains("heap debug=1 text times from the snapshots fetched alongside (same name)"),
+        "{notes}"
+    );
+    assert!(
+        notes.contains("goroutine debug=2 dump times from the snapshots fetched alongside"),
+        "{notes}"
+    );
+    assert_site(
+        &findings(&v)[0],
+        "globalmap",
+        marker("globalmap", "LEAK"),
+        "heap",
+        "leak",
+    );
+}
+
+#[test]
+fn file_times_far_from_the_profiles_are_not_believed() {
+    // A goroutine debug=1 text carries no time and pairs with nothing; its
+    // file time is six days before the protos' own times.
+    let dir = tempfile::tempdir().unwrap();
+    let now = std::time::SystemTime::now();
+    copy_series("globalmap", dir.path(), |n| n.to_string(), now);
+    for e in std::fs::read_dir(dir.path()).unwrap() {
+        let p = e.unwrap().path();
+        if p.to_str().unwrap().contains(".debug") {
+            std::fs::remove_file(p).unwrap();
+        }
+    }
+    let text = dir.path().join("goroutines.txt");
+    std::fs::copy(root().join("testdata/profiles/goroutine.txt"), &text).unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&text)
+        .unwrap()
+        .set_modified(now - std::time::Duration::from_secs(6 * 86_400))
+        .unwrap();
+    let path = dir.path().to_path_buf();
+    let v = json(&[&path]);
+    let span = v["span_seconds"].as_f64().unwrap();
+    assert!(span < 120.0, "span {span} s");
+    let notes = v["notes"].to_string();
+    assert!(
+        notes.contains("warning: 1 goroutine debug=1 text left out: their times, from file modification times, lie")
+            && notes.contains("goroutines.txt"),
+        "{notes}"
+    );
+}

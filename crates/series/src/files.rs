@@ -308,7 +308,8 @@ fn read_one(
         Err(e) => return skip(SkipReason::NotProfile(e.to_string())),
     };
     let kind = match classify(&parsed, name) {
-        Ok(k) => k,
+        Ok(k) if k.family().is_some() => k,
+        Ok(k) => return skip(SkipReason::Unread(crate::Unread::Kind(k))),
         Err(u) => return skip(SkipReason::Unread(u)),
     };
     let own_time = if parsed.format == SourceFormat::Proto && parsed.profile.time_nanos != 0 {
@@ -346,9 +347,7 @@ struct Deferred {
 /// One process found among the files.
 struct Process {
     builder: SeriesBuilder,
-    /// The latest identity per kind, and the latest of any kind that names
-    /// the binary.
-    last: HashMap<Kind, Identity>,
+    /// What the mappings of its snapshots say (binary, build id, layout).
     last_mapping: Identity,
     first_time: i64,
     last_time: i64,
@@ -361,7 +360,6 @@ impl Process {
     fn new(opts: &BuildOptions, time: i64, why: String) -> Process {
         Process {
             builder: SeriesBuilder::new(opts.clone()),
-            last: HashMap::new(),
             last_mapping: Identity::default(),
             first_time: time,
             last_time: time,
@@ -374,7 +372,6 @@ impl Process {
         if id.has_mapping() {
             self.last_mapping = id.mapping_only();
         }
-        self.last.insert(kind, id.clone());
         self.first_time = self.first_time.min(time);
         self.last_time = self.last_time.max(time);
         self.listed.push(Listed {
@@ -385,10 +382,14 @@ impl Process {
         });
     }
 
-    /// Whether a snapshot of `kind` with identity `id` continues this
-    /// process: its mapping fields match, and its counters have not gone
-    /// down since this process's last snapshot of the same kind.
-    fn continues(&self, kind: Kind, id: &Identity) -> Result<(), String> {
+    /// Whether a snapshot with identity `id` comes from this process:
+    /// the same binary, build id and address layout. Only what does not
+    /// depend on the order of arrival: files come in name order, and
+    /// counters compared out of time order would look like restarts. A
+    /// restart that leaves the layout as it was (no vdso mapping, a fixed
+    /// load address) still shows within the process, as a fall of the
+    /// heap's cumulative counters (a new segment).
+    fn continues(&self, id: &Identity) -> Result<(), String> {
         // Profiles that name no binary (other producers) only continue
         // each other.
         if self.last_mapping.has_mapping() != id.has_mapping() {
@@ -397,12 +398,6 @@ impl Process {
         let mapping = detect_restart(&self.last_mapping, &id.mapping_only());
         if mapping.is_restart() {
             return Err(mapping.describe());
-        }
-        if let Some(last) = self.last.get(&kind) {
-            let c = detect_restart(last, id);
-            if c.is_restart() {
-                return Err(c.describe());
-            }
         }
         Ok(())
     }
@@ -423,21 +418,24 @@ const DEFAULT_KEEP: usize = 256 << 20;
 
 impl Consumed {
     /// The process a snapshot with a mapping belongs to, a new one if none.
-    fn route(&mut self, kind: Kind, id: &Identity, time: i64, opts: &BuildOptions) -> usize {
+    fn route(&mut self, id: &Identity, time: i64, opts: &BuildOptions) -> usize {
         let mut why = String::new();
         // The latest process it continues (replicas alternate; a restart
         // leaves the old one behind).
-        let found = self.processes.iter().enumerate().rev().find_map(|(i, p)| {
-            match p.continues(kind, id) {
-                Ok(()) => Some(i),
-                Err(reason) => {
-                    if why.is_empty() && p.last_mapping.main_binary == id.main_binary {
-                        why = reason;
+        let found =
+            self.processes
+                .iter()
+                .enumerate()
+                .rev()
+                .find_map(|(i, p)| match p.continues(id) {
+                    Ok(()) => Some(i),
+                    Err(reason) => {
+                        if why.is_empty() && p.last_mapping.main_binary == id.main_binary {
+                            why = reason;
+                        }
+                        None
                     }
-                    None
-                }
-            }
-        });
+                });
         match found {
             Some(i) => i,
             None => {
@@ -476,7 +474,7 @@ impl Consumed {
         match read.outcome {
             Outcome::Skip(reason) => self.skipped.push((path.clone(), reason)),
             Outcome::Lean { time, identity } => {
-                let p = self.route(Kind::Heap, &identity, time, &opts.build);
+                let p = self.route(&identity, time, &opts.build);
                 let proc = &mut self.processes[p];
                 let ts = if flat.time_nanos != 0 {
                     TimeSource::Profile
@@ -504,7 +502,7 @@ impl Consumed {
                 if let Some((time, ts)) = own_time
                     && identity.has_mapping()
                 {
-                    let p = self.route(kind, &identity, time, &opts.build);
+                    let p = self.route(&identity, time, &opts.build);
                     let proc = &mut self.processes[p];
                     proc.saw(kind, &identity, time, path, ts);
                     proc.builder

@@ -72,8 +72,12 @@ impl Identity {
                 .map(|s| s.values.get(i).copied().unwrap_or(0))
                 .fold(0i64, i64::saturating_add)
         };
-        id.alloc_space = col("alloc_space").map(sum);
-        id.alloc_objects = col("alloc_objects").map(sum);
+        // A profile without samples tells nothing of the counters (a
+        // total of 0 would read as a reset).
+        if !prof.samples.is_empty() {
+            id.alloc_space = col("alloc_space").map(sum);
+            id.alloc_objects = col("alloc_objects").map(sum);
+        }
         if let Some(ms) = &p.memstats {
             id.total_alloc = Some(ms.total_alloc);
             id.mallocs = Some(ms.mallocs);
@@ -127,8 +131,10 @@ impl Identity {
                 .map(|s| f.sample_values(s).get(i).copied().unwrap_or(0))
                 .fold(0i64, i64::saturating_add)
         };
-        id.alloc_space = col("alloc_space").map(sum);
-        id.alloc_objects = col("alloc_objects").map(sum);
+        if f.sample_count() > 0 {
+            id.alloc_space = col("alloc_space").map(sum);
+            id.alloc_objects = col("alloc_objects").map(sum);
+        }
         if f.time_nanos != 0 {
             id.time_nanos = Some(f.time_nanos);
         }
