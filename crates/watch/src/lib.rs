@@ -176,6 +176,8 @@ pub enum Event {
         kind: Option<Kind>,
         reason: GapReason,
         seconds: f64,
+        /// The failure that opened it.
+        message: String,
     },
     /// The target does not serve this profile (404 `Unknown profile`,
     /// e.g. goroutineleak on Go ≤ 1.25); it is not asked again.
@@ -210,6 +212,9 @@ pub struct TargetState {
     pub gaps: u64,
     /// Open gaps: (kind, reason, message).
     pub failing: Vec<(Option<Kind>, GapReason, String)>,
+    /// The latest failure of the whole target (its first request of a
+    /// round), kept after its gap closed: why a target stored nothing.
+    pub last_failure: Option<String>,
     pub series: u64,
     pub restarts: u64,
     pub totals: Totals,
@@ -237,6 +242,24 @@ pub struct WatchState {
 }
 
 impl WatchState {
+    /// When no target had a snapshot stored: why, per target (its latest
+    /// failure), for the one-line error of a watch that produced nothing.
+    pub fn nothing_stored(&self) -> Option<String> {
+        if self.targets.iter().any(|t| t.snapshot_count() > 0) {
+            return None;
+        }
+        let why: Vec<String> = self
+            .targets
+            .iter()
+            .map(|t| match &t.last_failure {
+                Some(m) => m.clone(),
+                None if !t.done => format!("{}: no answer before the end of the watch", t.url),
+                None => format!("{}: no round before the end", t.url),
+            })
+            .collect();
+        Some(format!("no snapshot stored: {}", why.join("; ")))
+    }
+
     fn apply(&mut self, e: &Event) {
         match e {
             Event::Probed { target, profiles } => {
@@ -273,6 +296,9 @@ impl WatchState {
                 let t = &mut self.targets[*target];
                 t.failing.retain(|(k, _, _)| k != kind);
                 t.failing.push((*kind, *reason, message.clone()));
+                if kind.is_none() {
+                    t.last_failure = Some(message.clone());
+                }
             }
             Event::GapClosed { target, kind, .. } => {
                 let t = &mut self.targets[*target];
@@ -291,8 +317,9 @@ impl WatchState {
     }
 }
 
-/// Watches `targets` until `opts.duration` passes or `stop` is triggered,
-/// calling `on_event` with each event (and `None` about every 200 ms, for
+/// Watches `targets` until `opts.duration` passes (then `stop` is
+/// triggered, so that a round still in flight gets `opts.grace`) or `stop`
+/// is triggered, calling `on_event` with each event (and `None` about every 200 ms, for
 /// redraws). Returns the final state; the archive is closed by then.
 pub fn run(
     targets: &[String],
@@ -354,9 +381,15 @@ pub fn run(
             .map_err(|e| WatchError::Target(format!("cannot start a thread: {e}")))?;
     }
     drop(tx);
+    let deadline = opts.duration.map(|d| started + d);
     let mut stop_seen: Option<Instant> = None;
     loop {
-        match rx.recv_timeout(Duration::from_millis(200)) {
+        let tick = Duration::from_millis(200);
+        let wait = match deadline {
+            Some(d) if !stop.is_set() => d.saturating_duration_since(Instant::now()).min(tick),
+            _ => tick,
+        };
+        match rx.recv_timeout(wait) {
             Ok(e) => {
                 state.apply(&e);
                 on_event(Some(&e), &state);
@@ -366,6 +399,12 @@ pub fn run(
         }
         if state.targets.iter().all(|t| t.done) {
             break;
+        }
+        // The end of `duration` is a stop: a round still fetching then
+        // (a target that hangs until the timeout) gets the grace period,
+        // as after Ctrl-C, rather than delaying the end by its timeout.
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            stop.trigger();
         }
         if stop.is_set() {
             let at = *stop_seen.get_or_insert_with(Instant::now);

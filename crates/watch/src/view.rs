@@ -221,8 +221,9 @@ pub fn log_line(e: &Event, st: &WatchState) -> Option<String> {
             kind,
             reason,
             seconds,
+            message,
         } => format!(
-            "{} gap recorded: {} {} for {seconds:.1}s",
+            "{} gap recorded: {} {} for {seconds:.1}s ({message})",
             url(target),
             kind.map_or("target", |k| k.as_str()),
             reason.as_str()

@@ -38,7 +38,10 @@ fn now_ns() -> i64 {
 
 fn gap_reason(f: &Failure) -> GapReason {
     match f.class {
-        FailureClass::Down => GapReason::Down,
+        FailureClass::NoSuchHost
+        | FailureClass::Refused
+        | FailureClass::Unreachable
+        | FailureClass::Reset => GapReason::Down,
         FailureClass::Timeout => GapReason::Timeout,
         FailureClass::Status(c) if c >= 500 => GapReason::ServerError,
         // A 4xx or an answer that is not HTTP: not what a pprof endpoint
@@ -170,12 +173,11 @@ impl Worker {
         let mut next = self.started;
         let mut backoff = self.opts.backoff_start.min(self.opts.every);
         loop {
-            if let Some(end) = end
-                && next >= end
-            {
-                break;
-            }
-            if self.stop.sleep_until(next) {
+            // Rounds start before the end; past the last one the worker
+            // still waits for the end, so that `--for` is the watch's
+            // length whatever the interval or backoff.
+            let wake = end.map_or(next, |end| next.min(end));
+            if self.stop.sleep_until(wake) || end.is_some_and(|end| Instant::now() >= end) {
                 break;
             }
             let t = Instant::now();
@@ -555,6 +557,7 @@ impl Worker {
                 kind,
                 reason: g.reason,
                 seconds: (at - g.from_ns) as f64 / 1e9,
+                message: g.message,
             }),
             Err(e) => self.store_failed(e),
         }
@@ -610,7 +613,14 @@ mod tests {
 
     #[test]
     fn failures_map_to_gap_reasons() {
-        assert_eq!(gap_reason(&failure(FailureClass::Down)), GapReason::Down);
+        for c in [
+            FailureClass::NoSuchHost,
+            FailureClass::Refused,
+            FailureClass::Unreachable,
+            FailureClass::Reset,
+        ] {
+            assert_eq!(gap_reason(&failure(c)), GapReason::Down);
+        }
         assert_eq!(
             gap_reason(&failure(FailureClass::Timeout)),
             GapReason::Timeout
