@@ -267,7 +267,7 @@ impl Client {
             let status_line = format!("{code} {}", status.canonical_reason().unwrap_or(""));
             let message = if unknown_profile {
                 format!("{} {}", status_line.trim_end(), text.trim())
-            } else if code == 404 {
+            } else if code == 404 && url.contains("/debug/pprof/") {
                 // Go's default mux answers "404 page not found" for a path
                 // nobody registered: the service has no pprof handlers.
                 format!(

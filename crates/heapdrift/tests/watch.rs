@@ -58,6 +58,8 @@ struct State {
     keep: bool,
     /// In Normal mode, this path answers 500.
     fail_path: Option<&'static str>,
+    /// Served at /metrics (else a 404), with `{n}` replaced by a counter.
+    metrics: Option<&'static str>,
 }
 
 /// A fake Go service: /debug/pprof/ index, heap (proto and debug=1),
@@ -80,6 +82,7 @@ impl FakeTarget {
             heaps: None,
             keep: true,
             fail_path: None,
+            metrics: None,
         }));
         let quit = Arc::new(AtomicBool::new(false));
         let (st, q) = (state.clone(), quit.clone());
@@ -203,6 +206,13 @@ fn serve(mut conn: TcpStream, st: &Mutex<State>) {
                 Some("goroutine_dump"),
             ),
             "/debug/pprof/allocs" => ("200 OK", testdata("allocs.pb.gz"), Some("allocs")),
+            "/metrics" if st.lock().unwrap().metrics.is_some() => {
+                let s = st.lock().unwrap();
+                let n = s.served.get("metrics").map_or(0, Vec::len);
+                let body = s.metrics.unwrap().replace("{n}", &n.to_string());
+                ("200 OK", body.into_bytes(), Some("metrics"))
+            }
+            "/metrics" => ("404 Not Found", b"404 page not found\n".to_vec(), None),
             _ => ("404 Not Found", b"Unknown profile\n".to_vec(), None),
         },
     };
@@ -232,12 +242,14 @@ fn watch_cmd(archive: &Path, targets: &[String], extra: &[&str]) -> Command {
     c
 }
 
-/// Per kind: the bytes of every snapshot the archive indexes.
+/// Per kind: the bytes of every snapshot the archive indexes. Metrics
+/// texts are left out: the fake targets serve none unless asked to, and
+/// heapdrift may write them from /proc.
 fn archived(a: &Archive) -> BTreeMap<&'static str, Vec<Vec<u8>>> {
     let mut out: BTreeMap<&'static str, Vec<Vec<u8>>> = BTreeMap::new();
     for t in a.targets().unwrap() {
         for s in a.series(t.id).unwrap() {
-            for k in Kind::ALL {
+            for k in Kind::ALL.into_iter().filter(|&k| k != Kind::Metrics) {
                 for snap in a.snapshots(s.id, Some(k)).unwrap() {
                     out.entry(k.as_str())
                         .or_default()
@@ -486,6 +498,66 @@ fn for_is_the_length_of_the_watch() {
 }
 
 #[test]
+fn the_rss_is_read_from_metrics_each_round_and_archived() {
+    let srv = FakeTarget::start();
+    srv.state.lock().unwrap().metrics = Some(
+        "# HELP process_resident_memory_bytes Resident memory size in bytes.\n\
+         # TYPE process_resident_memory_bytes gauge\n\
+         process_resident_memory_bytes 1.2{n}e+07\n",
+    );
+    // A second target without /metrics: the test process listens on its
+    // port, but is not the binary its heap profiles name.
+    let bare = FakeTarget::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr, _) = run_watch(
+        dir.path(),
+        &[srv.url(), bare.url()],
+        &["--every", "200ms", "--for", "1s"],
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(&format!(
+            "{0} RSS from {0}/metrics (process_resident_memory_bytes)",
+            srv.url()
+        )),
+        "{stdout}"
+    );
+    // 1.20e7, 1.21e7, ...: the live totals follow the latest reading.
+    assert!(stdout.contains("Sys 12.5MiB  RSS 11.4MiB"), "{stdout}");
+    assert!(stdout.contains("RSS 11.5MiB"), "{stdout}");
+    let me = std::process::id();
+    let port = bare.port;
+    assert!(
+        stdout.contains(&format!(
+            "{0} no RSS source: {0}/metrics: 404 Not Found: 404 page not found; \
+             and port {port} is held by pid {me} (",
+            bare.url()
+        )),
+        "{stdout}"
+    );
+    let a = Archive::open_read_only(dir.path()).unwrap();
+    let served = srv.served();
+    for t in a.targets().unwrap() {
+        let s = &a.series(t.id).unwrap()[0];
+        let heaps = a.snapshots(s.id, Some(Kind::Heap)).unwrap().len();
+        let metrics: Vec<Vec<u8>> = a
+            .snapshots(s.id, Some(Kind::Metrics))
+            .unwrap()
+            .iter()
+            .map(|m| a.read(m.id).unwrap())
+            .collect();
+        if t.url == srv.url() {
+            assert_eq!(heaps, 5);
+            assert_eq!(metrics, served["metrics"], "stored as served, one a round");
+            let m = &a.snapshots(s.id, Some(Kind::Metrics)).unwrap()[0];
+            assert!(a.path(m).to_string_lossy().ends_with(".txt"), "{m:?}");
+        } else {
+            assert!(metrics.is_empty());
+        }
+    }
+}
+
+#[test]
 fn one_failing_profile_is_a_gap_of_its_kind_only() {
     let srv = FakeTarget::start();
     let dir = tempfile::tempdir().unwrap();
@@ -690,7 +762,7 @@ fn start_service(name: &str, addr: &str) -> (Service, String) {
 #[test]
 fn zoo_service_snapshot_counts_and_pprof_opens_them() {
     let go = go();
-    let (_svc, addr) = start_service("chansend", "127.0.0.1:0");
+    let (svc, addr) = start_service("chansend", "127.0.0.1:0");
     let dir = tempfile::tempdir().unwrap();
     let out = watch_cmd(
         dir.path(),
@@ -737,6 +809,26 @@ fn zoo_service_snapshot_counts_and_pprof_opens_them() {
     }
     // The live analysis names chansend's leak (main.go:60, see the zoo README).
     assert!(stdout.contains("main.go:60"), "{stdout}");
+    // No /metrics: the RSS comes from /proc, one reading a round.
+    let pid = svc.0.id();
+    assert!(
+        stdout.contains(&format!(
+            "RSS from /proc/{pid}/status (pid {pid} listens on port"
+        )),
+        "{stdout}"
+    );
+    assert_eq!(n(Kind::Metrics), rounds);
+    let m = a
+        .snapshots(series[0].id, Some(Kind::Metrics))
+        .unwrap()
+        .pop()
+        .unwrap();
+    let text = a.read(m.id).unwrap();
+    assert!(text.starts_with(format!("# heapdrift: from /proc/{pid}/status\n").as_bytes()));
+    let rss = profile::metrics::resident_memory_bytes(&text)
+        .unwrap()
+        .unwrap();
+    assert!(rss > 1 << 20, "{rss}");
 }
 
 #[test]

@@ -96,10 +96,14 @@ pub enum Kind {
     Block,
     Mutex,
     Threadcreate,
+    /// A Prometheus text exposition with the process's current RSS
+    /// (`process_resident_memory_bytes`): the target's `/metrics`, or one
+    /// `watch` wrote from `/proc/PID/status` (docs/archive.md).
+    Metrics,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 12] = [
         Kind::Heap,
         Kind::HeapDebug1,
         Kind::Allocs,
@@ -111,6 +115,7 @@ impl Kind {
         Kind::Block,
         Kind::Mutex,
         Kind::Threadcreate,
+        Kind::Metrics,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -126,6 +131,7 @@ impl Kind {
             Kind::Block => "block",
             Kind::Mutex => "mutex",
             Kind::Threadcreate => "threadcreate",
+            Kind::Metrics => "metrics",
         }
     }
 
@@ -136,11 +142,12 @@ impl Kind {
             .ok_or_else(|| StoreError::UnknownKind(s.to_string()))
     }
 
-    /// Whether the endpoint serves text (debug=1/2) rather than proto.
+    /// Whether the endpoint serves text (debug=1/2, metrics) rather than
+    /// proto.
     pub fn is_text(self) -> bool {
         matches!(
             self,
-            Kind::HeapDebug1 | Kind::GoroutineDebug1 | Kind::GoroutineDump
+            Kind::HeapDebug1 | Kind::GoroutineDebug1 | Kind::GoroutineDump | Kind::Metrics
         )
     }
 

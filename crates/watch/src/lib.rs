@@ -11,6 +11,7 @@
 //! hands both to a callback (the binary's live view or log lines, see
 //! [`view`]).
 
+mod rss;
 pub mod schedule;
 pub mod view;
 mod worker;
@@ -121,6 +122,8 @@ pub struct Totals {
     pub heap_released: Option<u64>,
     pub stack_sys: Option<u64>,
     pub sys: Option<u64>,
+    /// The current resident set size, from the target's RSS source.
+    pub rss: Option<u64>,
 }
 
 /// A finding of the live analysis, as the view shows it.
@@ -155,6 +158,14 @@ pub enum Event {
         series: i64,
         reason: String,
         restart: bool,
+    },
+    /// Where the target's current RSS is read (`Ok`: the source,
+    /// described; `Err`: why there is none). Sent once after the first
+    /// heap profile, and again if the source moves (a restarted process
+    /// found on the same port).
+    RssSource {
+        target: usize,
+        source: Result<String, String>,
     },
     /// A round ended with at least its heap profile stored.
     Round {
@@ -207,6 +218,8 @@ pub enum Event {
 pub struct TargetState {
     pub url: String,
     pub profiles: Option<Vec<String>>,
+    /// See [`Event::RssSource`]; `None` until it is looked for.
+    pub rss_source: Option<Result<String, String>>,
     pub rounds: u64,
     pub snapshots: BTreeMap<&'static str, u64>,
     pub gaps: u64,
@@ -264,6 +277,9 @@ impl WatchState {
         match e {
             Event::Probed { target, profiles } => {
                 self.targets[*target].profiles = Some(profiles.clone());
+            }
+            Event::RssSource { target, source } => {
+                self.targets[*target].rss_source = Some(source.clone());
             }
             Event::Series {
                 target, restart, ..

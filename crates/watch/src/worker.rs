@@ -16,6 +16,7 @@ use store::{
     detect_restart,
 };
 
+use crate::rss::{self, RssSource};
 use crate::schedule::Due;
 use crate::{Event, Stop, Suspect, Totals, WatchOptions};
 
@@ -93,6 +94,14 @@ enum Probe {
     Done(Option<Index>),
 }
 
+/// The target's RSS source, looked for once, after its first heap profile
+/// (which names the profiled binary).
+enum Rss {
+    Pending,
+    Found(RssSource),
+    None,
+}
+
 pub(crate) struct Worker {
     idx: usize,
     target: Target,
@@ -107,6 +116,7 @@ pub(crate) struct Worker {
     started: Instant,
     client: Client,
     probe: Probe,
+    rss: Rss,
     absent: HashSet<Kind>,
     series: Option<SeriesId>,
     prev: HashMap<Kind, Identity>,
@@ -148,6 +158,7 @@ impl Worker {
             tx,
             started,
             probe: Probe::Pending,
+            rss: Rss::Pending,
             absent: HashSet::new(),
             series: None,
             prev: HashMap::new(),
@@ -319,9 +330,97 @@ impl Worker {
             self.close_gap(Some(kind), taken_at);
             if self.store(kind, taken_at, fetch_nanos, &bytes, &parsed, &summary) {
                 stored.push(kind);
+                // The RSS is read right after the heap profile, so that
+                // the two describe the same moment.
+                if e == Endpoint::Heap {
+                    self.take_rss(&mut stored);
+                }
             }
         }
         Ok(stored)
+    }
+
+    /// Reads and archives the current RSS, finding its source first if
+    /// not done yet.
+    fn take_rss(&mut self, stored: &mut Vec<Kind>) {
+        let main_binary = self.merged.main_binary.clone();
+        let taken_at = now_ns();
+        let t = Instant::now();
+        let mut first = None;
+        if let Rss::Pending = self.rss {
+            let found = rss::discover(&self.client, &self.target, main_binary.as_deref());
+            self.send(Event::RssSource {
+                target: self.idx,
+                source: found
+                    .as_ref()
+                    .map(|(src, _)| src.describe())
+                    .map_err(Clone::clone),
+            });
+            self.rss = match found {
+                Ok((src, reading)) => {
+                    first = reading;
+                    Rss::Found(src)
+                }
+                Err(_) => Rss::None,
+            };
+        }
+        let Rss::Found(source) = &mut self.rss else {
+            return;
+        };
+        let before = source.clone();
+        let reading = match first {
+            Some(r) => Ok(r),
+            None => rss::read(&self.client, source, main_binary.as_deref()),
+        };
+        let fetch_nanos = t.elapsed().as_nanos() as i64;
+        if *source != before {
+            let source = source.describe();
+            self.send(Event::RssSource {
+                target: self.idx,
+                source: Ok(source),
+            });
+        }
+        match reading {
+            Ok(r) => {
+                self.close_gap(Some(Kind::Metrics), taken_at);
+                if self.store_metrics(taken_at, fetch_nanos, &r.bytes) {
+                    self.totals.rss = Some(r.rss);
+                    stored.push(Kind::Metrics);
+                }
+            }
+            Err(f) => {
+                self.totals.rss = None;
+                self.fail(Some(Kind::Metrics), gap_reason(&f), f.to_string(), taken_at);
+            }
+        }
+    }
+
+    /// Puts a metrics text into the current series (begun by the round's
+    /// heap profile); false if there is none or the archive refused it.
+    fn store_metrics(&mut self, taken_at: i64, fetch_nanos: i64, bytes: &[u8]) -> bool {
+        let Some(series) = self.series else {
+            return false;
+        };
+        let mut guard = self.archive.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(archive) = guard.as_mut() else {
+            return false;
+        };
+        let put = archive.put(
+            series,
+            Kind::Metrics,
+            taken_at,
+            Some(fetch_nanos),
+            bytes,
+            &Summary::default(),
+        );
+        drop(guard);
+        match put {
+            Ok(_) => true,
+            Err(e) => {
+                self.store_failed(e);
+                false
+            }
+        }
     }
 
     /// Puts one snapshot, beginning a series first if needed; false if the

@@ -153,7 +153,12 @@ pub fn hunted_kind(k: Kind) -> Option<SnapshotKind> {
             Some(SnapshotKind::Goroutine)
         }
         Kind::GoroutineLeak => Some(SnapshotKind::GoroutineLeak),
-        Kind::Allocs | Kind::Profile | Kind::Block | Kind::Mutex | Kind::Threadcreate => None,
+        Kind::Allocs
+        | Kind::Profile
+        | Kind::Block
+        | Kind::Mutex
+        | Kind::Threadcreate
+        | Kind::Metrics => None,
     }
 }
 
