@@ -1,6 +1,6 @@
 module heapdrift.test/thirdparty/caddy
 
-go 1.27.3
+go 1.27
 
 tool github.com/caddyserver/caddy/v2/cmd/caddy
 

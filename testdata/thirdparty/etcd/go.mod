@@ -1,6 +1,6 @@
 module heapdrift.test/thirdparty/etcd
 
-go 1.27.3
+go 1.27
 
 tool go.etcd.io/etcd/server/v3
 

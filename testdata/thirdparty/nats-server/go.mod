@@ -1,6 +1,6 @@
 module heapdrift.test/thirdparty/nats-server
 
-go 1.27.3
+go 1.27
 
 tool github.com/nats-io/nats-server/v2
 
