@@ -58,7 +58,7 @@ pub(crate) fn discover(
     let url = format!("{}/metrics", target.url);
     let metrics_why = match read_metrics(client, &url) {
         Ok(r) => return Ok((RssSource::Metrics { url }, Some(r))),
-        Err(why) => why,
+        Err(f) => f.to_string(),
     };
     let Some((host, port)) = loopback_host_port(&target.url) else {
         return Err(format!(
@@ -79,12 +79,7 @@ pub(crate) fn read(
     main_binary: Option<&str>,
 ) -> Result<Reading, Failure> {
     match source {
-        RssSource::Metrics { url } => read_metrics(client, url).map_err(|why| Failure {
-            class: FailureClass::Protocol,
-            url: url.clone(),
-            message: why,
-            unknown_profile: false,
-        }),
+        RssSource::Metrics { url } => read_metrics(client, url),
         RssSource::Proc { pid, host, port } => {
             let status = match ProcStatus::read(*pid) {
                 Ok(s) => s,
@@ -110,13 +105,20 @@ pub(crate) fn read(
     }
 }
 
-/// GETs a Prometheus exposition and its RSS; `Err` says what is wrong.
-fn read_metrics(client: &Client, url: &str) -> Result<Reading, String> {
-    let bytes = client.get(url, 16 << 20).map_err(|f| f.to_string())?;
+/// GETs a Prometheus exposition and its RSS. An answer without the RSS is
+/// garbage (`Protocol`), a failed request keeps its own class.
+fn read_metrics(client: &Client, url: &str) -> Result<Reading, Failure> {
+    let bytes = client.get(url, 16 << 20)?;
+    let garbage = |message: String| Failure {
+        class: FailureClass::Protocol,
+        url: url.to_string(),
+        message,
+        unknown_profile: false,
+    };
     match profile::metrics::resident_memory_bytes(&bytes) {
         Ok(Some(rss)) => Ok(Reading { bytes, rss }),
-        Ok(None) => Err(format!("{url}: no process_resident_memory_bytes")),
-        Err(e) => Err(format!("{url}: not a Prometheus exposition ({e})")),
+        Ok(None) => Err(garbage("no process_resident_memory_bytes".into())),
+        Err(e) => Err(garbage(format!("not a Prometheus exposition ({e})"))),
     }
 }
 
