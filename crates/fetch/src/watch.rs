@@ -7,7 +7,7 @@
 //! bounds the whole request (connect, headers and body) by one timeout: a
 //! server that trickles its body must not stall a round.
 
-use std::io::ErrorKind;
+use std::io::{ErrorKind, Read};
 use std::time::Duration;
 
 /// The profiles `watch` knows how to fetch.
@@ -159,9 +159,15 @@ impl Index {
 /// Why a fetch gave no usable bytes.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum FailureClass {
-    /// Connection refused, reset or closed early: the target is down (or
-    /// restarting).
-    Down,
+    /// The host name does not resolve (DNS).
+    NoSuchHost,
+    /// Connection refused: nothing listens on the port (the service is
+    /// down or restarting).
+    Refused,
+    /// No route to the host or its network.
+    Unreachable,
+    /// The connection was reset, or closed before a complete answer.
+    Reset,
     /// No complete answer within the timeout.
     Timeout,
     /// An HTTP status other than 200.
@@ -173,11 +179,27 @@ pub enum FailureClass {
     Protocol,
 }
 
+impl FailureClass {
+    /// The target could not be talked to at all (the archive's `down`).
+    pub fn is_down(&self) -> bool {
+        matches!(
+            self,
+            FailureClass::NoSuchHost
+                | FailureClass::Refused
+                | FailureClass::Unreachable
+                | FailureClass::Reset
+        )
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 #[error("{url}: {message}")]
 pub struct Failure {
     pub class: FailureClass,
     pub url: String,
+    /// What went wrong, in words that name the cause ("no such host …",
+    /// "connection refused …", "404 Not Found: is net/http/pprof
+    /// imported?"), never a page of the server's HTML.
     pub message: String,
     /// For a 404: the body says `Unknown profile` (Go's pprof handler for a
     /// profile this Go version does not have).
@@ -188,6 +210,7 @@ pub struct Failure {
 /// timeout.
 pub struct Client {
     agent: ureq::Agent,
+    timeout: Duration,
 }
 
 impl Client {
@@ -201,16 +224,17 @@ impl Client {
             .build();
         Client {
             agent: ureq::Agent::new_with_config(config),
+            timeout,
         }
     }
 
-    /// GETs `url`, at most `max_bytes` of body. A connection that fails as
-    /// if the target were down is tried once more on a fresh connection:
-    /// servers close idle keep-alive connections (Go's `IdleTimeout`), and
-    /// reusing one that was closed between two rounds is not an outage.
+    /// GETs `url`, at most `max_bytes` of body. A connection reset or
+    /// closed early is tried once more on a fresh connection: servers close
+    /// idle keep-alive connections (Go's `IdleTimeout`), and reusing one
+    /// that was closed between two rounds is not an outage.
     pub fn get(&self, url: &str, max_bytes: u64) -> Result<Vec<u8>, Failure> {
         match self.get_once(url, max_bytes) {
-            Err(f) if f.class == FailureClass::Down => self.get_once(url, max_bytes),
+            Err(f) if f.class == FailureClass::Reset => self.get_once(url, max_bytes),
             r => r,
         }
     }
@@ -222,21 +246,39 @@ impl Client {
             message,
             unknown_profile: false,
         };
-        let mut resp = self.agent.get(url).call().map_err(|e| classify(e, &fail))?;
-        let code = resp.status().as_u16();
-        if code != 200 {
-            let body = resp
+        let mut resp = self
+            .agent
+            .get(url)
+            .call()
+            .map_err(|e| classify(e, url, self.timeout, &fail))?;
+        let status = resp.status();
+        if status.as_u16() != 200 {
+            // The start of the body is enough to tell Go's `Unknown profile`
+            // from another page; the rest is not read.
+            let mut body = Vec::new();
+            let _ = resp
                 .body_mut()
-                .with_config()
-                .limit(4096)
-                .read_to_vec()
-                .unwrap_or_default();
+                .as_reader()
+                .take(4096)
+                .read_to_end(&mut body);
             let text = String::from_utf8_lossy(&body);
-            let mut f = fail(
-                FailureClass::Status(code),
-                format!("server response: {code} {}", text.trim()),
-            );
-            f.unknown_profile = code == 404 && text.contains("Unknown profile");
+            let code = status.as_u16();
+            let unknown_profile = code == 404 && text.contains("Unknown profile");
+            let status_line = format!("{code} {}", status.canonical_reason().unwrap_or(""));
+            let message = if unknown_profile {
+                format!("{} {}", status_line.trim_end(), text.trim())
+            } else if code == 404 && url.contains("/debug/pprof/") {
+                // Go's default mux answers "404 page not found" for a path
+                // nobody registered: the service has no pprof handlers.
+                format!(
+                    "{} (no pprof handler here: is net/http/pprof imported?)",
+                    status_line.trim_end()
+                )
+            } else {
+                with_excerpt(status_line.trim_end(), &text)
+            };
+            let mut f = fail(FailureClass::Status(code), message);
+            f.unknown_profile = unknown_profile;
             return Err(f);
         }
         resp.body_mut()
@@ -248,42 +290,125 @@ impl Client {
                     FailureClass::TooLarge,
                     format!("response body exceeds {limit} bytes"),
                 ),
-                e => classify(e, &fail),
+                e => classify(e, url, self.timeout, &fail),
             })
     }
 
     /// Reads the index page. `Ok(None)`: the target answers but has no Go
-    /// index there (a custom mux); its endpoints are then tried directly.
+    /// index there (a custom mux, or an index that fails): its endpoints
+    /// are then tried directly, and they tell what is wrong.
     pub fn probe(&self, target: &Target) -> Result<Option<Index>, Failure> {
         match self.get(&target.pprof_base, 4 << 20) {
             Ok(body) => Ok(Index::parse(&String::from_utf8_lossy(&body))),
-            Err(f) if f.class == FailureClass::Status(404) => Ok(None),
+            Err(f) if matches!(f.class, FailureClass::Status(_)) => Ok(None),
             Err(f) => Err(f),
         }
     }
 }
 
-fn classify(e: ureq::Error, fail: &dyn Fn(FailureClass, String) -> Failure) -> Failure {
+/// A status line and the first line of what the server said, cut short: a
+/// proxy's HTML error page must not flood a log line.
+fn with_excerpt(status_line: &str, body: &str) -> String {
+    let first = body
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
+    if first.is_empty() {
+        return status_line.to_string();
+    }
+    let cut: String = first.chars().take(80).collect();
+    let more = if cut.len() < first.len() { "…" } else { "" };
+    format!("{status_line}: {cut}{more}")
+}
+
+/// `host:port` of a URL, for messages.
+fn authority(url: &str) -> &str {
+    let rest = url.split_once("://").map_or(url, |(_, r)| r);
+    rest.split(['/', '?', '#']).next().unwrap_or(rest)
+}
+
+/// The host of a URL, without port or IPv6 brackets.
+fn host(url: &str) -> &str {
+    let a = authority(url);
+    let a = a.rsplit_once('@').map_or(a, |(_, h)| h);
+    if let Some(v6) = a.strip_prefix('[') {
+        return v6.split(']').next().unwrap_or(v6);
+    }
+    a.rsplit_once(':').map_or(a, |(h, _)| h)
+}
+
+/// std's wording for a `getaddrinfo` failure, which it reports with no
+/// `ErrorKind` of its own.
+const LOOKUP_FAILED: &str = "failed to lookup address information";
+
+/// `10s`, `500ms`.
+fn short(d: Duration) -> String {
+    if d.subsec_millis() == 0 {
+        format!("{}s", d.as_secs())
+    } else {
+        format!("{}ms", d.as_millis())
+    }
+}
+
+fn classify(
+    e: ureq::Error,
+    url: &str,
+    timeout: Duration,
+    fail: &dyn Fn(FailureClass, String) -> Failure,
+) -> Failure {
+    let at = authority(url);
+    let no_such_host = |detail: &str| {
+        fail(
+            FailureClass::NoSuchHost,
+            format!("no such host {:?} ({detail})", host(url)),
+        )
+    };
     match e {
-        ureq::Error::Timeout(t) => fail(FailureClass::Timeout, format!("timeout ({t})")),
-        ureq::Error::Io(io) => {
-            let class = match io.kind() {
-                ErrorKind::TimedOut | ErrorKind::WouldBlock => FailureClass::Timeout,
-                ErrorKind::ConnectionRefused
-                | ErrorKind::ConnectionReset
-                | ErrorKind::ConnectionAborted
-                | ErrorKind::NotConnected
-                | ErrorKind::BrokenPipe
-                | ErrorKind::UnexpectedEof
-                | ErrorKind::AddrNotAvailable
-                | ErrorKind::HostUnreachable
-                | ErrorKind::NetworkUnreachable => FailureClass::Down,
-                _ => FailureClass::Protocol,
-            };
-            fail(class, io.to_string())
+        ureq::Error::Timeout(_) => fail(
+            FailureClass::Timeout,
+            format!("no complete answer within {} from {at}", short(timeout)),
+        ),
+        ureq::Error::HostNotFound => no_such_host("DNS: no address"),
+        ureq::Error::ConnectionFailed => {
+            fail(FailureClass::Unreachable, format!("cannot connect to {at}"))
         }
-        ureq::Error::HostNotFound | ureq::Error::ConnectionFailed => {
-            fail(FailureClass::Down, e.to_string())
+        ureq::Error::Io(io) => {
+            let text = io.to_string();
+            if let Some(detail) = text.strip_prefix(LOOKUP_FAILED) {
+                return no_such_host(&format!("DNS: {}", detail.trim_start_matches([':', ' '])));
+            }
+            let (class, message) = match io.kind() {
+                ErrorKind::TimedOut | ErrorKind::WouldBlock => (
+                    FailureClass::Timeout,
+                    format!("no complete answer within {} from {at}", short(timeout)),
+                ),
+                ErrorKind::ConnectionRefused => (
+                    FailureClass::Refused,
+                    format!("connection refused: nothing listens on {at}"),
+                ),
+                ErrorKind::HostUnreachable => (
+                    FailureClass::Unreachable,
+                    format!("host unreachable: {at} ({text})"),
+                ),
+                ErrorKind::NetworkUnreachable => (
+                    FailureClass::Unreachable,
+                    format!("network unreachable: {at} ({text})"),
+                ),
+                ErrorKind::AddrNotAvailable => (
+                    FailureClass::Unreachable,
+                    format!("cannot connect to {at} ({text})"),
+                ),
+                ErrorKind::ConnectionReset | ErrorKind::ConnectionAborted => {
+                    (FailureClass::Reset, format!("connection reset by {at}"))
+                }
+                ErrorKind::NotConnected | ErrorKind::BrokenPipe | ErrorKind::UnexpectedEof => (
+                    FailureClass::Reset,
+                    format!("connection closed by {at} before a complete answer"),
+                ),
+                _ => (FailureClass::Protocol, text),
+            };
+            fail(class, message)
         }
         e => fail(FailureClass::Protocol, e.to_string()),
     }
@@ -374,20 +499,176 @@ mod tests {
         assert!(c.get(&url, 1 << 20).is_ok());
     }
 
+    /// A server that reads each request head, then calls `answer` (twice at
+    /// most: a reset is retried once).
+    fn serve_twice(answer: impl Fn(std::net::TcpStream) + Send + 'static) -> u16 {
+        use std::io::{BufRead, BufReader};
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = l.local_addr().unwrap().port();
+        std::thread::spawn(move || {
+            for conn in l.incoming().take(2) {
+                let Ok(conn) = conn else { return };
+                let mut r = BufReader::new(conn.try_clone().unwrap());
+                loop {
+                    let mut line = String::new();
+                    if r.read_line(&mut line).unwrap_or(0) == 0 || line == "\r\n" {
+                        break;
+                    }
+                }
+                answer(conn);
+            }
+        });
+        port
+    }
+
+    fn get_from(port: u16) -> Failure {
+        Client::new(Duration::from_secs(2))
+            .get(
+                &format!("http://127.0.0.1:{port}/debug/pprof/heap"),
+                1 << 20,
+            )
+            .unwrap_err()
+    }
+
     #[test]
-    fn refused_connection_is_down() {
+    fn refused_connection_is_named() {
         // A port that was just free: nobody listens.
         let port = {
             let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
             l.local_addr().unwrap().port()
         };
-        let c = Client::new(Duration::from_secs(2));
-        let e = c
-            .get(
-                &format!("http://127.0.0.1:{port}/debug/pprof/heap"),
-                1 << 20,
+        let e = get_from(port);
+        assert_eq!(e.class, FailureClass::Refused, "{e}");
+        assert!(e.class.is_down());
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "http://127.0.0.1:{port}/debug/pprof/heap: connection refused: nothing listens on 127.0.0.1:{port}"
             )
+        );
+    }
+
+    #[test]
+    fn an_unresolvable_host_is_named_with_the_host() {
+        // glibc refuses this name (a `!` is no host name character) before
+        // asking any DNS server, so the test sends nothing off the machine;
+        // getaddrinfo fails as it does for an unknown name (EAI_NONAME).
+        let e = Client::new(Duration::from_secs(2))
+            .get("http://no-such!host.invalid:6060/debug/pprof/", 1 << 20)
             .unwrap_err();
-        assert_eq!(e.class, FailureClass::Down, "{e}");
+        assert_eq!(e.class, FailureClass::NoSuchHost, "{e}");
+        assert!(e.class.is_down());
+        assert!(
+            e.message
+                .starts_with("no such host \"no-such!host.invalid\" (DNS: "),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn a_reset_and_an_early_close_are_named() {
+        let port = serve_twice(|conn| {
+            // SO_LINGER 0: close() sends RST instead of FIN.
+            socket_linger_zero(&conn);
+            drop(conn);
+        });
+        let e = get_from(port);
+        assert_eq!(e.class, FailureClass::Reset, "{e}");
+        assert!(e.message.contains(&format!("by 127.0.0.1:{port}")), "{e}");
+        let port = serve_twice(drop);
+        let e = get_from(port);
+        assert_eq!(e.class, FailureClass::Reset, "{e}");
+        assert!(e.class.is_down());
+    }
+
+    fn socket_linger_zero(conn: &std::net::TcpStream) {
+        use std::os::fd::AsRawFd;
+        #[repr(C)]
+        struct Linger {
+            onoff: i32,
+            linger: i32,
+        }
+        unsafe extern "C" {
+            fn setsockopt(fd: i32, level: i32, name: i32, val: *const Linger, len: u32) -> i32;
+        }
+        let l = Linger {
+            onoff: 1,
+            linger: 0,
+        };
+        // SOL_SOCKET = 1, SO_LINGER = 13 on Linux.
+        // SAFETY: a valid socket and a correctly sized linger struct.
+        let r = unsafe { setsockopt(conn.as_raw_fd(), 1, 13, &l, 8) };
+        assert_eq!(r, 0);
+    }
+
+    #[test]
+    fn a_404_without_pprof_asks_for_net_http_pprof() {
+        let port = serve_twice(|mut conn| {
+            use std::io::Write;
+            let body = "404 page not found\n";
+            let _ = write!(
+                conn,
+                "HTTP/1.1 404 Not Found\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+        });
+        let e = get_from(port);
+        assert_eq!(e.class, FailureClass::Status(404));
+        assert!(!e.unknown_profile);
+        assert_eq!(
+            e.to_string(),
+            format!(
+                "http://127.0.0.1:{port}/debug/pprof/heap: 404 Not Found (no pprof handler here: is net/http/pprof imported?)"
+            )
+        );
+    }
+
+    #[test]
+    fn an_error_page_is_cut_to_its_first_line() {
+        let port = serve_twice(|mut conn| {
+            use std::io::Write;
+            let body = format!(
+                "<html><head><title>502 Bad Gateway</title></head>\n<body>{}</body></html>",
+                "x".repeat(5000)
+            );
+            let _ = write!(
+                conn,
+                "HTTP/1.1 502 Bad Gateway\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            );
+        });
+        let e = get_from(port);
+        assert_eq!(e.class, FailureClass::Status(502));
+        assert_eq!(
+            e.message,
+            "502 Bad Gateway: <html><head><title>502 Bad Gateway</title></head>"
+        );
+    }
+
+    #[test]
+    fn unreachable_networks_are_down() {
+        let fail = |class, message| Failure {
+            class,
+            url: "http://10.9.9.9:6060/debug/pprof/heap".into(),
+            message,
+            unknown_profile: false,
+        };
+        for kind in [ErrorKind::HostUnreachable, ErrorKind::NetworkUnreachable] {
+            let f = classify(
+                ureq::Error::Io(std::io::Error::from(kind)),
+                "http://10.9.9.9:6060/debug/pprof/heap",
+                Duration::from_secs(1),
+                &fail,
+            );
+            assert_eq!(f.class, FailureClass::Unreachable);
+            assert!(f.message.contains("unreachable: 10.9.9.9:6060"), "{f}");
+        }
+        let f = classify(
+            ureq::Error::HostNotFound,
+            "http://[::1]:6060/x",
+            Duration::from_secs(1),
+            &fail,
+        );
+        assert_eq!(f.message, "no such host \"::1\" (DNS: no address)");
     }
 }

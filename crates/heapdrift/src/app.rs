@@ -44,16 +44,7 @@ pub fn run(args: &[String]) -> i32 {
         Some("hunt") => return crate::hunt_cmd::main(&args[1..]),
         Some("serve") => return crate::serve_cmd::main(&args[1..]),
         Some("flame") => return crate::flame_cmd::main(&args[1..]),
-        Some("watch") => {
-            use clap::Parser;
-            match crate::watch_cmd::WatchArgs::try_parse_from(args) {
-                Ok(a) => crate::watch_cmd::run(a),
-                Err(e) => {
-                    let _ = e.print();
-                    return if e.use_stderr() { 2 } else { 0 };
-                }
-            }
-        }
+        Some("watch") => return crate::watch_cmd::main(args),
         Some(other) => {
             eprintln!("heapdrift: unknown command {other:?}; try `heapdrift help`");
             return 2;

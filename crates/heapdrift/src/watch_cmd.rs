@@ -80,7 +80,38 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
     Duration::try_from_secs_f64(total).map_err(|_| bad())
 }
 
-pub fn run(args: WatchArgs) -> anyhow::Result<()> {
+/// Exit status of a watch that ran but stored no snapshot for any target
+/// (every target down, or answering something that is not pprof); 2 is
+/// for errors before the watch begins (arguments, the archive).
+pub const EXIT_NOTHING_STORED: i32 = 1;
+
+/// `heapdrift watch ARGS` (`args[0]` is the subcommand's name); returns
+/// the exit status.
+pub fn main(args: &[String]) -> i32 {
+    let a = match WatchArgs::try_parse_from(args) {
+        Ok(a) => a,
+        Err(e) => {
+            let _ = e.print();
+            return e.exit_code();
+        }
+    };
+    match run(a) {
+        Ok(None) => 0,
+        Ok(Some(why)) => {
+            eprintln!("heapdrift watch: {why}");
+            EXIT_NOTHING_STORED
+        }
+        Err(e) if crate::app::is_broken_pipe(&e) => 0,
+        Err(e) => {
+            eprintln!("heapdrift watch: {e:#}");
+            2
+        }
+    }
+}
+
+/// The watch, its live view or log, and its summary. `Ok(Some(why))`: it
+/// stored nothing.
+pub fn run(args: WatchArgs) -> anyhow::Result<Option<String>> {
     if args.every.is_zero() {
         anyhow::bail!("--every must be more than 0");
     }
@@ -143,7 +174,7 @@ pub fn run(args: WatchArgs) -> anyhow::Result<()> {
         watch::view::render_summary(&state, &args.archive.display().to_string()).as_bytes(),
     )?;
     out.flush()?;
-    Ok(())
+    Ok(state.nothing_stored())
 }
 
 /// Lines longer than the terminal would wrap and break the in-place

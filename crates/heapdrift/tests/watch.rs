@@ -38,6 +38,11 @@ enum Mode {
     Slow(Duration),
     /// The listener is closed: connections are refused.
     Down,
+    /// Each connection is reset (RST) once the request is read.
+    Reset,
+    /// A service without net/http/pprof: Go's default mux answers every
+    /// path with `404 page not found`.
+    NoPprof,
 }
 
 struct State {
@@ -53,6 +58,8 @@ struct State {
     keep: bool,
     /// In Normal mode, this path answers 500.
     fail_path: Option<&'static str>,
+    /// Served at /metrics (else a 404), with `{n}` replaced by a counter.
+    metrics: Option<&'static str>,
 }
 
 /// A fake Go service: /debug/pprof/ index, heap (proto and debug=1),
@@ -75,6 +82,7 @@ impl FakeTarget {
             heaps: None,
             keep: true,
             fail_path: None,
+            metrics: None,
         }));
         let quit = Arc::new(AtomicBool::new(false));
         let (st, q) = (state.clone(), quit.clone());
@@ -161,6 +169,24 @@ fn serve(mut conn: TcpStream, st: &Mutex<State>) {
             ("200 OK", testdata("heap_1.pb.gz"), None)
         }
         Mode::Down => return,
+        Mode::Reset => {
+            let linger = libc::linger {
+                l_onoff: 1,
+                l_linger: 0,
+            };
+            // SAFETY: a valid socket; SO_LINGER 0 makes close() send RST.
+            unsafe {
+                libc::setsockopt(
+                    std::os::fd::AsRawFd::as_raw_fd(&conn),
+                    libc::SOL_SOCKET,
+                    libc::SO_LINGER,
+                    (&raw const linger).cast(),
+                    size_of::<libc::linger>() as libc::socklen_t,
+                );
+            }
+            return;
+        }
+        Mode::NoPprof => ("404 Not Found", b"404 page not found\n".to_vec(), None),
         Mode::Normal => match path.as_str() {
             "/debug/pprof/" => ("200 OK", INDEX.as_bytes().to_vec(), None),
             "/debug/pprof/heap" => {
@@ -180,6 +206,13 @@ fn serve(mut conn: TcpStream, st: &Mutex<State>) {
                 Some("goroutine_dump"),
             ),
             "/debug/pprof/allocs" => ("200 OK", testdata("allocs.pb.gz"), Some("allocs")),
+            "/metrics" if st.lock().unwrap().metrics.is_some() => {
+                let s = st.lock().unwrap();
+                let n = s.served.get("metrics").map_or(0, Vec::len);
+                let body = s.metrics.unwrap().replace("{n}", &n.to_string());
+                ("200 OK", body.into_bytes(), Some("metrics"))
+            }
+            "/metrics" => ("404 Not Found", b"404 page not found\n".to_vec(), None),
             _ => ("404 Not Found", b"Unknown profile\n".to_vec(), None),
         },
     };
@@ -209,12 +242,14 @@ fn watch_cmd(archive: &Path, targets: &[String], extra: &[&str]) -> Command {
     c
 }
 
-/// Per kind: the bytes of every snapshot the archive indexes.
+/// Per kind: the bytes of every snapshot the archive indexes. Metrics
+/// texts are left out: the fake targets serve none unless asked to, and
+/// heapdrift may write them from /proc.
 fn archived(a: &Archive) -> BTreeMap<&'static str, Vec<Vec<u8>>> {
     let mut out: BTreeMap<&'static str, Vec<Vec<u8>>> = BTreeMap::new();
     for t in a.targets().unwrap() {
         for s in a.series(t.id).unwrap() {
-            for k in Kind::ALL {
+            for k in Kind::ALL.into_iter().filter(|&k| k != Kind::Metrics) {
                 for snap in a.snapshots(s.id, Some(k)).unwrap() {
                     out.entry(k.as_str())
                         .or_default()
@@ -332,6 +367,194 @@ fn faults_are_gaps_restarts_are_series_and_every_snapshot_is_kept() {
     // The summary names the restart.
     assert!(stdout.contains("series: 2 (1 restarts)"), "{stdout}");
     assert!(stdout.contains("RESTART detected"), "{stdout}");
+}
+
+/// Runs `heapdrift watch` to its end: (exit code, stdout, stderr, wall
+/// time).
+fn run_watch(archive: &Path, targets: &[String], extra: &[&str]) -> (i32, String, String, f64) {
+    let t = Instant::now();
+    let out = watch_cmd(archive, targets, extra).output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+        t.elapsed().as_secs_f64(),
+    )
+}
+
+#[test]
+fn a_service_without_pprof_is_told_to_import_it_and_the_empty_run_fails() {
+    let srv = FakeTarget::start();
+    srv.set(Mode::NoPprof);
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr, _) = run_watch(
+        dir.path(),
+        &[srv.url()],
+        &["--every", "200ms", "--for", "1s"],
+    );
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    let heap = format!("{}/debug/pprof/heap", srv.url());
+    let expected =
+        format!("{heap}: 404 Not Found (no pprof handler here: is net/http/pprof imported?)");
+    assert!(stdout.contains(&expected), "{stdout}");
+    // The page itself is not printed.
+    assert!(!stdout.contains("page not found"), "{stdout}");
+    assert_eq!(
+        stderr,
+        format!("heapdrift watch: no snapshot stored: {expected}\n")
+    );
+    let a = Archive::open_read_only(dir.path()).unwrap();
+    let gaps = a.gaps(a.targets().unwrap()[0].id).unwrap();
+    assert_eq!(gaps.len(), 1, "{gaps:#?}");
+    assert_eq!(gaps[0].reason, GapReason::Garbage);
+    assert_eq!(gaps[0].message, expected);
+}
+
+#[test]
+fn refused_reset_and_unresolvable_targets_are_named_for_the_whole_for() {
+    let refused = {
+        let l = TcpListener::bind("127.0.0.1:0").unwrap();
+        format!("127.0.0.1:{}", l.local_addr().unwrap().port())
+    };
+    let resets = FakeTarget::start();
+    resets.set(Mode::Reset);
+    // glibc rejects a `!` in a host name before asking a DNS server: the
+    // lookup fails as for an unknown name, and nothing leaves the machine.
+    let unresolvable = "http://no-such!host.invalid:6060".to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr, secs) = run_watch(
+        dir.path(),
+        &[refused.clone(), resets.url(), unresolvable.clone()],
+        &["--every", "1s", "--for", "3s"],
+    );
+    assert_eq!(code, 1, "{stdout}\n{stderr}");
+    // Backoff no longer ends the watch at its last retry before the end.
+    assert!((3.0..3.8).contains(&secs), "{secs}s\n{stdout}");
+    let port = resets.port;
+    for needle in [
+        format!("target failing (down): http://{refused}/debug/pprof/: connection refused: nothing listens on {refused}"),
+        format!("target failing (down): http://127.0.0.1:{port}/debug/pprof/: connection reset by 127.0.0.1:{port}"),
+        "target failing (down): http://no-such!host.invalid:6060/debug/pprof/: no such host \"no-such!host.invalid\" (DNS: ".to_string(),
+    ] {
+        assert!(stdout.contains(&needle), "{needle}\n{stdout}");
+    }
+    assert!(
+        stderr.starts_with("heapdrift watch: no snapshot stored: "),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    let a = Archive::open_read_only(dir.path()).unwrap();
+    let mut messages = Vec::new();
+    for t in a.targets().unwrap() {
+        let gaps = a.gaps(t.id).unwrap();
+        assert_eq!(gaps.len(), 1, "{gaps:#?}");
+        assert_eq!(gaps[0].reason, GapReason::Down);
+        // The gap covers the whole watch.
+        let secs = (gaps[0].to_ns - gaps[0].from_ns) as f64 / 1e9;
+        assert!(secs > 2.8, "{secs}");
+        messages.push(gaps[0].message.clone());
+    }
+    messages.sort();
+    assert!(messages[0].contains(": connection re"), "{messages:?}");
+    assert!(messages[1].contains(": connection re"), "{messages:?}");
+    assert!(messages[2].contains(": no such host "), "{messages:?}");
+}
+
+#[test]
+fn for_is_the_length_of_the_watch() {
+    // Rounds at 0, 2 and 4 s; the watch still lasts 5 s.
+    let srv = FakeTarget::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, _, secs) =
+        run_watch(dir.path(), &[srv.url()], &["--every", "2s", "--for", "5s"]);
+    assert_eq!(code, 0, "{stdout}");
+    assert!((5.0..5.8).contains(&secs), "{secs}s\n{stdout}");
+    assert_eq!(srv.served()["heap"].len(), 3, "{stdout}");
+    assert!(stdout.contains("5s elapsed"), "{stdout}");
+
+    // A target that hangs past the end: the end is a stop, and the
+    // request in flight gets the 3 s grace period, not its 20 s timeout.
+    let stuck = FakeTarget::start();
+    stuck.set(Mode::Slow(Duration::from_secs(30)));
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr, secs) = run_watch(
+        dir.path(),
+        &[stuck.url()],
+        &["--every", "1s", "--for", "2s", "--timeout", "20s"],
+    );
+    assert_eq!(code, 1, "{stdout}");
+    assert!((5.0..6.5).contains(&secs), "{secs}s\n{stdout}");
+    assert!(
+        stdout.contains("1 target(s) still fetching at the end were abandoned"),
+        "{stdout}"
+    );
+    assert_eq!(
+        stderr,
+        format!(
+            "heapdrift watch: no snapshot stored: {}: no answer before the end of the watch\n",
+            stuck.url()
+        )
+    );
+}
+
+#[test]
+fn the_rss_is_read_from_metrics_each_round_and_archived() {
+    let srv = FakeTarget::start();
+    srv.state.lock().unwrap().metrics = Some(
+        "# HELP process_resident_memory_bytes Resident memory size in bytes.\n\
+         # TYPE process_resident_memory_bytes gauge\n\
+         process_resident_memory_bytes 1.2{n}e+07\n",
+    );
+    // A second target without /metrics: the test process listens on its
+    // port, but is not the binary its heap profiles name.
+    let bare = FakeTarget::start();
+    let dir = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr, _) = run_watch(
+        dir.path(),
+        &[srv.url(), bare.url()],
+        &["--every", "200ms", "--for", "1s"],
+    );
+    assert_eq!(code, 0, "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(&format!(
+            "{0} RSS from {0}/metrics (process_resident_memory_bytes)",
+            srv.url()
+        )),
+        "{stdout}"
+    );
+    // 1.20e7, 1.21e7, ...: the live totals follow the latest reading.
+    assert!(stdout.contains("Sys 12.5MiB  RSS 11.4MiB"), "{stdout}");
+    assert!(stdout.contains("RSS 11.5MiB"), "{stdout}");
+    let me = std::process::id();
+    let port = bare.port;
+    assert!(
+        stdout.contains(&format!(
+            "{0} no RSS source: {0}/metrics: 404 Not Found: 404 page not found; \
+             and port {port} is held by pid {me} (",
+            bare.url()
+        )),
+        "{stdout}"
+    );
+    let a = Archive::open_read_only(dir.path()).unwrap();
+    let served = srv.served();
+    for t in a.targets().unwrap() {
+        let s = &a.series(t.id).unwrap()[0];
+        let heaps = a.snapshots(s.id, Some(Kind::Heap)).unwrap().len();
+        let metrics: Vec<Vec<u8>> = a
+            .snapshots(s.id, Some(Kind::Metrics))
+            .unwrap()
+            .iter()
+            .map(|m| a.read(m.id).unwrap())
+            .collect();
+        if t.url == srv.url() {
+            assert_eq!(heaps, 5);
+            assert_eq!(metrics, served["metrics"], "stored as served, one a round");
+            let m = &a.snapshots(s.id, Some(Kind::Metrics)).unwrap()[0];
+            assert!(a.path(m).to_string_lossy().ends_with(".txt"), "{m:?}");
+        } else {
+            assert!(metrics.is_empty());
+        }
+    }
 }
 
 #[test]
@@ -479,8 +702,13 @@ fn kill_9_during_a_watch_loses_no_completed_snapshot() {
 
 // ---- With Go: real zoo services. ----
 
-fn go() -> Option<String> {
-    std::env::var("HEAPDRIFT_GO").ok().filter(|g| !g.is_empty())
+/// Go 1.27 (`HEAPDRIFT_GO`, which scripts/test.sh sets): these tests fail
+/// without it rather than pass untested.
+fn go() -> String {
+    std::env::var("HEAPDRIFT_GO")
+        .ok()
+        .filter(|g| !g.is_empty())
+        .expect("HEAPDRIFT_GO is not set (scripts/test.sh sets it to Go 1.27)")
 }
 
 /// Builds globalmap and chansend once for all tests.
@@ -489,7 +717,7 @@ fn zoo_bin(name: &str) -> PathBuf {
     let dir = DIR.get_or_init(|| {
         let d = std::env::temp_dir().join(format!("heapdrift-watch-zoo-{}", std::process::id()));
         std::fs::create_dir_all(&d).unwrap();
-        let st = Command::new(go().unwrap())
+        let st = Command::new(go())
             .current_dir(repo().join("testdata/zoo"))
             .arg("build")
             .arg("-o")
@@ -533,11 +761,8 @@ fn start_service(name: &str, addr: &str) -> (Service, String) {
 
 #[test]
 fn zoo_service_snapshot_counts_and_pprof_opens_them() {
-    let Some(go) = go() else {
-        eprintln!("skipping: HEAPDRIFT_GO is not set");
-        return;
-    };
-    let (_svc, addr) = start_service("chansend", "127.0.0.1:0");
+    let go = go();
+    let (svc, addr) = start_service("chansend", "127.0.0.1:0");
     let dir = tempfile::tempdir().unwrap();
     let out = watch_cmd(
         dir.path(),
@@ -584,14 +809,30 @@ fn zoo_service_snapshot_counts_and_pprof_opens_them() {
     }
     // The live analysis names chansend's leak (main.go:60, see the zoo README).
     assert!(stdout.contains("main.go:60"), "{stdout}");
+    // No /metrics: the RSS comes from /proc, one reading a round.
+    let pid = svc.0.id();
+    assert!(
+        stdout.contains(&format!(
+            "RSS from /proc/{pid}/status (pid {pid} listens on port"
+        )),
+        "{stdout}"
+    );
+    assert_eq!(n(Kind::Metrics), rounds);
+    let m = a
+        .snapshots(series[0].id, Some(Kind::Metrics))
+        .unwrap()
+        .pop()
+        .unwrap();
+    let text = a.read(m.id).unwrap();
+    assert!(text.starts_with(format!("# heapdrift: from /proc/{pid}/status\n").as_bytes()));
+    let rss = profile::metrics::resident_memory_bytes(&text)
+        .unwrap()
+        .unwrap();
+    assert!(rss > 1 << 20, "{rss}");
 }
 
 #[test]
 fn zoo_service_killed_and_restarted_mid_watch() {
-    if go().is_none() {
-        eprintln!("skipping: HEAPDRIFT_GO is not set");
-        return;
-    }
     let (svc, addr) = start_service("globalmap", "127.0.0.1:0");
     let dir = tempfile::tempdir().unwrap();
     let child = watch_cmd(

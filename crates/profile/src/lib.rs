@@ -9,6 +9,7 @@ pub mod error;
 pub mod goroutine_dump;
 pub mod gz;
 pub mod legacy;
+pub mod metrics;
 pub mod model;
 pub mod parse;
 pub mod passes;

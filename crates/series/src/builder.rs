@@ -65,6 +65,9 @@ pub enum Data<'a> {
     /// A heap snapshot's per-site values from an archive's index, in the
     /// order of the site table given to [`SeriesBuilder::index_sites`].
     Sites(&'a [[i64; METRICS]]),
+    /// The process's current resident set size, bytes (a metrics text):
+    /// it goes beside the MemStats point taken nearest in time.
+    Rss(u64),
     /// Nothing for a series: the snapshot is counted for the format
     /// choice (and gives its MemStats), but its series is built only if
     /// that format is chosen, by reading the snapshots again. An archive
@@ -237,6 +240,8 @@ pub struct SeriesBuilder {
     /// goroutineleak profiles seen (pushed to both goroutine streams).
     leaks: Vec<SnapshotRef>,
     memory: Vec<(MemPoint, SnapshotRef)>,
+    /// Current RSS readings: (time, bytes).
+    rss: Vec<(i64, u64)>,
     process: String,
     build_id: String,
     notes: Vec<Note>,
@@ -270,6 +275,7 @@ impl SeriesBuilder {
             goroutine_profiles: gor(),
             leaks: Vec::new(),
             memory: Vec::new(),
+            rss: Vec::new(),
             process: String::new(),
             build_id: String::new(),
             notes: Vec::new(),
@@ -348,6 +354,11 @@ impl SeriesBuilder {
                     stream.points.push(e.source.clone());
                 }
             }
+            Kind::Metrics => {
+                if let Data::Rss(bytes) = e.data {
+                    self.rss.push((e.time_nanos, bytes));
+                }
+            }
             Kind::GoroutineLeak => {
                 if let Data::Profile(p) = e.data {
                     self.dumps.builder.push_leak_profile(p);
@@ -403,7 +414,10 @@ impl SeriesBuilder {
             HeapRows::Index { .. } => None,
         };
         let goroutines = self.pick_goroutines().builder.snapshot();
-        let (memory, memory_breaks) = memory_series(&self.memory);
+        let mut points = self.memory.clone();
+        points.sort_by(|a, b| a.0.time_nanos.cmp(&b.0.time_nanos).then(a.1.cmp(&b.1)));
+        let (mut memory, memory_breaks) = memory_series(&points);
+        attach_rss(&mut memory, &self.rss);
         Current {
             heap: heap.filter(|h| !h.is_empty()),
             goroutines: (!goroutines.is_empty()).then_some(goroutines),
@@ -469,7 +483,14 @@ impl SeriesBuilder {
             finish_goroutines(gor_stream, &self.leaks, &opts, reload)?;
         self.memory
             .sort_by(|a, b| a.0.time_nanos.cmp(&b.0.time_nanos).then(a.1.cmp(&b.1)));
-        let (memory, memory_breaks) = memory_series(&self.memory);
+        let (mut memory, memory_breaks) = memory_series(&self.memory);
+        let with_rss = attach_rss(&mut memory, &self.rss);
+        if with_rss > 0 {
+            self.notes.push(Note::CurrentRss {
+                with: with_rss,
+                of: memory.len(),
+            });
+        }
         let memory_points: Vec<SnapshotRef> = self.memory.into_iter().map(|(_, s)| s).collect();
 
         let heap = heap.filter(|h| !h.is_empty());
@@ -586,6 +607,36 @@ fn memory_series(points: &[(MemPoint, SnapshotRef)]) -> (Vec<MemPoint>, Vec<usiz
     }
     (out, breaks)
 }
+
+/// Sets each MemStats point's current RSS to the reading taken nearest in
+/// time, when one is within [`RSS_PAIRING`]: watch reads both in the same
+/// round, a recorder in the same loop. Returns how many points got one.
+fn attach_rss(memory: &mut [MemPoint], readings: &[(i64, u64)]) -> usize {
+    if readings.is_empty() {
+        return 0;
+    }
+    let mut sorted = readings.to_vec();
+    sorted.sort_unstable();
+    let mut paired = 0;
+    for p in memory.iter_mut() {
+        let i = sorted.partition_point(|&(t, _)| t < p.time_nanos);
+        let nearest = [i.checked_sub(1), Some(i)]
+            .into_iter()
+            .flatten()
+            .filter_map(|j| sorted.get(j))
+            .min_by_key(|(t, _)| (t - p.time_nanos).abs());
+        p.rss = nearest
+            .filter(|(t, _)| (t - p.time_nanos).abs() <= RSS_PAIRING)
+            .map(|&(_, v)| v);
+        paired += usize::from(p.rss.is_some());
+    }
+    paired
+}
+
+/// How far apart a MemStats point and an RSS reading may be taken to be
+/// read together: RSS changes in seconds under a leak, and readings of one
+/// round are milliseconds apart.
+const RSS_PAIRING: i64 = 10_000_000_000;
 
 fn push_heap(rows: &mut HeapRows, data: Data<'_>, time: i64) -> Result<(), drift::DriftError> {
     match (rows, data) {

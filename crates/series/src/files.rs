@@ -217,6 +217,12 @@ enum Outcome {
         identity: Identity,
     },
     Full(Box<FullSnapshot>),
+    /// A metrics text with the process's current RSS.
+    Metrics {
+        rss: u64,
+        own_time: Option<(i64, TimeSource)>,
+        mtime: Option<i64>,
+    },
 }
 
 /// A parsed snapshot other than a lean heap proto.
@@ -305,7 +311,21 @@ fn read_one(
     let size = bytes.len();
     let parsed = match profile::parse(bytes, parse) {
         Ok(p) => p,
-        Err(e) => return skip(SkipReason::NotProfile(e.to_string())),
+        Err(e) => {
+            // A Prometheus text with the process's RSS (as `watch` archives
+            // it) is no profile but is read.
+            if let Ok(Some(rss)) = profile::metrics::resident_memory_bytes(bytes) {
+                return Ok(Read1 {
+                    fingerprint: fp,
+                    outcome: Outcome::Metrics {
+                        rss,
+                        own_time: time_from_name(name).map(|t| (t, TimeSource::FileName)),
+                        mtime: mtime(path),
+                    },
+                });
+            }
+            return skip(SkipReason::NotProfile(e.to_string()));
+        }
     };
     let kind = match classify(&parsed, name) {
         Ok(k) if k.family().is_some() => k,
@@ -340,8 +360,15 @@ struct Deferred {
     mtime: Option<i64>,
     /// MemStats' LastGC (heap debug=1 texts).
     last_gc: Option<i64>,
-    /// Kept while within the budget, else read again.
-    parsed: Option<Parsed>,
+    content: Content,
+}
+
+/// What a deferred snapshot holds.
+enum Content {
+    /// Parsed, kept while within the budget, else read again.
+    Parsed(Option<Parsed>),
+    /// A metrics text's RSS.
+    Rss(u64),
 }
 
 /// One process found among the files.
@@ -490,6 +517,19 @@ impl Consumed {
                     source: &source,
                 })?;
             }
+            Outcome::Metrics {
+                rss,
+                own_time,
+                mtime,
+            } => self.deferred.push(Deferred {
+                path: path.clone(),
+                kind: Kind::Metrics,
+                own_time,
+                identity: Identity::default(),
+                mtime,
+                last_gc: None,
+                content: Content::Rss(rss),
+            }),
             Outcome::Full(f) => {
                 let FullSnapshot {
                     kind,
@@ -532,7 +572,7 @@ impl Consumed {
                     identity,
                     mtime,
                     last_gc,
-                    parsed,
+                    content: Content::Parsed(parsed),
                 });
             }
         }
@@ -652,15 +692,26 @@ impl Consumed {
         }
         ready.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.3.path.cmp(&b.3.path)));
         for (time, ts, p, d) in ready {
-            let parsed = match d.parsed {
-                Some(p) => p,
-                None => reparse(&d.path, &opts.parse)?,
-            };
             let source = SnapshotRef::Path(d.path.clone());
             let proc = &mut self.processes[p];
             proc.saw(d.kind, &d.identity, time, &d.path, ts);
-            proc.builder
-                .push(Entry::parsed(d.kind, time, &parsed, &source))?;
+            match d.content {
+                Content::Rss(rss) => proc.builder.push(Entry {
+                    kind: d.kind,
+                    time_nanos: time,
+                    data: Data::Rss(rss),
+                    memstats: None,
+                    source: &source,
+                })?,
+                Content::Parsed(parsed) => {
+                    let parsed = match parsed {
+                        Some(p) => p,
+                        None => reparse(&d.path, &opts.parse)?,
+                    };
+                    proc.builder
+                        .push(Entry::parsed(d.kind, time, &parsed, &source))?;
+                }
+            }
         }
 
         // Notes every process's header carries.

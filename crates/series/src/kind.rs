@@ -27,6 +27,10 @@ pub enum Kind {
     Block,
     Mutex,
     Threadcreate,
+    /// A Prometheus text exposition with the process's current RSS
+    /// (`process_resident_memory_bytes`): the target's `/metrics`, or one
+    /// `watch` wrote from `/proc/PID/status` (docs/archive.md).
+    Metrics,
 }
 
 /// The series a kind feeds.
@@ -35,6 +39,8 @@ pub enum Family {
     Heap,
     Goroutine,
     GoroutineLeak,
+    /// The current RSS, beside the MemStats of the memory series.
+    Rss,
 }
 
 impl Family {
@@ -43,12 +49,13 @@ impl Family {
             Family::Heap => "heap",
             Family::Goroutine => "goroutine",
             Family::GoroutineLeak => "goroutineleak",
+            Family::Rss => "rss",
         }
     }
 }
 
 impl Kind {
-    pub const ALL: [Kind; 11] = [
+    pub const ALL: [Kind; 12] = [
         Kind::Heap,
         Kind::HeapDebug1,
         Kind::Allocs,
@@ -60,6 +67,7 @@ impl Kind {
         Kind::Block,
         Kind::Mutex,
         Kind::Threadcreate,
+        Kind::Metrics,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -75,6 +83,7 @@ impl Kind {
             Kind::Block => "block",
             Kind::Mutex => "mutex",
             Kind::Threadcreate => "threadcreate",
+            Kind::Metrics => "metrics",
         }
     }
 
@@ -82,11 +91,12 @@ impl Kind {
         Kind::ALL.into_iter().find(|k| k.as_str() == s)
     }
 
-    /// Whether the endpoint serves text (debug=1/2) rather than proto.
+    /// Whether the endpoint serves text (debug=1/2, metrics) rather than
+    /// proto.
     pub fn is_text(self) -> bool {
         matches!(
             self,
-            Kind::HeapDebug1 | Kind::GoroutineDebug1 | Kind::GoroutineDump
+            Kind::HeapDebug1 | Kind::GoroutineDebug1 | Kind::GoroutineDump | Kind::Metrics
         )
     }
 
@@ -101,6 +111,7 @@ impl Kind {
                 Some(Family::Goroutine)
             }
             Kind::GoroutineLeak => Some(Family::GoroutineLeak),
+            Kind::Metrics => Some(Family::Rss),
             Kind::Allocs | Kind::Profile | Kind::Block | Kind::Mutex | Kind::Threadcreate => None,
         }
     }
@@ -119,6 +130,7 @@ impl Kind {
             Kind::Block => "block profile",
             Kind::Mutex => "mutex profile",
             Kind::Threadcreate => "threadcreate profile",
+            Kind::Metrics => "metrics text (RSS)",
         }
     }
 }

@@ -82,6 +82,8 @@ pub enum Note {
     /// Snapshots without a process identity of their own, not attributable
     /// to one of several processes.
     Unattributed { count: usize, first: PathBuf },
+    /// MemStats points that have the process's current RSS beside them.
+    CurrentRss { with: usize, of: usize },
     /// Free text from a source the builder does not know (an archive).
     Text(String),
 }
@@ -170,6 +172,11 @@ impl std::fmt::Display for Note {
                 "{} without a process identity of their own left out: they pair with none of the processes (first: {})",
                 plural(*count, "snapshot", "snapshots"),
                 first.display()
+            ),
+            Note::CurrentRss { with, of } => write!(
+                f,
+                "current RSS read beside {with} of {} (from /metrics or /proc): used instead of MemStats' MaxRSS, a peak",
+                plural(*of, "MemStats point", "MemStats points")
             ),
             Note::Text(t) => f.write_str(t),
         }

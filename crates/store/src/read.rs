@@ -232,11 +232,17 @@ pub fn build_series(
                 Some((id, _)) if *id == info.id => rows.next().map(|(_, r)| r),
                 _ => None,
             };
+            // A debug=1 text's MemStats are only in its file.
+            let text = if info.kind == Kind::HeapDebug1 && info.status == "ok" {
+                Some(read_parsed(archive, info, &opts.parse)?)
+            } else {
+                None
+            };
             b.push(Entry {
                 kind: info.kind,
                 time_nanos: info.taken_at,
                 data: Data::Sites(row.as_deref().unwrap_or(&empty)),
-                memstats: None,
+                memstats: text.as_ref().and_then(|t| t.memstats.as_ref()),
                 source: &source,
             })?;
             continue;
@@ -254,6 +260,22 @@ pub fn build_series(
                 memstats: None,
                 source: &source,
             })?;
+            continue;
+        }
+        if info.kind == Kind::Metrics {
+            let path = archive.path(info);
+            let bytes = std::fs::read(&path).map_err(crate::io_err(&path))?;
+            // A reading that does not parse says nothing; the archive keeps
+            // the file.
+            if let Ok(Some(rss)) = profile::metrics::resident_memory_bytes(&bytes) {
+                b.push(Entry {
+                    kind: info.kind,
+                    time_nanos: info.taken_at,
+                    data: Data::Rss(rss),
+                    memstats: None,
+                    source: &source,
+                })?;
+            }
             continue;
         }
         let parsed = read_parsed(archive, info, &opts.parse)?;

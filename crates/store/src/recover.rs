@@ -96,11 +96,22 @@ pub(crate) fn run(a: &mut Archive) -> Result<RecoveryReport, StoreError> {
     for (series, kind, taken_at, rel) in todo {
         let path = root.join(&rel);
         let bytes = fs::read(&path).map_err(io_err(&path))?;
-        let (summary, status) = match profile::parse(&bytes, &profile::ParseOptions::default()) {
-            Ok(p) => (Summary::from_parsed(&p, &opts), "ok"),
-            Err(_) => {
-                rep.unparsed += 1;
-                (Summary::default(), "unparsed")
+        let (summary, status) = if kind == Kind::Metrics {
+            // No profile: its reading is what makes it usable.
+            match profile::metrics::resident_memory_bytes(&bytes) {
+                Ok(Some(_)) => (Summary::default(), "ok"),
+                _ => {
+                    rep.unparsed += 1;
+                    (Summary::default(), "unparsed")
+                }
+            }
+        } else {
+            match profile::parse(&bytes, &profile::ParseOptions::default()) {
+                Ok(p) => (Summary::from_parsed(&p, &opts), "ok"),
+                Err(_) => {
+                    rep.unparsed += 1;
+                    (Summary::default(), "unparsed")
+                }
             }
         };
         a.index(

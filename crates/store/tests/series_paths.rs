@@ -29,13 +29,40 @@ const T0: i64 = 1_795_000_000_000_000_000;
 /// One snapshot: kind, time, bytes (gzipped proto).
 type Snap = (Kind, i64, Vec<u8>);
 
-/// `n` heap snapshots `step_secs` apart with per-site values scaled by
-/// `scale`, each followed 1 ms later by a goroutine profile whose counts
-/// are `counts`.
-fn snapshots(n: usize, sites: usize, step_secs: i64, scale: &[i64], counts: &[i64]) -> Vec<Snap> {
+/// What a generated series holds.
+#[derive(Clone, Debug)]
+struct Shape {
+    /// Rounds, `step_secs` apart.
+    n: usize,
+    sites: usize,
+    step_secs: i64,
+    /// Per-site in-use values are scaled by these, round-robin.
+    scale: Vec<i64>,
+    /// Goroutine counts, round-robin.
+    counts: Vec<i64>,
+    /// Rounds with a heap proto (the first ones) and with a heap debug=1
+    /// text: when texts are more, they make the heap series.
+    protos: usize,
+    texts: usize,
+}
+
+/// Per round: a heap proto (per-site values scaled by `scale`), 1 ms later
+/// a goroutine profile (counts from `counts`), 2 ms later a heap debug=1
+/// text (MemStats counters growing).
+fn snapshots(shape: &Shape) -> Vec<Snap> {
+    let Shape {
+        n,
+        sites,
+        step_secs,
+        ref scale,
+        ref counts,
+        protos,
+        texts,
+    } = *shape;
     let goroutine = profile::parse(&testdata("goroutine.pb.gz"), &Default::default())
         .unwrap()
         .profile;
+    let text = String::from_utf8(testdata("heap.txt")).unwrap();
     let mut out = Vec::new();
     for i in 0..n {
         let at = T0 + i as i64 * step_secs * 1_000_000_000;
@@ -46,7 +73,9 @@ fn snapshots(n: usize, sites: usize, step_secs: i64, scale: &[i64], counts: &[i6
             s.values[2] = s.values[2] * k / 4;
             s.values[3] = s.values[3] * k / 4;
         }
-        out.push((Kind::Heap, at, gz(&profile::proto::encode(&h))));
+        if i < protos {
+            out.push((Kind::Heap, at, gz(&profile::proto::encode(&h))));
+        }
         // The same process: the heap's main mapping.
         let mut g = goroutine.clone();
         g.mappings = h.mappings.clone();
@@ -62,6 +91,13 @@ fn snapshots(n: usize, sites: usize, step_secs: i64, scale: &[i64], counts: &[i6
             at + 1_000_000,
             gz(&profile::proto::encode(&g)),
         ));
+        if i < texts {
+            let t = text.replace(
+                "# TotalAlloc = 2490792",
+                &format!("# TotalAlloc = {}", 2490792 + i * 4096),
+            );
+            out.push((Kind::HeapDebug1, at + 2_000_000, t.into_bytes()));
+        }
     }
     out
 }
@@ -71,7 +107,13 @@ fn by_files(snaps: &[Snap], reversed: bool) -> Built {
     let n = snaps.len();
     for (i, (kind, at, bytes)) in snaps.iter().enumerate() {
         let rank = if reversed { n - i } else { i };
-        let name = format!("{rank:04}-{}-{at}.pb.gz", kind.as_str());
+        // Texts carry no time: the name does (milliseconds).
+        let ext = if *kind == Kind::HeapDebug1 {
+            "txt"
+        } else {
+            "pb.gz"
+        };
+        let name = format!("{rank:04}-{}-{}.{ext}", kind.as_str(), at / 1_000_000);
         std::fs::write(dir.path().join(name), bytes).unwrap();
     }
     let mut procs = series::build_files(
@@ -156,6 +198,14 @@ fn assert_same(a: &Built, b: &Built, what: &str) {
             assert_eq!(ga.count(g, s), gb.count(g, s), "{what}: group {g} at {s}");
         }
     }
+    let memory = |x: &Built| -> Vec<(i64, u64)> {
+        x.memory
+            .iter()
+            .map(|m| (m.time_nanos, m.stats.total_alloc))
+            .collect()
+    };
+    assert_eq!(memory(a), memory(b), "{what}: MemStats");
+    assert_eq!(a.memory_breaks, b.memory_breaks, "{what}: MemStats breaks");
     assert_eq!(a.header.snapshots, b.header.snapshots, "{what}: counts");
     assert_eq!(
         (a.header.start_unix_nanos, a.header.end_unix_nanos),
@@ -173,13 +223,25 @@ proptest! {
     fn every_input_path_gives_the_same_series(
         n in 3usize..10,
         sites in 1usize..40,
-        step in 1i64..60,
+        step_secs in 1i64..60,
         scale in proptest::collection::vec(1i64..9, 1..12),
         counts in proptest::collection::vec(0i64..50, 1..12),
+        protos_cut in 0usize..3,
+        texts in 0usize..10,
     ) {
-        let snaps = snapshots(n, sites, step, &scale, &counts);
+        let shape = Shape {
+            n,
+            sites,
+            step_secs,
+            scale,
+            counts,
+            protos: n - protos_cut,
+            texts: texts.min(n),
+        };
+        let snaps = snapshots(&shape);
         let reference = live(&snaps);
-        assert_eq!(reference.heap.as_ref().unwrap().len(), n);
+        let heap_len = shape.protos.max(shape.texts);
+        assert_eq!(reference.heap.as_ref().unwrap().len(), heap_len);
         assert_same(&by_files(&snaps, false), &reference, "files");
         assert_same(&by_files(&snaps, true), &reference, "files named in reverse");
         assert_same(&by_archive(&snaps, false), &reference, "archive index");
@@ -189,7 +251,15 @@ proptest! {
 
 #[test]
 fn a_stale_index_is_read_from_the_files_then_recomputed_by_a_writer() {
-    let snaps = snapshots(6, 20, 15, &[4, 5, 6], &[3, 9]);
+    let snaps = snapshots(&Shape {
+        n: 6,
+        sites: 20,
+        step_secs: 15,
+        scale: vec![4, 5, 6],
+        counts: vec![3, 9],
+        protos: 6,
+        texts: 0,
+    });
     let dir = tempfile::tempdir().unwrap();
     {
         let mut a = Archive::open(dir.path()).unwrap();
@@ -237,4 +307,75 @@ fn a_stale_index_is_read_from_the_files_then_recomputed_by_a_writer() {
     assert!(current);
     assert!(fresh.header.notes[0].ends_with("from the archive's index"));
     assert_same(&fresh, &reference, "recomputed index");
+}
+
+#[test]
+fn the_current_rss_goes_beside_the_memstats_read_with_it() {
+    // Two heap debug=1 texts a minute apart; an RSS reading half a second
+    // after the first, none near the second.
+    let text = testdata("heap.txt");
+    let metrics = |rss: u64| {
+        format!("# heapdrift: from /proc/1/status\nprocess_resident_memory_bytes {rss}\n")
+            .into_bytes()
+    };
+    let t = |secs: i64| T0 + secs * 1_000_000_000;
+    let snaps: Vec<(Kind, i64, Vec<u8>)> = vec![
+        (Kind::HeapDebug1, t(0), text.clone()),
+        (Kind::Metrics, t(0) + 500_000_000, metrics(123 << 20)),
+        // Not byte-identical (files would be read once).
+        (Kind::HeapDebug1, t(60), [text.as_slice(), b"\n"].concat()),
+        (Kind::Metrics, t(100), metrics(456 << 20)),
+    ];
+    let check = |b: &Built, what: &str| {
+        let rss: Vec<Option<u64>> = b.memory.iter().map(|m| m.rss).collect();
+        assert_eq!(rss, [Some(123 << 20), None], "{what}");
+        assert!(
+            b.header
+                .notes
+                .iter()
+                .any(|n| n.starts_with("current RSS read beside 1 of 2 MemStats points")),
+            "{what}: {:?}",
+            b.header.notes
+        );
+    };
+    // Plain files, named with their times.
+    let dir = tempfile::tempdir().unwrap();
+    for (kind, at, bytes) in &snaps {
+        let stamp = at / 1_000_000;
+        let name = match kind {
+            Kind::Metrics => format!("metrics-{stamp}.txt"),
+            _ => format!("heap-{stamp}.debug1.txt"),
+        };
+        std::fs::write(dir.path().join(name), bytes).unwrap();
+    }
+    let files = series::build_files(
+        &Files(vec![dir.path().to_path_buf()]),
+        &FileOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(files.len(), 1);
+    check(&files[0].built, "files");
+    // An archive.
+    let adir = tempfile::tempdir().unwrap();
+    {
+        let mut a = Archive::open(adir.path()).unwrap();
+        let target = a.target("http://svc:6060").unwrap();
+        let s = a
+            .begin_series(target, T0, &Identity::default(), "first")
+            .unwrap();
+        for (kind, at, bytes) in &snaps {
+            let summary = if *kind == Kind::Metrics {
+                Default::default()
+            } else {
+                summarize(bytes)
+            };
+            a.put(s, *kind, *at, None, bytes, &summary).unwrap();
+        }
+    }
+    let a = Archive::open_read_only(adir.path()).unwrap();
+    let sel = select_series(&a, None, SeriesPick::Latest).unwrap();
+    check(
+        &build_series(&a, &sel[0], &ArchiveOptions::default()).unwrap(),
+        "archive",
+    );
 }

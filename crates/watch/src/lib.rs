@@ -11,6 +11,7 @@
 //! hands both to a callback (the binary's live view or log lines, see
 //! [`view`]).
 
+mod rss;
 pub mod schedule;
 pub mod view;
 mod worker;
@@ -121,6 +122,8 @@ pub struct Totals {
     pub heap_released: Option<u64>,
     pub stack_sys: Option<u64>,
     pub sys: Option<u64>,
+    /// The current resident set size, from the target's RSS source.
+    pub rss: Option<u64>,
 }
 
 /// A finding of the live analysis, as the view shows it.
@@ -156,6 +159,14 @@ pub enum Event {
         reason: String,
         restart: bool,
     },
+    /// Where the target's current RSS is read (`Ok`: the source,
+    /// described; `Err`: why there is none). Sent once after the first
+    /// heap profile, and again if the source moves (a restarted process
+    /// found on the same port).
+    RssSource {
+        target: usize,
+        source: Result<String, String>,
+    },
     /// A round ended with at least its heap profile stored.
     Round {
         target: usize,
@@ -176,6 +187,8 @@ pub enum Event {
         kind: Option<Kind>,
         reason: GapReason,
         seconds: f64,
+        /// The failure that opened it.
+        message: String,
     },
     /// The target does not serve this profile (404 `Unknown profile`,
     /// e.g. goroutineleak on Go ≤ 1.25); it is not asked again.
@@ -205,11 +218,16 @@ pub enum Event {
 pub struct TargetState {
     pub url: String,
     pub profiles: Option<Vec<String>>,
+    /// See [`Event::RssSource`]; `None` until it is looked for.
+    pub rss_source: Option<Result<String, String>>,
     pub rounds: u64,
     pub snapshots: BTreeMap<&'static str, u64>,
     pub gaps: u64,
     /// Open gaps: (kind, reason, message).
     pub failing: Vec<(Option<Kind>, GapReason, String)>,
+    /// The latest failure of the whole target (its first request of a
+    /// round), kept after its gap closed: why a target stored nothing.
+    pub last_failure: Option<String>,
     pub series: u64,
     pub restarts: u64,
     pub totals: Totals,
@@ -237,10 +255,31 @@ pub struct WatchState {
 }
 
 impl WatchState {
+    /// When no target had a snapshot stored: why, per target (its latest
+    /// failure), for the one-line error of a watch that produced nothing.
+    pub fn nothing_stored(&self) -> Option<String> {
+        if self.targets.iter().any(|t| t.snapshot_count() > 0) {
+            return None;
+        }
+        let why: Vec<String> = self
+            .targets
+            .iter()
+            .map(|t| match &t.last_failure {
+                Some(m) => m.clone(),
+                None if !t.done => format!("{}: no answer before the end of the watch", t.url),
+                None => format!("{}: no round before the end", t.url),
+            })
+            .collect();
+        Some(format!("no snapshot stored: {}", why.join("; ")))
+    }
+
     fn apply(&mut self, e: &Event) {
         match e {
             Event::Probed { target, profiles } => {
                 self.targets[*target].profiles = Some(profiles.clone());
+            }
+            Event::RssSource { target, source } => {
+                self.targets[*target].rss_source = Some(source.clone());
             }
             Event::Series {
                 target, restart, ..
@@ -273,6 +312,9 @@ impl WatchState {
                 let t = &mut self.targets[*target];
                 t.failing.retain(|(k, _, _)| k != kind);
                 t.failing.push((*kind, *reason, message.clone()));
+                if kind.is_none() {
+                    t.last_failure = Some(message.clone());
+                }
             }
             Event::GapClosed { target, kind, .. } => {
                 let t = &mut self.targets[*target];
@@ -291,8 +333,9 @@ impl WatchState {
     }
 }
 
-/// Watches `targets` until `opts.duration` passes or `stop` is triggered,
-/// calling `on_event` with each event (and `None` about every 200 ms, for
+/// Watches `targets` until `opts.duration` passes (then `stop` is
+/// triggered, so that a round still in flight gets `opts.grace`) or `stop`
+/// is triggered, calling `on_event` with each event (and `None` about every 200 ms, for
 /// redraws). Returns the final state; the archive is closed by then.
 pub fn run(
     targets: &[String],
@@ -354,9 +397,15 @@ pub fn run(
             .map_err(|e| WatchError::Target(format!("cannot start a thread: {e}")))?;
     }
     drop(tx);
+    let deadline = opts.duration.map(|d| started + d);
     let mut stop_seen: Option<Instant> = None;
     loop {
-        match rx.recv_timeout(Duration::from_millis(200)) {
+        let tick = Duration::from_millis(200);
+        let wait = match deadline {
+            Some(d) if !stop.is_set() => d.saturating_duration_since(Instant::now()).min(tick),
+            _ => tick,
+        };
+        match rx.recv_timeout(wait) {
             Ok(e) => {
                 state.apply(&e);
                 on_event(Some(&e), &state);
@@ -366,6 +415,12 @@ pub fn run(
         }
         if state.targets.iter().all(|t| t.done) {
             break;
+        }
+        // The end of `duration` is a stop: a round still fetching then
+        // (a target that hangs until the timeout) gets the grace period,
+        // as after Ctrl-C, rather than delaying the end by its timeout.
+        if deadline.is_some_and(|d| Instant::now() >= d) {
+            stop.trigger();
         }
         if stop.is_set() {
             let at = *stop_seen.get_or_insert_with(Instant::now);

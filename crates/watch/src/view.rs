@@ -89,14 +89,22 @@ fn suspect_line(s: &Suspect, spark: usize) -> String {
 
 fn totals_line(t: &Totals) -> String {
     format!(
-        "heap in use {}  goroutines {}  HeapSys {}  HeapReleased {}  Stack {}  Sys {}",
+        "heap in use {}  goroutines {}  HeapSys {}  HeapReleased {}  Stack {}  Sys {}  RSS {}",
         t.inuse_space.map_or("-".into(), |v| bytes(v as f64)),
         t.goroutines.map_or("-".into(), |v| v.to_string()),
         opt_bytes(t.heap_sys),
         opt_bytes(t.heap_released),
         opt_bytes(t.stack_sys),
         opt_bytes(t.sys),
+        opt_bytes(t.rss),
     )
+}
+
+fn rss_source_line(source: &Result<String, String>) -> String {
+    match source {
+        Ok(s) => format!("RSS from {s}"),
+        Err(why) => format!("no RSS source: {why}"),
+    }
 }
 
 fn status(t: &TargetState) -> String {
@@ -137,6 +145,9 @@ pub fn render_live(st: &WatchState, width: usize) -> String {
     for t in &st.targets {
         let _ = writeln!(out, "● {}  round {}  {}", t.url, t.rounds, status(t));
         let _ = writeln!(out, "  {}", totals_line(&t.totals));
+        if let Some(src) = &t.rss_source {
+            let _ = writeln!(out, "  {}", rss_source_line(src));
+        }
         if t.suspects.is_empty() {
             let _ = writeln!(out, "  no suspects yet");
         }
@@ -165,6 +176,9 @@ pub fn log_line(e: &Event, st: &WatchState) -> Option<String> {
                 profiles.join(",")
             }
         ),
+        Event::RssSource { target, source } => {
+            format!("{} {}", url(target), rss_source_line(source))
+        }
         Event::Series {
             target,
             series,
@@ -221,8 +235,9 @@ pub fn log_line(e: &Event, st: &WatchState) -> Option<String> {
             kind,
             reason,
             seconds,
+            message,
         } => format!(
-            "{} gap recorded: {} {} for {seconds:.1}s",
+            "{} gap recorded: {} {} for {seconds:.1}s ({message})",
             url(target),
             kind.map_or("target", |k| k.as_str()),
             reason.as_str()
@@ -292,6 +307,9 @@ pub fn render_summary(st: &WatchState, archive: &str) -> String {
                 String::new()
             }
         );
+        if let Some(src) = &t.rss_source {
+            let _ = writeln!(out, "  {}", rss_source_line(src));
+        }
         for n in &t.notes {
             let _ = writeln!(out, "  note: {n}");
         }

@@ -8,12 +8,13 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use fetch::watch::{Client, Endpoint, Failure, FailureClass, Index, Target};
 use profile::Parsed;
-use series::builder::{BuildOptions, Entry, SeriesBuilder, SnapshotRef};
+use series::builder::{BuildOptions, Data, Entry, SeriesBuilder, SnapshotRef};
 use store::{
     Archive, Continuity, GapReason, Identity, Kind, SeriesId, SeriesInfo, Summary, TargetId,
     detect_restart,
 };
 
+use crate::rss::{self, RssSource};
 use crate::schedule::Due;
 use crate::{Event, Stop, Suspect, Totals, WatchOptions};
 
@@ -36,7 +37,10 @@ fn now_ns() -> i64 {
 
 fn gap_reason(f: &Failure) -> GapReason {
     match f.class {
-        FailureClass::Down => GapReason::Down,
+        FailureClass::NoSuchHost
+        | FailureClass::Refused
+        | FailureClass::Unreachable
+        | FailureClass::Reset => GapReason::Down,
         FailureClass::Timeout => GapReason::Timeout,
         FailureClass::Status(c) if c >= 500 => GapReason::ServerError,
         // A 4xx or an answer that is not HTTP: not what a pprof endpoint
@@ -88,6 +92,14 @@ enum Probe {
     Done(Option<Index>),
 }
 
+/// The target's RSS source, looked for once, after its first heap profile
+/// (which names the profiled binary).
+enum Rss {
+    Pending,
+    Found(RssSource),
+    None,
+}
+
 pub(crate) struct Worker {
     idx: usize,
     target: Target,
@@ -102,6 +114,7 @@ pub(crate) struct Worker {
     started: Instant,
     client: Client,
     probe: Probe,
+    rss: Rss,
     absent: HashSet<Kind>,
     series: Option<SeriesId>,
     prev: HashMap<Kind, Identity>,
@@ -140,6 +153,7 @@ impl Worker {
             tx,
             started,
             probe: Probe::Pending,
+            rss: Rss::Pending,
             absent: HashSet::new(),
             series: None,
             prev: HashMap::new(),
@@ -161,12 +175,11 @@ impl Worker {
         let mut next = self.started;
         let mut backoff = self.opts.backoff_start.min(self.opts.every);
         loop {
-            if let Some(end) = end
-                && next >= end
-            {
-                break;
-            }
-            if self.stop.sleep_until(next) {
+            // Rounds start before the end; past the last one the worker
+            // still waits for the end, so that `--for` is the watch's
+            // length whatever the interval or backoff.
+            let wake = end.map_or(next, |end| next.min(end));
+            if self.stop.sleep_until(wake) || end.is_some_and(|end| Instant::now() >= end) {
                 break;
             }
             let t = Instant::now();
@@ -308,9 +321,109 @@ impl Worker {
             self.close_gap(Some(kind), taken_at);
             if self.store(kind, taken_at, fetch_nanos, &bytes, &parsed, &summary) {
                 stored.push(kind);
+                // The RSS is read right after the heap profile, so that
+                // the two describe the same moment.
+                if e == Endpoint::Heap {
+                    self.take_rss(&mut stored);
+                }
             }
         }
         Ok(stored)
+    }
+
+    /// Reads and archives the current RSS, finding its source first if
+    /// not done yet.
+    fn take_rss(&mut self, stored: &mut Vec<Kind>) {
+        let main_binary = self.merged.main_binary.clone();
+        let taken_at = now_ns();
+        let t = Instant::now();
+        let mut first = None;
+        if let Rss::Pending = self.rss {
+            let found = rss::discover(&self.client, &self.target, main_binary.as_deref());
+            self.send(Event::RssSource {
+                target: self.idx,
+                source: found
+                    .as_ref()
+                    .map(|(src, _)| src.describe())
+                    .map_err(Clone::clone),
+            });
+            self.rss = match found {
+                Ok((src, reading)) => {
+                    first = reading;
+                    Rss::Found(src)
+                }
+                Err(_) => Rss::None,
+            };
+        }
+        let Rss::Found(source) = &mut self.rss else {
+            return;
+        };
+        let before = source.clone();
+        let reading = match first {
+            Some(r) => Ok(r),
+            None => rss::read(&self.client, source, main_binary.as_deref()),
+        };
+        let fetch_nanos = t.elapsed().as_nanos() as i64;
+        if *source != before {
+            let source = source.describe();
+            self.send(Event::RssSource {
+                target: self.idx,
+                source: Ok(source),
+            });
+        }
+        match reading {
+            Ok(r) => {
+                self.close_gap(Some(Kind::Metrics), taken_at);
+                if self.store_metrics(taken_at, fetch_nanos, &r.bytes) {
+                    self.totals.rss = Some(r.rss);
+                    stored.push(Kind::Metrics);
+                }
+            }
+            Err(f) => {
+                self.totals.rss = None;
+                self.fail(Some(Kind::Metrics), gap_reason(&f), f.to_string(), taken_at);
+            }
+        }
+    }
+
+    /// Puts a metrics text into the current series (begun by the round's
+    /// heap profile); false if there is none or the archive refused it.
+    fn store_metrics(&mut self, taken_at: i64, fetch_nanos: i64, bytes: &[u8]) -> bool {
+        let Some(series) = self.series else {
+            return false;
+        };
+        let mut guard = self.archive.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(archive) = guard.as_mut() else {
+            return false;
+        };
+        let put = archive.put(
+            series,
+            Kind::Metrics,
+            taken_at,
+            Some(fetch_nanos),
+            bytes,
+            &Summary::default(),
+        );
+        drop(guard);
+        match put {
+            Ok(id) => {
+                if let Ok(Some(rss)) = profile::metrics::resident_memory_bytes(bytes) {
+                    let source = SnapshotRef::Id(id.0);
+                    let _ = self.live.push(Entry {
+                        kind: Kind::Metrics,
+                        time_nanos: taken_at,
+                        data: Data::Rss(rss),
+                        memstats: None,
+                        source: &source,
+                    });
+                }
+                true
+            }
+            Err(e) => {
+                self.store_failed(e);
+                false
+            }
+        }
     }
 
     /// Puts one snapshot, beginning a series first if needed; false if the
@@ -539,6 +652,7 @@ impl Worker {
                 kind,
                 reason: g.reason,
                 seconds: (at - g.from_ns) as f64 / 1e9,
+                message: g.message,
             }),
             Err(e) => self.store_failed(e),
         }
@@ -602,7 +716,14 @@ mod tests {
 
     #[test]
     fn failures_map_to_gap_reasons() {
-        assert_eq!(gap_reason(&failure(FailureClass::Down)), GapReason::Down);
+        for c in [
+            FailureClass::NoSuchHost,
+            FailureClass::Refused,
+            FailureClass::Unreachable,
+            FailureClass::Reset,
+        ] {
+            assert_eq!(gap_reason(&failure(c)), GapReason::Down);
+        }
         assert_eq!(
             gap_reason(&failure(FailureClass::Timeout)),
             GapReason::Timeout
