@@ -366,7 +366,7 @@ struct Deferred {
 /// What a deferred snapshot holds.
 enum Content {
     /// Parsed, kept while within the budget, else read again.
-    Parsed(Option<Parsed>),
+    Parsed(Option<Box<Parsed>>),
     /// A metrics text's RSS.
     Rss(u64),
 }
@@ -563,7 +563,7 @@ impl Consumed {
                     .filter(|&t| t > 0);
                 let parsed = (self.kept_bytes + cost <= budget).then(|| {
                     self.kept_bytes += cost;
-                    parsed
+                    Box::new(parsed)
                 });
                 self.deferred.push(Deferred {
                     path: path.clone(),
@@ -705,7 +705,7 @@ impl Consumed {
                 })?,
                 Content::Parsed(parsed) => {
                     let parsed = match parsed {
-                        Some(p) => p,
+                        Some(p) => *p,
                         None => reparse(&d.path, &opts.parse)?,
                     };
                     proc.builder
