@@ -302,6 +302,7 @@ mod tests {
             vec![site],
             [true; 4],
             rows,
+            None,
         )
         .unwrap();
         let memory: Vec<MemPoint> = (0..n)

@@ -4,6 +4,7 @@
 //! through `impl Write`. Colour is the caller's decision (a TTY, `NO_COLOR`).
 
 use crate::finding::{Finding, Kind, Report, Verdict};
+use crate::stats::Series;
 use profile::civil::civil_from_days;
 use serde::Serialize;
 use std::io::{self, Write};
@@ -103,6 +104,15 @@ pub fn header_notes(h: &Header) -> Vec<String> {
         notes.push(format!(
             "only {n} snapshot{}: more snapshots are needed for confidence (at least {MIN_CONFIDENT_SNAPSHOTS}, spread over several minutes); findings are at most \"suspect\"",
             if n == 1 { "" } else { "s" }
+        ));
+    }
+    let span = h.span_seconds();
+    if n >= 2
+        && (span < crate::verdict::MIN_RATE_SPAN_SECS
+            || span / ((n - 1) as f64) < crate::verdict::MIN_SNAPSHOT_GAP_SECS)
+    {
+        notes.push(format!(
+            "the snapshots span only {span:.3} s: no growth rate and no leak verdict can come from that (were their times a copy's file times? put the capture time in the file names)"
         ));
     }
     notes
@@ -248,8 +258,14 @@ fn render_finding(
         )?;
     }
     let ev = &f.evidence;
-    let mut growth = rate(f.growth_per_min, &f.unit);
-    if let Some(o) = ev.objects_per_min {
+    let timed = Series::new(ev.times.clone(), ev.values.clone()).with_breaks(ev.breaks.clone());
+    let rate_known = crate::verdict::too_short_for_a_rate(&timed).is_none();
+    let mut growth = if rate_known {
+        rate(f.growth_per_min, &f.unit)
+    } else {
+        "no rate: the snapshots span too little time (see the note)".to_string()
+    };
+    if let Some(o) = ev.objects_per_min.filter(|_| rate_known) {
         growth.push_str(&format!(", {} objects/min", signed(o, "")));
     }
     if ev.share_of_growth > 0.0 {
@@ -292,9 +308,13 @@ fn render_finding(
         plural(n),
         duration(span)
     )?;
+    let slope = if rate_known {
+        format!("slope {}, ", rate(ev.slope_per_min, &f.unit))
+    } else {
+        String::new()
+    };
     let mut stats = format!(
-        "              slope {}, Mann-Kendall p = {}, R² = {:.2}",
-        rate(ev.slope_per_min, &f.unit),
+        "              {slope}Mann-Kendall p = {}, R² = {:.2}",
         p_value(ev.p_value),
         ev.r_squared
     );
@@ -547,8 +567,16 @@ mod tests {
         assert!(header_notes(&h)[0].contains("more snapshots are needed"));
         let h = Header {
             snapshots: vec![("heap".into(), 6)],
+            end_unix_nanos: 60_000_000_000,
             ..Default::default()
         };
         assert!(header_notes(&h).is_empty());
+        // Six snapshots within 20 ms: times that are no capture times.
+        let h = Header {
+            snapshots: vec![("heap".into(), 6)],
+            end_unix_nanos: 20_000_000,
+            ..Default::default()
+        };
+        assert!(header_notes(&h)[0].contains("no growth rate"));
     }
 }

@@ -316,12 +316,25 @@ pub fn heap_from_index(
             stack: s.stack,
         })
         .collect();
-    let series =
-        HeapSeries::from_parts(time_nanos, breaks, sites, m.has_metric, rows).map_err(|error| {
-            InputError::Series {
-                path: a.dir().display().to_string(),
-                error,
-            }
+    // The index does not keep the profiles' sampling period (drift's
+    // per-site sampling model needs it): the first heap file that reads
+    // gives it.
+    let period = infos
+        .iter()
+        .filter(|s| s.kind == kind && s.status == "ok")
+        .find_map(|s| {
+            let bytes = std::fs::read(a.path(s)).ok()?;
+            Some(
+                profile::parse(&bytes, &ParseOptions::default())
+                    .ok()?
+                    .profile
+                    .period,
+            )
+        });
+    let series = HeapSeries::from_parts(time_nanos, breaks, sites, m.has_metric, rows, period)
+        .map_err(|error| InputError::Series {
+            path: a.dir().display().to_string(),
+            error,
         })?;
     Ok(PrebuiltHeap {
         series,
