@@ -85,6 +85,7 @@ const DERIVED: [usize; 3] = [1, 3, 4];
 
 const DERIVED_NOTE: &str = "runtime bookkeeping that follows the heap, the profiler and the scavenger: at most suspect on its own";
 
+/// Component `i` of the Go side (0..5); the non-Go one is `outside_go`'s.
 fn component(b: &Breakdown, i: usize) -> Option<f64> {
     Some(match i {
         0 => b.heap_inuse as f64,
@@ -92,7 +93,7 @@ fn component(b: &Breakdown, i: usize) -> Option<f64> {
         2 => b.stacks as f64,
         3 => b.metadata as f64,
         4 => b.other as f64,
-        _ => (b.rss? as f64 - b.go_resident as f64).max(0.0),
+        _ => return None,
     })
 }
 
@@ -125,13 +126,24 @@ fn cause(i: usize) -> (&'static str, &'static str) {
     }
 }
 
-/// Memory outside Go when only the peak RSS (MaxRSS) is known: how far the
-/// peak is above the highest Go-resident memory seen so far in the segment.
-/// `MaxRSS − (Go's current resident memory)` would rise whenever Go returns
-/// memory to the OS (the scavenger of an idle process does, a little every
-/// minute) while the peak stays; against Go's own running peak only a new
-/// process peak that Go's memory never reached counts.
-fn beyond_go_peak(bds: &[Breakdown], breaks: &[usize]) -> Option<Vec<f64>> {
+/// Where the RSS of the non-Go component comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RssSource {
+    /// The current RSS the caller read (`MemPoint::rss`) at every point.
+    Current,
+    /// The footer's MaxRSS at every point: a peak.
+    Peak,
+}
+
+/// Memory outside Go, and Go's own memory it is measured against, per
+/// point. With the current RSS: RSS − (Sys − HeapReleased). With only the
+/// peak: how far the peak is above the highest Go-resident memory seen so
+/// far in the segment; `MaxRSS − (Go's current resident memory)` would rise
+/// whenever Go returns memory to the OS (the scavenger of an idle process
+/// does, a little every minute) while the peak stays, and against Go's own
+/// running peak only a new process peak that Go's memory never reached
+/// counts.
+fn outside_go(bds: &[Breakdown], breaks: &[usize], source: RssSource) -> (Vec<f64>, Vec<f64>) {
     let mut go_peak = 0u64;
     bds.iter()
         .enumerate()
@@ -140,13 +152,28 @@ fn beyond_go_peak(bds: &[Breakdown], breaks: &[usize]) -> Option<Vec<f64>> {
                 go_peak = 0;
             }
             go_peak = go_peak.max(b.go_resident);
-            Some((b.rss? as f64 - go_peak as f64).max(0.0))
+            let go = match source {
+                RssSource::Current => b.go_resident,
+                RssSource::Peak => go_peak,
+            };
+            let rss = b.rss.unwrap_or(0);
+            ((rss as f64 - go as f64).max(0.0), go as f64)
         })
-        .collect()
+        .unzip()
+}
+
+/// How much a series grew over the window: the larger of the fitted rise
+/// and the level change, so that a warm-up early in the window counts in
+/// full (the Theil–Sen slope of a rise that then stays flattens it).
+fn growth(s: &Series) -> f64 {
+    let reduced = crate::stats::reduce(s, crate::stats::MAX_PAIRWISE_POINTS);
+    let rise = crate::stats::theil_sen(&reduced).map_or(0.0, |l| l.slope * s.span());
+    rise.max(crate::stats::level_change(&reduced)).max(0.0)
 }
 
 /// Findings per component whose verdict is not stable. The non-Go
-/// component needs RSS in every snapshot.
+/// component needs an RSS at every point: the current one when the caller
+/// gave it for all, else the footer's MaxRSS.
 pub fn analyze_memory(points: &[MemPoint], breaks: &[usize], th: &Thresholds) -> Vec<Finding> {
     let Some(t0) = points.first().map(|p| p.time_nanos) else {
         return Vec::new();
@@ -155,30 +182,38 @@ pub fn analyze_memory(points: &[MemPoint], breaks: &[usize], th: &Thresholds) ->
         .iter()
         .map(|p| (p.time_nanos - t0) as f64 / 1e9)
         .collect();
+    let source = if points.iter().all(|p| p.rss.is_some()) {
+        Some(RssSource::Current)
+    } else if points.iter().all(|p| p.stats.max_rss.is_some()) {
+        Some(RssSource::Peak)
+    } else {
+        None
+    };
     let bds: Vec<Breakdown> = points
         .iter()
         .map(|p| {
             let mut b = Breakdown::from_memstats(&p.stats);
-            if p.rss.is_some() {
+            if source == Some(RssSource::Current) {
                 b.rss = p.rss;
             }
             b
         })
         .collect();
-    let peak_only = points.iter().all(|p| p.rss.is_none());
     let mut out = Vec::new();
-    let mut go_side_grows = false;
-    let mut go_side_moves = false;
     for (i, name) in COMPONENTS.iter().enumerate() {
-        let y = if i == 5 && peak_only {
-            beyond_go_peak(&bds, breaks)
+        let mut magnitudes = None;
+        let y = if i == 5 {
+            let Some(source) = source else {
+                continue;
+            };
+            let (outside, go) = outside_go(&bds, breaks, source);
+            magnitudes = Some((source, go));
+            outside
         } else {
             bds.iter()
                 .map(|b| component(b, i))
                 .collect::<Option<Vec<f64>>>()
-        };
-        let Some(y) = y else {
-            continue;
+                .unwrap_or_default()
         };
         let s = Series::new(x.clone(), y).with_breaks(breaks.to_vec());
         let mut a = assess(&s, th);
@@ -186,21 +221,42 @@ pub fn analyze_memory(points: &[MemPoint], breaks: &[usize], th: &Thresholds) ->
             a.verdict = Verdict::Suspect;
             a.notes.push(DERIVED_NOTE.into());
         }
-        if i < 5 && a.verdict >= Verdict::Suspect {
-            go_side_grows = true;
-        }
-        if i < 5 && a.verdict >= Verdict::Plateau {
-            go_side_moves = true;
-        }
         if a.verdict == Verdict::Stable {
             continue;
         }
-        // MaxRSS is a peak: MaxRSS − (Go's current resident memory) rises
-        // whenever Go's memory dips below an old peak, and a new peak while
-        // Go's own memory grows (or warms up) is Go's. Only a rising peak
-        // over a flat Go side is evidence of memory outside Go.
-        if i == 5 && peak_only && go_side_moves {
-            continue;
+        let mut notes = a.notes.clone();
+        if let Some((source, go)) = magnitudes {
+            // RSS also grows when Go's own memory does, and Go's share of
+            // it is only bounded: pages the runtime counts in Sys become
+            // resident when first written (fresh memory from the OS is not
+            // zeroed by the runtime), and a peak minus Go's memory wanders
+            // as pages are released and reused. Both are at most about
+            // Go's own growth over the window, so memory outside Go is
+            // reported when RSS grows by more than that again: judged by
+            // magnitudes, never switched off while Go's heap warms up.
+            let outside = growth(&s);
+            let go = growth(&Series::new(x.clone(), go).with_breaks(breaks.to_vec()));
+            if outside <= go {
+                continue;
+            }
+            let (rss, how) = match source {
+                RssSource::Current => (
+                    "RSS",
+                    "the current RSS the caller read (not the footer's MaxRSS)",
+                ),
+                RssSource::Peak => (
+                    "the peak RSS",
+                    "the footer's MaxRSS, a peak: it shows growth only once RSS passes its old peak",
+                ),
+            };
+            notes.push(format!("RSS is {how}"));
+            notes.push(format!(
+                "{rss} grew by {} over the window, Go's own memory (Sys − HeapReleased{}) by {}: {} of it is outside the Go runtime",
+                crate::render::amount(outside + go, "bytes"),
+                if source == RssSource::Peak { ", its running peak" } else { "" },
+                crate::render::amount(go, "bytes"),
+                crate::render::amount(outside, "bytes"),
+            ));
         }
         let (c, f) = if a.verdict == Verdict::Plateau {
             // The growth causes describe growth that goes on.
@@ -208,15 +264,6 @@ pub fn analyze_memory(points: &[MemPoint], breaks: &[usize], th: &Thresholds) ->
         } else {
             cause(i)
         };
-        let mut notes = a.notes.clone();
-        if i == 5 {
-            notes.push(
-                "RSS is the footer's MaxRSS (a peak) unless the caller gave the current RSS".into(),
-            );
-            if go_side_grows {
-                notes.push("Go-side memory grows too; part of the RSS growth may be Go's".into());
-            }
-        }
         out.push(Finding {
             kind: Kind::Memory,
             verdict: a.verdict,
