@@ -13,21 +13,34 @@ pub enum Kind {
     Memory,
 }
 
-/// Ordered by severity: `Stable < Plateau < Suspect < Leak`.
+/// Ordered by severity: `Stable < Plateau < Stuck < Suspect < Leak`.
+/// `Stuck` (goroutines the runtime proved can never wake, whose number
+/// does not grow) is listed, but below anything that grows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     Stable,
     Plateau,
+    Stuck,
     Suspect,
     Leak,
 }
 
 impl Verdict {
+    /// Most severe first, as reports list them.
+    pub const BY_SEVERITY: [Verdict; 5] = [
+        Verdict::Leak,
+        Verdict::Suspect,
+        Verdict::Stuck,
+        Verdict::Plateau,
+        Verdict::Stable,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Verdict::Stable => "stable",
             Verdict::Plateau => "plateau",
+            Verdict::Stuck => "stuck",
             Verdict::Suspect => "suspect",
             Verdict::Leak => "leak",
         }

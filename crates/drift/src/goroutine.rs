@@ -704,9 +704,26 @@ pub fn analyze_goroutines(gs: &GoroutineSeries, opts: &GoroutineOptions) -> Vec<
             a.verdict = Verdict::Stable;
             notes.push("serving a profile (runtime/pprof, net/http/pprof): the profiler's own goroutines, not the program's".into());
         } else if g.confirmed_leak && last_count > 0 {
-            a.verdict = Verdict::Leak;
+            // The runtime proves these goroutines can never wake; whether
+            // that is a leak is the trend's to say. A group whose number
+            // does not grow is parked for good (a deliberate `select {}`,
+            // a one-off): listed as stuck, never ranked above growth.
             a.confidence = 1.0;
             notes.push("confirmed by the runtime's goroutine leak detector (goroutineleak profile): these goroutines can never wake".into());
+            if a.verdict >= Verdict::Suspect && a.rate_known {
+                a.verdict = Verdict::Leak;
+            } else {
+                a.verdict = Verdict::Stuck;
+                notes.push(format!(
+                    "{last_count} goroutine{} stuck for good, but their number does not grow{}: not a growing leak",
+                    if last_count == 1 { "" } else { "s" },
+                    if a.rate_known {
+                        ""
+                    } else {
+                        " (as far as a series this short can tell)"
+                    }
+                ));
+            }
         } else if a.verdict == Verdict::Stable
             && g.rule.is_blocking()
             && last_count >= opts.pileup_threshold
@@ -728,6 +745,10 @@ pub fn analyze_goroutines(gs: &GoroutineSeries, opts: &GoroutineOptions) -> Vec<
         let sig = goroutine_signature(g);
         let (cause, fix) = match (a.verdict, sig) {
             (Verdict::Stable, _) => ("the number of goroutines does not grow", ""),
+            (Verdict::Stuck, _) => (
+                "these goroutines can never wake (the runtime's leak detector proves it), but their number does not grow: parked for good, as a deliberate `select {}` is, or leaked once",
+                "if it is deliberate, nothing; otherwise give the goroutine a way to end (a done channel, ctx.Done())",
+            ),
             (Verdict::Plateau, _) => (
                 "goroutines were started during warm-up and then stayed constant (a worker pool)",
                 "",

@@ -136,6 +136,7 @@ impl Style {
             Verdict::Leak => "1;31",
             Verdict::Suspect => "1;33",
             Verdict::Plateau => "36",
+            Verdict::Stuck => "35",
             Verdict::Stable => "2",
         };
         self.paint(code, &text)
@@ -205,12 +206,7 @@ pub fn render_text(
     }
     let count = |v: Verdict| findings.iter().filter(|f| f.verdict == v).count();
     let mut parts = Vec::new();
-    for v in [
-        Verdict::Leak,
-        Verdict::Suspect,
-        Verdict::Plateau,
-        Verdict::Stable,
-    ] {
+    for v in Verdict::BY_SEVERITY {
         let n = count(v);
         if n > 0 {
             let word = match (v, n) {

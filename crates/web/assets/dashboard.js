@@ -173,7 +173,7 @@ function timeline(f) {
     // Inside the plot, under the line: the verdict label owns the margin.
     root.append(svg('text', { class: 'plateau-label', x: M.l + 6, y: Math.min(py + 14, H - M.b - 4) }, `plateau ${amount(f.plateau, f.unit)}`));
   }
-  const label = { leak: 'LEAK', suspect: 'SUSPECT', plateau: 'PLATEAU', stable: 'STABLE' }[f.verdict] || f.verdict;
+  const label = { leak: 'LEAK', suspect: 'SUSPECT', stuck: 'STUCK', plateau: 'PLATEAU', stable: 'STABLE' }[f.verdict] || f.verdict;
   root.append(svg('text', { class: `verdict ${f.verdict}`, x: W - M.r + 4, y: M.t + 10 }, label));
   root.append(svg('text', { x: W - M.r + 4, y: M.t + 26 }, f.rate));
   const r = pts.length > 200 ? 1.8 : 3;
