@@ -13,9 +13,13 @@ pub mod memory;
 pub mod render;
 pub mod series;
 pub mod stats;
+pub mod units;
 pub mod verdict;
 
-pub use finding::{Evidence, Finding, Kind, Report, Verdict};
+pub use finding::{Evidence, Finding, Kind, Report, Signature, Verdict};
+pub use goroutine::Rule;
+pub use memory::Component;
+pub use units::Unit;
 
 use goroutine::{GoroutineOptions, GoroutineSeries};
 use memory::MemPoint;
@@ -88,9 +92,10 @@ fn link_memory(all: &mut Vec<Finding>) {
         .map(|f| f.growth_per_min)
         .sum();
     let follows_heap = |f: &Finding| {
-        f.kind == Kind::Memory
-            && (f.function == memory::COMPONENTS[0] || f.function == memory::COMPONENTS[3])
-            && f.verdict >= Verdict::Suspect
+        matches!(
+            f.component(),
+            Some(Component::HeapInUse | Component::RuntimeMetadata)
+        ) && f.verdict >= Verdict::Suspect
             && f.growth_per_min > 0.0
     };
     let mut explained = Vec::new();
@@ -104,7 +109,7 @@ fn link_memory(all: &mut Vec<Finding>) {
             explained.push(format!(
                 "{} {}",
                 f.function,
-                render::rate(f.growth_per_min, &f.unit)
+                render::rate(f.growth_per_min, f.unit)
             ));
             keep[i] = false;
         } else if sites_growth > 0.0 {
@@ -130,7 +135,7 @@ fn link_memory(all: &mut Vec<Finding>) {
         top.notes.push(format!(
             "MemStats agree: {} (the growing heap sites, {}, account for it)",
             explained.join(", "),
-            render::rate(sites_growth, "bytes")
+            render::rate(sites_growth, Unit::Bytes)
         ));
     }
 }
@@ -145,7 +150,7 @@ fn link_tickers(all: &mut [Finding]) {
         .filter(|f| {
             f.kind == Kind::Heap
                 && f.verdict >= Verdict::Suspect
-                && f.signature.as_deref() == Some("ticker never stopped")
+                && f.signature == Some(Signature::TickerNeverStopped)
         })
         .map(|f| f.function.clone())
         .collect();
@@ -163,7 +168,7 @@ fn link_tickers(all: &mut [Finding]) {
                     .is_some_and(|rest| rest.starts_with(".func"))
         };
         if tickers.iter().any(started_by) {
-            f.signature = Some("ticker loop never stopped".into());
+            f.signature = Some(Signature::TickerLoopNeverStopped);
             f.root_cause = "a goroutine loops over a ticker's channel; both are started per object and never stopped (the heap grows at time.NewTicker in the same function)".into();
             f.fix_hint = "stop the ticker and return from the loop when the owner closes (a done channel or ctx.Done())".into();
         }
@@ -183,8 +188,7 @@ fn link_stacks(all: &mut [Finding]) {
         return;
     }
     for f in all.iter_mut() {
-        if f.kind != Kind::Memory
-            || f.function != memory::COMPONENTS[2]
+        if f.component() != Some(Component::GoroutineStacks)
             || f.verdict != Verdict::Plateau
             || f.evidence.rise <= 0.0
         {
@@ -229,7 +233,7 @@ mod tests {
             file: String::new(),
             line: 0,
             growth_per_min: 1.0,
-            unit: "bytes".into(),
+            unit: Unit::Bytes,
             confidence: 0.9,
             score: 0.0,
             rule: None,
@@ -251,11 +255,21 @@ mod tests {
 
     #[test]
     fn stacks_of_leaking_goroutines_are_no_plateau() {
-        let stacks = || finding(Kind::Memory, Verdict::Plateau, memory::COMPONENTS[2]);
+        let stacks = || {
+            finding(
+                Kind::Memory,
+                Verdict::Plateau,
+                Component::GoroutineStacks.as_str(),
+            )
+        };
         let mut all = vec![
             finding(Kind::Goroutine, Verdict::Leak, "main.f.func1"),
             stacks(),
-            finding(Kind::Memory, Verdict::Plateau, memory::COMPONENTS[3]),
+            finding(
+                Kind::Memory,
+                Verdict::Plateau,
+                Component::RuntimeMetadata.as_str(),
+            ),
         ];
         link_stacks(&mut all);
         assert_eq!(all[1].verdict, Verdict::Suspect);
@@ -370,7 +384,7 @@ mod tests {
         let inuse = r
             .findings
             .iter()
-            .find(|f| f.function == memory::COMPONENTS[0])
+            .find(|f| f.component() == Some(Component::HeapInUse))
             .expect("heap in use kept");
         assert_eq!(inuse.verdict, Verdict::Leak);
         assert!(

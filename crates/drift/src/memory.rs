@@ -13,8 +13,9 @@
 //! - RSS growing while `Sys − HeapReleased` stays flat means memory outside
 //!   the Go runtime grows (cgo, C libraries, mmap): "not a Go-heap leak".
 
-use crate::finding::{Finding, Kind, Verdict};
+use crate::finding::{Finding, Kind, Signature, Verdict};
 use crate::stats::Series;
+use crate::units::Unit;
 use crate::verdict::{Thresholds, assess, evidence, set_shares};
 use profile::legacy::MemStats;
 
@@ -64,67 +65,105 @@ pub struct MemPoint {
     pub rss: Option<u64>,
 }
 
-/// The components in report order.
-pub const COMPONENTS: [&str; 6] = [
-    "heap in use",
-    "free heap not yet released",
-    "goroutine stacks",
-    "runtime metadata",
-    "other runtime memory",
-    "non-Go memory (RSS beyond Go's own)",
-];
-
-/// Components that are bookkeeping of something else: free heap not yet
-/// released (the scavenger's pace), runtime metadata (the heap's span count,
-/// the profiler's bucket table), other runtime memory. Their growth is at
-/// most `suspect`: by itself it is never the leak (a freshly started
-/// service's metadata grows for minutes; two end-to-end runs called that a
-/// leak on the zoo's controls), and growth that follows a leaking heap is
-/// the heap's finding.
-const DERIVED: [usize; 3] = [1, 3, 4];
-
-const DERIVED_NOTE: &str = "runtime bookkeeping that follows the heap, the profiler and the scavenger: at most suspect on its own";
-
-/// Component `i` of the Go side (0..5); the non-Go one is `outside_go`'s.
-fn component(b: &Breakdown, i: usize) -> Option<f64> {
-    Some(match i {
-        0 => b.heap_inuse as f64,
-        1 => b.heap_free as f64,
-        2 => b.stacks as f64,
-        3 => b.metadata as f64,
-        4 => b.other as f64,
-        _ => return None,
-    })
+/// A part of the process's memory, as the MemStats footer (and the RSS)
+/// splits it. A memory finding's `function` is its name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Component {
+    /// `HeapInuse`.
+    HeapInUse,
+    /// `HeapIdle − HeapReleased`.
+    FreeHeap,
+    /// `StackSys`.
+    GoroutineStacks,
+    /// `MSpanSys + MCacheSys + GCSys + BuckHashSys`.
+    RuntimeMetadata,
+    /// `OtherSys`.
+    OtherRuntime,
+    /// RSS beyond `Sys − HeapReleased`.
+    OutsideGo,
 }
 
-fn cause(i: usize) -> (&'static str, &'static str) {
-    match i {
-        0 => (
-            "live heap grows; see the heap findings for the allocation sites",
-            "fix the growing heap sites",
-        ),
-        1 => (
-            "free heap spans accumulate without being returned (fragmentation, or a past peak)",
-            "usually harmless; debug.FreeOSMemory or a GOMEMLIMIT returns it sooner",
-        ),
-        2 => (
-            "goroutine stacks grow: more goroutines, or deeper stacks; see the goroutine findings",
-            "fix the growing goroutine groups",
-        ),
-        3 => (
-            "runtime metadata grows with the heap's span count",
-            "follows heap growth; fix the heap first",
-        ),
-        4 => (
-            "other runtime memory grows (profiling buckets, timers, OS threads' g0 stacks)",
-            "check thread creation (threadcreate profile) and profiling rates",
-        ),
-        _ => (
-            "not a Go-heap leak: the process's memory grows while the Go runtime's own memory stays flat (cgo, C libraries, mmap)",
-            "look outside the Go heap: C allocations, mmap'd files, off-heap caches",
-        ),
+impl Component {
+    /// In report order.
+    pub const ALL: [Component; 6] = [
+        Component::HeapInUse,
+        Component::FreeHeap,
+        Component::GoroutineStacks,
+        Component::RuntimeMetadata,
+        Component::OtherRuntime,
+        Component::OutsideGo,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Component::HeapInUse => "heap in use",
+            Component::FreeHeap => "free heap not yet released",
+            Component::GoroutineStacks => "goroutine stacks",
+            Component::RuntimeMetadata => "runtime metadata",
+            Component::OtherRuntime => "other runtime memory",
+            Component::OutsideGo => "non-Go memory (RSS beyond Go's own)",
+        }
+    }
+
+    /// Bookkeeping of something else: free heap not yet released (the
+    /// scavenger's pace), runtime metadata (the heap's span count, the
+    /// profiler's bucket table), other runtime memory. Their growth is at
+    /// most `suspect`: by itself it is never the leak (a freshly started
+    /// service's metadata grows for minutes; two end-to-end runs called
+    /// that a leak on the zoo's controls), and growth that follows a
+    /// leaking heap is the heap's finding.
+    fn is_derived(self) -> bool {
+        matches!(
+            self,
+            Component::FreeHeap | Component::RuntimeMetadata | Component::OtherRuntime
+        )
+    }
+
+    /// The component's bytes in one snapshot; `None` for memory outside
+    /// Go, which needs the whole series (`outside_go`).
+    fn bytes(self, b: &Breakdown) -> Option<f64> {
+        Some(match self {
+            Component::HeapInUse => b.heap_inuse,
+            Component::FreeHeap => b.heap_free,
+            Component::GoroutineStacks => b.stacks,
+            Component::RuntimeMetadata => b.metadata,
+            Component::OtherRuntime => b.other,
+            Component::OutsideGo => return None,
+        } as f64)
+    }
+
+    /// (root cause, fix hint) of growth that goes on.
+    fn cause(self) -> (&'static str, &'static str) {
+        match self {
+            Component::HeapInUse => (
+                "live heap grows; see the heap findings for the allocation sites",
+                "fix the growing heap sites",
+            ),
+            Component::FreeHeap => (
+                "free heap spans accumulate without being returned (fragmentation, or a past peak)",
+                "usually harmless; debug.FreeOSMemory or a GOMEMLIMIT returns it sooner",
+            ),
+            Component::GoroutineStacks => (
+                "goroutine stacks grow: more goroutines, or deeper stacks; see the goroutine findings",
+                "fix the growing goroutine groups",
+            ),
+            Component::RuntimeMetadata => (
+                "runtime metadata grows with the heap's span count",
+                "follows heap growth; fix the heap first",
+            ),
+            Component::OtherRuntime => (
+                "other runtime memory grows (profiling buckets, timers, OS threads' g0 stacks)",
+                "check thread creation (threadcreate profile) and profiling rates",
+            ),
+            Component::OutsideGo => (
+                "not a Go-heap leak: the process's memory grows by more than the Go runtime's own memory does (cgo, C libraries, mmap)",
+                "look outside the Go heap: C allocations, mmap'd files, off-heap caches",
+            ),
+        }
     }
 }
+
+const DERIVED_NOTE: &str = "runtime bookkeeping that follows the heap, the profiler and the scavenger: at most suspect on its own";
 
 /// Where the RSS of the non-Go component comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -200,9 +239,9 @@ pub fn analyze_memory(points: &[MemPoint], breaks: &[usize], th: &Thresholds) ->
         })
         .collect();
     let mut out = Vec::new();
-    for (i, name) in COMPONENTS.iter().enumerate() {
+    for component in Component::ALL {
         let mut magnitudes = None;
-        let y = if i == 5 {
+        let y = if component == Component::OutsideGo {
             let Some(source) = source else {
                 continue;
             };
@@ -210,14 +249,11 @@ pub fn analyze_memory(points: &[MemPoint], breaks: &[usize], th: &Thresholds) ->
             magnitudes = Some((source, go));
             outside
         } else {
-            bds.iter()
-                .map(|b| component(b, i))
-                .collect::<Option<Vec<f64>>>()
-                .unwrap_or_default()
+            bds.iter().filter_map(|b| component.bytes(b)).collect()
         };
         let s = Series::new(x.clone(), y).with_breaks(breaks.to_vec());
         let mut a = assess(&s, th);
-        if DERIVED.contains(&i) && a.verdict == Verdict::Leak {
+        if component.is_derived() && a.verdict == Verdict::Leak {
             a.verdict = Verdict::Suspect;
             a.notes.push(DERIVED_NOTE.into());
         }
@@ -252,30 +288,30 @@ pub fn analyze_memory(points: &[MemPoint], breaks: &[usize], th: &Thresholds) ->
             notes.push(format!("RSS is {how}"));
             notes.push(format!(
                 "{rss} grew by {} over the window, Go's own memory (Sys − HeapReleased{}) by {}: {} of it is outside the Go runtime",
-                crate::render::amount(outside + go, "bytes"),
+                crate::render::amount(outside + go, Unit::Bytes),
                 if source == RssSource::Peak { ", its running peak" } else { "" },
-                crate::render::amount(go, "bytes"),
-                crate::render::amount(outside, "bytes"),
+                crate::render::amount(go, Unit::Bytes),
+                crate::render::amount(outside, Unit::Bytes),
             ));
         }
         let (c, f) = if a.verdict == Verdict::Plateau {
             // The growth causes describe growth that goes on.
             ("grew during warm-up and then stayed level", "")
         } else {
-            cause(i)
+            component.cause()
         };
         out.push(Finding {
             kind: Kind::Memory,
             verdict: a.verdict,
-            function: (*name).into(),
+            function: component.as_str().into(),
             file: String::new(),
             line: 0,
             growth_per_min: a.slope * 60.0,
-            unit: "bytes".into(),
+            unit: Unit::Bytes,
             confidence: a.confidence,
             score: 0.0,
             rule: None,
-            signature: (i == 5).then(|| "not a Go-heap leak".to_string()),
+            signature: (component == Component::OutsideGo).then_some(Signature::NotAGoHeapLeak),
             state: None,
             created_by: None,
             created_at: None,

@@ -5,6 +5,7 @@
 
 use crate::finding::{Finding, Kind, Report, Verdict};
 use crate::stats::Series;
+use crate::units::Unit;
 use profile::civil::civil_from_days;
 use serde::Serialize;
 use std::io::{self, Write};
@@ -257,7 +258,7 @@ fn render_finding(
     let timed = Series::new(ev.times.clone(), ev.values.clone()).with_breaks(ev.breaks.clone());
     let rate_known = crate::verdict::too_short_for_a_rate(&timed).is_none();
     let mut growth = if rate_known {
-        rate(f.growth_per_min, &f.unit)
+        rate(f.growth_per_min, f.unit)
     } else {
         "no rate: the snapshots span too little time (see the note)".to_string()
     };
@@ -299,13 +300,13 @@ fn render_finding(
         w,
         "   evidence   {}  {} -> {} over {n} snapshot{} in {}",
         sparkline(&ev.values),
-        amount(ev.first, &f.unit),
-        amount(ev.last, &f.unit),
+        amount(ev.first, f.unit),
+        amount(ev.last, f.unit),
         plural(n),
         duration(span)
     )?;
     let slope = if rate_known {
-        format!("slope {}, ", rate(ev.slope_per_min, &f.unit))
+        format!("slope {}, ", rate(ev.slope_per_min, f.unit))
     } else {
         String::new()
     };
@@ -322,7 +323,7 @@ fn render_finding(
         writeln!(
             w,
             "              allocated {}/min, {t:.1}x the mean in-use size",
-            amount(a, "bytes")
+            amount(a, Unit::Bytes)
         )?;
     }
     if !ev.wait_minutes.is_empty()
@@ -330,7 +331,7 @@ fn render_finding(
     {
         writeln!(w, "              longest wait {wm} min")?;
     }
-    if let Some(s) = &f.signature {
+    if let Some(s) = f.signature {
         writeln!(w, "   signature  {s}")?;
     }
     if !f.root_cause.is_empty() {
@@ -407,20 +408,20 @@ pub fn bars(values: &[f64]) -> String {
 
 /// A value in its unit: bytes as B/kB/MB/GB (1024-based, as pprof prints
 /// them), counts as plain numbers.
-pub fn amount(v: f64, unit: &str) -> String {
+pub fn amount(v: f64, unit: Unit) -> String {
     match unit {
-        "bytes" => bytes(v),
-        "goroutines" => format!("{} goroutine{}", count(v), if v == 1.0 { "" } else { "s" }),
-        "objects" => format!("{} objects", count(v)),
-        u => format!("{} {u}", count(v)),
+        Unit::Bytes => bytes(v),
+        Unit::Goroutines => {
+            format!("{} goroutine{}", count(v), if v == 1.0 { "" } else { "s" })
+        }
     }
 }
 
 /// A rate per minute with its unit and sign.
-pub fn rate(per_min: f64, unit: &str) -> String {
+pub fn rate(per_min: f64, unit: Unit) -> String {
     match unit {
-        "bytes" => format!("{}/min", signed_bytes(per_min)),
-        u => format!("{} {u}/min", signed(per_min, "")),
+        Unit::Bytes => format!("{}/min", signed_bytes(per_min)),
+        u => format!("{} {}/min", signed(per_min, ""), u.as_str()),
     }
 }
 
@@ -539,11 +540,11 @@ mod tests {
 
     #[test]
     fn units() {
-        assert_eq!(rate(4.1 * 1048576.0, "bytes"), "+4.1 MB/min");
-        assert_eq!(rate(-2048.0, "bytes"), "-2.0 kB/min");
-        assert_eq!(rate(143.7, "goroutines"), "+144 goroutines/min");
-        assert_eq!(amount(512.0, "bytes"), "512 B");
-        assert_eq!(amount(1.0, "goroutines"), "1 goroutine");
+        assert_eq!(rate(4.1 * 1048576.0, Unit::Bytes), "+4.1 MB/min");
+        assert_eq!(rate(-2048.0, Unit::Bytes), "-2.0 kB/min");
+        assert_eq!(rate(143.7, Unit::Goroutines), "+144 goroutines/min");
+        assert_eq!(amount(512.0, Unit::Bytes), "512 B");
+        assert_eq!(amount(1.0, Unit::Goroutines), "1 goroutine");
         assert_eq!(duration(85.0), "1m25s");
         assert_eq!(duration(7380.0), "2h03m");
     }

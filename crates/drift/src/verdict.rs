@@ -1,9 +1,10 @@
 //! From statistics to a verdict, and the heap analysis built on it.
 //! The model and every threshold is explained in docs/drift-model.md.
 
-use crate::finding::{Evidence, Finding, Kind, Verdict};
+use crate::finding::{Evidence, Finding, Kind, Signature, Verdict};
 use crate::series::{HeapSeries, Metric};
 use crate::stats::{self, Series};
+use crate::units::Unit;
 
 /// Thresholds of the verdict model (docs/drift-model.md).
 #[derive(Clone, Debug, PartialEq)]
@@ -798,7 +799,7 @@ impl HeapContext<'_> {
             file: st.file.clone(),
             line: st.line,
             growth_per_min: a.slope * 60.0,
-            unit: "bytes".into(),
+            unit: Unit::Bytes,
             confidence: a.confidence,
             score: 0.0,
             rule: None,
@@ -872,15 +873,14 @@ pub fn heap_signature(
     stack: &[crate::series::Frame],
     bytes_per_object: f64,
     verdict: Verdict,
-) -> (Option<String>, String, String) {
+) -> (Option<Signature>, String, String) {
     let has = |prefixes: &[&str]| {
         stack
             .iter()
             .any(|f| prefixes.iter().any(|p| f.function.starts_with(p)))
     };
-    let named = |sig: &str, cause: &str, fix: &str| {
-        (Some(sig.to_string()), cause.to_string(), fix.to_string())
-    };
+    let named =
+        |sig: Signature, cause: &str, fix: &str| (Some(sig), cause.to_string(), fix.to_string());
     if matches!(verdict, Verdict::Stable | Verdict::Plateau) {
         let cause = if verdict == Verdict::Plateau {
             "memory grew during warm-up and then stayed level"
@@ -891,14 +891,14 @@ pub fn heap_signature(
     }
     if has(&["time.NewTicker", "time.Tick"]) {
         return named(
-            "ticker never stopped",
+            Signature::TickerNeverStopped,
             "tickers are created and never stopped; each keeps its timer and channel alive",
             "call t.Stop() (defer it) when the loop that reads t.C ends; avoid time.Tick outside main",
         );
     }
     if has(&["time.NewTimer", "time.After"]) {
         return named(
-            "timers in a loop",
+            Signature::TimersInALoop,
             "a timer per iteration (time.After in a loop) lives until it fires",
             "reuse one timer with Reset, or build with Go 1.23+ semantics (go.mod go >= 1.23)",
         );
@@ -911,14 +911,14 @@ pub fn heap_signature(
         "context.withCancel",
     ]) {
         return named(
-            "context never cancelled",
+            Signature::ContextNeverCancelled,
             "derived contexts are never cancelled, so the parent keeps every child",
             "call the cancel function (defer cancel()) on every path; go vet's lostcancel finds simple cases",
         );
     }
     if has(&["net/http.(*Transport).dialConn"]) {
         return named(
-            "HTTP response bodies never closed",
+            Signature::HttpBodiesNeverClosed,
             "connection buffers accumulate: response bodies are not closed, so connections are never reused or freed",
             "defer resp.Body.Close() after every successful request, and drain the body",
         );
@@ -930,14 +930,14 @@ pub fn heap_signature(
         "runtime.hashGrow",
     ]) {
         return named(
-            "map that only grows",
+            Signature::MapThatOnlyGrows,
             "entries are added to a map and never removed (a cache without eviction)",
             "bound it: an LRU or TTL eviction, clear and rebuild, or weak pointers (Go 1.24 weak/unique)",
         );
     }
     if bytes_per_object >= 64.0 * 1024.0 {
         return named(
-            "large buffers retained",
+            Signature::LargeBuffersRetained,
             "large buffers stay reachable; a small subslice or substring can keep a whole backing array alive",
             "copy what you keep (bytes.Clone, strings.Clone) instead of slicing a large buffer",
         );

@@ -143,8 +143,8 @@ fn groups_and_verdicts_from_dumps() {
             f.function.clone(),
             f.line,
             f.verdict,
-            f.rule.clone().unwrap(),
-            f.signature.clone(),
+            f.rule.unwrap(),
+            f.signature,
         )
     };
     let rows: Vec<_> = report.findings.iter().map(row).collect();
@@ -160,8 +160,8 @@ fn groups_and_verdicts_from_dumps() {
     assert_eq!(find("main.gather").2, Verdict::Stuck);
     let send = find("main.fetchAll.func1");
     assert_eq!(
-        (send.1, send.2, send.3.as_str()),
-        (44, Verdict::Leak, "chan send")
+        (send.1, send.2, send.3),
+        (44, Verdict::Leak, Rule::ChanSend)
     );
     let top = report
         .findings
@@ -169,29 +169,29 @@ fn groups_and_verdicts_from_dumps() {
         .find(|f| f.function == "main.fetchAll.func1")
         .unwrap();
     assert!((top.growth_per_min - 5.0).abs() < 0.01);
-    assert_eq!(top.unit, "goroutines");
+    assert_eq!(top.unit, drift::Unit::Goroutines);
     assert_eq!(top.created_by.as_deref(), Some("main.fetchAll"));
     assert!(top.notes.iter().any(|n| n.contains("waited 11 minutes")));
     let waits: Vec<Option<u64>> = (0..12).map(Some).collect();
     assert_eq!(top.evidence.wait_minutes, waits);
     // The idle pool is stable, the warm-up pool a plateau.
     assert_eq!(find("main.worker").2, Verdict::Stable);
-    assert_eq!(find("main.worker").3, "chan receive");
+    assert_eq!(find("main.worker").3, Rule::ChanReceive);
     assert_eq!(find("main.(*srv).loop").2, Verdict::Plateau);
     // HTTP bodies: both loops, named.
     let read = find("net/http.(*persistConn).readLoop");
     assert_eq!(read.2, Verdict::Leak);
-    assert_eq!(read.3, "io");
-    assert_eq!(read.4.as_deref(), Some("HTTP response bodies never closed"));
+    assert_eq!(read.3, Rule::Io);
+    assert_eq!(read.4, Some(drift::Signature::HttpBodiesNeverClosed));
     let write = find("net/http.(*persistConn).writeLoop");
     assert_eq!(
-        (write.2, write.4.as_deref()),
-        (Verdict::Leak, Some("HTTP response bodies never closed"))
+        (write.2, write.4),
+        (Verdict::Leak, Some(drift::Signature::HttpBodiesNeverClosed))
     );
     // select {} that does not grow is stable, but named.
     let forever = find("main.forever");
     assert_eq!(forever.2, Verdict::Stable);
-    assert_eq!(forever.4.as_deref(), Some("select with no way out"));
+    assert_eq!(forever.4, Some(drift::Signature::SelectWithNoWayOut));
     // Ranked: leaks first, the fastest-growing leak first among them; the
     // stuck goroutine after everything that grows.
     assert_eq!(report.findings[0].verdict, Verdict::Leak);
@@ -422,13 +422,13 @@ fn ticker_loops_are_linked_to_their_ticker() {
         .find(|f| f.kind == drift::Kind::Goroutine)
         .unwrap();
     assert_eq!(g.verdict, Verdict::Leak);
-    assert_eq!(g.signature.as_deref(), Some("ticker loop never stopped"));
+    assert_eq!(g.signature, Some(drift::Signature::TickerLoopNeverStopped));
     let h = report
         .findings
         .iter()
         .find(|f| f.kind == drift::Kind::Heap)
         .unwrap();
-    assert_eq!(h.signature.as_deref(), Some("ticker never stopped"));
+    assert_eq!(h.signature, Some(drift::Signature::TickerNeverStopped));
 }
 
 /// Dumps pushed directly group exactly as through `to_profile`, and also
@@ -569,7 +569,7 @@ fn a_confirmed_goroutine_that_does_not_grow_is_stuck() {
     let stuck = &report.findings[1];
     assert_eq!(stuck.growth_per_min, 0.0);
     assert!(stuck.notes.iter().any(|n| n.contains("does not grow")));
-    assert_eq!(stuck.signature.as_deref(), Some("select with no way out"));
+    assert_eq!(stuck.signature, Some(drift::Signature::SelectWithNoWayOut));
     let json = serde_json::to_value(stuck).unwrap();
     assert_eq!(json["verdict"], "stuck");
     let mut text = Vec::new();

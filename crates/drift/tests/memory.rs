@@ -90,7 +90,7 @@ fn not_a_go_heap_leak() {
     let report = Report::new(analyze_memory(&points, &[], &Thresholds::heap()));
     assert_eq!(report.findings.len(), 1);
     let f = &report.findings[0];
-    assert_eq!(f.signature.as_deref(), Some("not a Go-heap leak"));
+    assert_eq!(f.signature, Some(drift::Signature::NotAGoHeapLeak));
     assert_eq!(f.verdict, Verdict::Leak);
     assert!(f.root_cause.starts_with("not a Go-heap leak"));
     // Without RSS nothing can be said about non-Go memory.
@@ -178,8 +178,8 @@ fn peak_rss_says_nothing_while_go_memory_grows() {
         .collect();
     let report = Report::new(analyze_memory(&flat, &[], &Thresholds::heap()));
     assert_eq!(
-        report.findings[0].signature.as_deref(),
-        Some("not a Go-heap leak")
+        report.findings[0].signature,
+        Some(drift::Signature::NotAGoHeapLeak)
     );
 }
 
@@ -279,7 +279,7 @@ fn non_go_memory_growing_while_the_go_heap_warms_up_is_found() {
         let f = report
             .findings
             .iter()
-            .find(|f| f.signature.as_deref() == Some("not a Go-heap leak"))
+            .find(|f| f.signature == Some(drift::Signature::NotAGoHeapLeak))
             .unwrap_or_else(|| panic!("current RSS {current}: {:#?}", report.findings));
         assert!(f.verdict >= Verdict::Suspect, "{f:#?}");
         let source = if current { "current RSS" } else { "MaxRSS" };

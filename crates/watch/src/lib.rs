@@ -132,7 +132,7 @@ pub struct Suspect {
     pub file: String,
     pub line: i64,
     pub growth_per_min: f64,
-    pub unit: String,
+    pub unit: drift::Unit,
     pub confidence: f64,
     /// The evidence series, for a sparkline.
     pub values: Vec<f64>,

@@ -57,12 +57,12 @@ pub fn utc(t: SystemTime) -> String {
 }
 
 fn growth(s: &Suspect) -> String {
-    match s.unit.as_str() {
-        "bytes" => {
+    match s.unit {
+        drift::Unit::Bytes => {
             let sign = if s.growth_per_min < 0.0 { "-" } else { "+" };
             format!("{sign}{}/min", bytes(s.growth_per_min.abs()))
         }
-        u => format!("{:+.1} {u}/min", s.growth_per_min),
+        u => format!("{:+.1} {}/min", s.growth_per_min, u.as_str()),
     }
 }
 

@@ -196,7 +196,7 @@ fn finding_view<'a>(rank: usize, f: &'a Finding, a: &'a Analysis) -> FindingView
     FindingView {
         rank,
         finding: f,
-        rate: drift::render::rate(f.growth_per_min, &f.unit),
+        rate: drift::render::rate(f.growth_per_min, f.unit),
         trend: trend(
             &ev.times,
             &ev.values,
