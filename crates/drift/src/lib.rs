@@ -109,7 +109,7 @@ fn link_memory(all: &mut Vec<Finding>) {
             explained.push(format!(
                 "{} {}",
                 f.function,
-                render::rate(f.growth_per_min, f.unit)
+                units::rate(f.growth_per_min, f.unit)
             ));
             keep[i] = false;
         } else if sites_growth > 0.0 {
@@ -135,7 +135,7 @@ fn link_memory(all: &mut Vec<Finding>) {
         top.notes.push(format!(
             "MemStats agree: {} (the growing heap sites, {}, account for it)",
             explained.join(", "),
-            render::rate(sites_growth, Unit::Bytes)
+            units::rate(sites_growth, Unit::Bytes)
         ));
     }
 }
@@ -372,7 +372,7 @@ mod tests {
         let note = r.findings[0]
             .notes
             .iter()
-            .find(|n| n.starts_with("MemStats agree: heap in use +5.0 MB/min"))
+            .find(|n| n.starts_with("MemStats agree: heap in use +5.0 MiB/min"))
             .expect("note");
         assert!(note.contains("runtime metadata"), "{note}");
     }

@@ -288,10 +288,10 @@ pub fn analyze_memory(points: &[MemPoint], breaks: &[usize], th: &Thresholds) ->
             notes.push(format!("RSS is {how}"));
             notes.push(format!(
                 "{rss} grew by {} over the window, Go's own memory (Sys − HeapReleased{}) by {}: {} of it is outside the Go runtime",
-                crate::render::amount(outside + go, Unit::Bytes),
+                crate::units::amount(outside + go, Unit::Bytes),
                 if source == RssSource::Peak { ", its running peak" } else { "" },
-                crate::render::amount(go, Unit::Bytes),
-                crate::render::amount(outside, Unit::Bytes),
+                crate::units::amount(go, Unit::Bytes),
+                crate::units::amount(outside, Unit::Bytes),
             ));
         }
         let (c, f) = if a.verdict == Verdict::Plateau {

@@ -5,7 +5,7 @@
 
 use crate::finding::{Finding, Kind, Report, Verdict};
 use crate::stats::Series;
-use crate::units::Unit;
+use crate::units::{Unit, amount, rate, signed_count};
 use profile::civil::civil_from_days;
 use serde::Serialize;
 use std::io::{self, Write};
@@ -263,7 +263,7 @@ fn render_finding(
         "no rate: the snapshots span too little time (see the note)".to_string()
     };
     if let Some(o) = ev.objects_per_min.filter(|_| rate_known) {
-        growth.push_str(&format!(", {} objects/min", signed(o, "")));
+        growth.push_str(&format!(", {} objects/min", signed_count(o)));
     }
     if ev.share_of_growth > 0.0 {
         growth.push_str(&format!(
@@ -406,76 +406,6 @@ pub fn bars(values: &[f64]) -> String {
         .collect()
 }
 
-/// A value in its unit: bytes as B/kB/MB/GB (1024-based, as pprof prints
-/// them), counts as plain numbers.
-pub fn amount(v: f64, unit: Unit) -> String {
-    match unit {
-        Unit::Bytes => bytes(v),
-        Unit::Goroutines => {
-            format!("{} goroutine{}", count(v), if v == 1.0 { "" } else { "s" })
-        }
-    }
-}
-
-/// A rate per minute with its unit and sign.
-pub fn rate(per_min: f64, unit: Unit) -> String {
-    match unit {
-        Unit::Bytes => format!("{}/min", signed_bytes(per_min)),
-        u => format!("{} {}/min", signed(per_min, ""), u.as_str()),
-    }
-}
-
-fn signed_bytes(v: f64) -> String {
-    let s = bytes(v.abs());
-    if v > 0.0 {
-        format!("+{s}")
-    } else if v < 0.0 {
-        format!("-{s}")
-    } else {
-        s
-    }
-}
-
-fn signed(v: f64, suffix: &str) -> String {
-    let n = count(v.abs());
-    if v > 0.0 {
-        format!("+{n}{suffix}")
-    } else if v < 0.0 {
-        format!("-{n}{suffix}")
-    } else {
-        format!("{n}{suffix}")
-    }
-}
-
-fn bytes(v: f64) -> String {
-    let a = v.abs();
-    let (div, unit) = if a >= (1u64 << 30) as f64 {
-        ((1u64 << 30) as f64, "GB")
-    } else if a >= (1u64 << 20) as f64 {
-        ((1u64 << 20) as f64, "MB")
-    } else if a >= 1024.0 {
-        (1024.0, "kB")
-    } else {
-        return format!("{:.0} B", v);
-    };
-    let x = v / div;
-    if x.abs() >= 100.0 {
-        format!("{x:.0} {unit}")
-    } else {
-        format!("{x:.1} {unit}")
-    }
-}
-
-fn count(v: f64) -> String {
-    if v.abs() >= 100.0 || v.fract() == 0.0 {
-        format!("{v:.0}")
-    } else if v.abs() >= 10.0 {
-        format!("{v:.1}")
-    } else {
-        format!("{v:.2}")
-    }
-}
-
 fn p_value(p: f64) -> String {
     if p < 1e-4 {
         format!("{p:.1e}")
@@ -539,12 +469,7 @@ mod tests {
     }
 
     #[test]
-    fn units() {
-        assert_eq!(rate(4.1 * 1048576.0, Unit::Bytes), "+4.1 MB/min");
-        assert_eq!(rate(-2048.0, Unit::Bytes), "-2.0 kB/min");
-        assert_eq!(rate(143.7, Unit::Goroutines), "+144 goroutines/min");
-        assert_eq!(amount(512.0, Unit::Bytes), "512 B");
-        assert_eq!(amount(1.0, Unit::Goroutines), "1 goroutine");
+    fn durations() {
         assert_eq!(duration(85.0), "1m25s");
         assert_eq!(duration(7380.0), "2h03m");
     }

@@ -173,7 +173,7 @@ fn text_report_names_the_site_with_evidence() {
         "{}",
         first[1]
     );
-    assert!(first[2].contains("MB/min") && first[2].contains("objects/min"));
+    assert!(first[2].contains("MiB/min") && first[2].contains("objects/min"));
     assert!(
         first
             .iter()
