@@ -513,6 +513,10 @@ fn is_observer(g: &Group) -> bool {
         })
 }
 
+/// The cause of a ticker loop that never stops, as the stack shows it.
+pub(crate) const TICKER_LOOP: &str =
+    "a loop over a ticker's channel is started per object and never stopped";
+
 /// A named signature from the catalogue: (name, root cause, fix hint).
 pub fn goroutine_signature(g: &Group) -> Option<(Signature, &'static str, &'static str)> {
     let has = |p: &str| g.stack.iter().any(|f| f.function.starts_with(p));
@@ -561,7 +565,7 @@ pub fn goroutine_signature(g: &Group) -> Option<(Signature, &'static str, &'stat
     if has("time.(*Ticker)") || g.stack.iter().any(|f| f.function == "time.NewTicker") {
         return Some((
             Signature::TickerLoopNeverStopped,
-            "a loop over a ticker's channel is started per object and never stopped",
+            TICKER_LOOP,
             "stop the ticker and return from the loop when the owner closes (a done channel or ctx.Done())",
         ));
     }

@@ -66,8 +66,59 @@ pub fn hunt(inputs: &Inputs<'_>, opts: &HuntOptions) -> Report {
     link_tickers(&mut all);
     link_stacks(&mut all);
     link_memory(&mut all);
+    settle_references(&mut all);
     Report::new(all)
 }
+
+/// Makes every text that points at other findings ("see the heap
+/// findings", "the heap grows at time.NewTicker") agree with the findings
+/// that are there: a memory component's cause points at heap or goroutine
+/// findings only when such findings grow, and says what is known instead
+/// when none does. `render::filter` settles again after leaving findings
+/// out, so a reference never outlives what it refers to.
+pub fn settle_references(all: &mut [Finding]) {
+    let grows = |kind: Kind| {
+        all.iter()
+            .any(|f| f.kind == kind && f.verdict >= Verdict::Suspect)
+    };
+    let heap_sites_grow = grows(Kind::Heap);
+    let others = memory::Others {
+        heap_sites_grow,
+        goroutines_grow: grows(Kind::Goroutine),
+        heap_grows: heap_sites_grow
+            || all.iter().any(|f| {
+                f.component() == Some(Component::HeapInUse) && f.verdict >= Verdict::Suspect
+            }),
+    };
+    let ticker_heap = all.iter().any(|f| {
+        f.kind == Kind::Heap
+            && f.verdict >= Verdict::Suspect
+            && f.signature == Some(Signature::TickerNeverStopped)
+    });
+    for f in all.iter_mut() {
+        if let Some(c) = f.component()
+            && f.verdict >= Verdict::Suspect
+        {
+            let (cause, fix) = c.cause(Some(&others));
+            (f.root_cause, f.fix_hint) = (cause.into(), fix.into());
+        }
+        if f.kind == Kind::Goroutine
+            && f.signature == Some(Signature::TickerLoopNeverStopped)
+            && f.verdict >= Verdict::Suspect
+        {
+            f.root_cause = if ticker_heap {
+                TICKER_LOOP_LINKED
+            } else {
+                goroutine::TICKER_LOOP
+            }
+            .into();
+        }
+    }
+}
+
+/// The cause of a ticker loop that never stops when the heap shows its
+/// tickers.
+const TICKER_LOOP_LINKED: &str = "a goroutine loops over a ticker's channel; both are started per object and never stopped (the heap grows at time.NewTicker in the same function)";
 
 /// The least part of a MemStats component's growth that growing heap sites
 /// must account for to explain it. The heap profile counts live objects,
@@ -169,7 +220,7 @@ fn link_tickers(all: &mut [Finding]) {
         };
         if tickers.iter().any(started_by) {
             f.signature = Some(Signature::TickerLoopNeverStopped);
-            f.root_cause = "a goroutine loops over a ticker's channel; both are started per object and never stopped (the heap grows at time.NewTicker in the same function)".into();
+            f.root_cause = TICKER_LOOP_LINKED.into();
             f.fix_hint = "stop the ticker and return from the loop when the owner closes (a done channel or ctx.Done())".into();
         }
     }
@@ -202,10 +253,6 @@ fn link_stacks(all: &mut [Finding]) {
             "{leaking} goroutine group{} leak; stack memory grows with them in steps of whole stack spans, so its late flat stretch is no plateau",
             if leaking == 1 { "" } else { "s" }
         ));
-        f.root_cause =
-            "goroutine stacks grow: more goroutines, or deeper stacks; see the goroutine findings"
-                .into();
-        f.fix_hint = "fix the growing goroutine groups".into();
     }
 }
 
@@ -360,6 +407,50 @@ mod tests {
             .filter(|f| f.kind == Kind::Memory)
             .map(|f| (f.function.as_str(), f.verdict))
             .collect()
+    }
+
+    /// Issue 9, honesty 7: "heap in use grows; see the heap findings" came
+    /// with no heap finding (the zoo's chansend: its goroutines leak, and
+    /// what they hold is spread over small sites). A reference is made
+    /// only to findings that are there, also after --min-confidence.
+    #[test]
+    fn references_point_only_at_findings_that_are_there() {
+        let cause = |r: &[Finding]| {
+            r.iter()
+                .find(|f| f.component() == Some(Component::HeapInUse))
+                .map(|f| f.root_cause.clone())
+                .unwrap()
+        };
+        // Heap in use grows with a heap site: it points there.
+        let r = series(MB / 2, 5 * MB, 0).findings;
+        assert!(cause(&r).contains("see the heap findings"), "{}", cause(&r));
+        // With no heap site at all, it says so.
+        let r = series(0, 5 * MB, 0).findings;
+        assert!(!cause(&r).contains("see the"), "{}", cause(&r));
+        assert!(
+            cause(&r).contains("no heap site stands out"),
+            "{}",
+            cause(&r)
+        );
+        // Leaking goroutines, no heap site: it points at the goroutines.
+        let mut with_goroutines = r.clone();
+        with_goroutines.push(finding(Kind::Goroutine, Verdict::Leak, "main.f.func1"));
+        settle_references(&mut with_goroutines);
+        assert!(
+            cause(&with_goroutines).contains("see the goroutine findings"),
+            "{}",
+            cause(&with_goroutines)
+        );
+        // --min-confidence drops the heap site: the reference goes too.
+        let mut r = series(MB / 2, 5 * MB, 0);
+        for f in &mut r.findings {
+            if f.kind == Kind::Heap {
+                f.confidence = 0.1;
+            }
+        }
+        let kept = render::filter(&r, 0.3);
+        assert!(kept.iter().all(|f| f.kind != Kind::Heap));
+        assert!(!cause(&kept).contains("see the heap"), "{}", cause(&kept));
     }
 
     #[test]

@@ -132,35 +132,74 @@ impl Component {
         } as f64)
     }
 
-    /// (root cause, fix hint) of growth that goes on.
-    fn cause(self) -> (&'static str, &'static str) {
-        match self {
-            Component::HeapInUse => (
+    /// (root cause, fix hint) of growth that goes on. Causes that point
+    /// at other findings ("see the heap findings") do so only when
+    /// `others` says those findings exist; without `others` (the memory
+    /// analysis on its own) they point nowhere.
+    pub(crate) fn cause(self, others: Option<&Others>) -> (&'static str, &'static str) {
+        match (self, others) {
+            (Component::HeapInUse, None) => (
+                "live heap grows",
+                "find the growing allocation sites in the heap profiles",
+            ),
+            (Component::HeapInUse, Some(o)) if o.heap_sites_grow => (
                 "live heap grows; see the heap findings for the allocation sites",
                 "fix the growing heap sites",
             ),
-            Component::FreeHeap => (
+            (Component::HeapInUse, Some(o)) if o.goroutines_grow => (
+                "live heap grows while no heap site stands out in the sampled heap profile; goroutines pile up, and what they reference (channels, closures, buffers) stays live: see the goroutine findings",
+                "fix the growing goroutine groups first",
+            ),
+            (Component::HeapInUse, Some(_)) => (
+                "live heap grows, but no heap site stands out in the sampled heap profile: the growth is spread over many small sites, or too slow for the sampling rate",
+                "profile at a finer runtime.MemProfileRate to see the sites, or compare two heap profiles (pprof -diff_base)",
+            ),
+            (Component::FreeHeap, _) => (
                 "free heap spans accumulate without being returned (fragmentation, or a past peak)",
                 "usually harmless; debug.FreeOSMemory or a GOMEMLIMIT returns it sooner",
             ),
-            Component::GoroutineStacks => (
+            (Component::GoroutineStacks, None) => (
+                "goroutine stacks grow: more goroutines, or deeper stacks",
+                "find the growing goroutines in goroutine profiles",
+            ),
+            (Component::GoroutineStacks, Some(o)) if o.goroutines_grow => (
                 "goroutine stacks grow: more goroutines, or deeper stacks; see the goroutine findings",
                 "fix the growing goroutine groups",
             ),
-            Component::RuntimeMetadata => (
+            (Component::GoroutineStacks, Some(_)) => (
+                "goroutine stacks grow: more goroutines, or deeper stacks, though no goroutine group grows on its own (no goroutine profiles were read, or the growth is spread over many groups)",
+                "take goroutine profiles (/debug/pprof/goroutine) alongside the heap to see which goroutines grow",
+            ),
+            (Component::RuntimeMetadata, Some(o)) if !o.heap_grows => (
+                "runtime metadata grows (span structures, GC metadata, profiling buckets) while the heap shows no growth",
+                "usually settles after warm-up; watch it over a longer window",
+            ),
+            (Component::RuntimeMetadata, _) => (
                 "runtime metadata grows with the heap's span count",
                 "follows heap growth; fix the heap first",
             ),
-            Component::OtherRuntime => (
+            (Component::OtherRuntime, _) => (
                 "other runtime memory grows (profiling buckets, timers, OS threads' g0 stacks)",
                 "check thread creation (threadcreate profile) and profiling rates",
             ),
-            Component::OutsideGo => (
+            (Component::OutsideGo, _) => (
                 "not a Go-heap leak: the process's memory grows by more than the Go runtime's own memory does (cgo, C libraries, mmap)",
                 "look outside the Go heap: C allocations, mmap'd files, off-heap caches",
             ),
         }
     }
+}
+
+/// What the other findings of a report say, for the causes that point at
+/// them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Others {
+    /// A heap site grows (at least suspect).
+    pub heap_sites_grow: bool,
+    /// A goroutine group grows (at least suspect).
+    pub goroutines_grow: bool,
+    /// The heap grows: a heap site, or heap in use.
+    pub heap_grows: bool,
 }
 
 const DERIVED_NOTE: &str = "runtime bookkeeping that follows the heap, the profiler and the scavenger: at most suspect on its own";
@@ -298,7 +337,7 @@ pub fn analyze_memory(points: &[MemPoint], breaks: &[usize], th: &Thresholds) ->
             // The growth causes describe growth that goes on.
             ("grew during warm-up and then stayed level", "")
         } else {
-            component.cause()
+            component.cause(None)
         };
         out.push(Finding {
             kind: Kind::Memory,

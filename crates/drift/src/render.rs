@@ -440,14 +440,18 @@ pub fn clock(unix_nanos: i64) -> String {
     )
 }
 
-/// Keeps the findings at or above `min_confidence`, in rank order.
+/// Keeps the findings at or above `min_confidence`, in rank order, with
+/// their references to each other settled on what is kept
+/// ([`crate::settle_references`]).
 pub fn filter(report: &Report, min_confidence: f64) -> Vec<Finding> {
-    report
+    let mut kept: Vec<Finding> = report
         .findings
         .iter()
         .filter(|f| f.confidence >= min_confidence)
         .cloned()
-        .collect()
+        .collect();
+    crate::settle_references(&mut kept);
+    kept
 }
 
 #[cfg(test)]
