@@ -306,7 +306,7 @@ fn floor_leak(s: &Series, th: &Thresholds) -> Option<Assessment> {
 }
 
 /// The verdict on the values themselves (no envelope).
-fn assess_values(s: &Series, th: &Thresholds, site: Option<SiteSampling>) -> Assessment {
+fn assess_values(s: &Series, th: &Thresholds, sampling: Option<SiteSampling>) -> Assessment {
     let n = s.len();
     let mut a = Assessment {
         verdict: Verdict::Stable,
@@ -342,7 +342,7 @@ fn assess_values(s: &Series, th: &Thresholds, site: Option<SiteSampling>) -> Ass
     // that at Go's default rate for small objects, and stays the least
     // growth worth a finding at finer rates; large objects (a sample
     // stands for more than the rate) raise it.
-    let min_rise = site.map_or(th.min_rise, |m| th.min_rise.max(m.bytes_per_sample / 2.0));
+    let min_rise = sampling.map_or(th.min_rise, |m| th.min_rise.max(m.bytes_per_sample / 2.0));
     if let Some(why) = too_short_for_a_rate(original) {
         // The values may have moved, but not at any rate one can state:
         // at most suspect, with little confidence, and no slope.
@@ -420,7 +420,6 @@ fn assess_values(s: &Series, th: &Thresholds, site: Option<SiteSampling>) -> Ass
         return a;
     }
     let sig = (-a.p_value.max(1e-300).log10() / (-th.alpha_leak.log10() + 2.0)).min(1.0);
-    let sampling = site;
     // Whether the late third's growth falls short of the reference rate by
     // more than the site's sampling noise explains, as surely as a leak
     // must be shown (a plateau clears a site): true without a sampling
@@ -760,7 +759,8 @@ impl HeapContext<'_> {
                 hs.len()
             ));
         }
-        if hs.has_metric[Metric::AllocSpace as usize] {
+        // Allocation and object rates need the time a growth rate needs.
+        if hs.has_metric[Metric::AllocSpace as usize] && a.rate_known {
             let alloc = self.column(Metric::AllocSpace, site);
             if let Some(c) = stats::churn(&s, &alloc) {
                 ev.alloc_per_min = Some(c.alloc_rate * 60.0);
@@ -774,7 +774,7 @@ impl HeapContext<'_> {
                 }
             }
         }
-        if hs.has_metric[Metric::InuseObjects as usize] {
+        if hs.has_metric[Metric::InuseObjects as usize] && a.rate_known {
             let objs = Series::new(self.x.clone(), self.column(Metric::InuseObjects, site))
                 .with_breaks(self.breaks.clone());
             ev.objects_per_min =
