@@ -217,6 +217,16 @@ impl Finding {
         self.kind != Kind::Memory && !crate::frames::is_standard(&self.function)
     }
 
+    /// Whether the evidence spans enough time for a rate
+    /// ([`crate::verdict::too_short_for_a_rate`]); without one,
+    /// `growth_per_min` is 0 and says nothing.
+    pub fn rate_known(&self) -> bool {
+        let ev = &self.evidence;
+        let s = crate::stats::Series::new(ev.times.clone(), ev.values.clone())
+            .with_breaks(ev.breaks.clone());
+        crate::verdict::too_short_for_a_rate(&s).is_none()
+    }
+
     /// For a memory finding, the component it is about (its `function` is
     /// the component's name).
     pub fn component(&self) -> Option<Component> {

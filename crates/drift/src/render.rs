@@ -4,7 +4,6 @@
 //! through `impl Write`. Colour is the caller's decision (a TTY, `NO_COLOR`).
 
 use crate::finding::{Finding, Kind, Report, Verdict};
-use crate::stats::Series;
 use crate::units::{Unit, amount, rate, signed_count};
 use profile::civil::civil_from_days;
 use serde::Serialize;
@@ -255,8 +254,7 @@ fn render_finding(
         )?;
     }
     let ev = &f.evidence;
-    let timed = Series::new(ev.times.clone(), ev.values.clone()).with_breaks(ev.breaks.clone());
-    let rate_known = crate::verdict::too_short_for_a_rate(&timed).is_none();
+    let rate_known = f.rate_known();
     let mut growth = if rate_known {
         rate(f.growth_per_min, f.unit)
     } else {

@@ -196,7 +196,11 @@ fn finding_view<'a>(rank: usize, f: &'a Finding, a: &'a Analysis) -> FindingView
     FindingView {
         rank,
         finding: f,
-        rate: drift::units::rate(f.growth_per_min, f.unit),
+        rate: if f.rate_known() {
+            drift::units::rate(f.growth_per_min, f.unit)
+        } else {
+            "no rate".into()
+        },
         trend: trend(
             &ev.times,
             &ev.values,
