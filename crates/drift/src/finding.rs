@@ -2,7 +2,10 @@
 //! Fields named in issue 3 (`kind`, `verdict`, `function`, `file`, `line`,
 //! `growth_per_min`, `unit`, `confidence`) are stable; the rest is evidence.
 
+use crate::goroutine::Rule;
+use crate::memory::Component;
 use crate::series::Frame;
+use crate::units::Unit;
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -13,24 +16,102 @@ pub enum Kind {
     Memory,
 }
 
-/// Ordered by severity: `Stable < Plateau < Suspect < Leak`.
+/// Ordered by severity: `Stable < Plateau < Stuck < Suspect < Leak`.
+/// `Stuck` (goroutines the runtime proved can never wake, whose number
+/// does not grow) is listed, but below anything that grows.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Verdict {
     Stable,
     Plateau,
+    Stuck,
     Suspect,
     Leak,
 }
 
 impl Verdict {
+    /// Most severe first, as reports list them.
+    pub const BY_SEVERITY: [Verdict; 5] = [
+        Verdict::Leak,
+        Verdict::Suspect,
+        Verdict::Stuck,
+        Verdict::Plateau,
+        Verdict::Stable,
+    ];
+
     pub fn as_str(self) -> &'static str {
         match self {
             Verdict::Stable => "stable",
             Verdict::Plateau => "plateau",
+            Verdict::Stuck => "stuck",
             Verdict::Suspect => "suspect",
             Verdict::Leak => "leak",
         }
+    }
+}
+
+/// A named pattern from the catalogue (go-leak-signals §6): what the stack
+/// or the memory accounting says the cause is. JSON keeps the names.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum Signature {
+    /// Heap: growth at `time.NewTicker`/`time.Tick`.
+    #[serde(rename = "ticker never stopped")]
+    TickerNeverStopped,
+    /// Heap: growth at `time.NewTimer`/`time.After`.
+    #[serde(rename = "timers in a loop")]
+    TimersInALoop,
+    /// Heap (derived contexts) or goroutines (`context.propagateCancel`).
+    #[serde(rename = "context never cancelled")]
+    ContextNeverCancelled,
+    /// Heap (connection buffers, or the linked call site) or goroutines
+    /// (`persistConn` read and write loops).
+    #[serde(rename = "HTTP response bodies never closed")]
+    HttpBodiesNeverClosed,
+    /// Heap: growth under map assignment.
+    #[serde(rename = "map that only grows")]
+    MapThatOnlyGrows,
+    /// Heap: 64 KiB or more per in-use object.
+    #[serde(rename = "large buffers retained")]
+    LargeBuffersRetained,
+    /// Memory: RSS grows beyond Go's own memory.
+    #[serde(rename = "not a Go-heap leak")]
+    NotAGoHeapLeak,
+    /// Goroutines: `select {}` or a select on nil channels only.
+    #[serde(rename = "select with no way out")]
+    SelectWithNoWayOut,
+    /// Goroutines: a send or receive on a nil channel.
+    #[serde(rename = "operation on a nil channel")]
+    NilChannel,
+    /// Goroutines: the finalizer goroutine blocks.
+    #[serde(rename = "finalizer goroutine blocked")]
+    FinalizerBlocked,
+    /// Goroutines: a loop over a ticker's channel, never stopped.
+    #[serde(rename = "ticker loop never stopped")]
+    TickerLoopNeverStopped,
+}
+
+impl Signature {
+    /// The name, as the reports print it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Signature::TickerNeverStopped => "ticker never stopped",
+            Signature::TimersInALoop => "timers in a loop",
+            Signature::ContextNeverCancelled => "context never cancelled",
+            Signature::HttpBodiesNeverClosed => "HTTP response bodies never closed",
+            Signature::MapThatOnlyGrows => "map that only grows",
+            Signature::LargeBuffersRetained => "large buffers retained",
+            Signature::NotAGoHeapLeak => "not a Go-heap leak",
+            Signature::SelectWithNoWayOut => "select with no way out",
+            Signature::NilChannel => "operation on a nil channel",
+            Signature::FinalizerBlocked => "finalizer goroutine blocked",
+            Signature::TickerLoopNeverStopped => "ticker loop never stopped",
+        }
+    }
+}
+
+impl std::fmt::Display for Signature {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 
@@ -88,8 +169,8 @@ pub struct Finding {
     pub file: String,
     pub line: i64,
     pub growth_per_min: f64,
-    /// `bytes`, `objects` or `goroutines`.
-    pub unit: String,
+    /// The unit of `growth_per_min` and of the evidence's values.
+    pub unit: Unit,
     /// Confidence in the verdict, 0..1.
     pub confidence: f64,
     /// The ranking score (higher first within a verdict).
@@ -97,10 +178,10 @@ pub struct Finding {
     /// Goroutines: the LeakProf-style rule (`chan send`, `chan receive`,
     /// `select`, `sync`, `io`, `sleep`, `running`, `other`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rule: Option<String>,
+    pub rule: Option<Rule>,
     /// A named signature from the catalogue, when one matched.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub signature: Option<String>,
+    pub signature: Option<Signature>,
     /// Goroutines: the state as the runtime printed it, when known.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub state: Option<String>,
@@ -134,6 +215,27 @@ impl Finding {
     /// never outranks its cause.
     pub fn at_own_code(&self) -> bool {
         self.kind != Kind::Memory && !crate::frames::is_standard(&self.function)
+    }
+
+    /// Whether the evidence spans enough time for a rate
+    /// ([`crate::verdict::too_short_for_a_rate`]); without one,
+    /// `growth_per_min` is 0 and says nothing.
+    pub fn rate_known(&self) -> bool {
+        let ev = &self.evidence;
+        let s = crate::stats::Series::new(ev.times.clone(), ev.values.clone())
+            .with_breaks(ev.breaks.clone());
+        crate::verdict::too_short_for_a_rate(&s).is_none()
+    }
+
+    /// For a memory finding, the component it is about (its `function` is
+    /// the component's name).
+    pub fn component(&self) -> Option<Component> {
+        if self.kind != Kind::Memory {
+            return None;
+        }
+        Component::ALL
+            .into_iter()
+            .find(|c| c.as_str() == self.function)
     }
 }
 

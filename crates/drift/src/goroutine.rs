@@ -12,25 +12,34 @@
 //! `Lock` or `Wait` call.
 
 use crate::DriftError;
-use crate::finding::{Finding, Kind, Verdict};
+use crate::finding::{Finding, Kind, Signature, Verdict};
 use crate::frames;
 use crate::series::{Frame, Fx, FxMap, stack_frames};
 use crate::stats::Series;
+use crate::units::Unit;
 use crate::verdict::{Thresholds, assess, evidence, set_shares};
 use profile::Profile;
 use profile::goroutine_dump::Goroutine;
 use std::hash::{Hash, Hasher};
 
-/// LeakProf's classes of blocking.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+/// LeakProf's classes of blocking. JSON keeps the names of `as_str`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub enum Rule {
+    #[serde(rename = "chan send")]
     ChanSend,
+    #[serde(rename = "chan receive")]
     ChanReceive,
+    #[serde(rename = "select")]
     Select,
+    #[serde(rename = "sync")]
     Sync,
+    #[serde(rename = "io")]
     Io,
+    #[serde(rename = "sleep")]
     Sleep,
+    #[serde(rename = "running")]
     Running,
+    #[serde(rename = "other")]
     Other,
 }
 
@@ -504,8 +513,12 @@ fn is_observer(g: &Group) -> bool {
         })
 }
 
+/// The cause of a ticker loop that never stops, as the stack shows it.
+pub(crate) const TICKER_LOOP: &str =
+    "a loop over a ticker's channel is started per object and never stopped";
+
 /// A named signature from the catalogue: (name, root cause, fix hint).
-pub fn goroutine_signature(g: &Group) -> Option<(&'static str, &'static str, &'static str)> {
+pub fn goroutine_signature(g: &Group) -> Option<(Signature, &'static str, &'static str)> {
     let has = |p: &str| g.stack.iter().any(|f| f.function.starts_with(p));
     let created = |p: &str| g.created_by.as_deref().is_some_and(|c| c.starts_with(p));
     if has("net/http.(*persistConn).readLoop")
@@ -513,14 +526,14 @@ pub fn goroutine_signature(g: &Group) -> Option<(&'static str, &'static str, &'s
         || created("net/http.(*Transport).dialConn")
     {
         return Some((
-            "HTTP response bodies never closed",
+            Signature::HttpBodiesNeverClosed,
             "every open HTTP/1 connection keeps a readLoop and a writeLoop goroutine; their number grows because response bodies are not closed, so connections are never returned or torn down",
             "defer resp.Body.Close() after every successful request (and read the body to EOF to reuse the connection)",
         ));
     }
     if g.state.as_deref() == Some("select (no cases)") || has("runtime.block") {
         return Some((
-            "select with no way out",
+            Signature::SelectWithNoWayOut,
             "goroutines execute `select {}` (or a select whose every channel is nil) and can never continue",
             "give the goroutine a way to end: a done channel or ctx.Done() case",
         ));
@@ -530,29 +543,29 @@ pub fn goroutine_signature(g: &Group) -> Option<(&'static str, &'static str, &'s
         .is_some_and(|s| s.ends_with("(nil chan)"))
     {
         return Some((
-            "operation on a nil channel",
+            Signature::NilChannel,
             "a send or receive on a nil channel blocks forever",
             "initialise the channel before use, or guard the operation",
         ));
     }
     if has("runtime.runfinq") {
         return Some((
-            "finalizer goroutine blocked",
+            Signature::FinalizerBlocked,
             "a finalizer blocks, which stalls every later finalizer and keeps their objects alive",
             "never block in a finalizer; prefer runtime.AddCleanup (Go 1.24)",
         ));
     }
     if has("context.propagateCancel") || created("context.propagateCancel") {
         return Some((
-            "context never cancelled",
+            Signature::ContextNeverCancelled,
             "a goroutine per derived context waits for a custom parent context that is never cancelled",
             "call the cancel function of every derived context",
         ));
     }
     if has("time.(*Ticker)") || g.stack.iter().any(|f| f.function == "time.NewTicker") {
         return Some((
-            "ticker loop never stopped",
-            "a loop over a ticker's channel is started per object and never stopped",
+            Signature::TickerLoopNeverStopped,
+            TICKER_LOOP,
             "stop the ticker and return from the loop when the owner closes (a done channel or ctx.Done())",
         ));
     }
@@ -574,8 +587,6 @@ const HTTP_CLIENT_CALLS: &[&str] = &[
     "net/http.(*Transport).RoundTrip",
 ];
 
-const HTTP_BODIES: &str = "HTTP response bodies never closed";
-
 /// Points growing `persistConn` goroutine groups at the user's HTTP call
 /// site. Their stacks hold only net/http code (the transport dials on a
 /// goroutine of its own), so the group's site is a net/http line the user
@@ -589,7 +600,7 @@ pub fn link_http_callers(all: &mut [Finding], heap: Option<&crate::series::HeapS
     let open = |f: &Finding| {
         f.kind == Kind::Goroutine
             && f.verdict >= Verdict::Suspect
-            && f.signature.as_deref() == Some(HTTP_BODIES)
+            && f.signature == Some(Signature::HttpBodiesNeverClosed)
             && frames::is_standard(&f.function)
     };
     if !all.iter().any(open) {
@@ -646,7 +657,7 @@ pub fn link_http_callers(all: &mut [Finding], heap: Option<&crate::series::HeapS
                 && (f.function.as_str(), f.file.as_str(), f.line)
                     == (s.function.as_str(), s.file.as_str(), s.line)
             {
-                f.signature = Some(HTTP_BODIES.into());
+                f.signature = Some(Signature::HttpBodiesNeverClosed);
                 f.root_cause = "the requests made here stay reachable from connections whose response bodies were never closed".into();
                 f.fix_hint =
                     "defer resp.Body.Close() after every successful request, and drain the body"
@@ -704,9 +715,26 @@ pub fn analyze_goroutines(gs: &GoroutineSeries, opts: &GoroutineOptions) -> Vec<
             a.verdict = Verdict::Stable;
             notes.push("serving a profile (runtime/pprof, net/http/pprof): the profiler's own goroutines, not the program's".into());
         } else if g.confirmed_leak && last_count > 0 {
-            a.verdict = Verdict::Leak;
+            // The runtime proves these goroutines can never wake; whether
+            // that is a leak is the trend's to say. A group whose number
+            // does not grow is parked for good (a deliberate `select {}`,
+            // a one-off): listed as stuck, never ranked above growth.
             a.confidence = 1.0;
             notes.push("confirmed by the runtime's goroutine leak detector (goroutineleak profile): these goroutines can never wake".into());
+            if a.verdict >= Verdict::Suspect && a.rate_known {
+                a.verdict = Verdict::Leak;
+            } else {
+                a.verdict = Verdict::Stuck;
+                notes.push(format!(
+                    "{last_count} goroutine{} stuck for good, but their number does not grow{}: not a growing leak",
+                    if last_count == 1 { "" } else { "s" },
+                    if a.rate_known {
+                        ""
+                    } else {
+                        " (as far as a series this short can tell)"
+                    }
+                ));
+            }
         } else if a.verdict == Verdict::Stable
             && g.rule.is_blocking()
             && last_count >= opts.pileup_threshold
@@ -728,6 +756,10 @@ pub fn analyze_goroutines(gs: &GoroutineSeries, opts: &GoroutineOptions) -> Vec<
         let sig = goroutine_signature(g);
         let (cause, fix) = match (a.verdict, sig) {
             (Verdict::Stable, _) => ("the number of goroutines does not grow", ""),
+            (Verdict::Stuck, _) => (
+                "these goroutines can never wake (the runtime's leak detector proves it), but their number does not grow: parked for good, as a deliberate `select {}` is, or leaked once",
+                "if it is deliberate, nothing; otherwise give the goroutine a way to end (a done channel, ctx.Done())",
+            ),
             (Verdict::Plateau, _) => (
                 "goroutines were started during warm-up and then stayed constant (a worker pool)",
                 "",
@@ -743,11 +775,11 @@ pub fn analyze_goroutines(gs: &GoroutineSeries, opts: &GoroutineOptions) -> Vec<
             file: site.file.clone(),
             line: site.line,
             growth_per_min: a.slope * 60.0,
-            unit: "goroutines".into(),
+            unit: Unit::Goroutines,
             confidence: a.confidence,
             score: 0.0,
-            rule: Some(g.rule.as_str().into()),
-            signature: sig.map(|s| s.0.to_string()),
+            rule: Some(g.rule),
+            signature: sig.map(|s| s.0),
             state: g.state.clone(),
             created_by: g.created_by.clone(),
             created_at: g.created_at.clone(),

@@ -13,9 +13,13 @@ pub mod memory;
 pub mod render;
 pub mod series;
 pub mod stats;
+pub mod units;
 pub mod verdict;
 
-pub use finding::{Evidence, Finding, Kind, Report, Verdict};
+pub use finding::{Evidence, Finding, Kind, Report, Signature, Verdict};
+pub use goroutine::Rule;
+pub use memory::Component;
+pub use units::Unit;
 
 use goroutine::{GoroutineOptions, GoroutineSeries};
 use memory::MemPoint;
@@ -62,8 +66,59 @@ pub fn hunt(inputs: &Inputs<'_>, opts: &HuntOptions) -> Report {
     link_tickers(&mut all);
     link_stacks(&mut all);
     link_memory(&mut all);
+    settle_references(&mut all);
     Report::new(all)
 }
+
+/// Makes every text that points at other findings ("see the heap
+/// findings", "the heap grows at time.NewTicker") agree with the findings
+/// that are there: a memory component's cause points at heap or goroutine
+/// findings only when such findings grow, and says what is known instead
+/// when none does. `render::filter` settles again after leaving findings
+/// out, so a reference never outlives what it refers to.
+pub fn settle_references(all: &mut [Finding]) {
+    let grows = |kind: Kind| {
+        all.iter()
+            .any(|f| f.kind == kind && f.verdict >= Verdict::Suspect)
+    };
+    let heap_sites_grow = grows(Kind::Heap);
+    let others = memory::Others {
+        heap_sites_grow,
+        goroutines_grow: grows(Kind::Goroutine),
+        heap_grows: heap_sites_grow
+            || all.iter().any(|f| {
+                f.component() == Some(Component::HeapInUse) && f.verdict >= Verdict::Suspect
+            }),
+    };
+    let ticker_heap = all.iter().any(|f| {
+        f.kind == Kind::Heap
+            && f.verdict >= Verdict::Suspect
+            && f.signature == Some(Signature::TickerNeverStopped)
+    });
+    for f in all.iter_mut() {
+        if let Some(c) = f.component()
+            && f.verdict >= Verdict::Suspect
+        {
+            let (cause, fix) = c.cause(Some(&others));
+            (f.root_cause, f.fix_hint) = (cause.into(), fix.into());
+        }
+        if f.kind == Kind::Goroutine
+            && f.signature == Some(Signature::TickerLoopNeverStopped)
+            && f.verdict >= Verdict::Suspect
+        {
+            f.root_cause = if ticker_heap {
+                TICKER_LOOP_LINKED
+            } else {
+                goroutine::TICKER_LOOP
+            }
+            .into();
+        }
+    }
+}
+
+/// The cause of a ticker loop that never stops when the heap shows its
+/// tickers.
+const TICKER_LOOP_LINKED: &str = "a goroutine loops over a ticker's channel; both are started per object and never stopped (the heap grows at time.NewTicker in the same function)";
 
 /// The least part of a MemStats component's growth that growing heap sites
 /// must account for to explain it. The heap profile counts live objects,
@@ -88,9 +143,10 @@ fn link_memory(all: &mut Vec<Finding>) {
         .map(|f| f.growth_per_min)
         .sum();
     let follows_heap = |f: &Finding| {
-        f.kind == Kind::Memory
-            && (f.function == memory::COMPONENTS[0] || f.function == memory::COMPONENTS[3])
-            && f.verdict >= Verdict::Suspect
+        matches!(
+            f.component(),
+            Some(Component::HeapInUse | Component::RuntimeMetadata)
+        ) && f.verdict >= Verdict::Suspect
             && f.growth_per_min > 0.0
     };
     let mut explained = Vec::new();
@@ -104,7 +160,7 @@ fn link_memory(all: &mut Vec<Finding>) {
             explained.push(format!(
                 "{} {}",
                 f.function,
-                render::rate(f.growth_per_min, &f.unit)
+                units::rate(f.growth_per_min, f.unit)
             ));
             keep[i] = false;
         } else if sites_growth > 0.0 {
@@ -130,7 +186,7 @@ fn link_memory(all: &mut Vec<Finding>) {
         top.notes.push(format!(
             "MemStats agree: {} (the growing heap sites, {}, account for it)",
             explained.join(", "),
-            render::rate(sites_growth, "bytes")
+            units::rate(sites_growth, Unit::Bytes)
         ));
     }
 }
@@ -145,7 +201,7 @@ fn link_tickers(all: &mut [Finding]) {
         .filter(|f| {
             f.kind == Kind::Heap
                 && f.verdict >= Verdict::Suspect
-                && f.signature.as_deref() == Some("ticker never stopped")
+                && f.signature == Some(Signature::TickerNeverStopped)
         })
         .map(|f| f.function.clone())
         .collect();
@@ -163,8 +219,8 @@ fn link_tickers(all: &mut [Finding]) {
                     .is_some_and(|rest| rest.starts_with(".func"))
         };
         if tickers.iter().any(started_by) {
-            f.signature = Some("ticker loop never stopped".into());
-            f.root_cause = "a goroutine loops over a ticker's channel; both are started per object and never stopped (the heap grows at time.NewTicker in the same function)".into();
+            f.signature = Some(Signature::TickerLoopNeverStopped);
+            f.root_cause = TICKER_LOOP_LINKED.into();
             f.fix_hint = "stop the ticker and return from the loop when the owner closes (a done channel or ctx.Done())".into();
         }
     }
@@ -183,8 +239,7 @@ fn link_stacks(all: &mut [Finding]) {
         return;
     }
     for f in all.iter_mut() {
-        if f.kind != Kind::Memory
-            || f.function != memory::COMPONENTS[2]
+        if f.component() != Some(Component::GoroutineStacks)
             || f.verdict != Verdict::Plateau
             || f.evidence.rise <= 0.0
         {
@@ -198,10 +253,6 @@ fn link_stacks(all: &mut [Finding]) {
             "{leaking} goroutine group{} leak; stack memory grows with them in steps of whole stack spans, so its late flat stretch is no plateau",
             if leaking == 1 { "" } else { "s" }
         ));
-        f.root_cause =
-            "goroutine stacks grow: more goroutines, or deeper stacks; see the goroutine findings"
-                .into();
-        f.fix_hint = "fix the growing goroutine groups".into();
     }
 }
 
@@ -229,7 +280,7 @@ mod tests {
             file: String::new(),
             line: 0,
             growth_per_min: 1.0,
-            unit: "bytes".into(),
+            unit: Unit::Bytes,
             confidence: 0.9,
             score: 0.0,
             rule: None,
@@ -251,11 +302,21 @@ mod tests {
 
     #[test]
     fn stacks_of_leaking_goroutines_are_no_plateau() {
-        let stacks = || finding(Kind::Memory, Verdict::Plateau, memory::COMPONENTS[2]);
+        let stacks = || {
+            finding(
+                Kind::Memory,
+                Verdict::Plateau,
+                Component::GoroutineStacks.as_str(),
+            )
+        };
         let mut all = vec![
             finding(Kind::Goroutine, Verdict::Leak, "main.f.func1"),
             stacks(),
-            finding(Kind::Memory, Verdict::Plateau, memory::COMPONENTS[3]),
+            finding(
+                Kind::Memory,
+                Verdict::Plateau,
+                Component::RuntimeMetadata.as_str(),
+            ),
         ];
         link_stacks(&mut all);
         assert_eq!(all[1].verdict, Verdict::Suspect);
@@ -302,6 +363,7 @@ mod tests {
             vec![site],
             [true; 4],
             rows,
+            None,
         )
         .unwrap();
         let memory: Vec<MemPoint> = (0..n)
@@ -347,6 +409,50 @@ mod tests {
             .collect()
     }
 
+    /// Issue 9, honesty 7: "heap in use grows; see the heap findings" came
+    /// with no heap finding (the zoo's chansend: its goroutines leak, and
+    /// what they hold is spread over small sites). A reference is made
+    /// only to findings that are there, also after --min-confidence.
+    #[test]
+    fn references_point_only_at_findings_that_are_there() {
+        let cause = |r: &[Finding]| {
+            r.iter()
+                .find(|f| f.component() == Some(Component::HeapInUse))
+                .map(|f| f.root_cause.clone())
+                .unwrap()
+        };
+        // Heap in use grows with a heap site: it points there.
+        let r = series(MB / 2, 5 * MB, 0).findings;
+        assert!(cause(&r).contains("see the heap findings"), "{}", cause(&r));
+        // With no heap site at all, it says so.
+        let r = series(0, 5 * MB, 0).findings;
+        assert!(!cause(&r).contains("see the"), "{}", cause(&r));
+        assert!(
+            cause(&r).contains("no heap site stands out"),
+            "{}",
+            cause(&r)
+        );
+        // Leaking goroutines, no heap site: it points at the goroutines.
+        let mut with_goroutines = r.clone();
+        with_goroutines.push(finding(Kind::Goroutine, Verdict::Leak, "main.f.func1"));
+        settle_references(&mut with_goroutines);
+        assert!(
+            cause(&with_goroutines).contains("see the goroutine findings"),
+            "{}",
+            cause(&with_goroutines)
+        );
+        // --min-confidence drops the heap site: the reference goes too.
+        let mut r = series(MB / 2, 5 * MB, 0);
+        for f in &mut r.findings {
+            if f.kind == Kind::Heap {
+                f.confidence = 0.1;
+            }
+        }
+        let kept = render::filter(&r, 0.3);
+        assert!(kept.iter().all(|f| f.kind != Kind::Heap));
+        assert!(!cause(&kept).contains("see the heap"), "{}", cause(&kept));
+    }
+
     #[test]
     fn heap_growth_is_reported_once() {
         // The site grows 4 MiB/min, HeapInuse 5 MiB/min (spans, not objects).
@@ -357,7 +463,7 @@ mod tests {
         let note = r.findings[0]
             .notes
             .iter()
-            .find(|n| n.starts_with("MemStats agree: heap in use +5.0 MB/min"))
+            .find(|n| n.starts_with("MemStats agree: heap in use +5.0 MiB/min"))
             .expect("note");
         assert!(note.contains("runtime metadata"), "{note}");
     }
@@ -369,7 +475,7 @@ mod tests {
         let inuse = r
             .findings
             .iter()
-            .find(|f| f.function == memory::COMPONENTS[0])
+            .find(|f| f.component() == Some(Component::HeapInUse))
             .expect("heap in use kept");
         assert_eq!(inuse.verdict, Verdict::Leak);
         assert!(

@@ -13,8 +13,9 @@
 //! - RSS growing while `Sys − HeapReleased` stays flat means memory outside
 //!   the Go runtime grows (cgo, C libraries, mmap): "not a Go-heap leak".
 
-use crate::finding::{Finding, Kind, Verdict};
+use crate::finding::{Finding, Kind, Signature, Verdict};
 use crate::stats::Series;
+use crate::units::Unit;
 use crate::verdict::{Thresholds, assess, evidence, set_shares};
 use profile::legacy::MemStats;
 
@@ -64,74 +65,163 @@ pub struct MemPoint {
     pub rss: Option<u64>,
 }
 
-/// The components in report order.
-pub const COMPONENTS: [&str; 6] = [
-    "heap in use",
-    "free heap not yet released",
-    "goroutine stacks",
-    "runtime metadata",
-    "other runtime memory",
-    "non-Go memory (RSS beyond Go's own)",
-];
-
-/// Components that are bookkeeping of something else: free heap not yet
-/// released (the scavenger's pace), runtime metadata (the heap's span count,
-/// the profiler's bucket table), other runtime memory. Their growth is at
-/// most `suspect`: by itself it is never the leak (a freshly started
-/// service's metadata grows for minutes; two end-to-end runs called that a
-/// leak on the zoo's controls), and growth that follows a leaking heap is
-/// the heap's finding.
-const DERIVED: [usize; 3] = [1, 3, 4];
-
-const DERIVED_NOTE: &str = "runtime bookkeeping that follows the heap, the profiler and the scavenger: at most suspect on its own";
-
-fn component(b: &Breakdown, i: usize) -> Option<f64> {
-    Some(match i {
-        0 => b.heap_inuse as f64,
-        1 => b.heap_free as f64,
-        2 => b.stacks as f64,
-        3 => b.metadata as f64,
-        4 => b.other as f64,
-        _ => (b.rss? as f64 - b.go_resident as f64).max(0.0),
-    })
+/// A part of the process's memory, as the MemStats footer (and the RSS)
+/// splits it. A memory finding's `function` is its name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Component {
+    /// `HeapInuse`.
+    HeapInUse,
+    /// `HeapIdle − HeapReleased`.
+    FreeHeap,
+    /// `StackSys`.
+    GoroutineStacks,
+    /// `MSpanSys + MCacheSys + GCSys + BuckHashSys`.
+    RuntimeMetadata,
+    /// `OtherSys`.
+    OtherRuntime,
+    /// RSS beyond `Sys − HeapReleased`.
+    OutsideGo,
 }
 
-fn cause(i: usize) -> (&'static str, &'static str) {
-    match i {
-        0 => (
-            "live heap grows; see the heap findings for the allocation sites",
-            "fix the growing heap sites",
-        ),
-        1 => (
-            "free heap spans accumulate without being returned (fragmentation, or a past peak)",
-            "usually harmless; debug.FreeOSMemory or a GOMEMLIMIT returns it sooner",
-        ),
-        2 => (
-            "goroutine stacks grow: more goroutines, or deeper stacks; see the goroutine findings",
-            "fix the growing goroutine groups",
-        ),
-        3 => (
-            "runtime metadata grows with the heap's span count",
-            "follows heap growth; fix the heap first",
-        ),
-        4 => (
-            "other runtime memory grows (profiling buckets, timers, OS threads' g0 stacks)",
-            "check thread creation (threadcreate profile) and profiling rates",
-        ),
-        _ => (
-            "not a Go-heap leak: the process's memory grows while the Go runtime's own memory stays flat (cgo, C libraries, mmap)",
-            "look outside the Go heap: C allocations, mmap'd files, off-heap caches",
-        ),
+impl Component {
+    /// In report order.
+    pub const ALL: [Component; 6] = [
+        Component::HeapInUse,
+        Component::FreeHeap,
+        Component::GoroutineStacks,
+        Component::RuntimeMetadata,
+        Component::OtherRuntime,
+        Component::OutsideGo,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Component::HeapInUse => "heap in use",
+            Component::FreeHeap => "free heap not yet released",
+            Component::GoroutineStacks => "goroutine stacks",
+            Component::RuntimeMetadata => "runtime metadata",
+            Component::OtherRuntime => "other runtime memory",
+            Component::OutsideGo => "non-Go memory (RSS beyond Go's own)",
+        }
+    }
+
+    /// Bookkeeping of something else: free heap not yet released (the
+    /// scavenger's pace), runtime metadata (the heap's span count, the
+    /// profiler's bucket table), other runtime memory. Their growth is at
+    /// most `suspect`: by itself it is never the leak (a freshly started
+    /// service's metadata grows for minutes; two end-to-end runs called
+    /// that a leak on the zoo's controls), and growth that follows a
+    /// leaking heap is the heap's finding.
+    fn is_derived(self) -> bool {
+        matches!(
+            self,
+            Component::FreeHeap | Component::RuntimeMetadata | Component::OtherRuntime
+        )
+    }
+
+    /// The component's bytes in one snapshot; `None` for memory outside
+    /// Go, which needs the whole series (`outside_go`).
+    fn bytes(self, b: &Breakdown) -> Option<f64> {
+        Some(match self {
+            Component::HeapInUse => b.heap_inuse,
+            Component::FreeHeap => b.heap_free,
+            Component::GoroutineStacks => b.stacks,
+            Component::RuntimeMetadata => b.metadata,
+            Component::OtherRuntime => b.other,
+            Component::OutsideGo => return None,
+        } as f64)
+    }
+
+    /// (root cause, fix hint) of growth that goes on. Causes that point
+    /// at other findings ("see the heap findings") do so only when
+    /// `others` says those findings exist; without `others` (the memory
+    /// analysis on its own) they point nowhere.
+    pub(crate) fn cause(self, others: Option<&Others>) -> (&'static str, &'static str) {
+        match (self, others) {
+            (Component::HeapInUse, None) => (
+                "live heap grows",
+                "find the growing allocation sites in the heap profiles",
+            ),
+            (Component::HeapInUse, Some(o)) if o.heap_sites_grow => (
+                "live heap grows; see the heap findings for the allocation sites",
+                "fix the growing heap sites",
+            ),
+            (Component::HeapInUse, Some(o)) if o.goroutines_grow => (
+                "live heap grows while no heap site stands out in the sampled heap profile; goroutines pile up, and what they reference (channels, closures, buffers) stays live: see the goroutine findings",
+                "fix the growing goroutine groups first",
+            ),
+            (Component::HeapInUse, Some(_)) => (
+                "live heap grows, but no heap site stands out in the sampled heap profile: the growth is spread over many small sites, or too slow for the sampling rate",
+                "profile at a finer runtime.MemProfileRate to see the sites, or compare two heap profiles (pprof -diff_base)",
+            ),
+            (Component::FreeHeap, _) => (
+                "free heap spans accumulate without being returned (fragmentation, or a past peak)",
+                "usually harmless; debug.FreeOSMemory or a GOMEMLIMIT returns it sooner",
+            ),
+            (Component::GoroutineStacks, None) => (
+                "goroutine stacks grow: more goroutines, or deeper stacks",
+                "find the growing goroutines in goroutine profiles",
+            ),
+            (Component::GoroutineStacks, Some(o)) if o.goroutines_grow => (
+                "goroutine stacks grow: more goroutines, or deeper stacks; see the goroutine findings",
+                "fix the growing goroutine groups",
+            ),
+            (Component::GoroutineStacks, Some(_)) => (
+                "goroutine stacks grow: more goroutines, or deeper stacks, though no goroutine group grows on its own (no goroutine profiles were read, or the growth is spread over many groups)",
+                "take goroutine profiles (/debug/pprof/goroutine) alongside the heap to see which goroutines grow",
+            ),
+            (Component::RuntimeMetadata, Some(o)) if !o.heap_grows => (
+                "runtime metadata grows (span structures, GC metadata, profiling buckets) while the heap shows no growth",
+                "usually settles after warm-up; watch it over a longer window",
+            ),
+            (Component::RuntimeMetadata, _) => (
+                "runtime metadata grows with the heap's span count",
+                "follows heap growth; fix the heap first",
+            ),
+            (Component::OtherRuntime, _) => (
+                "other runtime memory grows (profiling buckets, timers, OS threads' g0 stacks)",
+                "check thread creation (threadcreate profile) and profiling rates",
+            ),
+            (Component::OutsideGo, _) => (
+                "not a Go-heap leak: the process's memory grows by more than the Go runtime's own memory does (cgo, C libraries, mmap)",
+                "look outside the Go heap: C allocations, mmap'd files, off-heap caches",
+            ),
+        }
     }
 }
 
-/// Memory outside Go when only the peak RSS (MaxRSS) is known: how far the
-/// peak is above the highest Go-resident memory seen so far in the segment.
-/// `MaxRSS − (Go's current resident memory)` would rise whenever Go returns
-/// memory to the OS (the scavenger of an idle process does, a little every
-/// minute) while the peak stays; against Go's own running peak only a new
-/// process peak that Go's memory never reached counts.
-fn beyond_go_peak(bds: &[Breakdown], breaks: &[usize]) -> Option<Vec<f64>> {
+/// What the other findings of a report say, for the causes that point at
+/// them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct Others {
+    /// A heap site grows (at least suspect).
+    pub heap_sites_grow: bool,
+    /// A goroutine group grows (at least suspect).
+    pub goroutines_grow: bool,
+    /// The heap grows: a heap site, or heap in use.
+    pub heap_grows: bool,
+}
+
+const DERIVED_NOTE: &str = "runtime bookkeeping that follows the heap, the profiler and the scavenger: at most suspect on its own";
+
+/// Where the RSS of the non-Go component comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum RssSource {
+    /// The current RSS the caller read (`MemPoint::rss`) at every point.
+    Current,
+    /// The footer's MaxRSS at every point: a peak.
+    Peak,
+}
+
+/// Memory outside Go, and Go's own memory it is measured against, per
+/// point. With the current RSS: RSS − (Sys − HeapReleased). With only the
+/// peak: how far the peak is above the highest Go-resident memory seen so
+/// far in the segment; `MaxRSS − (Go's current resident memory)` would rise
+/// whenever Go returns memory to the OS (the scavenger of an idle process
+/// does, a little every minute) while the peak stays, and against Go's own
+/// running peak only a new process peak that Go's memory never reached
+/// counts.
+fn outside_go(bds: &[Breakdown], breaks: &[usize], source: RssSource) -> (Vec<f64>, Vec<f64>) {
     let mut go_peak = 0u64;
     bds.iter()
         .enumerate()
@@ -140,13 +230,28 @@ fn beyond_go_peak(bds: &[Breakdown], breaks: &[usize]) -> Option<Vec<f64>> {
                 go_peak = 0;
             }
             go_peak = go_peak.max(b.go_resident);
-            Some((b.rss? as f64 - go_peak as f64).max(0.0))
+            let go = match source {
+                RssSource::Current => b.go_resident,
+                RssSource::Peak => go_peak,
+            };
+            let rss = b.rss.unwrap_or(0);
+            ((rss as f64 - go as f64).max(0.0), go as f64)
         })
-        .collect()
+        .unzip()
+}
+
+/// How much a series grew over the window: the larger of the fitted rise
+/// and the level change, so that a warm-up early in the window counts in
+/// full (the Theil–Sen slope of a rise that then stays flattens it).
+fn growth(s: &Series) -> f64 {
+    let reduced = crate::stats::reduce(s, crate::stats::MAX_PAIRWISE_POINTS);
+    let rise = crate::stats::theil_sen(&reduced).map_or(0.0, |l| l.slope * s.span());
+    rise.max(crate::stats::level_change(&reduced)).max(0.0)
 }
 
 /// Findings per component whose verdict is not stable. The non-Go
-/// component needs RSS in every snapshot.
+/// component needs an RSS at every point: the current one when the caller
+/// gave it for all, else the footer's MaxRSS.
 pub fn analyze_memory(points: &[MemPoint], breaks: &[usize], th: &Thresholds) -> Vec<Finding> {
     let Some(t0) = points.first().map(|p| p.time_nanos) else {
         return Vec::new();
@@ -155,80 +260,97 @@ pub fn analyze_memory(points: &[MemPoint], breaks: &[usize], th: &Thresholds) ->
         .iter()
         .map(|p| (p.time_nanos - t0) as f64 / 1e9)
         .collect();
+    let source = if points.iter().all(|p| p.rss.is_some()) {
+        Some(RssSource::Current)
+    } else if points.iter().all(|p| p.stats.max_rss.is_some()) {
+        Some(RssSource::Peak)
+    } else {
+        None
+    };
     let bds: Vec<Breakdown> = points
         .iter()
         .map(|p| {
             let mut b = Breakdown::from_memstats(&p.stats);
-            if p.rss.is_some() {
+            if source == Some(RssSource::Current) {
                 b.rss = p.rss;
             }
             b
         })
         .collect();
-    let peak_only = points.iter().all(|p| p.rss.is_none());
     let mut out = Vec::new();
-    let mut go_side_grows = false;
-    let mut go_side_moves = false;
-    for (i, name) in COMPONENTS.iter().enumerate() {
-        let y = if i == 5 && peak_only {
-            beyond_go_peak(&bds, breaks)
+    for component in Component::ALL {
+        let mut magnitudes = None;
+        let y = if component == Component::OutsideGo {
+            let Some(source) = source else {
+                continue;
+            };
+            let (outside, go) = outside_go(&bds, breaks, source);
+            magnitudes = Some((source, go));
+            outside
         } else {
-            bds.iter()
-                .map(|b| component(b, i))
-                .collect::<Option<Vec<f64>>>()
-        };
-        let Some(y) = y else {
-            continue;
+            bds.iter().filter_map(|b| component.bytes(b)).collect()
         };
         let s = Series::new(x.clone(), y).with_breaks(breaks.to_vec());
         let mut a = assess(&s, th);
-        if DERIVED.contains(&i) && a.verdict == Verdict::Leak {
+        if component.is_derived() && a.verdict == Verdict::Leak {
             a.verdict = Verdict::Suspect;
             a.notes.push(DERIVED_NOTE.into());
-        }
-        if i < 5 && a.verdict >= Verdict::Suspect {
-            go_side_grows = true;
-        }
-        if i < 5 && a.verdict >= Verdict::Plateau {
-            go_side_moves = true;
         }
         if a.verdict == Verdict::Stable {
             continue;
         }
-        // MaxRSS is a peak: MaxRSS − (Go's current resident memory) rises
-        // whenever Go's memory dips below an old peak, and a new peak while
-        // Go's own memory grows (or warms up) is Go's. Only a rising peak
-        // over a flat Go side is evidence of memory outside Go.
-        if i == 5 && peak_only && go_side_moves {
-            continue;
+        let mut notes = a.notes.clone();
+        if let Some((source, go)) = magnitudes {
+            // RSS also grows when Go's own memory does, and Go's share of
+            // it is only bounded: pages the runtime counts in Sys become
+            // resident when first written (fresh memory from the OS is not
+            // zeroed by the runtime), and a peak minus Go's memory wanders
+            // as pages are released and reused. Both are at most about
+            // Go's own growth over the window, so memory outside Go is
+            // reported when RSS grows by more than that again: judged by
+            // magnitudes, never switched off while Go's heap warms up.
+            let outside = growth(&s);
+            let go = growth(&Series::new(x.clone(), go).with_breaks(breaks.to_vec()));
+            if outside <= go {
+                continue;
+            }
+            let (rss, how) = match source {
+                RssSource::Current => (
+                    "RSS",
+                    "the current RSS the caller read (not the footer's MaxRSS)",
+                ),
+                RssSource::Peak => (
+                    "the peak RSS",
+                    "the footer's MaxRSS, a peak: it shows growth only once RSS passes its old peak",
+                ),
+            };
+            notes.push(format!("RSS is {how}"));
+            notes.push(format!(
+                "{rss} grew by {} over the window, Go's own memory (Sys − HeapReleased{}) by {}: {} of it is outside the Go runtime",
+                crate::units::amount(outside + go, Unit::Bytes),
+                if source == RssSource::Peak { ", its running peak" } else { "" },
+                crate::units::amount(go, Unit::Bytes),
+                crate::units::amount(outside, Unit::Bytes),
+            ));
         }
         let (c, f) = if a.verdict == Verdict::Plateau {
             // The growth causes describe growth that goes on.
             ("grew during warm-up and then stayed level", "")
         } else {
-            cause(i)
+            component.cause(None)
         };
-        let mut notes = a.notes.clone();
-        if i == 5 {
-            notes.push(
-                "RSS is the footer's MaxRSS (a peak) unless the caller gave the current RSS".into(),
-            );
-            if go_side_grows {
-                notes.push("Go-side memory grows too; part of the RSS growth may be Go's".into());
-            }
-        }
         out.push(Finding {
             kind: Kind::Memory,
             verdict: a.verdict,
-            function: (*name).into(),
+            function: component.as_str().into(),
             file: String::new(),
             line: 0,
             growth_per_min: a.slope * 60.0,
-            unit: "bytes".into(),
+            unit: Unit::Bytes,
             confidence: a.confidence,
             score: 0.0,
             rule: None,
-            signature: (i == 5).then(|| "not a Go-heap leak".to_string()),
+            signature: (component == Component::OutsideGo).then_some(Signature::NotAGoHeapLeak),
             state: None,
             created_by: None,
             created_at: None,

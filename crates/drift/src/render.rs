@@ -4,6 +4,7 @@
 //! through `impl Write`. Colour is the caller's decision (a TTY, `NO_COLOR`).
 
 use crate::finding::{Finding, Kind, Report, Verdict};
+use crate::units::{Unit, amount, rate, signed_count};
 use profile::civil::civil_from_days;
 use serde::Serialize;
 use std::io::{self, Write};
@@ -105,6 +106,15 @@ pub fn header_notes(h: &Header) -> Vec<String> {
             if n == 1 { "" } else { "s" }
         ));
     }
+    let span = h.span_seconds();
+    if n >= 2
+        && (span < crate::verdict::MIN_RATE_SPAN_SECS
+            || span / ((n - 1) as f64) < crate::verdict::MIN_SNAPSHOT_GAP_SECS)
+    {
+        notes.push(format!(
+            "the snapshots span only {span:.3} s: no growth rate and no leak verdict can come from that (were their times a copy's file times? put the capture time in the file names)"
+        ));
+    }
     notes
 }
 
@@ -126,6 +136,7 @@ impl Style {
             Verdict::Leak => "1;31",
             Verdict::Suspect => "1;33",
             Verdict::Plateau => "36",
+            Verdict::Stuck => "35",
             Verdict::Stable => "2",
         };
         self.paint(code, &text)
@@ -195,12 +206,7 @@ pub fn render_text(
     }
     let count = |v: Verdict| findings.iter().filter(|f| f.verdict == v).count();
     let mut parts = Vec::new();
-    for v in [
-        Verdict::Leak,
-        Verdict::Suspect,
-        Verdict::Plateau,
-        Verdict::Stable,
-    ] {
+    for v in Verdict::BY_SEVERITY {
         let n = count(v);
         if n > 0 {
             let word = match (v, n) {
@@ -248,9 +254,14 @@ fn render_finding(
         )?;
     }
     let ev = &f.evidence;
-    let mut growth = rate(f.growth_per_min, &f.unit);
-    if let Some(o) = ev.objects_per_min {
-        growth.push_str(&format!(", {} objects/min", signed(o, "")));
+    let rate_known = f.rate_known();
+    let mut growth = if rate_known {
+        rate(f.growth_per_min, f.unit)
+    } else {
+        "no rate: the snapshots span too little time (see the note)".to_string()
+    };
+    if let Some(o) = ev.objects_per_min.filter(|_| rate_known) {
+        growth.push_str(&format!(", {} objects/min", signed_count(o)));
     }
     if ev.share_of_growth > 0.0 {
         growth.push_str(&format!(
@@ -287,14 +298,18 @@ fn render_finding(
         w,
         "   evidence   {}  {} -> {} over {n} snapshot{} in {}",
         sparkline(&ev.values),
-        amount(ev.first, &f.unit),
-        amount(ev.last, &f.unit),
+        amount(ev.first, f.unit),
+        amount(ev.last, f.unit),
         plural(n),
         duration(span)
     )?;
+    let slope = if rate_known {
+        format!("slope {}, ", rate(ev.slope_per_min, f.unit))
+    } else {
+        String::new()
+    };
     let mut stats = format!(
-        "              slope {}, Mann-Kendall p = {}, R² = {:.2}",
-        rate(ev.slope_per_min, &f.unit),
+        "              {slope}Mann-Kendall p = {}, R² = {:.2}",
         p_value(ev.p_value),
         ev.r_squared
     );
@@ -306,7 +321,7 @@ fn render_finding(
         writeln!(
             w,
             "              allocated {}/min, {t:.1}x the mean in-use size",
-            amount(a, "bytes")
+            amount(a, Unit::Bytes)
         )?;
     }
     if !ev.wait_minutes.is_empty()
@@ -314,7 +329,7 @@ fn render_finding(
     {
         writeln!(w, "              longest wait {wm} min")?;
     }
-    if let Some(s) = &f.signature {
+    if let Some(s) = f.signature {
         writeln!(w, "   signature  {s}")?;
     }
     if !f.root_cause.is_empty() {
@@ -389,76 +404,6 @@ pub fn bars(values: &[f64]) -> String {
         .collect()
 }
 
-/// A value in its unit: bytes as B/kB/MB/GB (1024-based, as pprof prints
-/// them), counts as plain numbers.
-pub fn amount(v: f64, unit: &str) -> String {
-    match unit {
-        "bytes" => bytes(v),
-        "goroutines" => format!("{} goroutine{}", count(v), if v == 1.0 { "" } else { "s" }),
-        "objects" => format!("{} objects", count(v)),
-        u => format!("{} {u}", count(v)),
-    }
-}
-
-/// A rate per minute with its unit and sign.
-pub fn rate(per_min: f64, unit: &str) -> String {
-    match unit {
-        "bytes" => format!("{}/min", signed_bytes(per_min)),
-        u => format!("{} {u}/min", signed(per_min, "")),
-    }
-}
-
-fn signed_bytes(v: f64) -> String {
-    let s = bytes(v.abs());
-    if v > 0.0 {
-        format!("+{s}")
-    } else if v < 0.0 {
-        format!("-{s}")
-    } else {
-        s
-    }
-}
-
-fn signed(v: f64, suffix: &str) -> String {
-    let n = count(v.abs());
-    if v > 0.0 {
-        format!("+{n}{suffix}")
-    } else if v < 0.0 {
-        format!("-{n}{suffix}")
-    } else {
-        format!("{n}{suffix}")
-    }
-}
-
-fn bytes(v: f64) -> String {
-    let a = v.abs();
-    let (div, unit) = if a >= (1u64 << 30) as f64 {
-        ((1u64 << 30) as f64, "GB")
-    } else if a >= (1u64 << 20) as f64 {
-        ((1u64 << 20) as f64, "MB")
-    } else if a >= 1024.0 {
-        (1024.0, "kB")
-    } else {
-        return format!("{:.0} B", v);
-    };
-    let x = v / div;
-    if x.abs() >= 100.0 {
-        format!("{x:.0} {unit}")
-    } else {
-        format!("{x:.1} {unit}")
-    }
-}
-
-fn count(v: f64) -> String {
-    if v.abs() >= 100.0 || v.fract() == 0.0 {
-        format!("{v:.0}")
-    } else if v.abs() >= 10.0 {
-        format!("{v:.1}")
-    } else {
-        format!("{v:.2}")
-    }
-}
-
 fn p_value(p: f64) -> String {
     if p < 1e-4 {
         format!("{p:.1e}")
@@ -493,14 +438,18 @@ pub fn clock(unix_nanos: i64) -> String {
     )
 }
 
-/// Keeps the findings at or above `min_confidence`, in rank order.
+/// Keeps the findings at or above `min_confidence`, in rank order, with
+/// their references to each other settled on what is kept
+/// ([`crate::settle_references`]).
 pub fn filter(report: &Report, min_confidence: f64) -> Vec<Finding> {
-    report
+    let mut kept: Vec<Finding> = report
         .findings
         .iter()
         .filter(|f| f.confidence >= min_confidence)
         .cloned()
-        .collect()
+        .collect();
+    crate::settle_references(&mut kept);
+    kept
 }
 
 #[cfg(test)]
@@ -522,12 +471,7 @@ mod tests {
     }
 
     #[test]
-    fn units() {
-        assert_eq!(rate(4.1 * 1048576.0, "bytes"), "+4.1 MB/min");
-        assert_eq!(rate(-2048.0, "bytes"), "-2.0 kB/min");
-        assert_eq!(rate(143.7, "goroutines"), "+144 goroutines/min");
-        assert_eq!(amount(512.0, "bytes"), "512 B");
-        assert_eq!(amount(1.0, "goroutines"), "1 goroutine");
+    fn durations() {
         assert_eq!(duration(85.0), "1m25s");
         assert_eq!(duration(7380.0), "2h03m");
     }
@@ -547,8 +491,16 @@ mod tests {
         assert!(header_notes(&h)[0].contains("more snapshots are needed"));
         let h = Header {
             snapshots: vec![("heap".into(), 6)],
+            end_unix_nanos: 60_000_000_000,
             ..Default::default()
         };
         assert!(header_notes(&h).is_empty());
+        // Six snapshots within 20 ms: times that are no capture times.
+        let h = Header {
+            snapshots: vec![("heap".into(), 6)],
+            end_unix_nanos: 20_000_000,
+            ..Default::default()
+        };
+        assert!(header_notes(&h)[0].contains("no growth rate"));
     }
 }

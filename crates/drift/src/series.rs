@@ -123,6 +123,10 @@ pub struct HeapSeries {
     /// rows[snapshot][site]; sites first seen later are missing from
     /// earlier rows and read as 0.
     rows: Vec<Vec<[i64; METRICS]>>,
+    /// Per snapshot: the profile's sampling period (runtime.MemProfileRate,
+    /// bytes; a heap profile.proto's `period`, half the `heap/N` of a
+    /// debug=1 header), 0 when unknown.
+    periods: Vec<i64>,
 }
 
 impl HeapSeries {
@@ -132,13 +136,15 @@ impl HeapSeries {
     /// site, a row shorter than `sites` reading as 0 for the rest. Nothing
     /// is re-attributed: the sites must be attributed as
     /// [`HeapSeriesBuilder`] does for the result to equal a built series.
-    /// `breaks` are the snapshots that start a new segment.
+    /// `breaks` are the snapshots that start a new segment; `period` is
+    /// the profiles' sampling period in bytes, when known.
     pub fn from_parts(
         time_nanos: Vec<i64>,
         breaks: Vec<usize>,
         sites: Vec<Site>,
         has_metric: [bool; METRICS],
         rows: Vec<Vec<[i64; METRICS]>>,
+        period: Option<i64>,
     ) -> Result<HeapSeries, DriftError> {
         if rows.len() != time_nanos.len() {
             return Err(DriftError::Parts("one row per snapshot time"));
@@ -157,12 +163,14 @@ impl HeapSeries {
                 "breaks must be increasing snapshot indexes after the first",
             ));
         }
+        let periods = vec![period.filter(|&p| p > 0).unwrap_or(0); time_nanos.len()];
         Ok(HeapSeries {
             time_nanos,
             breaks,
             sites,
             has_metric,
             rows,
+            periods,
         })
     }
 
@@ -194,6 +202,11 @@ impl HeapSeries {
             .iter()
             .map(|r| r.iter().map(|v| v[metric as usize] as f64).sum())
             .collect()
+    }
+
+    /// The sampling period (bytes) of `snapshot`'s profile, when known.
+    pub fn period(&self, snapshot: usize) -> Option<i64> {
+        self.periods.get(snapshot).copied().filter(|&p| p > 0)
     }
 
     /// Snapshot times in seconds since the first snapshot.
@@ -401,6 +414,7 @@ impl HeapSeriesBuilder {
         }
         self.pending_break = false;
         self.out.time_nanos.push(time_nanos);
+        self.out.periods.push(p.period().max(0));
         self.out.rows.push(row.as_slice().to_vec());
         self.row = row;
         Ok(())
@@ -688,6 +702,8 @@ fn view_stack_frames<V: ProfileView>(p: &V, stack: &[u32]) -> Vec<Frame> {
 /// lean [`FlatProfile`]: one attribution code for both, monomorphized.
 trait ProfileView {
     fn sample_type_index(&self, name: &str) -> Option<usize>;
+    /// The sampling period: for a heap profile, bytes per sample.
+    fn period(&self) -> i64;
     fn sample_count(&self) -> usize;
     /// Sample `i`'s location indexes, leaf first.
     fn stack(&self, i: usize) -> &[u32];
@@ -711,6 +727,9 @@ trait ProfileView {
 impl ProfileView for Profile {
     fn sample_type_index(&self, name: &str) -> Option<usize> {
         self.sample_types.iter().position(|v| v.r#type == name)
+    }
+    fn period(&self) -> i64 {
+        self.period
     }
     fn sample_count(&self) -> usize {
         self.samples.len()
@@ -773,6 +792,9 @@ impl ProfileView for FlatProfile {
         self.sample_types
             .iter()
             .position(|v| self.string(v.r#type) == name)
+    }
+    fn period(&self) -> i64 {
+        self.period
     }
     fn sample_count(&self) -> usize {
         FlatProfile::sample_count(self)
@@ -849,6 +871,7 @@ mod tests {
             vec![site("a"), site("b")],
             [true, true, false, false],
             vec![vec![[5, 1, 0, 0]], vec![[6, 1, 0, 0], [7, 2, 0, 0]], vec![]],
+            Some(524_288),
         )
         .unwrap();
         assert_eq!(h.len(), 3);
@@ -857,12 +880,13 @@ mod tests {
         assert_eq!(h.column(Metric::InuseSpace, 1), [0.0, 7.0, 0.0]);
         assert_eq!(h.totals(Metric::InuseObjects), [1.0, 3.0, 0.0]);
         assert_eq!(h.breaks, [2]);
+        assert_eq!(h.period(1), Some(524_288));
     }
 
     #[test]
     fn from_parts_rejects_inconsistent_parts() {
         let parts = |t: Vec<i64>, b: Vec<usize>, rows: Vec<Vec<[i64; 4]>>| {
-            HeapSeries::from_parts(t, b, vec![site("a")], [true; 4], rows)
+            HeapSeries::from_parts(t, b, vec![site("a")], [true; 4], rows, None)
         };
         let row = || vec![[1, 1, 1, 1]];
         assert!(matches!(

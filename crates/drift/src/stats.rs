@@ -548,6 +548,206 @@ pub fn churn(s: &Series, alloc: &[f64]) -> Option<Churn> {
     })
 }
 
+/// P[X ≤ k] for X ~ Poisson(`lambda`) (k rounded down; 1 for λ ≤ 0): the
+/// sum of the terms, kept in log scale so that large means do not
+/// underflow e^−λ. Above a million (no heap site has that many samples in
+/// a third of a series) the normal approximation with continuity
+/// correction.
+pub fn poisson_cdf(k: f64, lambda: f64) -> f64 {
+    if lambda <= 0.0 {
+        return 1.0;
+    }
+    if k < 0.0 {
+        return 0.0;
+    }
+    let k = k.floor();
+    if lambda > 1e6 || k > 1e7 {
+        return normal_cdf((k + 0.5 - lambda) / lambda.sqrt());
+    }
+    // Σ exp(log_term), scaled by the largest term seen so far.
+    let (ln_lambda, mut log_term) = (lambda.ln(), -lambda);
+    let (mut top, mut sum) = (log_term, 1.0);
+    let mut i = 1.0;
+    while i <= k {
+        log_term += ln_lambda - f64::ln(i);
+        if log_term > top {
+            sum = sum * (top - log_term).exp() + 1.0;
+            top = log_term;
+        } else {
+            sum += (log_term - top).exp();
+            if i > lambda && log_term - top < -40.0 {
+                break;
+            }
+        }
+        i += 1.0;
+    }
+    (top + sum.ln()).exp().min(1.0)
+}
+
+/// How far the last segment bends away from a straight line: the
+/// quadratic term of a least-squares fit `y = a + b·u + c·u²` (u is time
+/// scaled to −1..1), and its normal score against the noise.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Curvature {
+    /// The quadratic coefficient, in y units (the bend over half the
+    /// segment's time).
+    pub c: f64,
+    /// c over its standard error: below −3 the rise is concave (slowing)
+    /// beyond what the noise explains.
+    pub z: f64,
+    /// The fitted slope at the middle of the last third over that at the
+    /// middle of the first (1 for a line; `None` when the fit does not
+    /// rise at the start).
+    pub late_to_early: Option<f64>,
+}
+
+/// The curvature of the last segment (at least 6 points; `None` below).
+/// The noise is the robust spread of the quadratic fit's residuals
+/// (1.4826 × median |residual|, so a GC spike does not inflate it). Long
+/// series are reduced first, like every pairwise statistic.
+pub fn curvature(s: &Series) -> Option<Curvature> {
+    let s = reduce(s, MAX_PAIRWISE_POINTS);
+    let r = s.segments().pop()?;
+    if r.len() < 6 {
+        return None;
+    }
+    let (x, y) = (&s.x[r.clone()], &s.y[r]);
+    let (x0, x1) = (x[0], x[x.len() - 1]);
+    if x1 <= x0 {
+        return None;
+    }
+    let n = x.len() as f64;
+    let u: Vec<f64> = x
+        .iter()
+        .map(|&t| 2.0 * (t - x0) / (x1 - x0) - 1.0)
+        .collect();
+    // An orthogonal design: 1, u − ū, and u² with its projection on both
+    // removed, so each coefficient is a plain projection.
+    let mean = |v: &[f64]| v.iter().sum::<f64>() / n;
+    let (u_mean, y_mean) = (mean(&u), mean(y));
+    let du: Vec<f64> = u.iter().map(|v| v - u_mean).collect();
+    let suu: f64 = du.iter().map(|d| d * d).sum();
+    let sq: Vec<f64> = u.iter().map(|v| v * v).collect();
+    let sq_mean = mean(&sq);
+    if suu <= 0.0 {
+        return None;
+    }
+    let beta = du.iter().zip(&sq).map(|(d, q)| d * q).sum::<f64>() / suu;
+    let q: Vec<f64> = sq
+        .iter()
+        .zip(&du)
+        .map(|(v, d)| v - sq_mean - beta * d)
+        .collect();
+    let sqq: f64 = q.iter().map(|v| v * v).sum();
+    if sqq <= 0.0 {
+        return None;
+    }
+    let b = du.iter().zip(y).map(|(d, v)| d * v).sum::<f64>() / suu;
+    let c = q.iter().zip(y).map(|(w, v)| w * v).sum::<f64>() / sqq;
+    let mut res: Vec<f64> = (0..x.len())
+        .map(|i| (y[i] - y_mean - b * du[i] - c * q[i]).abs())
+        .collect();
+    // Exact data (no noise at all) still gets a scale, so that rounding
+    // in a straight line never reads as a bend.
+    let range = y.iter().copied().fold(f64::NEG_INFINITY, f64::max)
+        - y.iter().copied().fold(f64::INFINITY, f64::min);
+    let sigma = (1.4826 * median_in_place(&mut res)).max(1e-9 * (range + y_mean.abs()));
+    // dy/du of the fit ȳ + b·(u − ū) + c·(u² − mean(u²) − β·(u − ū)).
+    let slope_at = |at: f64| b + c * (2.0 * at - beta);
+    let (early, late) = (slope_at(-2.0 / 3.0), slope_at(2.0 / 3.0));
+    let late_to_early = (early > 0.0).then(|| late / early);
+    let z = if sigma > 0.0 {
+        c / (sigma / sqq.sqrt())
+    } else {
+        0.0
+    };
+    Some(Curvature {
+        c,
+        z,
+        late_to_early,
+    })
+}
+
+/// The Laplace test for a trend in the rate of a counting process, on the
+/// last segment of a series that only accumulates (every increase is new
+/// events, `unit` each: heap samples of objects that stay). Under a
+/// constant rate the events fall uniformly over the segment's time, so
+/// their mean time is its middle, with a standard error of
+/// duration/√(12·K) for K events; events crowding into the start (a
+/// slowing rate) give a negative score. `None` under 6 points, without
+/// events, or when the series also falls by more than a tenth of what it
+/// rises (values that come and go are no counting process).
+pub fn rate_trend(s: &Series, unit: f64) -> Option<f64> {
+    let r = s.segments().pop()?;
+    if r.len() < 6 || unit <= 0.0 {
+        return None;
+    }
+    let (x0, x1) = (s.x[r.start], s.x[r.end - 1]);
+    if x1 <= x0 {
+        return None;
+    }
+    let (mut up, mut down, mut moment) = (0.0, 0.0, 0.0);
+    for i in r.start + 1..r.end {
+        let d = s.y[i] - s.y[i - 1];
+        if d > 0.0 {
+            up += d;
+            moment += d * (s.x[i] + s.x[i - 1]) / 2.0;
+        } else {
+            down -= d;
+        }
+    }
+    if up <= 0.0 || down > 0.1 * up {
+        return None;
+    }
+    let events = up / unit;
+    let mean_time = moment / up;
+    Some((mean_time - (x0 + x1) / 2.0) / ((x1 - x0) / (12.0 * events).sqrt()))
+}
+
+/// The low envelope of a series: each segment cut into windows of
+/// `window` consecutive points (the last window takes the remainder), and
+/// each window becomes one point, its `q` quantile at its median time.
+/// A heap profile is the state as of the last completed GC, so what a
+/// snapshot shows of memory that fills and empties between GCs depends on
+/// when the GCs ran; the lowest values of a window are the snapshots
+/// taken just after the emptying, and they rise only if memory that is
+/// never freed grows underneath.
+pub fn low_envelope(s: &Series, window: usize, q: f64) -> Series {
+    let mut out = Series::default();
+    if window == 0 {
+        return out;
+    }
+    let mut buf = Vec::new();
+    for r in s.segments() {
+        let count = r.len() / window;
+        if count == 0 {
+            continue;
+        }
+        if !out.x.is_empty() {
+            out.breaks.push(out.x.len());
+        }
+        for k in 0..count {
+            let lo = r.start + k * window;
+            let hi = if k + 1 == count { r.end } else { lo + window };
+            buf.clear();
+            buf.extend_from_slice(&s.x[lo..hi]);
+            out.x.push(median_in_place(&mut buf));
+            buf.clear();
+            buf.extend_from_slice(&s.y[lo..hi]);
+            buf.sort_by(f64::total_cmp);
+            let pos = q.clamp(0.0, 1.0) * (buf.len() - 1) as f64;
+            let (i, f) = (pos.floor() as usize, pos.fract());
+            let v = if i + 1 < buf.len() {
+                buf[i] + f * (buf[i + 1] - buf[i])
+            } else {
+                buf[i]
+            };
+            out.y.push(v);
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -760,6 +960,80 @@ mod tests {
             vec![0.0, 2.0, 1.0, 3.0, 3.0],
         );
         assert!((monotonic_fraction(&s) - 2.0 / 3.0).abs() < 1e-12);
+    }
+
+    #[test]
+    fn poisson_cdf_reference_values() {
+        // P[X ≤ k] from the terms by hand: e^-2 (1 + 2 + 2) = 5 e^-2.
+        assert!((poisson_cdf(2.0, 2.0) - 5.0 * (-2.0f64).exp()).abs() < 1e-15);
+        assert!((poisson_cdf(0.0, 6.7) - (-6.7f64).exp()).abs() < 1e-15);
+        assert_eq!(poisson_cdf(3.0, 0.0), 1.0);
+        assert_eq!(poisson_cdf(-1.0, 3.0), 0.0);
+        // Fractional counts round down.
+        assert_eq!(poisson_cdf(2.9, 2.0), poisson_cdf(2.0, 2.0));
+        // Large means do not underflow: P[X ≤ 1000 | λ = 1000] = 0.50841
+        // (its 1001 terms summed in Python), and the tail far below is tiny.
+        assert!((poisson_cdf(1000.0, 1000.0) - 0.508_409).abs() < 1e-5);
+        assert!(poisson_cdf(800.0, 1000.0) < 1e-9);
+    }
+
+    #[test]
+    fn curvature_of_lines_and_bends() {
+        let x: Vec<f64> = (0..30).map(|i| i as f64 * 10.0).collect();
+        let nz = noise(5, 30);
+        let line = Series::new(x.clone(), x.iter().map(|t| 3.0 * t).collect());
+        assert!(curvature(&line).unwrap().z.abs() < 1e-3);
+        let noisy = Series::new(
+            x.clone(),
+            x.iter().zip(&nz).map(|(t, e)| 3.0 * t + 50.0 * e).collect(),
+        );
+        assert!(curvature(&noisy).unwrap().z.abs() < 3.0);
+        let sat = Series::new(
+            x.clone(),
+            x.iter()
+                .map(|t| 1000.0 * (1.0 - (-t / 150.0).exp()))
+                .collect(),
+        );
+        let c = curvature(&sat).unwrap();
+        assert!(c.c < 0.0 && c.z < -3.0, "{c:?}");
+        let convex = Series::new(x.clone(), x.iter().map(|t| t * t).collect());
+        assert!(curvature(&convex).unwrap().z > 3.0);
+        assert!(curvature(&Series::new(x[..5].to_vec(), x[..5].to_vec())).is_none());
+    }
+
+    #[test]
+    fn laplace_trend_of_counts() {
+        let x: Vec<f64> = (0..21).map(|i| i as f64 * 60.0).collect();
+        // 4 events a minute throughout: the mean event time is the middle.
+        let steady = Series::new(x.clone(), (0..21).map(|i| 4.0 * i as f64).collect());
+        assert!(rate_trend(&steady, 1.0).unwrap().abs() < 1e-9);
+        // All 80 events in the first half: z = −(T/4)·√(12·80)/T ≈ −7.7.
+        let early = Series::new(
+            x.clone(),
+            (0..21).map(|i| 8.0 * (i.min(10)) as f64).collect(),
+        );
+        let z = rate_trend(&early, 1.0).unwrap();
+        assert!((z + 0.25 * (12.0f64 * 80.0).sqrt()).abs() < 0.1, "{z}");
+        // The same bytes as 1/10th the samples: less evidence.
+        assert!(rate_trend(&early, 10.0).unwrap() > z);
+        // Values that also fall are not a counting process.
+        let churn = Series::new(x, (0..21).map(|i| (i % 3) as f64).collect());
+        assert!(rate_trend(&churn, 1.0).is_none());
+    }
+
+    #[test]
+    fn low_envelope_keeps_the_floor() {
+        // A sawtooth 0..9 over a rising floor, windows of 10.
+        let x: Vec<f64> = (0..60).map(f64::from).collect();
+        let y: Vec<f64> = (0..60).map(|i| (i % 10) as f64 + i as f64 / 10.0).collect();
+        let env = low_envelope(&Series::new(x, y).with_breaks(vec![30]), 10, 0.0);
+        assert_eq!(env.len(), 6);
+        assert_eq!(env.breaks, vec![3]);
+        assert_eq!(env.y, vec![0.0, 1.0, 2.0, 3.0, 4.0, 5.0]);
+        assert_eq!(env.x[0], 4.5);
+        // The remainder joins the last window.
+        let e = low_envelope(&Series::new(vec![0.0; 7], vec![5.0; 7]), 3, 0.1);
+        assert_eq!(e.len(), 2);
     }
 
     #[test]

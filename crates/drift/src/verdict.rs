@@ -1,9 +1,10 @@
 //! From statistics to a verdict, and the heap analysis built on it.
 //! The model and every threshold is explained in docs/drift-model.md.
 
-use crate::finding::{Evidence, Finding, Kind, Verdict};
+use crate::finding::{Evidence, Finding, Kind, Signature, Verdict};
 use crate::series::{HeapSeries, Metric};
 use crate::stats::{self, Series};
+use crate::units::Unit;
 
 /// Thresholds of the verdict model (docs/drift-model.md).
 #[derive(Clone, Debug, PartialEq)]
@@ -29,6 +30,13 @@ pub struct Thresholds {
     /// Turnover (allocated / mean in use) from which a flat site is noted
     /// as churn.
     pub churn_turnover: f64,
+    /// Normal score of the curvature below which a rise is concave
+    /// (slowing) beyond its noise: a cache filling up, not yet a leak.
+    pub concave_z: f64,
+    /// Whether the series saws with GC timing (heap values as of the last
+    /// GC), so that its low envelope is tried when the values themselves
+    /// show no clear trend.
+    pub gc_floor: bool,
 }
 
 impl Thresholds {
@@ -37,6 +45,7 @@ impl Thresholds {
     pub fn heap() -> Thresholds {
         Thresholds {
             min_rise: 256.0 * 1024.0,
+            gc_floor: true,
             ..Thresholds::base()
         }
     }
@@ -60,7 +69,55 @@ impl Thresholds {
             noise_factor: 3.0,
             min_rise: 0.0,
             churn_turnover: 10.0,
+            concave_z: 3.0,
+            gc_floor: false,
         }
+    }
+}
+
+/// The shortest time a series must cover for a rate. The coarsest time
+/// stamp heapdrift reads (a date-time in a file name) has a resolution of
+/// one second, and a heap profile moves only when a GC completes: under a
+/// second, the span is not known to better than itself, and the few GC
+/// cycles in it, extrapolated to a minute, give rates like "+835 GB/min".
+pub const MIN_RATE_SPAN_SECS: f64 = 1.0;
+
+/// The shortest median gap between consecutive snapshots whose times are
+/// capture times. Serving a profile is an HTTP round trip plus writing
+/// and compressing the profile (the goroutine profile stops the world):
+/// snapshots closer than this were not taken then; their times are when
+/// files were copied or checked out (modification times written in a
+/// burst).
+pub const MIN_SNAPSHOT_GAP_SECS: f64 = 0.01;
+
+/// Why the times of `s` cannot carry a rate, if they cannot: the series
+/// spans less than [`MIN_RATE_SPAN_SECS`], or its snapshots are closer
+/// than [`MIN_SNAPSHOT_GAP_SECS`] (median of the gaps between distinct
+/// times within segments).
+pub fn too_short_for_a_rate(s: &Series) -> Option<String> {
+    let span = s.span();
+    let mut gaps: Vec<f64> = s
+        .segments()
+        .into_iter()
+        .flat_map(|r| (r.start + 1..r.end).map(|i| s.x[i] - s.x[i - 1]))
+        .filter(|&g| g > 0.0)
+        .collect();
+    let n = s.len();
+    if gaps.is_empty() {
+        return None;
+    }
+    let gap = stats::median_in_place(&mut gaps);
+    if span < MIN_RATE_SPAN_SECS {
+        Some(format!(
+            "the {n} snapshots span only {span:.3} s: too short for a growth rate (at least {MIN_RATE_SPAN_SECS} s are needed); no rate and no leak verdict"
+        ))
+    } else if gap < MIN_SNAPSHOT_GAP_SECS {
+        Some(format!(
+            "the {n} snapshots are {:.1} ms apart (median): no profile is served that fast, so their times are not when they were taken (file times of a copy?); no rate and no leak verdict",
+            gap * 1e3
+        ))
+    } else {
+        None
     }
 }
 
@@ -96,6 +153,10 @@ pub struct Assessment {
     pub noise: f64,
     pub monotonic_fraction: f64,
     pub late_ratio: Option<f64>,
+    /// False when the snapshots span too little time for a rate
+    /// ([`too_short_for_a_rate`]): slope and rise are then 0, not
+    /// measured.
+    pub rate_known: bool,
     pub notes: Vec<String>,
 }
 
@@ -104,8 +165,148 @@ fn data_factor(n: usize) -> f64 {
     1.0 - 0.5f64.powf((n.saturating_sub(1)) as f64 / 3.0)
 }
 
+/// The late rate over the early one (of a fitted quadratic) under which a
+/// rise bends over enough to be a cache filling up rather than a leak
+/// whose rate follows a varying load.
+const MAX_CONCAVE_RATIO: f64 = 0.75;
+
+/// Snapshots per window of the low envelope: about 16 windows, at least
+/// 3 snapshots each, so that each window holds snapshots from several GC
+/// cycles (one of them soon after the memory that comes and goes was
+/// freed) and the envelope still has enough points for a trend.
+const FLOOR_WINDOWS: usize = 16;
+
+/// The quantile of a window taken as its floor: its lowest values, not
+/// the single lowest one (one snapshot of a profile read mid-update, or a
+/// site that briefly reads 0, does not make a floor).
+const FLOOR_QUANTILE: f64 = 0.1;
+
 /// Classifies one series (see docs/drift-model.md for the decision order).
 pub fn assess(s: &Series, th: &Thresholds) -> Assessment {
+    assess_sampled(s, th, None)
+}
+
+/// How a heap profile samples one site. Go samples an allocation of
+/// `size` bytes with probability p = 1 − exp(−size/rate) and scales the
+/// sampled count by 1/p, so a value of y bytes stands on y / (size/p)
+/// samples, a count with Poisson noise (binomial, for p near 1).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SiteSampling {
+    /// What one sample stands for: size / p (about the rate for objects
+    /// much smaller than it, the object size for much larger ones).
+    pub bytes_per_sample: f64,
+}
+
+impl SiteSampling {
+    /// For objects of `size` bytes sampled at `rate` bytes (a profile's
+    /// `period`); `None` unless both are positive.
+    pub fn new(size: f64, rate: f64) -> Option<SiteSampling> {
+        if !(size > 0.0 && rate > 0.0) {
+            return None;
+        }
+        let p = -(-size / rate).exp_m1();
+        if p <= 0.0 {
+            return None;
+        }
+        Some(SiteSampling {
+            bytes_per_sample: size / p,
+        })
+    }
+
+    /// P[the last third grows by no more than it did | the reference rate
+    /// went on], and the samples that rate would add: the new samples of a
+    /// third are Poisson, with the mean the reference rate (the larger of
+    /// the overall and early slopes) gives.
+    fn late_shortfall(&self, s: &Series, sh: &stats::Shape, overall_slope: f64) -> (f64, f64) {
+        let Some(r) = s.segments().pop() else {
+            return (1.0, 0.0);
+        };
+        let third = r.len().div_ceil(3);
+        let first = r.end - third;
+        let duration = s.x[r.end - 1] - s.x[first];
+        let reference = overall_slope.max(sh.early_slope);
+        if reference <= 0.0 || duration <= 0.0 {
+            return (1.0, 0.0);
+        }
+        let b = self.bytes_per_sample;
+        let expected = reference * duration / b;
+        let seen = (sh.late_slope * duration).max(s.y[r.end - 1] - s.y[first]) / b;
+        (stats::poisson_cdf(seen.max(0.0), expected), expected)
+    }
+}
+
+/// [`assess`] for a sampled heap site. The number of samples behind each
+/// value is then known, and its noise is Poisson: a flat stretch where a
+/// few samples were expected is no evidence that growth stopped, and a
+/// bend must stand out from the sampling noise.
+pub fn assess_sampled(s: &Series, th: &Thresholds, sampling: Option<SiteSampling>) -> Assessment {
+    let mut a = assess_values(s, th, sampling);
+    // The floor is looked at only when the values do trend up (their swing
+    // hides by how much), which also keeps it off the many flat sites.
+    if th.gc_floor
+        && a.rate_known
+        && a.verdict <= Verdict::Suspect
+        && a.p_value < th.alpha_suspect
+        && let Some(f) = floor_leak(s, th)
+    {
+        a = f;
+    }
+    a
+}
+
+/// A leak seen in the low envelope of a series that saws with GC timing:
+/// the values swing by more than they grow, so the growth does not stand
+/// out from their spread, but the floor under the swing rises steadily.
+/// The envelope is a second look at the same values, so its trend must
+/// pass a ten times stricter test (looking twice must not double the false
+/// alarms); with a dozen or so points, thirds are too short for a shape,
+/// so a bend (a cache filling up under the swing) is judged by the
+/// curvature of the whole envelope.
+fn floor_leak(s: &Series, th: &Thresholds) -> Option<Assessment> {
+    let window = (s.len() / FLOOR_WINDOWS).max(3);
+    let env = stats::low_envelope(s, window, FLOOR_QUANTILE);
+    if env.len() < th.min_points.max(6) {
+        return None;
+    }
+    let span = env.span();
+    let line = stats::theil_sen(&env)?;
+    let mk = stats::mann_kendall(&env);
+    let r2 = stats::r_squared(&env, &line);
+    let noise = stats::mad_noise(&env, &line).min(stats::diff_noise(&env));
+    let rise = line.slope * span;
+    let alpha = th.alpha_leak / 10.0;
+    let bends = stats::curvature(&env).is_some_and(|c| {
+        c.z < -th.concave_z && c.late_to_early.is_some_and(|r| r < MAX_CONCAVE_RATIO)
+    });
+    if mk.p_increasing >= alpha
+        || r2 < th.min_r2
+        || rise <= th.min_rise.max(th.noise_factor * noise)
+        || bends
+    {
+        return None;
+    }
+    let sig = (-mk.p_increasing.max(1e-300).log10() / (-alpha.log10() + 2.0)).min(1.0);
+    Some(Assessment {
+        verdict: Verdict::Leak,
+        confidence: (data_factor(env.len()) * sig * r2.sqrt()).clamp(0.0, 1.0),
+        slope: line.slope,
+        rise,
+        mk_z: mk.z,
+        p_value: mk.p_increasing,
+        r2,
+        noise,
+        monotonic_fraction: stats::monotonic_fraction(s),
+        late_ratio: None,
+        rate_known: true,
+        notes: vec![format!(
+            "the values saw up and down with GC timing (a heap profile is as of the last completed GC), but their floor (the {}% quantile of every {window} snapshots) rises steadily: memory underneath that no GC frees; the rate and statistics are the floor's",
+            (FLOOR_QUANTILE * 100.0) as u32
+        )],
+    })
+}
+
+/// The verdict on the values themselves (no envelope).
+fn assess_values(s: &Series, th: &Thresholds, sampling: Option<SiteSampling>) -> Assessment {
     let n = s.len();
     let mut a = Assessment {
         verdict: Verdict::Stable,
@@ -118,6 +319,7 @@ pub fn assess(s: &Series, th: &Thresholds) -> Assessment {
         noise: 0.0,
         monotonic_fraction: stats::monotonic_fraction(s),
         late_ratio: None,
+        rate_known: true,
         notes: Vec::new(),
     };
     let span = s.span();
@@ -135,6 +337,29 @@ pub fn assess(s: &Series, th: &Thresholds) -> Assessment {
             return a;
         }
     };
+    let fd = data_factor(n);
+    // A rise under half a sample's worth is sampling noise. `min_rise` is
+    // that at Go's default rate for small objects, and stays the least
+    // growth worth a finding at finer rates; large objects (a sample
+    // stands for more than the rate) raise it.
+    let min_rise = sampling.map_or(th.min_rise, |m| th.min_rise.max(m.bytes_per_sample / 2.0));
+    if let Some(why) = too_short_for_a_rate(original) {
+        // The values may have moved, but not at any rate one can state:
+        // at most suspect, with little confidence, and no slope.
+        a.rate_known = false;
+        a.noise = stats::diff_noise(original);
+        let change = stats::level_change(s);
+        let floor = min_rise.max(th.noise_factor * a.noise);
+        if change > floor {
+            a.verdict = Verdict::Suspect;
+            a.confidence = (0.5 * fd).min(0.2);
+        } else {
+            a.verdict = Verdict::Stable;
+            a.confidence = 0.5 * fd;
+        }
+        a.notes.push(why);
+        return a;
+    }
     let mk = stats::mann_kendall(s);
     a.slope = line.slope;
     a.rise = line.slope * span;
@@ -148,8 +373,7 @@ pub fn assess(s: &Series, th: &Thresholds) -> Assessment {
     let delta = stats::level_change(s);
     let shape = stats::shape(s, line.slope);
     a.late_ratio = shape.as_ref().map(|sh| sh.late_ratio);
-    let fd = data_factor(n);
-    let floor = th.min_rise.max(th.noise_factor * a.noise);
+    let floor = min_rise.max(th.noise_factor * a.noise);
     let grows = a.rise > floor || (n >= 6 && delta > floor);
 
     if !grows {
@@ -196,6 +420,15 @@ pub fn assess(s: &Series, th: &Thresholds) -> Assessment {
         return a;
     }
     let sig = (-a.p_value.max(1e-300).log10() / (-th.alpha_leak.log10() + 2.0)).min(1.0);
+    // Whether the late third's growth falls short of the reference rate by
+    // more than the site's sampling noise explains, as surely as a leak
+    // must be shown (a plateau clears a site): true without a sampling
+    // model, where the shortfall is taken at face value.
+    let short_of_rate = |sh: &stats::Shape| {
+        sampling
+            .as_ref()
+            .is_none_or(|m| m.late_shortfall(original, sh, line.slope).0 < th.alpha_leak)
+    };
     if let Some(sh) = &shape {
         // Growth after a warm-up counts when it is above the noise floor and
         // a visible part (5%) of the total change.
@@ -209,6 +442,15 @@ pub fn assess(s: &Series, th: &Thresholds) -> Assessment {
                     "rose fast, then kept growing slowly: a leak under a warm-up, or a slow warm-up"
                         .into(),
                 );
+            } else if !short_of_rate(sh) {
+                a.verdict = Verdict::Suspect;
+                a.confidence = fd * sig * 0.5;
+                let m = sampling
+                    .as_ref()
+                    .map_or(0.0, |m| m.late_shortfall(original, sh, line.slope).1);
+                a.notes.push(format!(
+                    "the last third is flat, but at the earlier rate it would hold only {m:.1} new heap samples: too few to tell a stop (a warm-up) from sparse sampling of a slow leak"
+                ));
             } else {
                 a.verdict = Verdict::Plateau;
                 let flat = 1.0 - (sh.late_ratio.max(0.0) / th.max_plateau_ratio) * 0.5;
@@ -219,8 +461,41 @@ pub fn assess(s: &Series, th: &Thresholds) -> Assessment {
             return a;
         }
     }
-    let shape_ok = a.late_ratio.is_none_or(|r| r >= th.min_late_ratio);
+    // A rise that bends over is a cache filling up (an LRU, a TTL cache)
+    // until it proves otherwise; a straight line with noise does not bend.
+    // Sampled objects that stay (a leak, a cache that only fills) add heap
+    // samples as a Poisson process, whose rate trend has an exact test;
+    // other values are judged by the bend of a quadratic against their
+    // own noise.
+    // A bend counts when it is real (beyond the noise) and large: the late
+    // rate a quarter or more below the early one. A leak's rate follows
+    // the load, which varies by less over a recording; a cache's decays.
+    let curve = stats::curvature(s);
+    let large = curve
+        .as_ref()
+        .and_then(|c| c.late_to_early)
+        .is_some_and(|r| r < MAX_CONCAVE_RATIO);
+    let z = sampling
+        .as_ref()
+        .and_then(|m| stats::rate_trend(original, m.bytes_per_sample))
+        .or_else(|| curve.as_ref().map(|c| c.z));
+    let concave = large && z.is_some_and(|z| z < -th.concave_z);
+    // With a sampling model, a late slope below half the rate is only
+    // slowing when the shortfall exceeds the Poisson noise of the samples
+    // the late third should hold.
+    let shape_ok = shape.as_ref().is_none_or(|sh| {
+        sh.late_ratio >= th.min_late_ratio || (sampling.is_some() && !concave && !short_of_rate(sh))
+    });
     if a.p_value < th.alpha_leak && a.r2 >= th.min_r2 && shape_ok && a.rise > floor {
+        if concave {
+            a.verdict = Verdict::Suspect;
+            a.confidence = (fd * sig * 0.5).clamp(0.0, 1.0);
+            a.notes.push(
+                "still rising, slowing: the rise bends over, as a cache filling up (an LRU, a TTL cache) does before it levels off; a leak keeps its rate"
+                    .into(),
+            );
+            return a;
+        }
         a.verdict = Verdict::Leak;
         let f_shape = a.late_ratio.map_or(1.0, |r| (r / 0.75).min(1.0));
         a.confidence = (fd * sig * a.r2.sqrt() * f_shape).clamp(0.0, 1.0);
@@ -229,8 +504,11 @@ pub fn assess(s: &Series, th: &Thresholds) -> Assessment {
     a.verdict = Verdict::Suspect;
     a.confidence = (fd * sig * 0.5).clamp(0.0, 1.0);
     if !shape_ok {
-        a.notes
-            .push("growth is slowing down; may still level off".into());
+        a.notes.push(if concave {
+            "still rising, slowing: the rise bends over, as a cache filling up (an LRU, a TTL cache) does before it levels off; a leak keeps its rate".into()
+        } else {
+            "growth is slowing down; may still level off".into()
+        });
     }
     if a.r2 < th.min_r2 {
         a.notes
@@ -313,6 +591,7 @@ pub fn analyze_heap(hs: &HeapSeries, opts: &HeapOptions) -> Vec<Finding> {
         x: keep.iter().map(|&i| all_x[i]).collect(),
         breaks: kept_breaks(&hs.breaks, &keep),
         merged: hs.len() - keep.len(),
+        period: sampling_period(hs, &keep),
         keep,
     };
     // Sites are independent: blocks of them are assessed on up to four
@@ -395,6 +674,19 @@ struct HeapContext<'a> {
     breaks: Vec<usize>,
     /// How many snapshots were merged into the one before.
     merged: usize,
+    /// The profiles' sampling period (bytes), when known.
+    period: Option<f64>,
+}
+
+/// The sampling period of the kept snapshots (their median, should a
+/// restarted process have changed runtime.MemProfileRate).
+fn sampling_period(hs: &HeapSeries, keep: &[usize]) -> Option<f64> {
+    let mut p: Vec<f64> = keep
+        .iter()
+        .filter_map(|&i| hs.period(i))
+        .map(|p| p as f64)
+        .collect();
+    (!p.is_empty()).then(|| stats::median_in_place(&mut p))
 }
 
 impl HeapContext<'_> {
@@ -403,6 +695,24 @@ impl HeapContext<'_> {
             .iter()
             .map(|&i| self.hs.value(metric, site, i) as f64)
             .collect()
+    }
+
+    /// How the profiles sampled `site`: from its mean object size over the
+    /// kept snapshots and the sampling period.
+    fn sampling(&self, site: usize) -> Option<SiteSampling> {
+        let rate = self.period?;
+        if !self.hs.has_metric[Metric::InuseObjects as usize] {
+            return None;
+        }
+        let (mut bytes, mut objects) = (0.0, 0.0);
+        for &i in &self.keep {
+            bytes += self.hs.value(Metric::InuseSpace, site, i).max(0) as f64;
+            objects += self.hs.value(Metric::InuseObjects, site, i).max(0) as f64;
+        }
+        if objects <= 0.0 {
+            return None;
+        }
+        SiteSampling::new(bytes / objects, rate)
     }
 
     /// A site's rise (its part of all growth) and its finding, if it is
@@ -421,10 +731,11 @@ impl HeapContext<'_> {
         let s = Series::new(self.x.clone(), y).with_breaks(self.breaks.clone());
         // Cheap exit for the common case of a site that never changes.
         let constant = observer || s.y.windows(2).all(|w| w[0] == w[1]);
+        let sampling = self.sampling(site);
         let a = if constant {
             None
         } else {
-            Some(assess(&s, &opts.thresholds))
+            Some(assess_sampled(&s, &opts.thresholds, sampling))
         };
         let rise = a.as_ref().map_or(0.0, |a| a.rise);
         let verdict = a.as_ref().map_or(Verdict::Stable, |a| a.verdict);
@@ -437,7 +748,7 @@ impl HeapContext<'_> {
                 notes: vec![OBSERVER_NOTE.into()],
                 ..assess(&Series::default(), &opts.thresholds)
             },
-            None => assess(&s, &opts.thresholds),
+            None => assess_sampled(&s, &opts.thresholds, sampling),
         };
         let mut ev = evidence(&s, &a);
         let mut notes = a.notes.clone();
@@ -448,7 +759,8 @@ impl HeapContext<'_> {
                 hs.len()
             ));
         }
-        if hs.has_metric[Metric::AllocSpace as usize] {
+        // Allocation and object rates need the time a growth rate needs.
+        if hs.has_metric[Metric::AllocSpace as usize] && a.rate_known {
             let alloc = self.column(Metric::AllocSpace, site);
             if let Some(c) = stats::churn(&s, &alloc) {
                 ev.alloc_per_min = Some(c.alloc_rate * 60.0);
@@ -462,7 +774,7 @@ impl HeapContext<'_> {
                 }
             }
         }
-        if hs.has_metric[Metric::InuseObjects as usize] {
+        if hs.has_metric[Metric::InuseObjects as usize] && a.rate_known {
             let objs = Series::new(self.x.clone(), self.column(Metric::InuseObjects, site))
                 .with_breaks(self.breaks.clone());
             ev.objects_per_min =
@@ -487,7 +799,7 @@ impl HeapContext<'_> {
             file: st.file.clone(),
             line: st.line,
             growth_per_min: a.slope * 60.0,
-            unit: "bytes".into(),
+            unit: Unit::Bytes,
             confidence: a.confidence,
             score: 0.0,
             rule: None,
@@ -561,15 +873,14 @@ pub fn heap_signature(
     stack: &[crate::series::Frame],
     bytes_per_object: f64,
     verdict: Verdict,
-) -> (Option<String>, String, String) {
+) -> (Option<Signature>, String, String) {
     let has = |prefixes: &[&str]| {
         stack
             .iter()
             .any(|f| prefixes.iter().any(|p| f.function.starts_with(p)))
     };
-    let named = |sig: &str, cause: &str, fix: &str| {
-        (Some(sig.to_string()), cause.to_string(), fix.to_string())
-    };
+    let named =
+        |sig: Signature, cause: &str, fix: &str| (Some(sig), cause.to_string(), fix.to_string());
     if matches!(verdict, Verdict::Stable | Verdict::Plateau) {
         let cause = if verdict == Verdict::Plateau {
             "memory grew during warm-up and then stayed level"
@@ -580,14 +891,14 @@ pub fn heap_signature(
     }
     if has(&["time.NewTicker", "time.Tick"]) {
         return named(
-            "ticker never stopped",
+            Signature::TickerNeverStopped,
             "tickers are created and never stopped; each keeps its timer and channel alive",
             "call t.Stop() (defer it) when the loop that reads t.C ends; avoid time.Tick outside main",
         );
     }
     if has(&["time.NewTimer", "time.After"]) {
         return named(
-            "timers in a loop",
+            Signature::TimersInALoop,
             "a timer per iteration (time.After in a loop) lives until it fires",
             "reuse one timer with Reset, or build with Go 1.23+ semantics (go.mod go >= 1.23)",
         );
@@ -600,14 +911,14 @@ pub fn heap_signature(
         "context.withCancel",
     ]) {
         return named(
-            "context never cancelled",
+            Signature::ContextNeverCancelled,
             "derived contexts are never cancelled, so the parent keeps every child",
             "call the cancel function (defer cancel()) on every path; go vet's lostcancel finds simple cases",
         );
     }
     if has(&["net/http.(*Transport).dialConn"]) {
         return named(
-            "HTTP response bodies never closed",
+            Signature::HttpBodiesNeverClosed,
             "connection buffers accumulate: response bodies are not closed, so connections are never reused or freed",
             "defer resp.Body.Close() after every successful request, and drain the body",
         );
@@ -619,14 +930,14 @@ pub fn heap_signature(
         "runtime.hashGrow",
     ]) {
         return named(
-            "map that only grows",
+            Signature::MapThatOnlyGrows,
             "entries are added to a map and never removed (a cache without eviction)",
             "bound it: an LRU or TTL eviction, clear and rebuild, or weak pointers (Go 1.24 weak/unique)",
         );
     }
     if bytes_per_object >= 64.0 * 1024.0 {
         return named(
-            "large buffers retained",
+            Signature::LargeBuffersRetained,
             "large buffers stay reachable; a small subslice or substring can keep a whole backing array alive",
             "copy what you keep (bytes.Clone, strings.Clone) instead of slicing a large buffer",
         );

@@ -109,7 +109,7 @@ fn leaky_go_program() {
         ),
         "{report:#?}"
     );
-    assert_eq!(top.rule.as_deref(), Some("chan send"));
+    assert_eq!(top.rule, Some(drift::Rule::ChanSend));
     assert_eq!(top.created_by.as_deref(), Some("main.blockedSender"));
     assert!((top.growth_per_min / 60.0 > 0.0));
     if has_leak_profile {

@@ -143,8 +143,8 @@ fn groups_and_verdicts_from_dumps() {
             f.function.clone(),
             f.line,
             f.verdict,
-            f.rule.clone().unwrap(),
-            f.signature.clone(),
+            f.rule.unwrap(),
+            f.signature,
         )
     };
     let rows: Vec<_> = report.findings.iter().map(row).collect();
@@ -154,12 +154,14 @@ fn groups_and_verdicts_from_dumps() {
             .unwrap_or_else(|| panic!("{name} missing from {rows:#?}"))
             .clone()
     };
-    // The confirmed leak ranks with confidence 1; the send leak is a leak.
-    assert_eq!(find("main.gather").2, Verdict::Leak);
+    // The goroutine the runtime marked leaked never grows in number: it
+    // is stuck, not a growing leak (it was a leak before issue 9's
+    // "select {} ranked first"). The send leak is a leak.
+    assert_eq!(find("main.gather").2, Verdict::Stuck);
     let send = find("main.fetchAll.func1");
     assert_eq!(
-        (send.1, send.2, send.3.as_str()),
-        (44, Verdict::Leak, "chan send")
+        (send.1, send.2, send.3),
+        (44, Verdict::Leak, Rule::ChanSend)
     );
     let top = report
         .findings
@@ -167,30 +169,31 @@ fn groups_and_verdicts_from_dumps() {
         .find(|f| f.function == "main.fetchAll.func1")
         .unwrap();
     assert!((top.growth_per_min - 5.0).abs() < 0.01);
-    assert_eq!(top.unit, "goroutines");
+    assert_eq!(top.unit, drift::Unit::Goroutines);
     assert_eq!(top.created_by.as_deref(), Some("main.fetchAll"));
     assert!(top.notes.iter().any(|n| n.contains("waited 11 minutes")));
     let waits: Vec<Option<u64>> = (0..12).map(Some).collect();
     assert_eq!(top.evidence.wait_minutes, waits);
     // The idle pool is stable, the warm-up pool a plateau.
     assert_eq!(find("main.worker").2, Verdict::Stable);
-    assert_eq!(find("main.worker").3, "chan receive");
+    assert_eq!(find("main.worker").3, Rule::ChanReceive);
     assert_eq!(find("main.(*srv).loop").2, Verdict::Plateau);
     // HTTP bodies: both loops, named.
     let read = find("net/http.(*persistConn).readLoop");
     assert_eq!(read.2, Verdict::Leak);
-    assert_eq!(read.3, "io");
-    assert_eq!(read.4.as_deref(), Some("HTTP response bodies never closed"));
+    assert_eq!(read.3, Rule::Io);
+    assert_eq!(read.4, Some(drift::Signature::HttpBodiesNeverClosed));
     let write = find("net/http.(*persistConn).writeLoop");
     assert_eq!(
-        (write.2, write.4.as_deref()),
-        (Verdict::Leak, Some("HTTP response bodies never closed"))
+        (write.2, write.4),
+        (Verdict::Leak, Some(drift::Signature::HttpBodiesNeverClosed))
     );
     // select {} that does not grow is stable, but named.
     let forever = find("main.forever");
     assert_eq!(forever.2, Verdict::Stable);
-    assert_eq!(forever.4.as_deref(), Some("select with no way out"));
-    // Ranked: leaks first, the fastest-growing leak first among them.
+    assert_eq!(forever.4, Some(drift::Signature::SelectWithNoWayOut));
+    // Ranked: leaks first, the fastest-growing leak first among them; the
+    // stuck goroutine after everything that grows.
     assert_eq!(report.findings[0].verdict, Verdict::Leak);
     assert!(
         report
@@ -198,7 +201,17 @@ fn groups_and_verdicts_from_dumps() {
             .iter()
             .take_while(|f| f.verdict == Verdict::Leak)
             .count()
-            == 4
+            == 3
+    );
+    let stuck = report
+        .findings
+        .iter()
+        .position(|f| f.verdict == Verdict::Stuck)
+        .unwrap();
+    assert!(
+        report.findings[..stuck]
+            .iter()
+            .all(|f| f.verdict >= Verdict::Suspect)
     );
 }
 
@@ -286,13 +299,14 @@ fn proto_profiles_and_leak_profile() {
         .iter()
         .map(|f| (f.function.as_str(), f.verdict))
         .collect();
-    // The worker loop (constant 4) is not reported. The growing leak ranks
-    // above the confirmed but constant one: it holds all of the growth.
+    // The worker loop (constant 4) is not reported. The confirmed but
+    // constant group is stuck (a leak before issue 9), after the growing
+    // leak, and certain.
     assert_eq!(
         v,
         vec![
             ("main.produce", Verdict::Leak),
-            ("main.(*db).get", Verdict::Leak)
+            ("main.(*db).get", Verdict::Stuck)
         ]
     );
     assert_eq!(report.findings[1].confidence, 1.0);
@@ -408,13 +422,13 @@ fn ticker_loops_are_linked_to_their_ticker() {
         .find(|f| f.kind == drift::Kind::Goroutine)
         .unwrap();
     assert_eq!(g.verdict, Verdict::Leak);
-    assert_eq!(g.signature.as_deref(), Some("ticker loop never stopped"));
+    assert_eq!(g.signature, Some(drift::Signature::TickerLoopNeverStopped));
     let h = report
         .findings
         .iter()
         .find(|f| f.kind == drift::Kind::Heap)
         .unwrap();
-    assert_eq!(h.signature.as_deref(), Some("ticker never stopped"));
+    assert_eq!(h.signature, Some(drift::Signature::TickerNeverStopped));
 }
 
 /// Dumps pushed directly group exactly as through `to_profile`, and also
@@ -487,4 +501,89 @@ fn repeated_goroutines_in_a_dump_only_add_to_counts() {
             Some(once.max_wait_minutes(i, 0).unwrap_or(0) + 5)
         );
     }
+}
+
+/// Issue 9, false alarm 5: on a real third-party service the rank-1
+/// finding was a LEAK of one goroutine at 0 goroutines/min, a deliberate
+/// `select {}` park that the runtime's leak detector (rightly) reports.
+/// It is "stuck": listed, never above growth. A confirmed group that does
+/// grow is a leak, with confidence 1.
+#[test]
+fn a_confirmed_goroutine_that_does_not_grow_is_stuck() {
+    let park = [
+        ("runtime.gopark", "proc.go", 460),
+        ("runtime.block", "select.go", 104),
+        (
+            "github.com/vendor/agent.(*Agent).Run",
+            "/mod/agent/agent.go",
+            88,
+        ),
+    ];
+    let send = [
+        ("runtime.gopark", "proc.go", 460),
+        ("runtime.chansend1", "chan.go", 161),
+        ("main.notify.func1", "/src/n.go", 14),
+    ];
+    let poll = [
+        ("runtime.gopark", "proc.go", 460),
+        ("runtime.selectgo", "select.go", 351),
+        ("main.(*watcher).poll", "/src/w.go", 51),
+    ];
+    let mut b = GoroutineSeriesBuilder::new(GroupOptions::default());
+    for m in 0..12i64 {
+        let mut p = Builder::goroutine();
+        let s = p.stack(&park);
+        p.goroutine_sample(s, 1, &[]);
+        let s = p.stack(&send);
+        p.goroutine_sample(s, 3 + 2 * m, &[]);
+        // A pool that warms up: a plateau.
+        let s = p.stack(&poll);
+        p.goroutine_sample(s, (4 * m).min(16), &[]);
+        p.p.time_nanos = m * MIN;
+        b.push(&p.p).unwrap();
+    }
+    let mut leak = Builder::goroutine();
+    for frames in [&park[..], &send[..]] {
+        let s = leak.stack(frames);
+        leak.goroutine_sample(s, 1, &[]);
+    }
+    b.push_leak_profile(&leak.p);
+    let report = Report::new(analyze_goroutines(
+        &b.finish(),
+        &GoroutineOptions::default(),
+    ));
+    let v: Vec<(&str, Verdict)> = report
+        .findings
+        .iter()
+        .map(|f| (f.function.as_str(), f.verdict))
+        .collect();
+    assert_eq!(
+        v,
+        vec![
+            ("main.notify.func1", Verdict::Leak),
+            ("github.com/vendor/agent.(*Agent).Run", Verdict::Stuck),
+            ("main.(*watcher).poll", Verdict::Plateau),
+        ]
+    );
+    assert_eq!(report.findings[0].confidence, 1.0);
+    let stuck = &report.findings[1];
+    assert_eq!(stuck.growth_per_min, 0.0);
+    assert!(stuck.notes.iter().any(|n| n.contains("does not grow")));
+    assert_eq!(stuck.signature, Some(drift::Signature::SelectWithNoWayOut));
+    let json = serde_json::to_value(stuck).unwrap();
+    assert_eq!(json["verdict"], "stuck");
+    let mut text = Vec::new();
+    drift::render::render_text(
+        &mut text,
+        &drift::render::Header::default(),
+        &report.findings,
+        &Default::default(),
+    )
+    .unwrap();
+    let text = String::from_utf8(text).unwrap();
+    assert!(text.contains("#2 STUCK goroutines"), "{text}");
+    assert!(
+        text.contains("summary: 1 leak, 1 stuck, 1 plateau"),
+        "{text}"
+    );
 }

@@ -214,14 +214,14 @@ fn small_service_findings() {
         (top.kind, top.file.as_str(), top.line),
         (Kind::Heap, "/src/leak.go", 31)
     );
-    assert_eq!(top.unit, "bytes");
+    assert_eq!(top.unit, drift::Unit::Bytes);
     assert!((top.growth_per_min - 2.0 * MB).abs() < 0.1 * MB);
-    assert_eq!(top.signature.as_deref(), Some("map that only grows"));
+    assert_eq!(top.signature, Some(drift::Signature::MapThatOnlyGrows));
     assert!(top.evidence.share_of_growth > 0.6);
     assert_eq!(top.stack[2].function, "runtime.mapassign_faststr");
     assert_eq!(
-        report.findings[1].signature.as_deref(),
-        Some("ticker never stopped")
+        report.findings[1].signature,
+        Some(drift::Signature::TickerNeverStopped)
     );
     let churn = &report.findings[3];
     assert!(churn.evidence.turnover.unwrap() > 100.0);

@@ -219,12 +219,14 @@ proptest! {
     }
 
     /// Sampling the same process faster or slower (x scaled) changes the
-    /// rate, not the verdict: every threshold applies to the fitted rise.
+    /// rate, not the verdict: every threshold applies to the fitted rise,
+    /// as long as both spans are long enough for a rate at all.
     #[test]
     fn invariant_under_time_scaling(s in any_series(), c in 0.01f64..100.0) {
         let a = assess(&s, &Thresholds::heap());
         let stretched = Series::new(s.x.iter().map(|x| x * c).collect(), s.y.clone());
         let b = assess(&stretched, &Thresholds::heap());
+        prop_assume!(a.rate_known && b.rate_known);
         prop_assert_eq!(a.verdict, b.verdict);
         prop_assert!((a.confidence - b.confidence).abs() < 1e-6);
         prop_assert!((a.slope - b.slope * c).abs() <= 1e-6 * a.slope.abs().max(1.0));
@@ -283,4 +285,74 @@ fn short_warm_up_in_a_long_series_is_a_plateau() {
         .collect();
     let a = assess(&Series::new(x, y), &Thresholds::heap());
     assert_eq!(a.verdict, Verdict::Plateau, "{a:?}");
+}
+
+/// Issue 9, false alarm 4: an LRU filling as 1 − exp(−t/τ) with τ longer
+/// than the window rises almost straight, its last third at over half its
+/// first third's rate, and was called a leak. It bends, and a bend that
+/// stands out from the noise is "still rising, slowing": suspect.
+#[test]
+fn a_cache_still_filling_is_suspect_not_leak() {
+    for seed in 0..12 {
+        let nz = noise(seed + 100, 40);
+        // 40 snapshots over 19.5 minutes, τ = 30 minutes, ±0.3% noise.
+        let s = series(40, |i, t| {
+            200.0 * MB * (1.0 - (-t / 1800.0).exp()) * (1.0 + 0.003 * nz[i])
+        });
+        let a = assess(&s, &Thresholds::heap());
+        assert_eq!(a.verdict, Verdict::Suspect, "seed {seed}: {a:?}");
+        assert!(
+            a.notes.iter().any(|n| n.contains("still rising, slowing")),
+            "{a:?}"
+        );
+        assert!(a.late_ratio.unwrap() > 0.5, "the old rule passed it: {a:?}");
+    }
+}
+
+/// Issue 9, honesty 6: snapshots whose times are a copy's modification
+/// times, all within 20 ms, gave "+835 GB/min". No rate, no leak.
+#[test]
+fn no_rate_over_no_time() {
+    let x: Vec<f64> = (0..18).map(|i| i as f64 * 0.001).collect();
+    let y: Vec<f64> = (0..18).map(|i| i as f64 * 4.0 * MB).collect();
+    let a = assess(&Series::new(x, y), &Thresholds::heap());
+    assert_eq!(a.verdict, Verdict::Suspect, "{a:?}");
+    assert!(!a.rate_known);
+    assert_eq!((a.slope, a.rise), (0.0, 0.0));
+    assert!(a.confidence <= 0.2);
+    assert!(a.notes.iter().any(|n| n.contains("no rate")), "{a:?}");
+    // Spread over minutes but 5 ms apart on median: 490 snapshots of a
+    // copy in 2.5 s, then 10 taken later.
+    let mut x: Vec<f64> = (0..490).map(|i| i as f64 * 0.005).collect();
+    x.extend((1..=10).map(|i| 60.0 * i as f64));
+    let y: Vec<f64> = (0..500).map(|i| i as f64 * MB).collect();
+    let a = assess(&Series::new(x, y), &Thresholds::heap());
+    assert!(!a.rate_known && a.verdict < Verdict::Leak, "{a:?}");
+    // A second and a half at 100 ms: a rate (heapdrift watch --every 100ms).
+    let x: Vec<f64> = (0..16).map(|i| i as f64 * 0.1).collect();
+    let y: Vec<f64> = (0..16).map(|i| i as f64 * MB).collect();
+    let a = assess(&Series::new(x, y), &Thresholds::heap());
+    assert!(a.rate_known && a.verdict == Verdict::Leak, "{a:?}");
+}
+
+proptest! {
+    /// A saturating rise, A·(1 − exp(−t/τ)) on any base, is never a leak
+    /// once it slows by a quarter or more over the window (τ up to twice
+    /// the window; slower, it is as straight as a leak under varying
+    /// load).
+    #[test]
+    fn a_concave_saturating_series_is_never_a_leak(
+        n in 6usize..200,
+        step in 1.0f64..600.0,
+        amplitude in 1e5f64..1e10,
+        tau_over_window in 0.02f64..2.0,
+        base in 0.0f64..1e10,
+    ) {
+        let window = step * (n - 1) as f64;
+        let tau = tau_over_window * window;
+        let x: Vec<f64> = (0..n).map(|i| i as f64 * step).collect();
+        let y = x.iter().map(|t| base + amplitude * (1.0 - (-t / tau).exp())).collect();
+        let a = assess(&Series::new(x, y), &Thresholds::heap());
+        prop_assert!(a.verdict != Verdict::Leak, "{:?}", a);
+    }
 }

@@ -162,7 +162,7 @@ fn finding(kind: Kind, verdict: Verdict, function: &str, confidence: f64, share:
         file: String::new(),
         line: 0,
         growth_per_min: 1.0,
-        unit: "bytes".into(),
+        unit: drift::Unit::Bytes,
         confidence,
         score: drift::verdict::score(confidence, share),
         rule: None,
@@ -289,10 +289,7 @@ fn http_connection_goroutines_point_at_the_growing_call_site() {
         (top.function.as_str(), top.file.as_str(), top.line),
         ("main.(*Checker).Check", "/src/main.go", 55)
     );
-    assert_eq!(
-        top.signature.as_deref(),
-        Some("HTTP response bodies never closed")
-    );
+    assert_eq!(top.signature, Some(drift::Signature::HttpBodiesNeverClosed));
     assert!(
         top.blocking_frame
             .as_ref()

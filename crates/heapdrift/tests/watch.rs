@@ -523,8 +523,8 @@ fn the_rss_is_read_from_metrics_each_round_and_archived() {
         "{stdout}"
     );
     // 1.20e7, 1.21e7, ...: the live totals follow the latest reading.
-    assert!(stdout.contains("Sys 12.5MiB  RSS 11.4MiB"), "{stdout}");
-    assert!(stdout.contains("RSS 11.5MiB"), "{stdout}");
+    assert!(stdout.contains("Sys 12.5 MiB  RSS 11.4 MiB"), "{stdout}");
+    assert!(stdout.contains("RSS 11.5 MiB"), "{stdout}");
     let me = std::process::id();
     let port = bare.port;
     assert!(

@@ -212,6 +212,8 @@ enum HeapRows {
     Index {
         sites: Vec<Site>,
         has_metric: [bool; METRICS],
+        /// The profiles' sampling period, bytes, when known.
+        period: Option<i64>,
         time_nanos: Vec<i64>,
         breaks: Vec<usize>,
         rows: Vec<Vec<[i64; METRICS]>>,
@@ -286,7 +288,15 @@ impl SeriesBuilder {
     /// Heap snapshots of `kind` will come as per-site values from an
     /// archive's index ([`Data::Sites`]), over this site table, attributed
     /// with the default options.
-    pub fn index_sites(&mut self, kind: Kind, sites: Vec<Site>, has_metric: [bool; METRICS]) {
+    /// `period` is the profiles' sampling period (bytes), which the index
+    /// does not keep: the caller reads it from one of the files.
+    pub fn index_sites(
+        &mut self,
+        kind: Kind,
+        sites: Vec<Site>,
+        has_metric: [bool; METRICS],
+        period: Option<i64>,
+    ) {
         let stream = match kind {
             Kind::HeapDebug1 => &mut self.heap_text,
             _ => &mut self.heap_proto,
@@ -294,6 +304,7 @@ impl SeriesBuilder {
         stream.builder = HeapRows::Index {
             sites,
             has_metric,
+            period,
             time_nanos: Vec::new(),
             breaks: Vec::new(),
             rows: Vec::new(),
@@ -729,11 +740,12 @@ fn finish_heap(
         HeapRows::Index {
             sites,
             has_metric,
+            period,
             time_nanos,
             breaks,
             rows,
             ..
-        } => HeapSeries::from_parts(time_nanos, breaks, sites, has_metric, rows).map_err(
+        } => HeapSeries::from_parts(time_nanos, breaks, sites, has_metric, rows, period).map_err(
             |error| SeriesError::Series {
                 path: points.first().map(|p| p.to_string()).unwrap_or_default(),
                 error,

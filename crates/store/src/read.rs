@@ -208,7 +208,15 @@ pub fn build_series(
                     stack: s.stack,
                 })
                 .collect();
-            b.index_sites(kind, sites, m.has_metric);
+            // The index does not keep the profiles' sampling period
+            // (drift's per-site sampling model needs it): the first heap
+            // file of the kind that reads gives it.
+            let period = infos
+                .iter()
+                .filter(|s| s.kind == kind && s.status == "ok")
+                .find_map(|s| read_parsed(archive, s, &opts.parse).ok())
+                .map(|p| p.profile.period);
+            b.index_sites(kind, sites, m.has_metric, period);
             (Some(kind), m.snapshots.into_iter().zip(m.rows).peekable())
         }
         None => (None, Vec::new().into_iter().zip(Vec::new()).peekable()),

@@ -134,8 +134,9 @@ pub struct Suspect {
     pub function: String,
     pub file: String,
     pub line: i64,
-    pub growth_per_min: f64,
-    pub unit: String,
+    /// `None` while the series spans too little time for a rate.
+    pub growth_per_min: Option<f64>,
+    pub unit: drift::Unit,
     pub confidence: f64,
     /// The evidence series, for a sparkline.
     pub values: Vec<f64>,

@@ -5,27 +5,13 @@
 use std::fmt::Write;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use drift::units::bytes;
+
 use crate::{Event, Suspect, TargetState, Totals, WatchState};
 
 /// A sparkline of at most `width` characters (the last values when longer).
 pub fn sparkline(values: &[f64], width: usize) -> String {
     drift::render::bars(&values[values.len().saturating_sub(width)..])
-}
-
-/// 1536 -> "1.5KiB".
-pub fn bytes(n: f64) -> String {
-    let units = ["B", "KiB", "MiB", "GiB", "TiB"];
-    let mut v = n;
-    let mut u = 0;
-    while v.abs() >= 1024.0 && u + 1 < units.len() {
-        v /= 1024.0;
-        u += 1;
-    }
-    if u == 0 {
-        format!("{v:.0}B")
-    } else {
-        format!("{v:.1}{}", units[u])
-    }
 }
 
 fn opt_bytes(v: Option<u64>) -> String {
@@ -57,12 +43,9 @@ pub fn utc(t: SystemTime) -> String {
 }
 
 fn growth(s: &Suspect) -> String {
-    match s.unit.as_str() {
-        "bytes" => {
-            let sign = if s.growth_per_min < 0.0 { "-" } else { "+" };
-            format!("{sign}{}/min", bytes(s.growth_per_min.abs()))
-        }
-        u => format!("{:+.1} {u}/min", s.growth_per_min),
+    match s.growth_per_min {
+        Some(g) => drift::units::rate(g, s.unit),
+        None => "no rate yet".into(),
     }
 }
 
@@ -340,9 +323,9 @@ mod tests {
 
     #[test]
     fn formats() {
-        assert_eq!(bytes(1536.0), "1.5KiB");
-        assert_eq!(bytes(12.0), "12B");
-        assert_eq!(bytes(5.0 * 1024.0 * 1024.0), "5.0MiB");
+        assert_eq!(bytes(1536.0), "1.5 KiB");
+        assert_eq!(bytes(12.0), "12 B");
+        assert_eq!(bytes(5.0 * 1024.0 * 1024.0), "5.0 MiB");
         assert_eq!(
             utc(UNIX_EPOCH + Duration::from_secs(1_795_712_645)),
             "2026-11-26T17:04:05Z"

@@ -599,12 +599,12 @@ impl Worker {
             .into_iter()
             .take(self.opts.suspects)
             .map(|f| Suspect {
+                growth_per_min: f.rate_known().then_some(f.growth_per_min),
                 kind: f.kind,
                 verdict: f.verdict,
                 function: f.function,
                 file: f.file,
                 line: f.line,
-                growth_per_min: f.growth_per_min,
                 unit: f.unit,
                 confidence: f.confidence,
                 values: f.evidence.values,

@@ -41,20 +41,31 @@ async function getJSON(url) {
 
 // --- formatting -----------------------------------------------------------
 
+// Bytes and counts as drift::units prints them (the text report, the live
+// view): 1024-based, B KiB MiB GiB TiB, one decimal under 100 of the unit,
+// none from 100. toFixed rounds an exact tie away from zero, and so does
+// drift::units.
+const BINARY = ['KiB', 'MiB', 'GiB', 'TiB'];
+
 function bytes(v) {
-  const a = Math.abs(v);
-  const units = [['GB', 1 << 30], ['MB', 1 << 20], ['kB', 1 << 10]];
-  for (const [u, s] of units) {
-    if (a >= s) return `${(v / s).toFixed(a / s >= 100 ? 0 : a / s >= 10 ? 1 : 2)}${u}`;
+  if (!(Math.abs(v) >= 1024)) {
+    const s = v.toFixed(0);
+    if (s.replace('-', '') !== '1024') return `${s} B`;
   }
-  return `${Math.round(v)}B`;
+  let x = v / 1024, u = 0;
+  while (Math.abs(x) >= 1024 && u + 1 < BINARY.length) { x /= 1024; u++; }
+  const s = x.toFixed(Math.abs(x) >= 100 ? 0 : 1);
+  if (s.replace('-', '') === '1024' && u + 1 < BINARY.length) return `${(x / 1024).toFixed(1)} ${BINARY[u + 1]}`;
+  return `${s} ${BINARY[u]}`;
+}
+
+function count(v) {
+  const a = Math.abs(v);
+  return v.toFixed(a >= 100 || Number.isInteger(v) ? 0 : a >= 10 ? 1 : 2);
 }
 
 function amount(v, unit) {
-  if (unit === 'bytes') return bytes(v);
-  if (Math.abs(v) >= 1e6) return `${(v / 1e6).toFixed(1)}M`;
-  if (Math.abs(v) >= 1e4) return `${(v / 1e3).toFixed(1)}k`;
-  return String(Math.round(v * 100) / 100);
+  return unit === 'bytes' ? bytes(v) : count(v);
 }
 
 function pad(n) { return String(n).padStart(2, '0'); }
@@ -91,7 +102,7 @@ function ticks(lo, hi, n) {
 }
 
 function byteTicks(lo, hi, n) {
-  // Powers of two read better for bytes: step = 2^k × {1, 2.5, 5} kB-ish.
+  // Powers of two read better for bytes: step = 2^k × {1, 2.5, 5} KiB-ish.
   if (!(hi > lo)) return [lo];
   const raw = (hi - lo) / n;
   let step = 1;
@@ -173,7 +184,7 @@ function timeline(f) {
     // Inside the plot, under the line: the verdict label owns the margin.
     root.append(svg('text', { class: 'plateau-label', x: M.l + 6, y: Math.min(py + 14, H - M.b - 4) }, `plateau ${amount(f.plateau, f.unit)}`));
   }
-  const label = { leak: 'LEAK', suspect: 'SUSPECT', plateau: 'PLATEAU', stable: 'STABLE' }[f.verdict] || f.verdict;
+  const label = { leak: 'LEAK', suspect: 'SUSPECT', stuck: 'STUCK', plateau: 'PLATEAU', stable: 'STABLE' }[f.verdict] || f.verdict;
   root.append(svg('text', { class: `verdict ${f.verdict}`, x: W - M.r + 4, y: M.t + 10 }, label));
   root.append(svg('text', { x: W - M.r + 4, y: M.t + 26 }, f.rate));
   const r = pts.length > 200 ? 1.8 : 3;

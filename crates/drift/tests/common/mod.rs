@@ -142,3 +142,5 @@ impl Rng {
         (*s >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
     }
 }
+
+pub mod gosim;

@@ -89,7 +89,9 @@ func main() {
 		write(dir, fmt.Sprintf("goroutine-%02d.txt", snap), func(f *os.File) error {
 			return pprof.Lookup("goroutine").WriteTo(f, 2)
 		})
-		time.Sleep(20 * time.Millisecond)
+		// 12 snapshots over more than a second: drift states no rate over
+		// less (docs/drift-model.md, "no rate over no time").
+		time.Sleep(150 * time.Millisecond)
 	}
 	if p := pprof.Lookup("goroutineleak"); p != nil {
 		write(dir, "goroutineleak.pb.gz", func(f *os.File) error { return p.WriteTo(f, 0) })

@@ -39,7 +39,7 @@ pub struct FindingView<'a> {
     pub rank: usize,
     #[serde(flatten)]
     pub finding: &'a Finding,
-    /// The growth rate as the text report prints it (`+1.2MB/min`).
+    /// The growth rate as the text report prints it (`+1.2 MiB/min`).
     pub rate: String,
     /// The series' points: time (Unix ns), value, and the snapshot it was
     /// read from (null when unknown).
@@ -196,7 +196,11 @@ fn finding_view<'a>(rank: usize, f: &'a Finding, a: &'a Analysis) -> FindingView
     FindingView {
         rank,
         finding: f,
-        rate: drift::render::rate(f.growth_per_min, &f.unit),
+        rate: if f.rate_known() {
+            drift::units::rate(f.growth_per_min, f.unit)
+        } else {
+            "no rate".into()
+        },
         trend: trend(
             &ev.times,
             &ev.values,
