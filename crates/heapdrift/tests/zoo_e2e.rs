@@ -25,6 +25,8 @@
 //! - `// PLATEAU:`: the site is not `leak`;
 //! - `// CONTROL:`: no finding of any kind is `leak`.
 //!
+//! `ZOO_E2E_KEEP=1` keeps the recordings (the path is printed).
+//!
 //! testdata/zoo/known-misses.txt lists the (row, mode) pairs that fail
 //! today for engine gaps being fixed in crates/drift; they are reported, not
 //! failed, and one that passes is printed so the list gets pruned. Any other
@@ -787,13 +789,18 @@ fn zoo_both_recording_modes() {
         unexpected.len(),
         unexpected.join("\n")
     );
-    // Removing the recordings (some 20,000 files) counts too.
-    let removing = Instant::now();
-    drop(tmp);
-    println!(
-        "Removed the recordings in {:.1} s.",
-        removing.elapsed().as_secs_f64()
-    );
+    // ZOO_E2E_KEEP keeps the recordings (mode A's files, mode B's archive)
+    // for a look; removing them (some 20,000 files) counts otherwise.
+    if std::env::var_os("ZOO_E2E_KEEP").is_some() {
+        println!("Kept the recordings in {}.", tmp.keep().display());
+    } else {
+        let removing = Instant::now();
+        drop(tmp);
+        println!(
+            "Removed the recordings in {:.1} s.",
+            removing.elapsed().as_secs_f64()
+        );
+    }
     // The budget excludes `go build`, which a cold Go cache makes slow.
     let ours = t0.elapsed() - built;
     assert!(ours < BUDGET, "took {ours:?} after the build");
