@@ -43,7 +43,7 @@ services = sys.argv[5:]
 # warm-up, so that a plateau is not mistaken for growth).
 EXTRA = {"smallunderplateau": ["-memprofilerate", "4096"]}
 START = {"smallunderplateau": 25.0, "lru": 17.0}
-MARK = re.compile(r"//\s*(LEAK|CONTROL|PLATEAU):\s*(\S+)")
+MARK = re.compile(r"//\s*(LEAK(?:-SLOW|-MEMORY)?|CONTROL|PLATEAU):\s*(\S+)")
 
 def markers(svc):
     out = []

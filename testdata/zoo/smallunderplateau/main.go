@@ -160,3 +160,10 @@ func main() {
 		}
 	})
 }
+
+// Recording mode B (Go's default MemProfileRate) runs the service ten times
+// faster: at rate 1 the leak is one heap sample a minute, and with its 50
+// MiB live heap the service collects only every ~10 s, so a few minutes
+// hold a few samples. At -rate 10 three minutes hold half an hour of
+// service: ~9 samples a minute, a collection every few seconds.
+// zoo:flags B: -rate 10

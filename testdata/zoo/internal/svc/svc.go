@@ -65,6 +65,26 @@ func (c *Config) Interval(base time.Duration) time.Duration {
 // the background, prints "listening on ADDR" as the first line on stdout and
 // returns the base URL ("http://ADDR") for the service's own client.
 func (c *Config) Serve(mux *http.ServeMux) string {
+	return c.ServeServer(c.Listen(), &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second})
+}
+
+// Listen opens the service's listener on the -addr address.
+func (c *Config) Listen() net.Listener {
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		log.Fatal(err)
+	}
+	return ln
+}
+
+// ServeServer is Serve for a service that configures its own http.Server
+// (timeouts, ConnState hooks): srv.Handler must be a *http.ServeMux, on
+// which the pprof endpoints are registered.
+func (c *Config) ServeServer(ln net.Listener, srv *http.Server) string {
+	mux, ok := srv.Handler.(*http.ServeMux)
+	if !ok {
+		log.Fatal("svc: the server's handler must be a *http.ServeMux")
+	}
 	// pprof.Index serves every named profile (heap, goroutine, goroutineleak, ...).
 	mux.HandleFunc("/debug/pprof/", pprof.Index)
 	mux.HandleFunc("/debug/pprof/cmdline", pprof.Cmdline)
@@ -72,14 +92,9 @@ func (c *Config) Serve(mux *http.ServeMux) string {
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
 
-	ln, err := net.Listen("tcp", c.Addr)
-	if err != nil {
-		log.Fatal(err)
-	}
 	addr := ln.Addr().String()
 	fmt.Printf("listening on %s\n", addr)
 	go func() {
-		srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 		if err := srv.Serve(ln); err != nil {
 			log.Fatal(err)
 		}
