@@ -412,7 +412,10 @@ impl GoroutineSeriesBuilder {
     /// its stacks carry no state label).
     pub fn push_leak_profile(&mut self, p: &Profile) {
         for s in &p.samples {
-            if s.values.first().copied().unwrap_or(0) <= 0 {
+            // A sample without frames (a main goroutine parked in
+            // `select {}`) names no site: matched on its empty frame it
+            // would confirm every frameless group.
+            if s.values.first().copied().unwrap_or(0) <= 0 || s.locations.is_empty() {
                 continue;
             }
             let c = self.classify(stack_frames(p, &s.locations), None, None);

@@ -587,3 +587,28 @@ fn a_confirmed_goroutine_that_does_not_grow_is_stuck() {
         "{text}"
     );
 }
+
+#[test]
+fn a_frameless_leak_entry_confirms_nothing() {
+    // Go lists a main goroutine parked in `select {}` as a goroutineleak
+    // sample without frames (caddy); goroutine profiles catch a few
+    // goroutines without frames too, in varying numbers.
+    let mut b = GoroutineSeriesBuilder::new(GroupOptions::default());
+    for m in 0..12i64 {
+        let mut p = Builder::goroutine();
+        p.goroutine_sample(Vec::new(), [2, 0, 1, 1, 3][m as usize % 5], &[]);
+        p.p.time_nanos = m * MIN;
+        b.push(&p.p).unwrap();
+    }
+    let mut leak = Builder::goroutine();
+    leak.goroutine_sample(Vec::new(), 1, &[]);
+    b.push_leak_profile(&leak.p);
+    let series = b.finish();
+    assert!(series.groups.iter().all(|g| !g.confirmed_leak));
+    let report = Report::new(analyze_goroutines(&series, &GoroutineOptions::default()));
+    assert!(
+        report.findings.iter().all(|f| f.verdict < Verdict::Stuck),
+        "{:#?}",
+        report.findings
+    );
+}
