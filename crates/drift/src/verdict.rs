@@ -262,7 +262,17 @@ pub fn assess_sampled(s: &Series, th: &Thresholds, sampling: Option<SiteSampling
 /// alarms); with a dozen or so points, thirds are too short for a shape,
 /// so a bend (a cache filling up under the swing) is judged by the
 /// curvature of the whole envelope.
+///
+/// The premise is checked: the values' late spread must be large enough
+/// that their rise does not clear it (by the noise factor). Values that
+/// rise smoothly and then creep (a cache warming up, then replacing
+/// entries one by one) have a floor that rises with them: no second
+/// witness of anything.
 fn floor_leak(s: &Series, th: &Thresholds) -> Option<Assessment> {
+    let values_rise = stats::theil_sen(s).map_or(0.0, |l| l.slope * s.span());
+    if th.noise_factor * late_spread(s) <= values_rise {
+        return None;
+    }
     let window = (s.len() / FLOOR_WINDOWS).max(3);
     let env = stats::low_envelope(s, window, FLOOR_QUANTILE);
     if env.len() < th.min_points.max(6) {

@@ -330,3 +330,29 @@ proptest! {
         prop_assert!(f.verdict >= Verdict::Suspect, "{:#?}", f);
     }
 }
+
+/// The zoo's `lru` control as a CI run's `heapdrift watch` saw it (Go's
+/// default rate, a snapshot every 2 s, one point per GC cycle): 1500
+/// profiles of ~8 KiB filled in the first 28 s, then a miss every half
+/// second evicted the least recently used. The ~23 sampled entries then
+/// random-walk around the bound as sampled arrivals and evictions come, and
+/// here the walk drifted up by two samples. The values rise smoothly and
+/// creep; so does their floor, which is then no second witness of a leak.
+#[test]
+fn an_lru_replacing_entries_at_its_bound_is_no_leak() {
+    use drift::stats::Series;
+    use drift::verdict::{SiteSampling, Thresholds, assess_sampled};
+    let x = vec![
+        0.0, 2.0, 4.0, 6.0, 8.0, 10.0, 12.0, 18.0, 28.0, 36.0, 44.0, 52.0, 62.0, 78.2, 86.2, 94.2,
+        102.2, 110.2, 118.2, 122.2, 140.2, 148.2, 158.2, 166.2, 176.2,
+    ];
+    let y = vec![
+        2113578.0, 2113578.0, 2641973.0, 2641973.0, 4227157.0, 4755551.0, 7397525.0, 8982709.0,
+        11624682.0, 11624682.0, 10567893.0, 10567893.0, 11096287.0, 11624682.0, 11096287.0,
+        12153077.0, 12153077.0, 11624682.0, 11624682.0, 12153077.0, 13209866.0, 12681471.0,
+        12681471.0, 12681471.0, 12153077.0,
+    ];
+    let sampling = SiteSampling::new(8.0 * 1024.0 + 112.0, 512.0 * 1024.0);
+    let a = assess_sampled(&Series::new(x, y), &Thresholds::heap(), sampling);
+    assert!(a.verdict < Verdict::Leak, "{a:#?}");
+}
