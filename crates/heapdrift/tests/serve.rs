@@ -223,7 +223,10 @@ fn count_files(dir: &Path, prefix: &str, suffix: &str) -> usize {
 fn check_globalmap_findings(s: &Server, series: &str) -> Value {
     let heaps = count_files(&globalmap(), "heap-", ".pb.gz");
     let doc = s.json(&format!("/api/series/{series}/findings"));
+    // The report of `hunt --json`, with the series id.
     assert_eq!(doc["series"], series);
+    assert_eq!(doc["schema"], 1);
+    assert_eq!(doc["process"], "globalmap");
     let f = &doc["findings"][0];
     assert_eq!(f["rank"], 1);
     assert_eq!(f["kind"], "heap");
@@ -244,26 +247,32 @@ fn check_globalmap_findings(s: &Server, series: &str) -> Value {
     let snaps = snaps["snapshots"].as_array().unwrap();
     let mut last_t = i64::MIN;
     for p in points {
-        let t = p["t"].as_i64().unwrap();
+        let t = p["time_unix_nanos"].as_i64().unwrap();
         assert!(t > last_t, "points in time order");
         last_t = t;
         let id = p["snapshot"].as_str().expect("each point has its snapshot");
         let snap = snaps.iter().find(|x| x["id"] == id).expect("listed");
         assert_eq!(snap["kind"], "heap");
-        assert_eq!(snap["time"].as_i64().unwrap(), t);
+        assert_eq!(snap["time_unix_nanos"].as_i64().unwrap(), t);
     }
     // It leaks: values grow from first to last, and the trend says so.
     let (v0, v1) = (
-        points[0]["v"].as_f64().unwrap(),
-        points[heaps - 1]["v"].as_f64().unwrap(),
+        points[0]["value"].as_f64().unwrap(),
+        points[heaps - 1]["value"].as_f64().unwrap(),
     );
     assert!(v1 > v0 * 2.0, "{v0} -> {v1}");
+    let (start, end) = (
+        doc["start_unix_nanos"].as_i64().unwrap(),
+        doc["end_unix_nanos"].as_i64().unwrap(),
+    );
+    assert!(start <= points[0]["time_unix_nanos"].as_i64().unwrap());
+    assert!(last_t <= end);
     let trend = &f["trend"];
     assert!(trend["slope_per_sec"].as_f64().unwrap() > 0.0);
     let seg = &trend["segments"][0];
-    assert_eq!(seg["from"], 0);
-    assert_eq!(seg["to"].as_u64().unwrap() as usize, heaps - 1);
-    assert!(seg["v_end"].as_f64().unwrap() > seg["v_start"].as_f64().unwrap());
+    assert_eq!(seg["first_point"], 0);
+    assert_eq!(seg["last_point"].as_u64().unwrap() as usize, heaps - 1);
+    assert!(seg["end_value"].as_f64().unwrap() > seg["start_value"].as_f64().unwrap());
     assert_eq!(f["plateau"], Value::Null);
     // Links into the pprof views: the latest snapshot, and last vs first.
     let last = points[heaps - 1]["snapshot"].as_str().unwrap();
@@ -358,6 +367,16 @@ fn serves_plain_files() {
     assert!(series["span_seconds"].as_f64().unwrap() > 60.0);
     assert_eq!(series["restarts"], 0);
     assert_eq!(series["gaps"], 0, "regular intervals: no gaps");
+    // First and last of the snapshots the series lists.
+    let snaps = s.json("/api/series/files/snapshots");
+    let times: Vec<i64> = snaps["snapshots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["time_unix_nanos"].as_i64().unwrap())
+        .collect();
+    assert_eq!(series["first_unix_nanos"].as_i64(), times.first().copied());
+    assert_eq!(series["last_unix_nanos"].as_i64(), times.last().copied());
     let doc = check_globalmap_findings(&s, "files");
     check_memory(&s, "files");
     check_page(&s);

@@ -65,6 +65,10 @@ impl<'a, F: Serialize> Report<'a, F> {
 /// `hunt --json`'s report of drift's findings.
 pub type HuntReport<'a> = Report<'a, &'a [Finding]>;
 
+/// `GET /api/series/{id}/findings`: the same report, its findings with
+/// what the dashboard draws, and `series` set.
+pub type FindingsReport<'a> = Report<'a, Vec<FindingView<'a>>>;
+
 /// Several reports: several series of an archive (`archive`), or several
 /// processes among plain files (`inputs`).
 #[derive(Clone, Debug, Serialize)]
@@ -200,12 +204,13 @@ pub struct Trend {
 }
 
 /// The line `value = intercept + slope_per_sec × (t − origin)/1e9` over the
-/// points `from..=to`, where `origin_unix_nanos` is the series' first
-/// time; its end points are given too.
+/// points `first_point..=last_point` (indexes into the finding's points),
+/// where `origin_unix_nanos` is the series' first time; its end points are
+/// given too.
 #[derive(Serialize, Debug, PartialEq)]
 pub struct TrendSegment {
-    pub from: usize,
-    pub to: usize,
+    pub first_point: usize,
+    pub last_point: usize,
     pub origin_unix_nanos: i64,
     pub intercept: f64,
     pub start_unix_nanos: i64,
