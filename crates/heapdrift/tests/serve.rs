@@ -467,6 +467,141 @@ fn serves_an_archive_while_it_grows() {
     assert!(doc2["findings"].is_array());
 }
 
+/// Keys that name a time without saying its unit; times are
+/// `*_unix_nanos` in every document (series::json).
+const BARE_TIME_NAMES: [&str; 9] = [
+    "t", "t0", "time", "from", "to", "start", "end", "t_start", "t_end",
+];
+
+/// Checks that no key of `v` is a bare time name and that every integer
+/// that can only be a Unix-nanosecond time (after 1973) sits under a
+/// `*_unix_nanos` key; returns how many `*_unix_nanos` keys it saw.
+fn check_time_names(at: &str, v: &Value) -> usize {
+    match v {
+        Value::Object(m) => m
+            .iter()
+            .map(|(k, x)| {
+                let here = format!("{at}.{k}");
+                assert!(
+                    !BARE_TIME_NAMES.contains(&k.as_str()),
+                    "{here}: a time named without its unit"
+                );
+                if x.as_i64().is_some_and(|n| n >= 100_000_000_000_000_000) {
+                    assert!(k.ends_with("_unix_nanos"), "{here} = {x}: a time");
+                }
+                usize::from(k.ends_with("_unix_nanos")) + check_time_names(&here, x)
+            })
+            .sum(),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .map(|(i, x)| check_time_names(&format!("{at}[{i}]"), x))
+            .sum(),
+        _ => 0,
+    }
+}
+
+/// `hunt --json` and the dashboard shape the same data the same way
+/// (series::json): a gap of an archive is one object in both, and no
+/// document of either names a time without its unit.
+#[test]
+fn hunt_json_and_dashboard_share_field_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = files_of(&globalmap());
+    let url = "http://127.0.0.1:6060";
+    {
+        let mut a = Archive::open(dir.path()).unwrap();
+        let target = a.target(url).unwrap();
+        let s1 = a
+            .begin_series(target, taken_at(&files[0]), &Identity::default(), "first")
+            .unwrap();
+        for p in &files {
+            put(&mut a, s1, p);
+        }
+        let mid = taken_at(&files[files.len() / 2]);
+        a.record_gap(
+            target,
+            Some(Kind::Heap),
+            mid + 1_000_000_000,
+            mid + 2_000_000_000,
+            store::GapReason::ServerError,
+            "server response: 500",
+        )
+        .unwrap();
+    }
+    let out = Command::new(bin())
+        .arg("hunt")
+        .arg(dir.path())
+        .arg("--json")
+        .output()
+        .unwrap();
+    let hunt: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("hunt --json: {e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let s = Server::start(&[dir.path()]);
+    let targets = s.json("/api/targets");
+    let hunt_gaps = hunt["archive"]["gaps"].as_array().unwrap();
+    assert_eq!(hunt_gaps.len(), 1, "{hunt_gaps:?}");
+    assert_eq!(targets["targets"][0]["gaps"], hunt["archive"]["gaps"]);
+    let keys: std::collections::BTreeSet<&str> = hunt_gaps[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "from_unix_nanos",
+            "kind",
+            "message",
+            "reason",
+            "to_unix_nanos"
+        ]
+        .into()
+    );
+
+    let series = targets["targets"][0]["series"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let findings = s.json(&format!("/api/series/{series}/findings"));
+    // The findings document is hunt's report plus the series id and what
+    // the page draws: every top-level field of hunt's report but the
+    // archive reference has the same value.
+    for (k, v) in hunt.as_object().unwrap() {
+        if k != "archive" && k != "findings" {
+            assert_eq!(&findings[k], v, "{k}");
+        }
+    }
+    let (hf, df) = (
+        hunt["findings"].as_array().unwrap(),
+        findings["findings"].as_array().unwrap(),
+    );
+    assert!(!hf.is_empty());
+    assert_eq!(hf.len(), df.len());
+    for (h, d) in hf.iter().zip(df) {
+        for (k, v) in h.as_object().unwrap() {
+            assert_eq!(&d[k], v, "finding field {k}");
+        }
+    }
+    for (name, doc, times) in [
+        ("hunt --json", hunt.clone(), 5),
+        ("/api/targets", targets, 4),
+        ("findings", findings, 2),
+        ("memory", s.json(&format!("/api/series/{series}/memory")), 1),
+        (
+            "snapshots",
+            s.json(&format!("/api/series/{series}/snapshots")),
+            1,
+        ),
+    ] {
+        assert!(
+            check_time_names(name, &doc) >= times,
+            "{name}: too few times seen"
+        );
+    }
+}
+
 /// A heap profile of one growing allocation site whose function and file
 /// names carry markup, quotes and an entity.
 fn xss_profile(i: i64, t: i64) -> profile::Profile {
