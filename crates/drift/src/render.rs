@@ -50,44 +50,6 @@ impl Header {
     }
 }
 
-/// The `--json` document; see docs/hunt-json.md. `schema` changes only when
-/// a field is removed or changes meaning.
-#[derive(Clone, Debug, Serialize)]
-pub struct JsonReport<'a> {
-    pub schema: u32,
-    pub process: &'a str,
-    #[serde(skip_serializing_if = "str::is_empty")]
-    pub build_id: &'a str,
-    pub snapshots: std::collections::BTreeMap<&'a str, usize>,
-    pub start_unix_nanos: i64,
-    pub end_unix_nanos: i64,
-    pub span_seconds: f64,
-    pub notes: Vec<String>,
-    pub findings: &'a [Finding],
-}
-
-pub const JSON_SCHEMA: u32 = 1;
-
-impl<'a> JsonReport<'a> {
-    pub fn new(header: &'a Header, findings: &'a [Finding]) -> Self {
-        JsonReport {
-            schema: JSON_SCHEMA,
-            process: &header.process,
-            build_id: &header.build_id,
-            snapshots: header
-                .snapshots
-                .iter()
-                .map(|(k, n)| (k.as_str(), *n))
-                .collect(),
-            start_unix_nanos: header.start_unix_nanos,
-            end_unix_nanos: header.end_unix_nanos,
-            span_seconds: header.span_seconds(),
-            notes: header_notes(header),
-            findings,
-        }
-    }
-}
-
 #[derive(Clone, Debug, Default)]
 pub struct RenderOptions {
     /// ANSI colours for verdicts and headings.

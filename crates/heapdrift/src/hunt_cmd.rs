@@ -9,10 +9,10 @@ use std::path::PathBuf;
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
 use drift::goroutine::GoroutineOptions;
-use drift::render::{JsonReport, RenderOptions};
+use drift::render::RenderOptions;
 use drift::{HuntOptions, Verdict};
 use profile::ParseOptions;
-use serde::Serialize;
+use series::json::{Envelope, HuntReport, SCHEMA};
 use series::{Built, FileOptions, Files};
 use store::read::{self, ArchiveOptions, SeriesPick};
 
@@ -178,20 +178,21 @@ pub fn run(a: &HuntArgs) -> anyhow::Result<bool> {
         .collect();
     let mut out = io::stdout().lock();
     if a.json {
-        let docs: Vec<JsonReport<'_>> = reports
+        let docs: Vec<HuntReport<'_>> = reports
             .iter()
-            .map(|(built, findings)| JsonReport::new(&built.header, findings))
+            .map(|(built, findings)| HuntReport::new(&built.header, findings.as_slice()))
             .collect();
         if let [one] = docs.as_slice() {
             serde_json::to_writer_pretty(&mut out, one)
         } else {
             serde_json::to_writer_pretty(
                 &mut out,
-                &serde_json::json!({
-                    "schema": drift::render::JSON_SCHEMA,
-                    "inputs": a.inputs,
-                    "reports": docs,
-                }),
+                &Envelope {
+                    schema: SCHEMA,
+                    archive: None,
+                    inputs: Some(a.inputs.iter().map(|p| p.display().to_string()).collect()),
+                    reports: docs,
+                },
             )
         }
         .context("writing JSON")?;
@@ -234,11 +235,12 @@ fn run_archive(a: &HuntArgs, dir: &std::path::Path) -> anyhow::Result<bool> {
     }
     let mut out = io::stdout().lock();
     if a.json {
-        let docs: Vec<ArchiveJson<'_>> = reports
+        let docs: Vec<HuntReport<'_>> = reports
             .iter()
-            .map(|(sel, built, findings)| ArchiveJson {
-                report: JsonReport::new(&built.header, findings),
-                archive: ArchiveRef::new(dir, sel),
+            .map(|(sel, built, findings)| {
+                let mut r = HuntReport::new(&built.header, findings.as_slice());
+                r.archive = Some(sel.json_ref(dir));
+                r
             })
             .collect();
         if let [one] = docs.as_slice() {
@@ -246,11 +248,12 @@ fn run_archive(a: &HuntArgs, dir: &std::path::Path) -> anyhow::Result<bool> {
         } else {
             serde_json::to_writer_pretty(
                 &mut out,
-                &serde_json::json!({
-                    "schema": drift::render::JSON_SCHEMA,
-                    "archive": dir.display().to_string(),
-                    "reports": docs,
-                }),
+                &Envelope {
+                    schema: SCHEMA,
+                    archive: Some(dir.display().to_string()),
+                    inputs: None,
+                    reports: docs,
+                },
             )
         }
         .context("writing JSON")?;
@@ -301,56 +304,4 @@ fn trips(findings: &[drift::Finding], a: &HuntArgs) -> bool {
         Some(FailOn::Suspect) => Verdict::Suspect,
     };
     findings.iter().any(|f| f.verdict >= threshold)
-}
-
-/// The `--json` document of one archive series: the usual envelope plus
-/// where in the archive it comes from (docs/hunt-json.md).
-#[derive(Serialize)]
-struct ArchiveJson<'a> {
-    #[serde(flatten)]
-    report: JsonReport<'a>,
-    archive: ArchiveRef,
-}
-
-#[derive(Serialize)]
-struct ArchiveRef {
-    dir: String,
-    target: String,
-    series: i64,
-    series_started_unix_nanos: i64,
-    restart_reason: String,
-    gaps: Vec<GapJson>,
-}
-
-#[derive(Serialize)]
-struct GapJson {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    kind: Option<&'static str>,
-    from_unix_nanos: i64,
-    to_unix_nanos: i64,
-    reason: &'static str,
-    message: String,
-}
-
-impl ArchiveRef {
-    fn new(dir: &std::path::Path, sel: &read::ArchiveSeries) -> Self {
-        ArchiveRef {
-            dir: dir.display().to_string(),
-            target: sel.target.url.clone(),
-            series: sel.series.id.0,
-            series_started_unix_nanos: sel.series.started_at,
-            restart_reason: sel.series.restart_reason.clone(),
-            gaps: sel
-                .gaps
-                .iter()
-                .map(|g| GapJson {
-                    kind: g.kind.map(store::Kind::as_str),
-                    from_unix_nanos: g.from_ns,
-                    to_unix_nanos: g.to_ns,
-                    reason: g.reason.as_str(),
-                    message: g.message.clone(),
-                })
-                .collect(),
-        }
-    }
 }

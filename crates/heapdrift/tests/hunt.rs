@@ -678,6 +678,14 @@ fn watch_archive_all_series_each_on_its_own_with_gaps() {
         !gaps.is_empty() && gaps.iter().all(|g| g["reason"] == "5xx"),
         "{gaps:?}"
     );
+    for g in gaps {
+        let (from, to) = (
+            g["from_unix_nanos"].as_i64().unwrap(),
+            g["to_unix_nanos"].as_i64().unwrap(),
+        );
+        assert!(from <= to, "{g}");
+        assert!(!g["message"].as_str().unwrap().is_empty(), "{g}");
+    }
     assert!(
         first["notes"].as_array().unwrap().iter().any(|n| n
             .as_str()

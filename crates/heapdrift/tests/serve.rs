@@ -223,7 +223,10 @@ fn count_files(dir: &Path, prefix: &str, suffix: &str) -> usize {
 fn check_globalmap_findings(s: &Server, series: &str) -> Value {
     let heaps = count_files(&globalmap(), "heap-", ".pb.gz");
     let doc = s.json(&format!("/api/series/{series}/findings"));
+    // The report of `hunt --json`, with the series id.
     assert_eq!(doc["series"], series);
+    assert_eq!(doc["schema"], 1);
+    assert_eq!(doc["process"], "globalmap");
     let f = &doc["findings"][0];
     assert_eq!(f["rank"], 1);
     assert_eq!(f["kind"], "heap");
@@ -244,26 +247,32 @@ fn check_globalmap_findings(s: &Server, series: &str) -> Value {
     let snaps = snaps["snapshots"].as_array().unwrap();
     let mut last_t = i64::MIN;
     for p in points {
-        let t = p["t"].as_i64().unwrap();
+        let t = p["time_unix_nanos"].as_i64().unwrap();
         assert!(t > last_t, "points in time order");
         last_t = t;
         let id = p["snapshot"].as_str().expect("each point has its snapshot");
         let snap = snaps.iter().find(|x| x["id"] == id).expect("listed");
         assert_eq!(snap["kind"], "heap");
-        assert_eq!(snap["time"].as_i64().unwrap(), t);
+        assert_eq!(snap["time_unix_nanos"].as_i64().unwrap(), t);
     }
     // It leaks: values grow from first to last, and the trend says so.
     let (v0, v1) = (
-        points[0]["v"].as_f64().unwrap(),
-        points[heaps - 1]["v"].as_f64().unwrap(),
+        points[0]["value"].as_f64().unwrap(),
+        points[heaps - 1]["value"].as_f64().unwrap(),
     );
     assert!(v1 > v0 * 2.0, "{v0} -> {v1}");
+    let (start, end) = (
+        doc["start_unix_nanos"].as_i64().unwrap(),
+        doc["end_unix_nanos"].as_i64().unwrap(),
+    );
+    assert!(start <= points[0]["time_unix_nanos"].as_i64().unwrap());
+    assert!(last_t <= end);
     let trend = &f["trend"];
     assert!(trend["slope_per_sec"].as_f64().unwrap() > 0.0);
     let seg = &trend["segments"][0];
-    assert_eq!(seg["from"], 0);
-    assert_eq!(seg["to"].as_u64().unwrap() as usize, heaps - 1);
-    assert!(seg["v_end"].as_f64().unwrap() > seg["v_start"].as_f64().unwrap());
+    assert_eq!(seg["first_point"], 0);
+    assert_eq!(seg["last_point"].as_u64().unwrap() as usize, heaps - 1);
+    assert!(seg["end_value"].as_f64().unwrap() > seg["start_value"].as_f64().unwrap());
     assert_eq!(f["plateau"], Value::Null);
     // Links into the pprof views: the latest snapshot, and last vs first.
     let last = points[heaps - 1]["snapshot"].as_str().unwrap();
@@ -358,6 +367,16 @@ fn serves_plain_files() {
     assert!(series["span_seconds"].as_f64().unwrap() > 60.0);
     assert_eq!(series["restarts"], 0);
     assert_eq!(series["gaps"], 0, "regular intervals: no gaps");
+    // First and last of the snapshots the series lists.
+    let snaps = s.json("/api/series/files/snapshots");
+    let times: Vec<i64> = snaps["snapshots"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["time_unix_nanos"].as_i64().unwrap())
+        .collect();
+    assert_eq!(series["first_unix_nanos"].as_i64(), times.first().copied());
+    assert_eq!(series["last_unix_nanos"].as_i64(), times.last().copied());
     let doc = check_globalmap_findings(&s, "files");
     check_memory(&s, "files");
     check_page(&s);
@@ -446,6 +465,141 @@ fn serves_an_archive_while_it_grows() {
     // The second series is analysed on its own.
     let doc2 = s.json(&format!("/api/series/{}/findings", s2.0));
     assert!(doc2["findings"].is_array());
+}
+
+/// Keys that name a time without saying its unit; times are
+/// `*_unix_nanos` in every document (series::json).
+const BARE_TIME_NAMES: [&str; 9] = [
+    "t", "t0", "time", "from", "to", "start", "end", "t_start", "t_end",
+];
+
+/// Checks that no key of `v` is a bare time name and that every integer
+/// that can only be a Unix-nanosecond time (after 1973) sits under a
+/// `*_unix_nanos` key; returns how many `*_unix_nanos` keys it saw.
+fn check_time_names(at: &str, v: &Value) -> usize {
+    match v {
+        Value::Object(m) => m
+            .iter()
+            .map(|(k, x)| {
+                let here = format!("{at}.{k}");
+                assert!(
+                    !BARE_TIME_NAMES.contains(&k.as_str()),
+                    "{here}: a time named without its unit"
+                );
+                if x.as_i64().is_some_and(|n| n >= 100_000_000_000_000_000) {
+                    assert!(k.ends_with("_unix_nanos"), "{here} = {x}: a time");
+                }
+                usize::from(k.ends_with("_unix_nanos")) + check_time_names(&here, x)
+            })
+            .sum(),
+        Value::Array(a) => a
+            .iter()
+            .enumerate()
+            .map(|(i, x)| check_time_names(&format!("{at}[{i}]"), x))
+            .sum(),
+        _ => 0,
+    }
+}
+
+/// `hunt --json` and the dashboard shape the same data the same way
+/// (series::json): a gap of an archive is one object in both, and no
+/// document of either names a time without its unit.
+#[test]
+fn hunt_json_and_dashboard_share_field_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let files = files_of(&globalmap());
+    let url = "http://127.0.0.1:6060";
+    {
+        let mut a = Archive::open(dir.path()).unwrap();
+        let target = a.target(url).unwrap();
+        let s1 = a
+            .begin_series(target, taken_at(&files[0]), &Identity::default(), "first")
+            .unwrap();
+        for p in &files {
+            put(&mut a, s1, p);
+        }
+        let mid = taken_at(&files[files.len() / 2]);
+        a.record_gap(
+            target,
+            Some(Kind::Heap),
+            mid + 1_000_000_000,
+            mid + 2_000_000_000,
+            store::GapReason::ServerError,
+            "server response: 500",
+        )
+        .unwrap();
+    }
+    let out = Command::new(bin())
+        .arg("hunt")
+        .arg(dir.path())
+        .arg("--json")
+        .output()
+        .unwrap();
+    let hunt: Value = serde_json::from_slice(&out.stdout)
+        .unwrap_or_else(|e| panic!("hunt --json: {e}: {}", String::from_utf8_lossy(&out.stderr)));
+    let s = Server::start(&[dir.path()]);
+    let targets = s.json("/api/targets");
+    let hunt_gaps = hunt["archive"]["gaps"].as_array().unwrap();
+    assert_eq!(hunt_gaps.len(), 1, "{hunt_gaps:?}");
+    assert_eq!(targets["targets"][0]["gaps"], hunt["archive"]["gaps"]);
+    let keys: std::collections::BTreeSet<&str> = hunt_gaps[0]
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "from_unix_nanos",
+            "kind",
+            "message",
+            "reason",
+            "to_unix_nanos"
+        ]
+        .into()
+    );
+
+    let series = targets["targets"][0]["series"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let findings = s.json(&format!("/api/series/{series}/findings"));
+    // The findings document is hunt's report plus the series id and what
+    // the page draws: every top-level field of hunt's report but the
+    // archive reference has the same value.
+    for (k, v) in hunt.as_object().unwrap() {
+        if k != "archive" && k != "findings" {
+            assert_eq!(&findings[k], v, "{k}");
+        }
+    }
+    let (hf, df) = (
+        hunt["findings"].as_array().unwrap(),
+        findings["findings"].as_array().unwrap(),
+    );
+    assert!(!hf.is_empty());
+    assert_eq!(hf.len(), df.len());
+    for (h, d) in hf.iter().zip(df) {
+        for (k, v) in h.as_object().unwrap() {
+            assert_eq!(&d[k], v, "finding field {k}");
+        }
+    }
+    for (name, doc, times) in [
+        ("hunt --json", hunt.clone(), 5),
+        ("/api/targets", targets, 4),
+        ("findings", findings, 2),
+        ("memory", s.json(&format!("/api/series/{series}/memory")), 1),
+        (
+            "snapshots",
+            s.json(&format!("/api/series/{series}/snapshots")),
+            1,
+        ),
+    ] {
+        assert!(
+            check_time_names(name, &doc) >= times,
+            "{name}: too few times seen"
+        );
+    }
 }
 
 /// A heap profile of one growing allocation site whose function and file

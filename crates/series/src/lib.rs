@@ -12,6 +12,7 @@
 pub mod builder;
 pub mod files;
 pub mod identity;
+pub mod json;
 pub mod kind;
 pub mod notes;
 pub mod time;

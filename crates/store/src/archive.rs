@@ -198,6 +198,19 @@ pub struct Gap {
     pub message: String,
 }
 
+impl Gap {
+    /// The gap as JSON reports show it.
+    pub fn to_json(&self) -> series::json::Gap {
+        series::json::Gap {
+            kind: self.kind.map(|k| k.as_str().to_string()),
+            from_unix_nanos: self.from_ns,
+            to_unix_nanos: self.to_ns,
+            reason: self.reason.as_str().to_string(),
+            message: self.message.clone(),
+        }
+    }
+}
+
 /// An interned allocation site.
 #[derive(Clone, Debug, PartialEq)]
 pub struct SiteInfo {

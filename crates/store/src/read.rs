@@ -10,6 +10,20 @@ use series::notes::Note;
 
 use crate::{Archive, Gap, Kind, SeriesInfo, SnapshotInfo, StoreError, TargetInfo};
 
+impl ArchiveSeries {
+    /// Where this series is, for a JSON report.
+    pub fn json_ref(&self, dir: &std::path::Path) -> series::json::ArchiveRef {
+        series::json::ArchiveRef {
+            dir: dir.display().to_string(),
+            target: self.target.url.clone(),
+            series: self.series.id.0,
+            series_started_unix_nanos: self.series.started_at,
+            restart_reason: self.series.restart_reason.clone(),
+            gaps: self.gaps.iter().map(Gap::to_json).collect(),
+        }
+    }
+}
+
 /// Which series of a target to read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 pub enum SeriesPick {

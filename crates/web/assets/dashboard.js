@@ -160,22 +160,22 @@ function timeline(f) {
   });
   root.append(svg('title', {}, `${f.function}: ${f.unit} over time`));
   if (pts.length === 0) return root;
-  let v0 = Math.min(...pts.map((p) => p.v)), v1 = Math.max(...pts.map((p) => p.v));
+  let v0 = Math.min(...pts.map((p) => p.value)), v1 = Math.max(...pts.map((p) => p.value));
   const segs = (f.trend && f.trend.segments) || [];
-  for (const s of segs) { v0 = Math.min(v0, s.v_start, s.v_end); v1 = Math.max(v1, s.v_start, s.v_end); }
+  for (const s of segs) { v0 = Math.min(v0, s.start_value, s.end_value); v1 = Math.max(v1, s.start_value, s.end_value); }
   if (v0 > 0) v0 = 0;
-  const { x, y } = frame(root, pts[0].t, pts[pts.length - 1].t, v0, v1, f.unit);
+  const { x, y } = frame(root, pts[0].time_unix_nanos, pts[pts.length - 1].time_unix_nanos, v0, v1, f.unit);
   // Restarts: a marker, and the line is not drawn across them.
   const breaks = new Set((f.evidence && f.evidence.breaks) || []);
   for (const b of breaks) {
     if (b > 0 && b < pts.length) {
-      const bx = (x(pts[b - 1].t) + x(pts[b].t)) / 2;
+      const bx = (x(pts[b - 1].time_unix_nanos) + x(pts[b].time_unix_nanos)) / 2;
       root.append(svg('line', { class: 'restart', x1: bx, x2: bx, y1: M.t, y2: H - M.b },
         svg('title', {}, 'process restart')));
     }
   }
   let d = '';
-  pts.forEach((p, i) => { d += `${i === 0 || breaks.has(i) ? 'M' : 'L'}${x(p.t).toFixed(1)},${y(p.v).toFixed(1)}`; });
+  pts.forEach((p, i) => { d += `${i === 0 || breaks.has(i) ? 'M' : 'L'}${x(p.time_unix_nanos).toFixed(1)},${y(p.value).toFixed(1)}`; });
   root.append(svg('path', { class: 'series', d }));
   if (f.plateau !== null && f.plateau !== undefined) {
     const py = y(f.plateau);
@@ -190,8 +190,8 @@ function timeline(f) {
   const r = pts.length > 200 ? 1.8 : 3;
   const dots = svg('g', { class: 'points' });
   for (const p of pts) {
-    const c = svg('circle', { class: 'pt', cx: x(p.t).toFixed(1), cy: y(p.v).toFixed(1), r, 'data-t': p.t },
-      svg('title', {}, `${clock(p.t, true)}: ${amount(p.v, f.unit)}${p.snapshot ? ` (snapshot ${p.snapshot})` : ''}`));
+    const c = svg('circle', { class: 'pt', cx: x(p.time_unix_nanos).toFixed(1), cy: y(p.value).toFixed(1), r, 'data-time-unix-nanos': p.time_unix_nanos },
+      svg('title', {}, `${clock(p.time_unix_nanos, true)}: ${amount(p.value, f.unit)}${p.snapshot ? ` (snapshot ${p.snapshot})` : ''}`));
     if (p.snapshot) {
       c.setAttribute('data-snapshot', p.snapshot);
       dots.append(svg('a', { href: flameURL(p.snapshot) }, c));
@@ -203,7 +203,7 @@ function timeline(f) {
   // The trend goes on top: with hundreds of points it would hide under them.
   for (const s of segs) {
     root.append(svg('line', {
-      class: `trend ${f.verdict}`, x1: x(s.t_start), y1: y(s.v_start), x2: x(s.t_end), y2: y(s.v_end),
+      class: `trend ${f.verdict}`, x1: x(s.start_unix_nanos), y1: y(s.start_value), x2: x(s.end_unix_nanos), y2: y(s.end_value),
     }, svg('title', {}, `Theil–Sen trend: ${f.rate}`)));
   }
   return root;
@@ -282,7 +282,7 @@ function renderMemory(doc) {
   const root = svg('svg', { class: 'plot memory', viewBox: `0 0 ${W} ${H}`, role: 'img', 'data-points': pts.length });
   root.append(svg('title', {}, 'MemStats accounting over time (stacked)'));
   const tops = pts.map((p) => p.values.reduce((a, b) => a + b, 0));
-  const { x, y } = frame(root, pts[0].t, pts[pts.length - 1].t, 0, Math.max(...tops), 'bytes');
+  const { x, y } = frame(root, pts[0].time_unix_nanos, pts[pts.length - 1].time_unix_nanos, 0, Math.max(...tops), 'bytes');
   const breaks = new Set(doc.breaks || []);
   // Stack from the bottom: component k spans [sum of 0..k-1, sum of 0..k].
   const acc = pts.map(() => 0);
@@ -297,8 +297,8 @@ function renderMemory(doc) {
     }
     for (const [a, b] of segs) {
       let d = '';
-      for (let i = a; i < b; i++) d += `${i === a ? 'M' : 'L'}${x(pts[i].t).toFixed(1)},${y(acc[i]).toFixed(1)}`;
-      for (let i = b - 1; i >= a; i--) d += `L${x(pts[i].t).toFixed(1)},${y(lo[i]).toFixed(1)}`;
+      for (let i = a; i < b; i++) d += `${i === a ? 'M' : 'L'}${x(pts[i].time_unix_nanos).toFixed(1)},${y(acc[i]).toFixed(1)}`;
+      for (let i = b - 1; i >= a; i--) d += `L${x(pts[i].time_unix_nanos).toFixed(1)},${y(lo[i]).toFixed(1)}`;
       root.append(svg('path', { class: 'area', 'data-component': name, d: d + 'Z', fill: MEMORY_COLORS[k], 'fill-opacity': 0.85 },
         svg('title', {}, name)));
     }
@@ -306,12 +306,13 @@ function renderMemory(doc) {
   // A column per snapshot: hover for the numbers, click for its flame graph.
   const hits = svg('g', { class: 'hits' });
   pts.forEach((p, i) => {
-    const left = i === 0 ? x(p.t) - 4 : (x(pts[i - 1].t) + x(p.t)) / 2;
-    const right = i === pts.length - 1 ? x(p.t) + 4 : (x(p.t) + x(pts[i + 1].t)) / 2;
+    const left = i === 0 ? x(p.time_unix_nanos) - 4 : (x(pts[i - 1].time_unix_nanos) + x(p.time_unix_nanos)) / 2;
+    const right = i === pts.length - 1 ? x(p.time_unix_nanos) + 4 : (x(p.time_unix_nanos) + x(pts[i + 1].time_unix_nanos)) / 2;
     const lines = doc.components.map((c, k) => `${c}: ${bytes(p.values[k])}`);
     if (p.max_rss) lines.push(`MaxRSS (peak): ${bytes(p.max_rss)}`);
+    if (p.rss) lines.push(`RSS: ${bytes(p.rss)}`);
     const r = svg('rect', { class: 'hit', x: left, y: M.t, width: Math.max(1, right - left), height: H - M.t - M.b },
-      svg('title', {}, `${clock(p.t, true)}\n${lines.join('\n')}`));
+      svg('title', {}, `${clock(p.time_unix_nanos, true)}\n${lines.join('\n')}`));
     if (p.snapshot) {
       r.setAttribute('data-snapshot', p.snapshot);
       hits.append(svg('a', { href: flameURL(p.snapshot) }, r));
@@ -340,7 +341,7 @@ function renderPicker(doc) {
   if (kinds.includes('heap')) kindSel.value = 'heap';
   const fill = () => {
     const list = doc.snapshots.filter((s) => s.kind === kindSel.value);
-    const opts = () => list.map((s) => el('option', { value: s.id }, `${clock(s.time, true)} (#${s.id})`));
+    const opts = () => list.map((s) => el('option', { value: s.id }, `${clock(s.time_unix_nanos, true)} (#${s.id})`));
     baseSel.replaceChildren(...opts());
     srcSel.replaceChildren(...opts());
     if (list.length) { baseSel.value = list[0].id; srcSel.value = list[list.length - 1].id; }
@@ -377,7 +378,7 @@ function renderTargets(doc, selected) {
       const kinds = Object.entries(s.snapshots).map(([k, n]) => `${k} ${n}`).join(', ');
       const tr = el('tr', { 'data-series': s.id, class: s.id === selected ? 'selected' : null },
         el('td', {}, el('a', { href: seriesHref(s.id) }, s.id)),
-        el('td', {}, s.first ? clock(s.first, true) : '—'),
+        el('td', {}, s.first_unix_nanos ? clock(s.first_unix_nanos, true) : '—'),
         el('td', { class: 'num' }, duration(s.span_seconds)),
         el('td', { class: 'num' }, s.total),
         el('td', {}, kinds),
@@ -391,7 +392,7 @@ function renderTargets(doc, selected) {
     if (t.gaps.length) {
       const det = el('details', {}, el('summary', {}, `gaps of ${t.url}`));
       det.append(el('ul', { class: 'notes' }, ...t.gaps.map((g) =>
-        el('li', {}, `${clock(g.from, true)} – ${clock(g.to)}: ${g.reason}${g.kind ? ` (${g.kind})` : ''}: ${g.message}`))));
+        el('li', {}, `${clock(g.from_unix_nanos, true)} – ${clock(g.to_unix_nanos)}: ${g.reason}${g.kind ? ` (${g.kind})` : ''}: ${g.message}`))));
       box.append(det);
     }
   }

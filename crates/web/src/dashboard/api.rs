@@ -5,94 +5,11 @@ use drift::memory::Breakdown;
 use drift::stats::{Series, theil_sen};
 use drift::{Finding, Verdict};
 use serde::Serialize;
+use series::json::{
+    FindingView, FindingsReport, Memory, MemoryPoint, Point, Report, Trend, TrendSegment,
+};
 
-use super::data::{Analysis, Points, SnapMeta, TargetView};
-
-/// `GET /api/targets`.
-#[derive(Serialize)]
-pub struct TargetsDoc {
-    /// `archive` or `files`.
-    pub source: &'static str,
-    pub path: String,
-    pub targets: Vec<TargetView>,
-}
-
-/// `GET /api/series/{id}/findings`.
-#[derive(Serialize)]
-pub struct FindingsDoc<'a> {
-    pub series: &'a str,
-    pub process: &'a str,
-    #[serde(skip_serializing_if = "str::is_empty")]
-    pub build_id: &'a str,
-    pub start: i64,
-    pub end: i64,
-    pub span_seconds: f64,
-    pub notes: Vec<String>,
-    pub findings: Vec<FindingView<'a>>,
-}
-
-/// One finding: drift's finding (the `hunt --json` fields) plus what the
-/// dashboard draws.
-#[derive(Serialize)]
-pub struct FindingView<'a> {
-    /// 1-based, in drift's rank order.
-    pub rank: usize,
-    #[serde(flatten)]
-    pub finding: &'a Finding,
-    /// The growth rate as the text report prints it (`+1.2 MiB/min`).
-    pub rate: String,
-    /// The series' points: time (Unix ns), value, and the snapshot it was
-    /// read from (null when unknown).
-    pub points: Vec<Point>,
-    /// The Theil–Sen line of the finding's statistics, one piece per
-    /// segment (restarts split a series).
-    pub trend: Option<Trend>,
-    /// For a plateau: the level it settled at (median of the last third).
-    pub plateau: Option<f64>,
-    /// The flame graph of the latest snapshot, and the diff flame graph of
-    /// the last snapshot against the first.
-    pub flame: Option<String>,
-    pub diff: Option<String>,
-}
-
-#[derive(Serialize, Debug, PartialEq)]
-pub struct Point {
-    pub t: i64,
-    pub v: f64,
-    pub snapshot: Option<String>,
-}
-
-#[derive(Serialize, Debug, PartialEq)]
-pub struct Trend {
-    /// Units per second.
-    pub slope_per_sec: f64,
-    pub segments: Vec<TrendSegment>,
-}
-
-/// The line `v = intercept + slope_per_sec × (t − t0)/1e9` over the points
-/// `from..=to`, where `t0` is the series' first time; its end points are
-/// given too.
-#[derive(Serialize, Debug, PartialEq)]
-pub struct TrendSegment {
-    pub from: usize,
-    pub to: usize,
-    pub t0: i64,
-    pub intercept: f64,
-    pub t_start: i64,
-    pub v_start: f64,
-    pub t_end: i64,
-    pub v_end: f64,
-}
-
-/// `GET /api/series/{id}/memory`: the MemStats accounting per snapshot,
-/// bytes, in the stacking order of [`MEMORY_COMPONENTS`].
-#[derive(Serialize)]
-pub struct MemoryDoc<'a> {
-    pub series: &'a str,
-    pub components: [&'static str; 6],
-    pub points: Vec<MemoryPoint>,
-    pub breaks: &'a [usize],
-}
+use super::data::{Analysis, Points};
 
 pub const MEMORY_COMPONENTS: [&str; 6] = [
     "heap in use",
@@ -102,22 +19,6 @@ pub const MEMORY_COMPONENTS: [&str; 6] = [
     "runtime metadata",
     "other runtime memory",
 ];
-
-#[derive(Serialize)]
-pub struct MemoryPoint {
-    pub t: i64,
-    pub snapshot: Option<String>,
-    pub values: [u64; 6],
-    /// The footer's MaxRSS (a peak), when printed.
-    pub max_rss: Option<u64>,
-}
-
-/// `GET /api/series/{id}/snapshots`.
-#[derive(Serialize)]
-pub struct SnapshotsDoc<'a> {
-    pub series: &'a str,
-    pub snapshots: &'a [SnapMeta],
-}
 
 /// The flame graph URL of a snapshot (against a base when given).
 pub fn flame_url(src: &str, base: Option<&str>) -> String {
@@ -141,7 +42,7 @@ fn query_escape(s: &str) -> String {
     out
 }
 
-pub fn findings<'a>(series: &'a str, a: &'a Analysis) -> FindingsDoc<'a> {
+pub fn findings<'a>(series: &'a str, a: &'a Analysis) -> FindingsReport<'a> {
     let findings = a
         .report
         .findings
@@ -149,16 +50,9 @@ pub fn findings<'a>(series: &'a str, a: &'a Analysis) -> FindingsDoc<'a> {
         .enumerate()
         .map(|(i, f)| finding_view(i + 1, f, a))
         .collect();
-    FindingsDoc {
-        series,
-        process: &a.header.process,
-        build_id: &a.header.build_id,
-        start: a.header.start_unix_nanos,
-        end: a.header.end_unix_nanos,
-        span_seconds: a.header.span_seconds(),
-        notes: drift::render::header_notes(&a.header),
-        findings,
-    }
+    let mut report = Report::new(&a.header, findings);
+    report.series = Some(series);
+    report
 }
 
 fn finding_view<'a>(rank: usize, f: &'a Finding, a: &'a Analysis) -> FindingView<'a> {
@@ -176,13 +70,13 @@ fn finding_view<'a>(rank: usize, f: &'a Finding, a: &'a Analysis) -> FindingView
         .values
         .iter()
         .enumerate()
-        .map(|(i, &v)| Point {
-            t: if aligned {
+        .map(|(i, &value)| Point {
+            time_unix_nanos: if aligned {
                 src.time_nanos[i]
             } else {
                 t0 + (ev.times.get(i).copied().unwrap_or(0.0) * 1e9) as i64
             },
-            v,
+            value,
             snapshot: if aligned {
                 src.snapshot[i].clone()
             } else {
@@ -205,7 +99,7 @@ fn finding_view<'a>(rank: usize, f: &'a Finding, a: &'a Analysis) -> FindingView
             &ev.times,
             &ev.values,
             &ev.breaks,
-            points.first().map_or(0, |p| p.t),
+            points.first().map_or(0, |p| p.time_unix_nanos),
         ),
         plateau,
         flame: last.as_deref().map(|l| flame_url(l, None)),
@@ -218,26 +112,26 @@ fn finding_view<'a>(rank: usize, f: &'a Finding, a: &'a Analysis) -> FindingView
 }
 
 /// The Theil–Sen line drift fitted (same estimator, same reduction).
-pub fn trend(times: &[f64], values: &[f64], breaks: &[usize], t0: i64) -> Option<Trend> {
+pub fn trend(times: &[f64], values: &[f64], breaks: &[usize], origin: i64) -> Option<Trend> {
     let s = Series::new(times.to_vec(), values.to_vec()).with_breaks(breaks.to_vec());
     let line = theil_sen(&s)?;
-    let at = |secs: f64| t0 + (secs * 1e9).round() as i64;
+    let at = |secs: f64| origin + (secs * 1e9).round() as i64;
     let segments = s
         .segments()
         .into_iter()
         .enumerate()
         .filter(|(_, r)| !r.is_empty())
         .map(|(k, r)| {
-            let (from, to) = (r.start, r.end - 1);
+            let (first, last) = (r.start, r.end - 1);
             TrendSegment {
-                from,
-                to,
-                t0,
+                first_point: first,
+                last_point: last,
+                origin_unix_nanos: origin,
                 intercept: line.intercepts.get(k).copied().unwrap_or(0.0),
-                t_start: at(s.x[from]),
-                v_start: line.at(k, s.x[from]),
-                t_end: at(s.x[to]),
-                v_end: line.at(k, s.x[to]),
+                start_unix_nanos: at(s.x[first]),
+                start_value: line.at(k, s.x[first]),
+                end_unix_nanos: at(s.x[last]),
+                end_value: line.at(k, s.x[last]),
             }
         })
         .collect();
@@ -257,7 +151,7 @@ pub fn plateau_level(values: &[f64]) -> f64 {
     drift::stats::median(tail)
 }
 
-pub fn memory<'a>(series: &'a str, a: &'a Analysis) -> MemoryDoc<'a> {
+pub fn memory<'a>(series: &'a str, a: &'a Analysis) -> Memory<'a> {
     let points = a
         .memory_points
         .iter()
@@ -265,7 +159,7 @@ pub fn memory<'a>(series: &'a str, a: &'a Analysis) -> MemoryDoc<'a> {
         .map(|(i, m)| {
             let b = Breakdown::from_memstats(&m.stats);
             MemoryPoint {
-                t: m.time_nanos,
+                time_unix_nanos: m.time_nanos,
                 snapshot: a.memory.snapshot.get(i).cloned().flatten(),
                 values: [
                     b.heap_inuse,
@@ -276,10 +170,11 @@ pub fn memory<'a>(series: &'a str, a: &'a Analysis) -> MemoryDoc<'a> {
                     b.other,
                 ],
                 max_rss: m.stats.max_rss,
+                rss: m.rss,
             }
         })
         .collect();
-    MemoryDoc {
+    Memory {
         series,
         components: MEMORY_COMPONENTS,
         points,
@@ -331,10 +226,13 @@ mod tests {
         let t = trend(&x, &y, &[4], 1_000_000_000).unwrap();
         assert_eq!(t.slope_per_sec, 2.0);
         assert_eq!(t.segments.len(), 2);
-        assert_eq!((t.segments[0].from, t.segments[0].to), (0, 3));
-        assert_eq!(t.segments[0].v_start, 10.0);
-        assert_eq!(t.segments[1].v_end, 100.0 + 140.0);
-        assert_eq!(t.segments[1].t_end, 1_000_000_000 + 70_000_000_000);
+        assert_eq!(
+            (t.segments[0].first_point, t.segments[0].last_point),
+            (0, 3)
+        );
+        assert_eq!(t.segments[0].start_value, 10.0);
+        assert_eq!(t.segments[1].end_value, 100.0 + 140.0);
+        assert_eq!(t.segments[1].end_unix_nanos, 1_000_000_000 + 70_000_000_000);
     }
 
     #[test]

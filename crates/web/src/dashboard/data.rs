@@ -17,6 +17,7 @@ use drift::Report;
 use drift::memory::MemPoint;
 use drift::render::Header;
 use profile::{ParseOptions, Profile};
+use series::json::{Gap, SeriesSummary, SnapshotMeta, Target};
 use series::{Built, SeriesError, SnapshotRef};
 use store::read::{self, ArchiveOptions, SeriesPick};
 use store::{Archive, SeriesId, SnapshotId, StoreError};
@@ -34,26 +35,13 @@ pub enum DashboardError {
     Other(String),
 }
 
-/// One snapshot as the dashboard lists it.
-#[derive(Clone, Debug, PartialEq, serde::Serialize)]
-pub struct SnapMeta {
-    pub id: String,
-    /// The archive's kind names (`heap`, `heap_debug1`, `goroutine`,
-    /// `goroutine_dump`, ...), also for plain files.
-    pub kind: String,
-    /// Unix nanoseconds.
-    pub time: i64,
-    /// The file, relative to the archive or as given.
-    pub path: String,
-}
-
 /// A series with its analysis and, per plotted point, the snapshot it came
 /// from (`None` when no loaded snapshot has that time stamp).
 pub struct Analysis {
     pub header: Header,
     pub report: Report,
     /// Every snapshot of the series that the analysis read, time-ordered.
-    pub snapshots: Vec<SnapMeta>,
+    pub snapshots: Vec<SnapshotMeta>,
     pub heap: Points,
     pub goroutines: Points,
     pub memory: Points,
@@ -69,45 +57,6 @@ pub struct Analysis {
 pub struct Points {
     pub time_nanos: Vec<i64>,
     pub snapshot: Vec<Option<String>>,
-}
-
-/// A target as the dashboard lists it.
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct TargetView {
-    pub id: String,
-    pub url: String,
-    pub series: Vec<SeriesView>,
-    pub gaps: Vec<GapView>,
-}
-
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct SeriesView {
-    pub id: String,
-    /// Unix nanoseconds of the first and last snapshot (0 without any).
-    pub first: i64,
-    pub last: i64,
-    pub span_seconds: f64,
-    /// Snapshots per kind.
-    pub snapshots: BTreeMap<String, usize>,
-    pub total: usize,
-    /// "first", or why the process is thought to have restarted.
-    pub restart_reason: String,
-    /// Restarts inside this series (always 0 for an archive, whose
-    /// restarts start new series).
-    pub restarts: usize,
-    /// Gaps of the target that overlap this series.
-    pub gaps: usize,
-    #[serde(skip_serializing_if = "String::is_empty")]
-    pub build_id: String,
-}
-
-#[derive(Clone, Debug, serde::Serialize)]
-pub struct GapView {
-    pub kind: Option<String>,
-    pub from: i64,
-    pub to: i64,
-    pub reason: String,
-    pub message: String,
 }
 
 /// Which inputs the dashboard shows.
@@ -176,14 +125,14 @@ impl Dashboard {
         let mut processes = Vec::with_capacity(found.len());
         for (i, p) in found.into_iter().enumerate() {
             let first = files.len();
-            let metas: Vec<SnapMeta> = p
+            let metas: Vec<SnapshotMeta> = p
                 .snapshots
                 .iter()
                 .enumerate()
-                .map(|(j, s)| SnapMeta {
+                .map(|(j, s)| SnapshotMeta {
                     id: (first + j).to_string(),
                     kind: s.kind.as_str().into(),
-                    time: s.time_nanos,
+                    time_unix_nanos: s.time_nanos,
                     path: s.path.display().to_string(),
                 })
                 .collect();
@@ -232,28 +181,28 @@ impl Dashboard {
     }
 
     /// Targets and their series, read afresh.
-    pub fn targets(&self) -> Result<Vec<TargetView>, DashboardError> {
+    pub fn targets(&self) -> Result<Vec<Target>, DashboardError> {
         match &self.origin {
             Origin::Archive(dir) => archive_targets(dir),
             Origin::Files { processes, .. } => Ok(processes
                 .iter()
                 .map(|(id, a)| {
                     let (first, last) = (
-                        a.snapshots.first().map_or(0, |s| s.time),
-                        a.snapshots.last().map_or(0, |s| s.time),
+                        a.snapshots.first().map_or(0, |s| s.time_unix_nanos),
+                        a.snapshots.last().map_or(0, |s| s.time_unix_nanos),
                     );
                     let gaps = detected_gaps(&a.snapshots);
-                    TargetView {
+                    Target {
                         id: id.clone(),
                         url: if a.header.process.is_empty() {
                             self.describe().1
                         } else {
                             a.header.process.clone()
                         },
-                        series: vec![SeriesView {
+                        series: vec![SeriesSummary {
                             id: id.clone(),
-                            first,
-                            last,
+                            first_unix_nanos: first,
+                            last_unix_nanos: last,
                             span_seconds: (last - first) as f64 / 1e9,
                             snapshots: count_kinds(&a.snapshots),
                             total: a.snapshots.len(),
@@ -367,13 +316,13 @@ impl Dashboard {
                 "snapshot {} · {} · {}",
                 m.id,
                 m.kind,
-                drift::render::clock(m.time)
+                drift::render::clock(m.time_unix_nanos)
             ),
             Err(_) => format!("snapshot {id}"),
         }
     }
 
-    fn meta(&self, id: &str) -> Result<SnapMeta, DashboardError> {
+    fn meta(&self, id: &str) -> Result<SnapshotMeta, DashboardError> {
         let missing = || DashboardError::NotFound(format!("snapshot {id:?}"));
         match &self.origin {
             Origin::Files { processes, .. } => processes
@@ -410,7 +359,7 @@ impl Dashboard {
     /// The latest heap profile (of the first target's latest series), else
     /// the latest snapshot of any kind.
     fn default_snapshot(&self) -> Result<String, DashboardError> {
-        let pick = |snaps: &[SnapMeta]| {
+        let pick = |snaps: &[SnapshotMeta]| {
             snaps
                 .iter()
                 .rev()
@@ -429,7 +378,7 @@ impl Dashboard {
                 let archive = Archive::open_read_only(dir)?;
                 for t in archive.targets()? {
                     for s in archive.series(t.id)?.iter().rev() {
-                        let metas: Vec<SnapMeta> = archive
+                        let metas: Vec<SnapshotMeta> = archive
                             .snapshots(s.id, None)?
                             .iter()
                             .filter(|i| i.status == "ok")
@@ -460,7 +409,7 @@ fn series_exists(archive: &Archive, id: i64) -> Result<bool, DashboardError> {
     Ok(false)
 }
 
-fn count_kinds(snaps: &[SnapMeta]) -> BTreeMap<String, usize> {
+fn count_kinds(snaps: &[SnapshotMeta]) -> BTreeMap<String, usize> {
     let mut m = BTreeMap::new();
     for s in snaps {
         *m.entry(s.kind.clone()).or_insert(0) += 1;
@@ -470,7 +419,7 @@ fn count_kinds(snaps: &[SnapMeta]) -> BTreeMap<String, usize> {
 
 /// For plain files, which record no gaps: intervals between heap snapshots
 /// longer than three times the median interval.
-fn detected_gaps(snaps: &[SnapMeta]) -> Vec<GapView> {
+fn detected_gaps(snaps: &[SnapshotMeta]) -> Vec<Gap> {
     // One kind only: protos and texts taken together interleave closely.
     let kind = if snaps.iter().any(|s| s.kind == "heap") {
         "heap"
@@ -480,7 +429,7 @@ fn detected_gaps(snaps: &[SnapMeta]) -> Vec<GapView> {
     let mut times: Vec<i64> = snaps
         .iter()
         .filter(|s| s.kind == kind)
-        .map(|s| s.time)
+        .map(|s| s.time_unix_nanos)
         .collect();
     times.dedup();
     let mut steps: Vec<i64> = times.windows(2).map(|w| w[1] - w[0]).collect();
@@ -494,10 +443,10 @@ fn detected_gaps(snaps: &[SnapMeta]) -> Vec<GapView> {
         .iter()
         .enumerate()
         .filter(|&(_, &d)| median > 0 && d > 3 * median)
-        .map(|(i, &d)| GapView {
+        .map(|(i, &d)| Gap {
             kind: Some(kind.into()),
-            from: times[i],
-            to: times[i + 1],
+            from_unix_nanos: times[i],
+            to_unix_nanos: times[i + 1],
             reason: "interval".into(),
             message: format!(
                 "{} between snapshots (usually {})",
@@ -508,23 +457,13 @@ fn detected_gaps(snaps: &[SnapMeta]) -> Vec<GapView> {
         .collect()
 }
 
-fn archive_targets(dir: &Path) -> Result<Vec<TargetView>, DashboardError> {
+fn archive_targets(dir: &Path) -> Result<Vec<Target>, DashboardError> {
     let archive = Archive::open_read_only(dir)?;
     archive
         .consistent(|a| {
             let mut out = Vec::new();
             for t in a.targets()? {
-                let gaps: Vec<GapView> = a
-                    .gaps(t.id)?
-                    .into_iter()
-                    .map(|g| GapView {
-                        kind: g.kind.map(|k| k.as_str().to_string()),
-                        from: g.from_ns,
-                        to: g.to_ns,
-                        reason: g.reason.as_str().into(),
-                        message: g.message,
-                    })
-                    .collect();
+                let gaps: Vec<Gap> = a.gaps(t.id)?.iter().map(store::Gap::to_json).collect();
                 let mut series = Vec::new();
                 for s in a.series(t.id)? {
                     let snaps = a.snapshots(s.id, None)?;
@@ -534,10 +473,10 @@ fn archive_targets(dir: &Path) -> Result<Vec<TargetView>, DashboardError> {
                     for x in &snaps {
                         *kinds.entry(x.kind.as_str().to_string()).or_insert(0) += 1;
                     }
-                    series.push(SeriesView {
+                    series.push(SeriesSummary {
                         id: s.id.0.to_string(),
-                        first,
-                        last,
+                        first_unix_nanos: first,
+                        last_unix_nanos: last,
                         span_seconds: (last - first) as f64 / 1e9,
                         snapshots: kinds,
                         total: snaps.len(),
@@ -545,12 +484,12 @@ fn archive_targets(dir: &Path) -> Result<Vec<TargetView>, DashboardError> {
                         restarts: 0,
                         gaps: gaps
                             .iter()
-                            .filter(|g| g.to >= first && g.from <= last)
+                            .filter(|g| g.to_unix_nanos >= first && g.from_unix_nanos <= last)
                             .count(),
                         build_id: s.identity.build_id.clone().unwrap_or_default(),
                     });
                 }
-                out.push(TargetView {
+                out.push(Target {
                     id: t.id.0.to_string(),
                     url: t.url,
                     series,
@@ -562,11 +501,11 @@ fn archive_targets(dir: &Path) -> Result<Vec<TargetView>, DashboardError> {
         .map_err(DashboardError::from)
 }
 
-fn meta_of(info: &store::SnapshotInfo) -> SnapMeta {
-    SnapMeta {
+fn meta_of(info: &store::SnapshotInfo) -> SnapshotMeta {
+    SnapshotMeta {
         id: info.id.0.to_string(),
         kind: info.kind.as_str().into(),
-        time: info.taken_at,
+        time_unix_nanos: info.taken_at,
         path: info.path.clone(),
     }
 }
@@ -583,7 +522,7 @@ fn archive_analysis(
         .next()
         .ok_or_else(|| DashboardError::NotFound(format!("series {series}")))?;
     let built = read::build_series(archive, &sel, &ArchiveOptions::default())?;
-    let metas: Vec<SnapMeta> = infos
+    let metas: Vec<SnapshotMeta> = infos
         .iter()
         .filter(|i| i.kind.family().is_some() && i.status == "ok")
         .map(meta_of)
@@ -613,7 +552,7 @@ fn points(
 /// point's source.
 fn analyse(
     built: Built,
-    snapshots: Vec<SnapMeta>,
+    snapshots: Vec<SnapshotMeta>,
     id: impl Fn(&SnapshotRef) -> Option<String>,
 ) -> Analysis {
     let report = built.hunt(&drift::HuntOptions::default());
@@ -659,18 +598,18 @@ fn read_profile(path: &std::path::Path) -> Result<Arc<Profile>, DashboardError> 
 mod tests {
     use super::*;
 
-    fn meta(kind: &str, secs: i64) -> SnapMeta {
-        SnapMeta {
+    fn meta(kind: &str, secs: i64) -> SnapshotMeta {
+        SnapshotMeta {
             id: secs.to_string(),
             kind: kind.into(),
-            time: secs * 1_000_000_000,
+            time_unix_nanos: secs * 1_000_000_000,
             path: String::new(),
         }
     }
 
     #[test]
     fn long_intervals_of_plain_files_are_gaps() {
-        let mut snaps: Vec<SnapMeta> = [0, 15, 30, 45, 200, 215]
+        let mut snaps: Vec<SnapshotMeta> = [0, 15, 30, 45, 200, 215]
             .iter()
             .map(|&s| meta("heap", s))
             .collect();
@@ -681,11 +620,11 @@ mod tests {
                 .iter()
                 .map(|&s| meta("heap_debug1", s)),
         );
-        snaps.sort_by_key(|s| s.time);
+        snaps.sort_by_key(|s| s.time_unix_nanos);
         let gaps = detected_gaps(&snaps);
         assert_eq!(gaps.len(), 1);
         assert_eq!(
-            (gaps[0].from, gaps[0].to),
+            (gaps[0].from_unix_nanos, gaps[0].to_unix_nanos),
             (45_000_000_000, 200_000_000_000)
         );
         assert_eq!(gaps[0].reason, "interval");

@@ -104,7 +104,7 @@ async fn blocking(f: impl FnOnce() -> Result<String, DashboardError> + Send + 's
 async fn targets(State(d): State<Arc<Dashboard>>) -> Response {
     blocking(move || {
         let (source, path) = d.describe();
-        let doc = api::TargetsDoc {
+        let doc = series::json::Targets {
             source,
             path,
             targets: d.targets()?,
@@ -133,7 +133,7 @@ async fn memory(State(d): State<Arc<Dashboard>>, Path(id): Path<String>) -> Resp
 async fn snapshots(State(d): State<Arc<Dashboard>>, Path(id): Path<String>) -> Response {
     blocking(move || {
         let a = d.analysis(&id)?;
-        Ok(api::to_safe_json(&api::SnapshotsDoc {
+        Ok(api::to_safe_json(&series::json::Snapshots {
             series: &id,
             snapshots: &a.snapshots,
         }))

@@ -1,12 +1,14 @@
 // Browser tests of `heapdrift serve`'s leak dashboard in a real chromium:
 // it loads cleanly, a finding's timeline has one point per snapshot, the
 // memory plot renders, a point opens that snapshot's flame graph, the
-// two-snapshot picker opens a diff flame graph, hostile names stay text,
-// and an archive that a running `heapdrift watch` writes (against a fake
+// two-snapshot picker opens a diff flame graph, times and gaps from the
+// JSON render as dates, hostile names stay text, and an archive that a running `heapdrift watch` writes (against a fake
 // service replaying examples/globalmap) is followed page load by page load.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { useSession, newPage, screenshot, load, repoPath } from './harness.mjs';
 
 const GLOBALMAP = repoPath('examples/globalmap');
@@ -148,6 +150,42 @@ test('the two-snapshot picker opens a diff flame graph', async () => {
   await flameReady(page);
   assert.equal(await page.evaluate(() => window.heapdriftFlame.diff), true);
   page.assertClean('finding diff link');
+});
+
+test('times and gaps from the JSON render as dates', async () => {
+  // examples/globalmap without six heap snapshots in a row (protos and
+  // texts): a 35 s interval among 5 s ones, a gap of plain files.
+  const files = readdirSync(GLOBALMAP).sort();
+  const heaps = files.filter((n) => /^heap-.*\.pb\.gz$/.test(n));
+  const stamp = (n) => n.replace(/^heap-/, '').replace(/\..*$/, '');
+  const dropped = new Set(heaps.slice(6, 12).map(stamp));
+  const dir = mkdtempSync(join(tmpdir(), 'heapdrift-gap-'));
+  try {
+    for (const n of files) {
+      if (!(n.startsWith('heap-') && dropped.has(stamp(n)))) copyFileSync(join(GLOBALMAP, n), join(dir, n));
+    }
+    const s = await serve(dir);
+    const page = await newPage(session.browser);
+    await load(page, `${s.url}/`);
+    await dashboardReady(page);
+    const date = '\\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d:\\d\\d UTC';
+    const row = page.locator('table.series-table tbody tr').first();
+    assert.match(await row.locator('td').nth(1).textContent(), new RegExp(`^${date}$`), 'series start');
+    assert.equal(await row.locator('td').last().textContent(), '1', 'one gap');
+    assert.match(await page.locator('#targets-body details li').first().textContent(),
+      new RegExp(`^${date} – \\d\\d:\\d\\d:\\d\\d: interval \\(heap\\): 35s between snapshots`), 'gap');
+    const options = await page.locator('#pick-base option').allTextContents();
+    assert.equal(options.length, heaps.length - 6);
+    for (const o of options) assert.match(o, new RegExp(`^${date} \\(#\\d+\\)$`), 'snapshot time');
+    const plot = page.locator('article.finding').first().locator('svg.timeline');
+    assert.match(await plot.locator('circle.pt title').first().textContent(), new RegExp(`^${date}: `), 'point time');
+    const ends = await plot.locator('line.trend').evaluateAll((ls) => ls.flatMap((l) => ['x1', 'y1', 'x2', 'y2'].map((a) => +l.getAttribute(a))));
+    assert.ok(ends.length >= 4 && ends.every(Number.isFinite), `trend ends ${ends}`);
+    assert.match(await page.locator('#memory-plot rect.hit title').first().textContent(), new RegExp(`^${date}\\n`), 'memory time');
+    page.assertClean('times and gaps');
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
 });
 
 test('hostile names in profiles render as text', async () => {
