@@ -70,6 +70,14 @@ pub enum Population {
     /// (an LRU still filling, a finite key space): entries stay, so sampled
     /// entries accumulate as `live` rises.
     Kept { live: Box<dyn Fn(f64) -> f64> },
+    /// A bounded population (a cache at its bound, a log truncated behind
+    /// its head) of `live(t)` objects, `per_sec` of them replaced by new
+    /// ones: objects outlive several snapshots, so the sampled count moves
+    /// by sampled arrivals and removals, a random walk around its mean.
+    Replaced {
+        live: Box<dyn Fn(f64) -> f64>,
+        per_sec: f64,
+    },
     /// Entries inserted at `per_sec`, each expiring after a lifetime drawn
     /// uniformly from `ttl` ± 50% (a TTL cache): the sampled entries alive
     /// at a GC.
@@ -184,6 +192,17 @@ impl Run {
                 let new = rnd.poisson((live(to) - live(from)).max(0.0) * p);
                 st.count += new;
                 st.allocated += new;
+            }
+            Population::Replaced { live, per_sec } => {
+                let fill = rnd.poisson((live(to) - live(from)).max(0.0) * p);
+                let arrived = rnd.poisson(per_sec * (to - from) * p);
+                // A removal takes a sampled object as often as sampled
+                // objects are among all of them.
+                let removed = rnd
+                    .poisson(per_sec * (to - from) * st.count as f64 / live(to).max(1.0))
+                    .min(st.count);
+                st.count = st.count + fill + arrived - removed;
+                st.allocated += fill + arrived;
             }
             Population::Expiring { per_sec, ttl } => {
                 let n = rnd.poisson(per_sec * (to - from) * p);
