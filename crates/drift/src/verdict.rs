@@ -269,7 +269,10 @@ pub fn assess_sampled(s: &Series, th: &Thresholds, sampling: Option<SiteSampling
 /// entries one by one) have a floor that rises with them: no second
 /// witness of anything.
 fn floor_leak(s: &Series, th: &Thresholds) -> Option<Assessment> {
-    let values_rise = stats::theil_sen(s).map_or(0.0, |l| l.slope * s.span());
+    // On at most MAX_PAIRWISE_POINTS bucket medians, as the verdict's own
+    // slope: this runs for every site whose values trend at all.
+    let values_rise = stats::theil_sen(&stats::reduce(s, stats::MAX_PAIRWISE_POINTS))
+        .map_or(0.0, |l| l.slope * s.span());
     if th.noise_factor * late_spread(s) <= values_rise {
         return None;
     }
