@@ -16,7 +16,7 @@ use proptest::prelude::*;
 use series::builder::{BuildOptions, Built, Entry, SeriesBuilder, SnapshotRef};
 use series::{FileOptions, Files, Kind};
 use store::read::{ArchiveOptions, SeriesPick, build_series, select_series};
-use store::{Archive, Identity};
+use store::{Archive, Identity, Summary};
 
 fn gz(bytes: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
@@ -125,30 +125,37 @@ fn by_files(snaps: &[Snap], reversed: bool) -> Built {
     procs.remove(0).built
 }
 
+/// An archive of one series holding `snaps`, each indexed with the
+/// summary `summary` gives it.
+fn write_archive(dir: &std::path::Path, snaps: &[Snap], summary: impl Fn(&Snap) -> Summary) {
+    let mut a = Archive::open(dir).unwrap();
+    let t = a.target("http://svc:6060").unwrap();
+    let s = a
+        .begin_series(t, T0, &Identity::default(), "first")
+        .unwrap();
+    for snap in snaps {
+        let (kind, at, bytes) = snap;
+        a.put(s, *kind, *at, None, bytes, &summary(snap)).unwrap();
+    }
+}
+
+/// The latest series of the archive in `dir`, built.
+fn read_latest(dir: &std::path::Path, opts: &ArchiveOptions) -> Built {
+    let a = Archive::open_read_only(dir).unwrap();
+    let sel = select_series(&a, None, SeriesPick::Latest).unwrap();
+    build_series(&a, &sel[0], opts).unwrap()
+}
+
 fn by_archive(snaps: &[Snap], from_files: bool) -> Built {
     let dir = tempfile::tempdir().unwrap();
-    {
-        let mut a = Archive::open(dir.path()).unwrap();
-        let t = a.target("http://svc:6060").unwrap();
-        let s = a
-            .begin_series(t, T0, &Identity::default(), "first")
-            .unwrap();
-        for (kind, at, bytes) in snaps {
-            a.put(s, *kind, *at, None, bytes, &summarize(bytes))
-                .unwrap();
-        }
-    }
-    let a = Archive::open_read_only(dir.path()).unwrap();
-    let sel = select_series(&a, None, SeriesPick::Latest).unwrap();
-    build_series(
-        &a,
-        &sel[0],
+    write_archive(dir.path(), snaps, |(_, _, bytes)| summarize(bytes));
+    read_latest(
+        dir.path(),
         &ArchiveOptions {
             from_files,
             ..Default::default()
         },
     )
-    .unwrap()
 }
 
 /// As `watch` feeds its live view: each snapshot parsed and pushed as it
@@ -261,19 +268,12 @@ fn a_stale_index_is_read_from_the_files_then_recomputed_by_a_writer() {
         texts: 0,
     });
     let dir = tempfile::tempdir().unwrap();
-    {
-        let mut a = Archive::open(dir.path()).unwrap();
-        let t = a.target("http://svc:6060").unwrap();
-        let s = a
-            .begin_series(t, T0, &Identity::default(), "first")
-            .unwrap();
-        for (kind, at, bytes) in &snaps {
-            // Per-site values as older rules might have had them: none.
-            let mut summary = summarize(bytes);
-            summary.sites.clear();
-            a.put(s, *kind, *at, None, bytes, &summary).unwrap();
-        }
-    }
+    write_archive(dir.path(), &snaps, |(_, _, bytes)| {
+        // Per-site values as older rules might have had them: none.
+        let mut summary = summarize(bytes);
+        summary.sites.clear();
+        summary
+    });
     // Mark the index as computed by older rules.
     {
         let db = rusqlite::Connection::open(dir.path().join(store::INDEX_FILE)).unwrap();
@@ -284,11 +284,12 @@ fn a_stale_index_is_read_from_the_files_then_recomputed_by_a_writer() {
         .unwrap();
     }
     let read = |dir: &std::path::Path| {
-        let a = Archive::open_read_only(dir).unwrap();
-        let sel = select_series(&a, None, SeriesPick::Latest).unwrap();
         (
-            a.attribution_current().unwrap(),
-            build_series(&a, &sel[0], &ArchiveOptions::default()).unwrap(),
+            Archive::open_read_only(dir)
+                .unwrap()
+                .attribution_current()
+                .unwrap(),
+            read_latest(dir, &ArchiveOptions::default()),
         )
     };
     let (current, stale) = read(dir.path());
@@ -357,25 +358,15 @@ fn the_current_rss_goes_beside_the_memstats_read_with_it() {
     check(&files[0].built, "files");
     // An archive.
     let adir = tempfile::tempdir().unwrap();
-    {
-        let mut a = Archive::open(adir.path()).unwrap();
-        let target = a.target("http://svc:6060").unwrap();
-        let s = a
-            .begin_series(target, T0, &Identity::default(), "first")
-            .unwrap();
-        for (kind, at, bytes) in &snaps {
-            let summary = if *kind == Kind::Metrics {
-                Default::default()
-            } else {
-                summarize(bytes)
-            };
-            a.put(s, *kind, *at, None, bytes, &summary).unwrap();
+    write_archive(adir.path(), &snaps, |(kind, _, bytes)| {
+        if *kind == Kind::Metrics {
+            Default::default()
+        } else {
+            summarize(bytes)
         }
-    }
-    let a = Archive::open_read_only(adir.path()).unwrap();
-    let sel = select_series(&a, None, SeriesPick::Latest).unwrap();
+    });
     check(
-        &build_series(&a, &sel[0], &ArchiveOptions::default()).unwrap(),
+        &read_latest(adir.path(), &ArchiveOptions::default()),
         "archive",
     );
 }
