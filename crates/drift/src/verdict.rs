@@ -728,48 +728,6 @@ impl HeapContext<'_> {
         SiteSampling::new(bytes / objects, rate)
     }
 
-    /// Why a sampled site's rise is no leak, when its objects are replaced
-    /// (the site freed at least as much as it kept over the last segment)
-    /// and the rise is within the Poisson noise of its level. Such a
-    /// population (a cache replacing entries, a log truncated behind its
-    /// head) is a fresh draw of μ samples only once its objects have been
-    /// replaced; in between, its count moves slowly and looks like a trend
-    /// to Mann–Kendall, which assumes independent snapshots. Two
-    /// independent draws differ by √(2μ) samples; a leak verdict needs the
-    /// rise to clear that by the noise factor. A site that frees nothing
-    /// (a pure leak) keeps every sample it gains and is not judged here.
-    fn replaced_within_noise(
-        &self,
-        site: usize,
-        s: &Series,
-        a: &Assessment,
-        m: SiteSampling,
-    ) -> Option<String> {
-        if !self.hs.has_metric[Metric::AllocSpace as usize] {
-            return None;
-        }
-        let r = s.segments().pop()?;
-        let (first, last) = (r.start, r.end.checked_sub(1)?);
-        let alloc = self.column(Metric::AllocSpace, site);
-        let kept = s.y[last] - s.y[first];
-        let freed = (alloc[last] - alloc[first]) - kept;
-        let rise = a.rise.max(kept);
-        if !(rise > 0.0 && freed >= rise) {
-            return None;
-        }
-        let b = m.bytes_per_sample;
-        let mean_samples = s.y[r.clone()].iter().sum::<f64>() / r.len() as f64 / b;
-        let noise_samples = (2.0 * mean_samples.max(0.0)).sqrt();
-        let rise_samples = rise / b;
-        (rise_samples < self.opts.thresholds.noise_factor * noise_samples).then(|| {
-            format!(
-                "objects here are replaced ({} freed while it rose by {}) and the rise is {rise_samples:.1} heap samples, within the sampling noise of a population of {mean_samples:.1} samples (two independent counts differ by ±{noise_samples:.1}): a replaced population that drifted, or a small leak",
-                units::bytes(freed),
-                units::bytes(rise),
-            )
-        })
-    }
-
     /// A site's rise (its part of all growth) and its finding, if it is
     /// not stable (or every site with `include_stable`).
     fn site(&self, site: usize) -> (f64, Option<Finding>) {
@@ -805,9 +763,12 @@ impl HeapContext<'_> {
             },
             None => assess_sampled(&s, &opts.thresholds, sampling),
         };
+        // Allocation and object rates need the time a growth rate needs.
+        let alloc = (hs.has_metric[Metric::AllocSpace as usize] && a.rate_known)
+            .then(|| self.column(Metric::AllocSpace, site));
         if a.verdict == Verdict::Leak
-            && let Some(m) = sampling
-            && let Some(note) = self.replaced_within_noise(site, &s, &a, m)
+            && let (Some(m), Some(alloc)) = (sampling, &alloc)
+            && let Some(note) = replaced_within_noise(&s, alloc, &a, m, &opts.thresholds)
         {
             a.verdict = Verdict::Suspect;
             a.confidence *= 0.5;
@@ -822,19 +783,17 @@ impl HeapContext<'_> {
                 hs.len()
             ));
         }
-        // Allocation and object rates need the time a growth rate needs.
-        if hs.has_metric[Metric::AllocSpace as usize] && a.rate_known {
-            let alloc = self.column(Metric::AllocSpace, site);
-            if let Some(c) = stats::churn(&s, &alloc) {
-                ev.alloc_per_min = Some(c.alloc_rate * 60.0);
-                ev.turnover = Some(c.turnover);
-                if a.verdict != Verdict::Leak && c.turnover >= opts.thresholds.churn_turnover {
-                    notes.push(format!(
-                        "allocation churn: {:.0} bytes/min allocated, in-use memory replaced {:.0} times",
-                        c.alloc_rate * 60.0,
-                        c.turnover
-                    ));
-                }
+        if let Some(alloc) = &alloc
+            && let Some(c) = stats::churn(&s, alloc)
+        {
+            ev.alloc_per_min = Some(c.alloc_rate * 60.0);
+            ev.turnover = Some(c.turnover);
+            if a.verdict != Verdict::Leak && c.turnover >= opts.thresholds.churn_turnover {
+                notes.push(format!(
+                    "allocation churn: {:.0} bytes/min allocated, in-use memory replaced {:.0} times",
+                    c.alloc_rate * 60.0,
+                    c.turnover
+                ));
             }
         }
         if hs.has_metric[Metric::InuseObjects as usize] && a.rate_known {
@@ -879,6 +838,44 @@ impl HeapContext<'_> {
         };
         (rise, Some(finding))
     }
+}
+
+/// Why a sampled site's rise is no leak, when its objects are replaced
+/// (the site freed at least as much as it kept over the last segment)
+/// and the rise is within the Poisson noise of its level. Such a
+/// population (a cache replacing entries, a log truncated behind its
+/// head) is a fresh draw of μ samples only once its objects have been
+/// replaced; in between, its count moves slowly and looks like a trend
+/// to Mann–Kendall, which assumes independent snapshots. Two
+/// independent draws differ by √(2μ) samples; a leak verdict needs the
+/// rise to clear that by the noise factor. A site that frees nothing
+/// (a pure leak) keeps every sample it gains and is not judged here.
+fn replaced_within_noise(
+    s: &Series,
+    alloc: &[f64],
+    a: &Assessment,
+    m: SiteSampling,
+    th: &Thresholds,
+) -> Option<String> {
+    let r = s.segments().pop()?;
+    let (first, last) = (r.start, r.end.checked_sub(1)?);
+    let kept = s.y[last] - s.y[first];
+    let freed = (alloc[last] - alloc[first]) - kept;
+    let rise = a.rise.max(kept);
+    if !(rise > 0.0 && freed >= rise) {
+        return None;
+    }
+    let b = m.bytes_per_sample;
+    let mean_samples = s.y[r.clone()].iter().sum::<f64>() / r.len() as f64 / b;
+    let noise_samples = (2.0 * mean_samples.max(0.0)).sqrt();
+    let rise_samples = rise / b;
+    (rise_samples < th.noise_factor * noise_samples).then(|| {
+        format!(
+            "objects here are replaced ({} freed while it rose by {}) and the rise is {rise_samples:.1} heap samples, within the sampling noise of a population of {mean_samples:.1} samples (two independent counts differ by ±{noise_samples:.1}): a replaced population that drifted, or a small leak",
+            units::bytes(freed),
+            units::bytes(rise),
+        )
+    })
 }
 
 const OBSERVER_NOTE: &str = "allocated while serving a profile (runtime/pprof, net/http/pprof): the profiler's own transient memory, not the program's";
