@@ -598,7 +598,10 @@ const HTTP_CLIENT_CALLS: &[&str] = &[
 /// heap sites that call into net/http's client, the one whose in-use bytes
 /// grow is where responses are left open. Linked only when such a site
 /// grows; otherwise the finding keeps the net/http frame and says why.
-pub fn link_http_callers(all: &mut [Finding], heap: Option<&crate::series::HeapSeries>) {
+pub fn link_http_callers(
+    all: &mut [Finding],
+    heap: Option<(&crate::series::HeapSeries, &crate::cycles::HeapCycles)>,
+) {
     use crate::series::Metric;
     let open = |f: &Finding| {
         f.kind == Kind::Goroutine
@@ -610,11 +613,8 @@ pub fn link_http_callers(all: &mut [Finding], heap: Option<&crate::series::HeapS
         return;
     }
     let mut best: Option<(f64, usize)> = None;
-    if let Some(hs) = heap {
-        let keep = crate::verdict::gc_cycles(hs);
-        let all_x = hs.seconds();
-        let x: Vec<f64> = keep.iter().map(|&i| all_x[i]).collect();
-        let breaks = crate::verdict::kept_breaks(&hs.breaks, &keep);
+    if let Some((hs, cycles)) = heap {
+        let (keep, x, breaks) = (&cycles.keep, &cycles.x, &cycles.breaks);
         for (i, site) in hs.sites.iter().enumerate() {
             let calls_http = site
                 .stack
@@ -635,7 +635,7 @@ pub fn link_http_callers(all: &mut [Finding], heap: Option<&crate::series::HeapS
             }
         }
     }
-    let site = best.and_then(|(_, i)| heap.map(|hs| &hs.sites[i]));
+    let site = best.and_then(|(_, i)| heap.map(|(hs, _)| &hs.sites[i]));
     for f in all.iter_mut().filter(|f| open(f)) {
         match site {
             Some(s) => {

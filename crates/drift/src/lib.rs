@@ -6,6 +6,7 @@
 //! Pure: profiles in, findings out. The thresholds and their reasons are in
 //! docs/drift-model.md.
 
+pub mod cycles;
 pub mod finding;
 pub mod frames;
 pub mod goroutine;
@@ -50,8 +51,11 @@ pub struct HuntOptions {
 /// ranked together (see docs/drift-model.md).
 pub fn hunt(inputs: &Inputs<'_>, opts: &HuntOptions) -> Report {
     let mut all = Vec::new();
-    if let Some(h) = inputs.heap {
-        all.extend(verdict::analyze_heap(h, &opts.heap));
+    let cycles = inputs
+        .heap
+        .map(|h| cycles::HeapCycles::new(h, inputs.memory, inputs.memory_breaks));
+    if let (Some(h), Some(c)) = (inputs.heap, &cycles) {
+        all.extend(verdict::analyze_heap_cycles(h, c, &opts.heap));
     }
     if let Some(g) = inputs.goroutines {
         all.extend(goroutine::analyze_goroutines(g, &opts.goroutines));
@@ -62,7 +66,7 @@ pub fn hunt(inputs: &Inputs<'_>, opts: &HuntOptions) -> Report {
         inputs.memory_breaks,
         &th,
     ));
-    goroutine::link_http_callers(&mut all, inputs.heap);
+    goroutine::link_http_callers(&mut all, inputs.heap.zip(cycles.as_ref()));
     link_tickers(&mut all);
     link_stacks(&mut all);
     link_memory(&mut all, inputs.heap);

@@ -1,6 +1,7 @@
 //! From statistics to a verdict, and the heap analysis built on it.
 //! The model and every threshold is explained in docs/drift-model.md.
 
+use crate::cycles::HeapCycles;
 use crate::finding::{Evidence, Finding, Kind, Signature, Verdict};
 use crate::series::{HeapSeries, Metric};
 use crate::stats::{self, Series};
@@ -596,16 +597,24 @@ impl Default for HeapOptions {
 /// every site with `include_stable`), unranked; pass them to
 /// [`crate::Report::new`] with the other kinds.
 pub fn analyze_heap(hs: &HeapSeries, opts: &HeapOptions) -> Vec<Finding> {
-    let keep = gc_cycles(hs);
-    let all_x = hs.seconds();
+    analyze_heap_cycles(hs, &HeapCycles::at_fetch(hs), opts)
+}
+
+/// [`analyze_heap`] on the points `cycles` picks from `hs` and times
+/// ([`HeapCycles::new`] places them at the GC each shows).
+pub fn analyze_heap_cycles(
+    hs: &HeapSeries,
+    cycles: &HeapCycles,
+    opts: &HeapOptions,
+) -> Vec<Finding> {
     let ctx = HeapContext {
         hs,
         opts,
-        x: keep.iter().map(|&i| all_x[i]).collect(),
-        breaks: kept_breaks(&hs.breaks, &keep),
-        merged: hs.len() - keep.len(),
-        period: sampling_period(hs, &keep),
-        keep,
+        x: cycles.x.clone(),
+        breaks: cycles.breaks.clone(),
+        timing_note: cycles.note(hs.len()),
+        period: sampling_period(hs, &cycles.keep),
+        keep: cycles.keep.clone(),
     };
     // Sites are independent: blocks of them are assessed on up to four
     // threads, and put back in site order, so the result does not depend
@@ -661,7 +670,62 @@ pub fn analyze_heap(hs: &HeapSeries, opts: &HeapOptions) -> Vec<Finding> {
     }
     // Shares are relative to all sites' growth, not only the reported ones.
     set_shares(&mut out, all_rises);
+    let totals: Vec<f64> = {
+        let all = hs.totals(Metric::InuseSpace);
+        cycles.keep.iter().map(|&i| all[i]).collect()
+    };
+    slowing_by_goals(&mut out, &cycles.goals, &totals, &opts.thresholds);
     out
+}
+
+/// The least part of the heap profile's whole change over a site's
+/// window that the site's own change must be for its shape to be read
+/// from the heap goals: then most of what moved the live heap (and so the
+/// goal) is that site, not a cache warming up beside it.
+const GOAL_SHAPE_MIN_PART: f64 = 0.5;
+
+/// Calls a heap leak "still rising, slowing" when the heap goals bend
+/// over while it carries most of the heap's growth. A sampled site holds
+/// too few samples to show a bend: a cache whose fill rate decays
+/// five-fold over a recording, seen through ~20 samples, sits under two
+/// standard errors from a straight line. The goals are exact and set at
+/// every GC ([`crate::cycles::heap_goals`]): the same test of curvature
+/// as for unsampled values, on the goals since the site's first point.
+fn slowing_by_goals(findings: &mut [Finding], goals: &Series, totals: &[f64], th: &Thresholds) {
+    let change = |v: &[f64]| v.last().copied().unwrap_or(0.0) - v.first().copied().unwrap_or(0.0);
+    let whole = change(totals);
+    for f in findings.iter_mut() {
+        if f.kind != Kind::Heap
+            || f.verdict != Verdict::Leak
+            || change(&f.evidence.values) < GOAL_SHAPE_MIN_PART * whole
+        {
+            continue;
+        }
+        let from = f
+            .evidence
+            .times
+            .first()
+            .copied()
+            .unwrap_or(f64::NEG_INFINITY);
+        let since = goals.x.partition_point(|&x| x < from);
+        let recent = Series::new(goals.x[since..].to_vec(), goals.y[since..].to_vec());
+        let Some(c) = stats::curvature(&recent) else {
+            continue;
+        };
+        let bends = c.z < -th.concave_z && c.late_to_early.is_some_and(|r| r < MAX_CONCAVE_RATIO);
+        if !bends {
+            continue;
+        }
+        f.verdict = Verdict::Suspect;
+        f.confidence *= 0.5;
+        f.score = score(f.confidence, f.evidence.share_of_growth);
+        f.notes.push(format!(
+            "still rising, slowing: the heap goal set at each of the last {} GCs (MemStats NextGC, exact where the heap profile is sampled) rises ever more slowly ({:.0}% of its early rate late in the window), as a cache filling up does; this site is {:.0}% of the heap profile's change",
+            recent.len(),
+            c.late_to_early.unwrap_or(0.0).max(0.0) * 100.0,
+            100.0 * change(&f.evidence.values) / whole
+        ));
+    }
 }
 
 /// Each finding's share of `all_rises` (the positive rises of everything
@@ -685,8 +749,8 @@ struct HeapContext<'a> {
     keep: Vec<usize>,
     x: Vec<f64>,
     breaks: Vec<usize>,
-    /// How many snapshots were merged into the one before.
-    merged: usize,
+    /// How the points were timed, for findings that are not stable.
+    timing_note: Option<String>,
     /// The profiles' sampling period (bytes), when known.
     period: Option<f64>,
 }
@@ -776,12 +840,10 @@ impl HeapContext<'_> {
         }
         let mut ev = evidence(&s, &a);
         let mut notes = a.notes.clone();
-        let merged = self.merged;
-        if merged > 0 && a.verdict != Verdict::Stable {
-            notes.push(format!(
-                "heap profiles change only when a GC cycle completes: {merged} of {} snapshots repeated the one before and were merged",
-                hs.len()
-            ));
+        if let Some(note) = &self.timing_note
+            && a.verdict != Verdict::Stable
+        {
+            notes.push(note.clone());
         }
         if let Some(alloc) = &alloc
             && let Some(c) = stats::churn(&s, alloc)

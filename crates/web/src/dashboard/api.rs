@@ -62,8 +62,10 @@ fn finding_view<'a>(rank: usize, f: &'a Finding, a: &'a Analysis) -> FindingView
         drift::Kind::Memory => &a.memory,
     };
     let ev = &f.evidence;
-    // The evidence covers the whole series of its kind, point for point;
-    // if it ever does not, times come from the evidence alone.
+    // Times come from the evidence: a heap point is timed at the GC it
+    // shows, not at its snapshot's fetch (drift::cycles). When the
+    // evidence covers the whole series of its kind, point for point, each
+    // point links to its snapshot.
     let aligned = src.time_nanos.len() == ev.values.len();
     let t0 = src.time_nanos.first().copied().unwrap_or(0);
     let points: Vec<Point> = ev
@@ -71,11 +73,7 @@ fn finding_view<'a>(rank: usize, f: &'a Finding, a: &'a Analysis) -> FindingView
         .iter()
         .enumerate()
         .map(|(i, &value)| Point {
-            time_unix_nanos: if aligned {
-                src.time_nanos[i]
-            } else {
-                t0 + (ev.times.get(i).copied().unwrap_or(0.0) * 1e9) as i64
-            },
+            time_unix_nanos: t0 + (ev.times.get(i).copied().unwrap_or(0.0) * 1e9).round() as i64,
             value,
             snapshot: if aligned {
                 src.snapshot[i].clone()
