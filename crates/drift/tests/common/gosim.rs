@@ -11,6 +11,8 @@
 //!   GCs ran.
 
 use super::{Builder, Rng};
+use drift::memory::MemPoint;
+use profile::legacy::MemStats;
 
 /// Go's default runtime.MemProfileRate.
 pub const RATE: f64 = 524_288.0;
@@ -226,5 +228,145 @@ impl Run {
                 };
             }
         }
+    }
+}
+
+/// How GC paces itself in [`Run::paced`]: Go starts a GC when the heap has
+/// grown by GOGC percent of what the last one marked (at least to 4 MiB),
+/// so as the live heap grows its cycles lengthen.
+pub struct Pacing {
+    /// Bytes per second of short-lived allocation (requests, buffers).
+    pub garbage_per_sec: f64,
+    /// Live bytes besides the sites (runtime, globals, idle buffers).
+    pub base_live: f64,
+    pub gogc: f64,
+}
+
+/// Go's smallest heap goal (runtime heapMinimum at GOGC 100).
+const HEAP_MINIMUM: f64 = 4.0 * 1024.0 * 1024.0;
+
+/// Unix time of a run's start, in nanoseconds.
+const START_NANOS: i64 = 1_800_000_000_000_000_000;
+
+impl Run {
+    /// The run as plain `/debug/pprof/heap` serves it under GC pacing, and
+    /// the MemStats read with each profile:
+    /// - GCs start when the heap has grown from the live bytes the last
+    ///   one marked to the goal, live × (1 + GOGC/100) (`gc_every` is not
+    ///   used);
+    /// - the profile after GC N shows the heap as of GC N−1 (Go publishes
+    ///   a heap profile one cycle late, runtime/mprof.go);
+    /// - each MemStats says how many GCs ended (`NumGC`), when
+    ///   (`PauseEnd`, `LastGC`), and the goal the last one set (`NextGC`).
+    pub fn paced(&self, pacing: &Pacing) -> (Vec<profile::Profile>, Vec<MemPoint>) {
+        let mut rnd = Random::new(self.seed);
+        let mut b = Builder::heap();
+        b.p.period = self.rate as i64;
+        b.p.period_type = Some(profile::ValueType::new("space", "bytes"));
+        let samples: Vec<usize> = self
+            .sites
+            .iter()
+            .map(|s| {
+                let st = b.stack(&s.frames);
+                b.heap_sample(st, [0; 4])
+            })
+            .collect();
+        let mut states = vec![State::default(); self.sites.len()];
+        let mut published = states.clone();
+        let mut gc_ends: Vec<f64> = Vec::new();
+        let mut last_gc = 0.0;
+        let mut goal = HEAP_MINIMUM;
+        let mut live_at_gc = pacing.base_live;
+        let step = 0.01;
+        let mut t = 0.0;
+        let mut next_fetch = 0.0;
+        let (mut profiles, mut memory) = (Vec::new(), Vec::new());
+        while next_fetch <= self.duration + 1e-9 {
+            if t >= next_fetch - 1e-9 {
+                for (k, (s, st)) in self.sites.iter().zip(&published).enumerate() {
+                    let scale = 1.0 / sampled_fraction(s.size, self.rate);
+                    let objects = (st.count as f64 * scale) as i64;
+                    let bytes = (st.count as f64 * scale * s.size) as i64;
+                    let alloc_objects = (st.allocated as f64 * scale) as i64;
+                    let alloc_bytes = (st.allocated as f64 * scale * s.size) as i64;
+                    b.p.samples[samples[k]].values =
+                        vec![alloc_objects, alloc_bytes, objects, bytes];
+                }
+                let now = START_NANOS + (next_fetch * 1e9) as i64;
+                b.p.time_nanos = now;
+                profiles.push(b.p.clone());
+                let mut ring = vec![0u64; 256];
+                for (k, &e) in gc_ends.iter().enumerate() {
+                    ring[k % 256] = (START_NANOS + (e * 1e9) as i64) as u64;
+                }
+                memory.push(MemPoint {
+                    time_nanos: now,
+                    stats: MemStats {
+                        num_gc: gc_ends.len() as u64,
+                        last_gc: gc_ends
+                            .last()
+                            .map_or(0, |&e| (START_NANOS + (e * 1e9) as i64) as u64),
+                        pause_end: ring,
+                        next_gc: goal as u64,
+                        heap_alloc: live_at_gc as u64,
+                        ..MemStats::default()
+                    },
+                    rss: None,
+                });
+                next_fetch += self.every;
+                continue;
+            }
+            t += step;
+            let allocated = pacing.garbage_per_sec * (t - last_gc)
+                + self
+                    .sites
+                    .iter()
+                    .map(|s| self.allocated_bytes(s, last_gc, t))
+                    .sum::<f64>();
+            if live_at_gc + allocated >= goal {
+                published = states.clone();
+                for (s, st) in self.sites.iter().zip(&mut states) {
+                    self.advance(s, st, last_gc, t, &mut rnd);
+                }
+                live_at_gc = pacing.base_live
+                    + self
+                        .sites
+                        .iter()
+                        .map(|s| self.live_objects(s, t) * s.size)
+                        .sum::<f64>();
+                goal = (live_at_gc * (1.0 + pacing.gogc / 100.0)).max(HEAP_MINIMUM);
+                last_gc = t;
+                gc_ends.push(t);
+            }
+        }
+        (profiles, memory)
+    }
+
+    /// The expected live objects of a site at `t` (what a GC marks).
+    fn live_objects(&self, s: &SimSite, t: f64) -> f64 {
+        match &s.population {
+            Population::Leak { per_sec } => per_sec * t,
+            Population::Churn { live }
+            | Population::Kept { live }
+            | Population::Replaced { live, .. } => live(t),
+            Population::Expiring { per_sec, ttl } => per_sec * t.min(*ttl),
+            Population::Batch { per_sec, period } => per_sec * (t % period),
+        }
+    }
+
+    /// The expected bytes a site allocates from `from` to `to`.
+    fn allocated_bytes(&self, s: &SimSite, from: f64, to: f64) -> f64 {
+        let objects = match &s.population {
+            Population::Leak { per_sec }
+            | Population::Expiring { per_sec, .. }
+            | Population::Batch { per_sec, .. } => per_sec * (to - from),
+            Population::Kept { live } => (live(to) - live(from)).max(0.0),
+            Population::Replaced { live, per_sec } => {
+                (live(to) - live(from)).max(0.0) + per_sec * (to - from)
+            }
+            // What churns is the caller's `garbage_per_sec`.
+            Population::Churn { .. } => 0.0,
+        };
+        objects * s.size
     }
 }
