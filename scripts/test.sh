@@ -7,11 +7,25 @@ export TZ=UTC
 GO=$(scripts/setup-go.sh)
 export PATH="$(dirname "$GO"):$PATH"
 export HEAPDRIFT_GO="$GO"
+# google/pprof's own test inputs and goldens, from the Go module proxy.
+HEAPDRIFT_PPROF_TESTDATA=$(scripts/fetch-pprof-testdata.sh)
+export HEAPDRIFT_PPROF_TESTDATA
 # Real third-party Go services (nats-server, etcd, caddy) from the Go module
 # proxy into target/thirdparty/ for tests/thirdparty.rs; skipped when built.
 scripts/build-thirdparty.sh
+# Debian's chromium, graphviz and the pinned playwright-core, before any
+# test runs: the Rust tests use chromium and dot too, and a test whose
+# prerequisite is missing is ignored, not passed (under CI=true, a build
+# failure: build/test-prereqs.rs).
+scripts/setup-browser.sh
+export HEAPDRIFT_CHROMIUM=/usr/bin/chromium
+if [ "${CI:-}" = true ]; then
+  export HEAPDRIFT_REQUIRE_TEST_PREREQS=1
+fi
 cargo fmt --all -- --check
-cargo clippy --workspace --all-targets --locked -- -D warnings
+# The same profile as the tests, so that build scripts and proc macros are
+# compiled once on a fresh machine.
+cargo clippy --workspace --all-targets --locked --profile ci -- -D warnings
 cargo test --workspace --locked --profile ci
 # Those services under steady load, watched and hunted (~4 min; ignored by a
 # plain cargo test).

@@ -1,6 +1,6 @@
 //! A real series from a Go program with known leaks (tests/testdata/
 //! leaky.go): heap protos and goroutine debug=2 dumps, parsed by heapdrift's
-//! own parsers. Needs Go: skipped when HEAPDRIFT_GO is unset.
+//! own parsers. Needs Go: ignored when HEAPDRIFT_GO is unset.
 
 use drift::goroutine::{
     GoroutineOptions, GoroutineSeriesBuilder, GroupOptions, analyze_goroutines,
@@ -23,11 +23,12 @@ fn line_of(marker: &str) -> i64 {
 }
 
 #[test]
+#[cfg_attr(
+    not(heapdrift_go),
+    ignore = "needs HEAPDRIFT_GO, the Go 1.27 oracle: scripts/setup-go.sh"
+)]
 fn leaky_go_program() {
-    let Ok(go) = std::env::var("HEAPDRIFT_GO") else {
-        eprintln!("skipping leaky_go_program: HEAPDRIFT_GO is unset");
-        return;
-    };
+    let go = std::env::var("HEAPDRIFT_GO").expect("HEAPDRIFT_GO");
     let dir = tempfile::tempdir().unwrap();
     let out = Command::new(&go)
         .arg("run")

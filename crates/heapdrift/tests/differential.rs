@@ -190,11 +190,12 @@ fn differential() {
 /// same `-raw` as F itself (for Go's legacy texts, as pprof's own -proto of
 /// F: pprof's encoder drops zero-valued numeric labels).
 #[test]
+#[cfg_attr(
+    not(heapdrift_go),
+    ignore = "needs HEAPDRIFT_GO, the Go 1.27 oracle: scripts/setup-go.sh"
+)]
 fn proto_roundtrip() {
-    let Some(go) = go() else {
-        println!("HEAPDRIFT_GO unset: skipping the -proto round trip");
-        return;
-    };
+    let go = go().expect("HEAPDRIFT_GO");
     let root = support::repo_root();
     let pprof = support::pprof_binary(&go);
     let sandbox = Sandbox::new();

@@ -378,28 +378,30 @@ fn bad_input_is_one_line_and_exit_2() {
 }
 
 /// Chromium for the browser test: `HEAPDRIFT_CHROMIUM`, else `chromium` on
-/// PATH.
-fn chromium() -> Option<PathBuf> {
+/// PATH (the test is ignored when neither is there: build/test-prereqs.rs).
+fn chromium() -> PathBuf {
     if let Some(p) = std::env::var_os("HEAPDRIFT_CHROMIUM") {
-        return Some(PathBuf::from(p));
+        return PathBuf::from(p);
     }
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join("chromium"))
-            .find(|p| p.is_file())
-    })
+    std::env::var_os("PATH")
+        .and_then(|paths| {
+            std::env::split_paths(&paths)
+                .map(|d| d.join("chromium"))
+                .find(|p| p.is_file())
+        })
+        .expect("chromium on PATH")
 }
 
 /// The SVG's script in a real browser: a click on a frame zooms to it (the
 /// frame spans the chart, frames outside it hide), a click on the root
-/// resets, search highlights and reports the matched share. Skips without
-/// Chromium.
+/// resets, search highlights and reports the matched share.
 #[test]
+#[cfg_attr(
+    not(heapdrift_chromium),
+    ignore = "needs chromium (HEAPDRIFT_CHROMIUM or on PATH): scripts/setup-browser.sh"
+)]
 fn svg_script_zooms_and_searches_in_chromium() {
-    let Some(chrome) = chromium() else {
-        println!("chromium not found (set HEAPDRIFT_CHROMIUM): skipping");
-        return;
-    };
+    let chrome = chromium();
     let f = fixture("heap_1.pb.gz");
     let svg = ok(&["flame", &f]);
     let probe = r#"<script><![CDATA[

@@ -1,6 +1,7 @@
 //! Legacy texts parsed with `symbolize_text = false` must give exactly the
 //! profile pprof builds: compared with `go tool pprof -raw -symbolize=none`
-//! on Go 1.27 outputs. Skips when `HEAPDRIFT_GO` is unset.
+//! on Go 1.27 outputs. Ignored without `HEAPDRIFT_GO`; pprof's own inputs
+//! also need `HEAPDRIFT_PPROF_TESTDATA` (scripts/fetch-pprof-testdata.sh).
 
 use profile::ParseOptions;
 use profile::legacy::parse_legacy;
@@ -22,10 +23,7 @@ fn check(name: &str) {
 
 fn check_path(path: &std::path::Path) {
     let name = path.display();
-    let Ok(go) = std::env::var("HEAPDRIFT_GO") else {
-        println!("HEAPDRIFT_GO unset: skipping the go tool pprof comparison for {name}");
-        return;
-    };
+    let go = std::env::var("HEAPDRIFT_GO").expect("HEAPDRIFT_GO");
     let out = Command::new(go)
         .args(["tool", "pprof", "-raw", "-symbolize=none"])
         .arg(path)
@@ -49,31 +47,55 @@ fn check_path(path: &std::path::Path) {
 }
 
 #[test]
+#[cfg_attr(
+    not(heapdrift_go),
+    ignore = "needs HEAPDRIFT_GO, the Go 1.27 oracle: scripts/setup-go.sh"
+)]
 fn heap_matches_pprof() {
     check("heap.txt");
 }
 
 #[test]
+#[cfg_attr(
+    not(heapdrift_go),
+    ignore = "needs HEAPDRIFT_GO, the Go 1.27 oracle: scripts/setup-go.sh"
+)]
 fn goroutine_matches_pprof() {
     check("goroutine.txt");
 }
 
 #[test]
+#[cfg_attr(
+    not(heapdrift_go),
+    ignore = "needs HEAPDRIFT_GO, the Go 1.27 oracle: scripts/setup-go.sh"
+)]
 fn goroutineleak_matches_pprof() {
     check("goroutineleak.txt");
 }
 
 #[test]
+#[cfg_attr(
+    not(heapdrift_go),
+    ignore = "needs HEAPDRIFT_GO, the Go 1.27 oracle: scripts/setup-go.sh"
+)]
 fn threadcreate_matches_pprof() {
     check("threadcreate.txt");
 }
 
 #[test]
+#[cfg_attr(
+    not(heapdrift_go),
+    ignore = "needs HEAPDRIFT_GO, the Go 1.27 oracle: scripts/setup-go.sh"
+)]
 fn block_matches_pprof() {
     check("block.txt");
 }
 
 #[test]
+#[cfg_attr(
+    not(heapdrift_go),
+    ignore = "needs HEAPDRIFT_GO, the Go 1.27 oracle: scripts/setup-go.sh"
+)]
 fn mutex_matches_pprof() {
     check("mutex.txt");
 }
@@ -81,12 +103,18 @@ fn mutex_matches_pprof() {
 /// pprof's own legacy inputs (maps trailers, C++ heap/contention/growth,
 /// threadz), through the oracle too.
 #[test]
+#[cfg_attr(
+    not(heapdrift_go),
+    ignore = "needs HEAPDRIFT_GO, the Go 1.27 oracle: scripts/setup-go.sh"
+)]
+#[cfg_attr(
+    not(heapdrift_pprof_testdata),
+    ignore = "needs HEAPDRIFT_PPROF_TESTDATA: scripts/fetch-pprof-testdata.sh"
+)]
 fn pprof_testdata_matches_pprof() {
-    let dir = PathBuf::from("/work/ref/pprof/profile/testdata");
-    if !dir.is_dir() {
-        println!("pprof testdata not found: skipping");
-        return;
-    }
+    let dir = PathBuf::from(
+        std::env::var_os("HEAPDRIFT_PPROF_TESTDATA").expect("HEAPDRIFT_PPROF_TESTDATA"),
+    );
     for name in [
         "cppbench.heap",
         "cppbench.contention",
@@ -103,11 +131,11 @@ fn pprof_testdata_matches_pprof() {
 /// assembly on amd64, Rust's is libm; truncation to integers must still
 /// agree with pprof's.
 #[test]
+#[cfg_attr(
+    not(heapdrift_go),
+    ignore = "needs HEAPDRIFT_GO, the Go 1.27 oracle: scripts/setup-go.sh"
+)]
 fn heap_unsampling_matches_pprof_widely() {
-    if std::env::var("HEAPDRIFT_GO").is_err() {
-        println!("HEAPDRIFT_GO unset: skipping");
-        return;
-    }
     let mut text = String::from("heap profile: 1: 1 [2: 2] @ heap/1048576\n");
     // A small deterministic LCG: varied object sizes and counts.
     let mut x: u64 = 0x2545_f491_4f6c_dd1d;

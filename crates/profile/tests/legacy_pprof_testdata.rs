@@ -1,6 +1,7 @@
 //! Port of pprof's `TestParse` for the legacy formats heapdrift supports:
-//! pprof's own inputs and `.string` goldens (read from the pprof checkout
-//! in /work/ref, or $HEAPDRIFT_PPROF_TESTDATA; skipped when absent).
+//! pprof's own inputs and `.string` goldens (google/pprof's profile/testdata
+//! from the Go module proxy, in $HEAPDRIFT_PPROF_TESTDATA:
+//! scripts/fetch-pprof-testdata.sh; ignored without it).
 
 use profile::ParseOptions;
 use profile::legacy::parse_legacy;
@@ -8,19 +9,17 @@ use std::path::PathBuf;
 
 mod legacy_common;
 
-fn testdata() -> Option<PathBuf> {
-    let dir = std::env::var("HEAPDRIFT_PPROF_TESTDATA")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| PathBuf::from("/work/ref/pprof/profile/testdata"));
-    dir.is_dir().then_some(dir)
+fn testdata() -> PathBuf {
+    PathBuf::from(std::env::var_os("HEAPDRIFT_PPROF_TESTDATA").expect("HEAPDRIFT_PPROF_TESTDATA"))
 }
 
 #[test]
+#[cfg_attr(
+    not(heapdrift_pprof_testdata),
+    ignore = "needs HEAPDRIFT_PPROF_TESTDATA: scripts/fetch-pprof-testdata.sh"
+)]
 fn pprof_legacy_goldens() {
-    let Some(dir) = testdata() else {
-        println!("pprof testdata not found: skipping");
-        return;
-    };
+    let dir = testdata();
     let opts = ParseOptions {
         symbolize_text: false,
         ..ParseOptions::default()
@@ -54,10 +53,12 @@ fn pprof_legacy_goldens() {
 }
 
 #[test]
+#[cfg_attr(
+    not(heapdrift_pprof_testdata),
+    ignore = "needs HEAPDRIFT_PPROF_TESTDATA: scripts/fetch-pprof-testdata.sh"
+)]
 fn java_profiles_are_not_recognized() {
-    let Some(dir) = testdata() else {
-        return;
-    };
+    let dir = testdata();
     for name in ["java.cpu", "java.heap", "java.contention"] {
         let input = std::fs::read(dir.join(name)).unwrap();
         assert!(

@@ -32,12 +32,10 @@ fn best_of<T>(n: usize, mut f: impl FnMut() -> T) -> (f64, T) {
 }
 
 #[test]
-#[ignore]
+#[ignore = "a benchmark: HEAPDRIFT_BENCH_PROFILE=FILE cargo test --release --test proto_bench -- --ignored --nocapture"]
 fn proto_throughput() {
-    let Some(path) = std::env::var_os("HEAPDRIFT_BENCH_PROFILE") else {
-        println!("skipping: HEAPDRIFT_BENCH_PROFILE is not set");
-        return;
-    };
+    let path = std::env::var_os("HEAPDRIFT_BENCH_PROFILE")
+        .expect("HEAPDRIFT_BENCH_PROFILE names the profile to decode");
     let file = std::fs::read(&path).unwrap();
     let (t_gz, raw) = best_of(3, || {
         gz::maybe_decompress(&file, 1 << 32).unwrap().into_owned()

@@ -319,11 +319,12 @@ fn real_heap_profile_matches_pprof() {
 /// first-level child equals the `-traces` sum of samples whose outermost
 /// frame is that function.
 #[test]
+#[cfg_attr(
+    not(heapdrift_go),
+    ignore = "needs HEAPDRIFT_GO, the Go 1.27 oracle: scripts/setup-go.sh"
+)]
 fn live_pprof_roots() {
-    let Some(go) = std::env::var_os("HEAPDRIFT_GO") else {
-        println!("HEAPDRIFT_GO is not set: skipping");
-        return;
-    };
+    let go = std::env::var_os("HEAPDRIFT_GO").expect("HEAPDRIFT_GO");
     let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../testdata/profiles");
     for name in [
         "heap_1.pb.gz",

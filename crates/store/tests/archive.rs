@@ -365,11 +365,12 @@ fn reader_sees_consistent_state_while_writer_runs() {
 }
 
 #[test]
+#[cfg_attr(
+    not(heapdrift_go),
+    ignore = "needs HEAPDRIFT_GO, the Go 1.27 oracle: scripts/setup-go.sh"
+)]
 fn go_tool_pprof_opens_stored_files() {
-    let Ok(go) = std::env::var("HEAPDRIFT_GO") else {
-        println!("HEAPDRIFT_GO unset: skipping go tool pprof check");
-        return;
-    };
+    let go = std::env::var("HEAPDRIFT_GO").expect("HEAPDRIFT_GO");
     let dir = tempfile::tempdir().unwrap();
     let mut a = Archive::open(dir.path()).unwrap();
     let t = a.target("http://127.0.0.1:6060").unwrap();
