@@ -154,11 +154,15 @@ fn fetch_profiles(
         writeln!(stderr, "{n}")?;
     }
     // pprof prints each failed source, then "failed to fetch any source
-    // profiles"; heapdrift makes the per-source lines the error itself, so
-    // one bad file gives one line.
+    // profiles" (or base profiles) when none could be read.
     let mut failed = src.errors.clone();
     failed.extend(base.errors.iter().cloned());
     if src.profiles.is_empty() || (!bases.is_empty() && base.profiles.is_empty()) {
+        failed.push(if src.profiles.is_empty() {
+            "failed to fetch any source profiles".into()
+        } else {
+            "failed to fetch any base profiles".into()
+        });
         bail!("{}", failed.join("\n"));
     }
     for e in &failed {

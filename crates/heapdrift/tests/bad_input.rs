@@ -1,5 +1,6 @@
 //! Malformed profile.proto bytes and a real-size gzip bomb through the whole
-//! binary: one stderr line naming the file, exit status 2, no panic, and
+//! binary: one stderr line naming the file and what is wrong, then pprof's
+//! "failed to fetch any source profiles", exit status 2, no panic, and
 //! memory bounded by the decompression cap.
 
 use std::io::Write;
@@ -15,12 +16,17 @@ fn run(dir: &Path, name: &str, bytes: &[u8]) -> Output {
         .unwrap()
 }
 
-fn assert_one_line_error(o: &Output, file: &str, wants: &str) {
+fn assert_source_error(o: &Output, file: &str, wants: &str) {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{file}: {err}");
-    assert_eq!(err.lines().count(), 1, "{file}: {err:?}");
-    assert!(err.starts_with(&format!("{file}: ")), "{err:?}");
-    assert!(err.contains(wants), "{file}: want {wants:?} in {err:?}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 2, "{file}: {err:?}");
+    assert!(lines[0].starts_with(&format!("{file}: ")), "{err:?}");
+    assert!(
+        lines[0].contains(wants),
+        "{file}: want {wants:?} in {err:?}"
+    );
+    assert_eq!(lines[1], "failed to fetch any source profiles", "{err:?}");
     assert!(!err.contains("panicked"), "{err}");
     assert!(o.stdout.is_empty());
 }
@@ -78,22 +84,22 @@ fn malformed_protos_are_one_line_errors() {
     assert_eq!(ok.status.code(), Some(0), "{ok:?}");
 
     let o = run(dir.path(), "unknown-location.pb", &profile_with(9, 1));
-    assert_one_line_error(&o, "unknown-location.pb", "parsing profile");
+    assert_source_error(&o, "unknown-location.pb", "parsing profile");
 
     let o = run(dir.path(), "string-index.pb", &profile_with(1, 77));
-    assert_one_line_error(&o, "string-index.pb", "parsing profile");
+    assert_source_error(&o, "string-index.pb", "parsing profile");
 
     // A length prefix that runs past the end of the buffer.
     let mut past = profile_with(1, 1);
     past.extend_from_slice(&[6 << 3 | 2, 0xff, 0x01, b'x']);
     let o = run(dir.path(), "length-past-end.pb", &past);
-    assert_one_line_error(&o, "length-past-end.pb", "parsing profile");
+    assert_source_error(&o, "length-past-end.pb", "parsing profile");
 
     // Every prefix of a valid gzip'ed profile: truncated gzip.
     let gz = profile::gz::compress(&profile_with(1, 1));
     for cut in [1, 10, gz.len() / 2, gz.len() - 1] {
         let o = run(dir.path(), "cut.pb.gz", &gz[..cut]);
-        assert_one_line_error(&o, "cut.pb.gz", "profile");
+        assert_source_error(&o, "cut.pb.gz", "profile");
     }
 }
 

@@ -152,12 +152,24 @@ fn proto_output_round_trips() {
     let (a, b) = (rows(&again), rows(&direct));
     assert!(!a.is_empty());
     assert_eq!(a.len(), b.len());
+}
 
-    // With Go at hand: go tool pprof reads our proto exactly as its own.
-    let Ok(go) = std::env::var("HEAPDRIFT_GO") else {
-        eprintln!("HEAPDRIFT_GO unset; skipping the go tool pprof comparison");
-        return;
-    };
+/// go tool pprof reads our `-proto` exactly as its own.
+#[test]
+#[cfg_attr(
+    not(heapdrift_go),
+    ignore = "needs HEAPDRIFT_GO, the Go 1.27 oracle: scripts/setup-go.sh"
+)]
+fn proto_output_reads_in_go_tool_pprof_as_its_own() {
+    let go = std::env::var("HEAPDRIFT_GO").expect("HEAPDRIFT_GO");
+    let dir = tempfile::tempdir().unwrap();
+    let o = heapdrift(
+        &["-proto", "-focus=buildBuffers", "heap_2.pb.gz"],
+        &profiles(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", render(&o));
+    let f = dir.path().join("p.pb.gz");
+    std::fs::write(&f, &o.stdout).unwrap();
     let go_proto = Command::new(&go)
         .args([
             "tool",
@@ -185,17 +197,34 @@ fn proto_output_round_trips() {
     );
 }
 
-/// Binary formats on a pipe go to stdout; `dot` output is piped through
-/// Graphviz when it is installed.
+/// Without Graphviz, a format that needs `dot` fails with one line and
+/// exit 2 (an empty PATH hides any installed `dot`).
 #[test]
+fn graphviz_formats_without_dot_fail_in_one_line() {
+    let o = Command::new(env!("CARGO_BIN_EXE_heapdrift"))
+        .args(["pprof", "-svg", "heap_2.pb.gz"])
+        .current_dir(profiles())
+        .env("PATH", "")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2), "{}", render(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr).lines().count(),
+        1,
+        "{}",
+        render(&o)
+    );
+}
+
+/// Binary formats on a pipe go to stdout; `dot` output is piped through
+/// Graphviz.
+#[test]
+#[cfg_attr(
+    not(heapdrift_dot),
+    ignore = "needs Graphviz `dot` on PATH: scripts/setup-browser.sh"
+)]
 fn graphviz_formats() {
-    let has_dot = Command::new("dot").arg("-V").output().is_ok();
     let o = heapdrift(&["-svg", "heap_2.pb.gz"], &profiles());
-    if !has_dot {
-        assert_eq!(o.status.code(), Some(2));
-        assert_eq!(String::from_utf8_lossy(&o.stderr).lines().count(), 1);
-        return;
-    }
     assert_eq!(o.status.code(), Some(0), "{}", render(&o));
     let svg = String::from_utf8_lossy(&o.stdout);
     assert!(svg.contains("<svg"), "{svg:.200}");
@@ -235,24 +264,33 @@ fn run_on(dir: &Path, name: &str, bytes: &[u8], env: &[(&str, &str)]) -> Output 
     c.output().unwrap()
 }
 
-fn assert_one_line_error(o: &Output, file: &str) {
+/// pprof's report of a source it could not read: one line naming the file
+/// and what is wrong, then (none being left) "failed to fetch any source
+/// profiles", or "... base profiles"; exit 2.
+fn assert_source_error(o: &Output, file: &str) {
     let err = String::from_utf8_lossy(&o.stderr);
     assert_eq!(o.status.code(), Some(2), "{file}: {err}");
-    assert_eq!(err.lines().count(), 1, "{file}: {err:?}");
+    let lines: Vec<&str> = err.lines().collect();
+    assert_eq!(lines.len(), 2, "{file}: {err:?}");
     assert!(
-        err.starts_with(&format!("{file}: ")),
+        lines[0].starts_with(&format!("{file}: ")),
         "{file}: error does not name the file: {err:?}"
+    );
+    assert!(
+        lines[1] == "failed to fetch any source profiles"
+            || lines[1] == "failed to fetch any base profiles",
+        "{file}: {err:?}"
     );
     assert!(o.stdout.is_empty());
 }
 
 #[test]
-fn bad_inputs_give_one_line_and_exit_2() {
+fn bad_inputs_are_named_as_pprof_names_them_and_exit_2() {
     let dir = tempfile::tempdir().unwrap();
     let good = std::fs::read(profiles().join("heap_2.pb.gz")).unwrap();
 
     let o = run_on(dir.path(), "truncated.pb.gz", &good[..good.len() / 2], &[]);
-    assert_one_line_error(&o, "truncated.pb.gz");
+    assert_source_error(&o, "truncated.pb.gz");
 
     // Deterministic "random" bytes (xorshift).
     let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
@@ -265,13 +303,13 @@ fn bad_inputs_give_one_line_and_exit_2() {
         })
         .collect();
     let o = run_on(dir.path(), "random.bin", &noise, &[]);
-    assert_one_line_error(&o, "random.bin");
+    assert_source_error(&o, "random.bin");
 
     let o = run_on(dir.path(), "empty", b"", &[]);
-    assert_one_line_error(&o, "empty");
+    assert_source_error(&o, "empty");
     assert_eq!(
         String::from_utf8_lossy(&o.stderr),
-        "empty: parsing profile: empty input file\n"
+        "empty: parsing profile: empty input file\nfailed to fetch any source profiles\n"
     );
 
     let o = Command::new(env!("CARGO_BIN_EXE_heapdrift"))
@@ -279,10 +317,10 @@ fn bad_inputs_give_one_line_and_exit_2() {
         .current_dir(dir.path())
         .output()
         .unwrap();
-    assert_one_line_error(&o, "missing.pb.gz");
+    assert_source_error(&o, "missing.pb.gz");
     assert_eq!(
         String::from_utf8_lossy(&o.stderr),
-        "missing.pb.gz: stat missing.pb.gz: no such file or directory\n"
+        "missing.pb.gz: stat missing.pb.gz: no such file or directory\nfailed to fetch any source profiles\n"
     );
 
     // A missing base is reported the same way.
@@ -293,7 +331,7 @@ fn bad_inputs_give_one_line_and_exit_2() {
         .current_dir(dir.path())
         .output()
         .unwrap();
-    assert_one_line_error(&o, "nobase.pb.gz");
+    assert_source_error(&o, "nobase.pb.gz");
 }
 
 /// A small gzip file that inflates past HEAPDRIFT_MAX_DECOMPRESSED is
@@ -308,7 +346,7 @@ fn gzip_bomb_is_capped() {
         &enc,
         &[("HEAPDRIFT_MAX_DECOMPRESSED", "1048576")],
     );
-    assert_one_line_error(&o, "bomb.pb.gz");
+    assert_source_error(&o, "bomb.pb.gz");
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("HEAPDRIFT_MAX_DECOMPRESSED"), "{err}");
     // Under the default cap the same file inflates and is just not a
@@ -385,11 +423,11 @@ fn url_source() {
 /// working directory instead, as pprof's `awayFromTTY` does. Needs
 /// util-linux `script` for the terminal.
 #[test]
+#[cfg_attr(
+    not(heapdrift_script),
+    ignore = "needs util-linux `script` on PATH for a terminal"
+)]
 fn binary_report_to_terminal_goes_to_file() {
-    if Command::new("script").arg("-V").output().is_err() {
-        eprintln!("no `script`; skipping the terminal test");
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
     let cmd = format!(
         "{} pprof -proto {}",
