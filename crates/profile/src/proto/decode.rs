@@ -411,12 +411,14 @@ impl<'a> Decoder<'a> {
         if let Some(o) = &other {
             self.bad_string |= o.bad_string;
         }
+        let keep_b = plan_b.as_ref().map_or(0, |b| b.keep);
         let nil_location = match (result_a, result_b) {
-            (Ok(a), Ok(b)) => {
-                debug_assert_eq!(filled_a + filled_b, total);
-                // SAFETY: each half initialised all of its slots (its plan
-                // counted exactly the samples it decodes), and the halves
-                // are contiguous in the spare capacity.
+            // Checked, not assumed: a half that filled fewer slots than its
+            // plan counted leaves some uninitialised.
+            (Ok(a), Ok(b)) if filled_a == plan_a.keep && filled_b == keep_b => {
+                // SAFETY: each half initialised every one of its slots (just
+                // checked), and the halves are contiguous in the spare
+                // capacity.
                 unsafe { samples.set_len(total) };
                 a.or(b.map(|i| i + plan_a.keep))
             }
@@ -432,7 +434,12 @@ impl<'a> Decoder<'a> {
                     unsafe { slot.assume_init_drop() };
                 }
                 // The first error in sample order wins, as in one pass.
-                return Err(a.err().or(b.err()).expect("one half failed"));
+                return Err(a.err().or(b.err()).unwrap_or_else(|| {
+                    ParseError::Invalid(format!(
+                        "decoded {} of the {total} samples counted",
+                        filled_a + filled_b
+                    ))
+                }));
             }
         };
         p.samples = samples;
