@@ -85,24 +85,7 @@ fn parse_confidence(s: &str) -> Result<f64, String> {
 
 /// Runs `heapdrift hunt ARGS` and returns the exit status.
 pub fn main(args: &[String]) -> i32 {
-    // main() makes mimalloc return freed memory at once (right for one big
-    // pprof report). hunt parses hundreds of profiles of similar size one
-    // after another (~10 ms each): returning each one's pages only to fault
-    // them in again for the next cost more system time than parsing (500
-    // heap profiles of 10k sites: 1.6-2.3 s of sys time at mimalloc's
-    // default 10 ms, 0.2-0.5 s at 1 s, for ~40 MB more peak RSS). Option 15
-    // is `purge_delay`, in milliseconds.
-    // SAFETY: sets a plain option value; no allocation is in flight.
-    unsafe { libmimalloc_sys::mi_option_set(15, 1000) };
-    // No transparent huge pages either: mimalloc asks for them, and a huge
-    // page fault zeroes 2 MiB at once and may stall on compaction. On the
-    // same 500 profiles: 0.6-1.0 s of sys time and 285 MB peak RSS with
-    // them, 0.2-0.3 s and 200 MB without.
-    #[cfg(target_os = "linux")]
-    // SAFETY: prctl with integer arguments only; affects this process.
-    unsafe {
-        libc::prctl(libc::PR_SET_THP_DISABLE, 1, 0, 0, 0);
-    }
+    crate::alloc::tune_for_many_profiles();
     let argv = std::iter::once("heapdrift hunt".to_string()).chain(args.iter().cloned());
     let a = match HuntArgs::try_parse_from(argv) {
         Ok(a) => a,

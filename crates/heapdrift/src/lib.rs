@@ -2,6 +2,7 @@
 //! wiring, kept out of main.rs so it is testable. The pipeline itself lives
 //! in `report::driver`, where the web UI shares it.
 
+pub mod alloc;
 pub mod app;
 pub mod flame_cmd;
 pub mod hunt_cmd;
