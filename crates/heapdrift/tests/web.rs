@@ -411,16 +411,20 @@ fn other_hosts_are_refused() {
     );
 }
 
+/// A bad address is one line; a source that cannot be read is named on a
+/// line of its own, then pprof's "failed to fetch any source profiles".
 #[test]
-fn bad_addresses_and_sources_fail_in_one_line() {
-    for (args, want) in [
+fn bad_addresses_and_sources_fail_as_pprof_says() {
+    for (args, want, lines) in [
         (
             vec!["pprof", "-http=8080", "-no_browser", HEAP],
             "could not split http address",
+            1,
         ),
         (
             vec!["pprof", "-http=:nope", "-no_browser", HEAP],
             "invalid port number",
+            1,
         ),
         (
             vec![
@@ -429,13 +433,20 @@ fn bad_addresses_and_sources_fail_in_one_line() {
                 "-no_browser",
                 "testdata/nonexistent.pb.gz",
             ],
-            "nonexistent.pb.gz",
+            "nonexistent.pb.gz: stat",
+            2,
         ),
     ] {
         let out = bin().args(&args).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         let err = String::from_utf8_lossy(&out.stderr);
-        assert_eq!(err.trim().lines().count(), 1, "{args:?}: {err}");
+        assert_eq!(err.trim().lines().count(), lines, "{args:?}: {err}");
         assert!(err.contains(want), "{args:?}: {err}");
+        if lines == 2 {
+            assert!(
+                err.ends_with("failed to fetch any source profiles\n"),
+                "{args:?}: {err}"
+            );
+        }
     }
 }
