@@ -173,8 +173,9 @@ struct ShownGc {
     next_end: i64,
 }
 
-/// Whether two snapshots hold the same values at every site.
-fn same_snapshot(hs: &HeapSeries, a: usize, b: usize) -> bool {
+/// Whether two snapshots hold the same values at every site (every
+/// metric, including the cumulative alloc counters).
+pub(crate) fn same_snapshot(hs: &HeapSeries, a: usize, b: usize) -> bool {
     const METRICS: [Metric; 4] = [
         Metric::InuseSpace,
         Metric::InuseObjects,
@@ -301,13 +302,12 @@ pub fn heap_goals(memory: &[MemPoint], memory_breaks: &[usize], t0_nanos: i64) -
         let Ok(end) = i64::try_from(s.last_gc) else {
             continue;
         };
-        if x.last()
-            .is_some_and(|&prev| (end - t0_nanos) as f64 / 1e9 <= prev)
-        {
+        let at = (end - t0_nanos) as f64 / 1e9;
+        if x.last().is_some_and(|&prev| at <= prev) {
             continue;
         }
         last_gc = Some(s.num_gc);
-        x.push((end - t0_nanos) as f64 / 1e9);
+        x.push(at);
         y.push(s.next_gc as f64);
     }
     Series::new(x, y)

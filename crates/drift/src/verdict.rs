@@ -959,21 +959,10 @@ fn is_observer(site: &crate::series::Site) -> bool {
 /// site, every metric) and the first of every segment, so each cycle is one
 /// point, timed when it was first seen.
 pub fn gc_cycles(hs: &HeapSeries) -> Vec<usize> {
-    let metrics = [
-        Metric::InuseSpace,
-        Metric::InuseObjects,
-        Metric::AllocSpace,
-        Metric::AllocObjects,
-    ];
-    let same = |a: usize, b: usize| {
-        (0..hs.sites.len()).all(|site| {
-            metrics
-                .iter()
-                .all(|&m| hs.value(m, site, a) == hs.value(m, site, b))
-        })
-    };
     (0..hs.len())
-        .filter(|&i| i == 0 || hs.breaks.contains(&i) || !same(i - 1, i))
+        .filter(|&i| {
+            i == 0 || hs.breaks.contains(&i) || !crate::cycles::same_snapshot(hs, i - 1, i)
+        })
         .collect()
 }
 

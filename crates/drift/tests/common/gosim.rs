@@ -138,17 +138,7 @@ impl Run {
     /// The heap profiles as `/debug/pprof/heap` would serve them.
     pub fn profiles(&self) -> Vec<profile::Profile> {
         let mut rnd = Random::new(self.seed);
-        let mut b = Builder::heap();
-        b.p.period = self.rate as i64;
-        b.p.period_type = Some(profile::ValueType::new("space", "bytes"));
-        let samples: Vec<usize> = self
-            .sites
-            .iter()
-            .map(|s| {
-                let st = b.stack(&s.frames);
-                b.heap_sample(st, [0; 4])
-            })
-            .collect();
+        let (mut b, samples) = self.builder();
         let mut states = vec![State::default(); self.sites.len()];
         let mut last_gc = 0.0;
         let mut next_gc = self.gc_every * (0.5 + rnd.uniform());
@@ -162,19 +152,42 @@ impl Run {
                 last_gc = next_gc;
                 next_gc += self.gc_every * (0.5 + rnd.uniform());
             }
-            for (k, (s, st)) in self.sites.iter().zip(&states).enumerate() {
-                let scale = 1.0 / sampled_fraction(s.size, self.rate);
-                let objects = (st.count as f64 * scale) as i64;
-                let bytes = (st.count as f64 * scale * s.size) as i64;
-                let alloc_objects = (st.allocated as f64 * scale) as i64;
-                let alloc_bytes = (st.allocated as f64 * scale * s.size) as i64;
-                b.p.samples[samples[k]].values = vec![alloc_objects, alloc_bytes, objects, bytes];
-            }
+            self.set_values(&mut b, &samples, &states);
             b.p.time_nanos = 1_800_000_000_000_000_000 + (t * 1e9) as i64;
             out.push(b.p.clone());
             t += self.every;
         }
         out
+    }
+
+    /// A heap profile builder at the run's rate with one sample per site
+    /// (their indexes).
+    fn builder(&self) -> (Builder, Vec<usize>) {
+        let mut b = Builder::heap();
+        b.p.period = self.rate as i64;
+        b.p.period_type = Some(profile::ValueType::new("space", "bytes"));
+        let samples = self
+            .sites
+            .iter()
+            .map(|s| {
+                let st = b.stack(&s.frames);
+                b.heap_sample(st, [0; 4])
+            })
+            .collect();
+        (b, samples)
+    }
+
+    /// Each site's sample set from its sampled state, scaled back up by the
+    /// inverse of the sampled fraction as Go does.
+    fn set_values(&self, b: &mut Builder, samples: &[usize], states: &[State]) {
+        for (k, (s, st)) in self.sites.iter().zip(states).enumerate() {
+            let scale = 1.0 / sampled_fraction(s.size, self.rate);
+            let objects = (st.count as f64 * scale) as i64;
+            let bytes = (st.count as f64 * scale * s.size) as i64;
+            let alloc_objects = (st.allocated as f64 * scale) as i64;
+            let alloc_bytes = (st.allocated as f64 * scale * s.size) as i64;
+            b.p.samples[samples[k]].values = vec![alloc_objects, alloc_bytes, objects, bytes];
+        }
     }
 
     /// Moves a site's sampled state from the GC at `from` to the GC at `to`.
@@ -260,17 +273,7 @@ impl Run {
     ///   (`PauseEnd`, `LastGC`), and the goal the last one set (`NextGC`).
     pub fn paced(&self, pacing: &Pacing) -> (Vec<profile::Profile>, Vec<MemPoint>) {
         let mut rnd = Random::new(self.seed);
-        let mut b = Builder::heap();
-        b.p.period = self.rate as i64;
-        b.p.period_type = Some(profile::ValueType::new("space", "bytes"));
-        let samples: Vec<usize> = self
-            .sites
-            .iter()
-            .map(|s| {
-                let st = b.stack(&s.frames);
-                b.heap_sample(st, [0; 4])
-            })
-            .collect();
+        let (mut b, samples) = self.builder();
         let mut states = vec![State::default(); self.sites.len()];
         let mut published = states.clone();
         let mut gc_ends: Vec<f64> = Vec::new();
@@ -283,15 +286,7 @@ impl Run {
         let (mut profiles, mut memory) = (Vec::new(), Vec::new());
         while next_fetch <= self.duration + 1e-9 {
             if t >= next_fetch - 1e-9 {
-                for (k, (s, st)) in self.sites.iter().zip(&published).enumerate() {
-                    let scale = 1.0 / sampled_fraction(s.size, self.rate);
-                    let objects = (st.count as f64 * scale) as i64;
-                    let bytes = (st.count as f64 * scale * s.size) as i64;
-                    let alloc_objects = (st.allocated as f64 * scale) as i64;
-                    let alloc_bytes = (st.allocated as f64 * scale * s.size) as i64;
-                    b.p.samples[samples[k]].values =
-                        vec![alloc_objects, alloc_bytes, objects, bytes];
-                }
+                self.set_values(&mut b, &samples, &published);
                 let now = START_NANOS + (next_fetch * 1e9) as i64;
                 b.p.time_nanos = now;
                 profiles.push(b.p.clone());
