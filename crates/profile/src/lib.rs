@@ -17,6 +17,6 @@ pub mod proto;
 pub mod raw;
 pub mod strconv;
 
-pub use error::ParseError;
+pub use error::{ParseError, PathError, go_io_error};
 pub use model::*;
 pub use parse::{ParseOptions, Parsed, SourceFormat, parse};

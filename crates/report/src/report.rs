@@ -111,7 +111,9 @@ impl Options {
 pub enum ReportError {
     #[error("no matches found for regexp: {0}")]
     NoMatches(String),
-    #[error("{0}")]
+    /// The cause is the `source`, not repeated here: a chain printer
+    /// shows it once, and a broken pipe is found by walking the chain.
+    #[error("writing the report failed")]
     Io(#[from] std::io::Error),
     #[error("the list report needs a source reader: call Report::print_source")]
     NeedsSourceReader,

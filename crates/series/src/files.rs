@@ -30,7 +30,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex};
 
 use profile::proto::FlatProfile;
-use profile::{ParseOptions, Parsed, SourceFormat};
+use profile::{ParseOptions, Parsed, PathError, SourceFormat};
 
 use crate::SeriesError;
 use crate::builder::{BuildOptions, Built, Data, Entry, SeriesBuilder, SnapshotRef};
@@ -56,11 +56,9 @@ impl Files {
             let meta = std::fs::metadata(p).map_err(|error| {
                 let s = p.display().to_string();
                 if s.starts_with("http://") || s.starts_with("https://") {
-                    SeriesError::Other(format!(
-                        "{s}: hunt reads files and archives; to fetch from a running service, use `heapdrift watch {s}` and hunt its archive"
-                    ))
+                    SeriesError::Url(s)
                 } else {
-                    SeriesError::Io { path: s, error }
+                    PathError::new("stat", p, error).into()
                 }
             })?;
             if meta.is_dir() {
@@ -77,15 +75,9 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> Result<(), SeriesError> {
     // Its files are several targets' and processes' series: only the index
     // can tell them apart.
     if is_archive(dir) {
-        return Err(SeriesError::Other(format!(
-            "{}: an archive made by heapdrift watch; read it on its own (hunt ARCHIVE), not among plain files",
-            dir.display()
-        )));
+        return Err(SeriesError::ArchiveAmongFiles(dir.display().to_string()));
     }
-    let io = |error| SeriesError::Io {
-        path: dir.display().to_string(),
-        error,
-    };
+    let io = |error| SeriesError::from(PathError::new("readdir", dir, error));
     let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
         .map_err(io)?
         .map(|e| e.map(|e| e.path()))
@@ -186,10 +178,7 @@ fn same_bytes(paths: &[PathBuf], earlier: &[usize], index: usize) -> Result<bool
         return Ok(false);
     }
     let read = |i: usize| {
-        std::fs::read(&paths[i]).map_err(|error| SeriesError::Io {
-            path: paths[i].display().to_string(),
-            error,
-        })
+        std::fs::read(&paths[i]).map_err(|error| PathError::new("open", &paths[i], error))
     };
     let bytes = read(index)?;
     for &e in earlier {
@@ -256,7 +245,7 @@ fn read_one(
     if let Err(e) = std::fs::File::open(path).and_then(|mut f| f.read_to_end(&mut bufs.raw)) {
         return Ok(Read1 {
             fingerprint: (0, 0),
-            outcome: Outcome::Skip(SkipReason::Unreadable(e.to_string())),
+            outcome: Outcome::Skip(SkipReason::Unreadable(profile::go_io_error(&e))),
         });
     }
     let fp = fingerprint(&bufs.raw);
@@ -795,9 +784,10 @@ impl Consumed {
             let parse = opts.parse.clone();
             let built = p.builder.finish(&mut |source| match source {
                 SnapshotRef::Path(path) => reparse(path, &parse),
-                SnapshotRef::Id(id) => {
-                    Err(SeriesError::Other(format!("snapshot {id}: not a file")))
-                }
+                SnapshotRef::Id(id) => Err(SeriesError::Reread {
+                    what: format!("snapshot {id}"),
+                    why: "not a file".into(),
+                }),
             })?;
             out.push(ProcessSeries {
                 built,
@@ -834,10 +824,7 @@ fn time_notes(listed: &[Listed]) -> Vec<Note> {
 
 /// A file read and parsed again.
 fn reparse(path: &Path, parse: &ParseOptions) -> Result<Parsed, SeriesError> {
-    let bytes = std::fs::read(path).map_err(|error| SeriesError::Io {
-        path: path.display().to_string(),
-        error,
-    })?;
+    let bytes = std::fs::read(path).map_err(PathError::on("open", path))?;
     profile::parse(&bytes, parse).map_err(|error| SeriesError::Parse {
         path: path.display().to_string(),
         error,
@@ -855,8 +842,7 @@ impl Drop for UnblockOnPanic<'_> {
     fn drop(&mut self) {
         if std::thread::panicking() {
             let mut t = self.turns.lock().unwrap_or_else(|e| e.into_inner());
-            t.error
-                .get_or_insert_with(|| SeriesError::Other("a parsing thread panicked".into()));
+            t.error.get_or_insert(SeriesError::ThreadPanicked);
             drop(t);
             self.turn.notify_all();
         }

@@ -33,8 +33,8 @@ pub const ARCHIVE_INDEX: &str = "heapdrift.sqlite";
 /// about in its message, which is meant to be shown as one line.
 #[derive(Debug, thiserror::Error)]
 pub enum SeriesError {
-    #[error("{path}: {error}")]
-    Io { path: String, error: std::io::Error },
+    #[error(transparent)]
+    Io(#[from] profile::PathError),
     #[error("{path}: {error}")]
     Parse {
         path: String,
@@ -47,6 +47,20 @@ pub enum SeriesError {
     },
     #[error("no snapshots hunt reads: {0}")]
     NoSnapshots(String),
-    #[error("{0}")]
-    Other(String),
+    /// A URL given where files are read: callers point to `watch`.
+    #[error(
+        "{0}: hunt reads files and archives; to fetch from a running service, use `heapdrift watch {0}` and hunt its archive"
+    )]
+    Url(String),
+    /// An archive's root among plain files: its files are several targets'
+    /// and processes' series, which only its index tells apart.
+    #[error(
+        "{0}: an archive made by heapdrift watch; read it on its own (hunt ARCHIVE), not among plain files"
+    )]
+    ArchiveAmongFiles(String),
+    /// A snapshot the builder deferred could not be read again.
+    #[error("{what}: {why}")]
+    Reread { what: String, why: String },
+    #[error("a parsing thread panicked")]
+    ThreadPanicked,
 }

@@ -283,14 +283,14 @@ impl Archive {
     /// repairs what a crash left behind (see [`Archive::recovery`]).
     pub fn open(dir: impl AsRef<Path>) -> Result<Archive, StoreError> {
         let dir = dir.as_ref().to_path_buf();
-        fs::create_dir_all(&dir).map_err(io_err(&dir))?;
+        fs::create_dir_all(&dir).map_err(io_err("mkdir", &dir))?;
         let lock_path = dir.join(LOCK_FILE);
         let lock = File::options()
             .create(true)
             .truncate(false)
             .write(true)
             .open(&lock_path)
-            .map_err(io_err(&lock_path))?;
+            .map_err(io_err("open", &lock_path))?;
         // Wait a little: a child forked by any thread of a process that just
         // closed the archive holds the lock until it execs.
         let deadline = std::time::Instant::now() + LOCK_WAIT;
@@ -303,7 +303,7 @@ impl Archive {
                 Err(fs::TryLockError::WouldBlock) => {
                     return Err(StoreError::Locked(dir.display().to_string()));
                 }
-                Err(fs::TryLockError::Error(e)) => return Err(io_err(&lock_path)(e)),
+                Err(fs::TryLockError::Error(e)) => return Err(io_err("lock", &lock_path)(e)),
             }
         }
         let conn = Connection::open(dir.join(INDEX_FILE))?;
@@ -364,11 +364,7 @@ impl Archive {
         let dir = dir.as_ref().to_path_buf();
         let index = dir.join(INDEX_FILE);
         if !index.is_file() {
-            let e = std::io::Error::new(
-                std::io::ErrorKind::NotFound,
-                "not a heapdrift archive (no index)",
-            );
-            return Err(io_err(&dir)(e));
+            return Err(StoreError::NotAnArchive(dir.display().to_string()));
         }
         let conn = Connection::open_with_flags(
             dir.join(INDEX_FILE),
@@ -560,8 +556,8 @@ impl Archive {
             if !next.is_dir() {
                 fs::create_dir(&next)
                     .or_else(|e| if next.is_dir() { Ok(()) } else { Err(e) })
-                    .map_err(io_err(&next))?;
-                layout::fsync_dir(&cur).map_err(io_err(&cur))?;
+                    .map_err(io_err("mkdir", &next))?;
+                layout::fsync_dir(&cur).map_err(io_err("sync", &cur))?;
             }
             cur = next;
         }
@@ -593,7 +589,7 @@ impl Archive {
             match layout::write_atomic(&dir, &name, bytes) {
                 Ok(()) => break name,
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(io_err(&dir.join(&name))(e)),
+                Err(e) => return Err(io_err("write", &dir.join(&name))(e)),
             }
         };
         let rel = format!("{rel_dir}/{name}");
@@ -828,7 +824,7 @@ impl Archive {
     /// A snapshot's bytes, as fetched.
     pub fn read(&self, id: SnapshotId) -> Result<Vec<u8>, StoreError> {
         let p = self.path(&self.snapshot(id)?);
-        fs::read(&p).map_err(io_err(&p))
+        fs::read(&p).map_err(io_err("open", &p))
     }
 
     /// Per-site heap values of `kind` over the given series, in order (pass
@@ -968,7 +964,7 @@ fn snapshot_row(r: &rusqlite::Row<'_>) -> Result<SnapshotInfo, StoreError> {
 /// where it was just created).
 fn fsync_new_dir(dir: &Path) -> Result<(), StoreError> {
     if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
-        layout::fsync_dir(parent).map_err(io_err(parent))?;
+        layout::fsync_dir(parent).map_err(io_err("sync", parent))?;
     }
     Ok(())
 }

@@ -28,12 +28,10 @@ pub use summary::{SiteValues, Summary};
 /// Errors of the archive.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
-    #[error("archive {path}: {source}")]
-    Io {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] profile::PathError),
+    #[error("{0}: not a heapdrift archive (no index)")]
+    NotAnArchive(String),
     #[error("archive index: {0}")]
     Sql(#[from] rusqlite::Error),
     #[error("archive {0} is open for writing by another process")]
@@ -49,13 +47,14 @@ pub enum StoreError {
     /// What `read::select_series` found nothing for (lists what there is).
     #[error("{0}")]
     Select(String),
-    #[error("{0}")]
+    #[error(transparent)]
     Series(#[from] series::SeriesError),
 }
 
-pub(crate) fn io_err(path: &std::path::Path) -> impl FnOnce(std::io::Error) -> StoreError + '_ {
-    move |source| StoreError::Io {
-        path: path.display().to_string(),
-        source,
-    }
+/// For `map_err`: an I/O failure of `op` on `path`, in Go's words.
+pub(crate) fn io_err<'a>(
+    op: &'static str,
+    path: &'a std::path::Path,
+) -> impl FnOnce(std::io::Error) -> StoreError + 'a {
+    move |error| profile::PathError::new(op, path, error).into()
 }

@@ -286,7 +286,7 @@ pub fn build_series(
         }
         if info.kind == Kind::Metrics {
             let path = archive.path(info);
-            let bytes = std::fs::read(&path).map_err(crate::io_err(&path))?;
+            let bytes = std::fs::read(&path).map_err(crate::io_err("open", &path))?;
             // A reading that does not parse says nothing; the archive keeps
             // the file.
             if let Ok(Some(rss)) = profile::metrics::resident_memory_bytes(&bytes) {
@@ -314,12 +314,15 @@ pub fn build_series(
             .and_then(|info| read_parsed(archive, &info, &parse))
             .map_err(|e| match e {
                 StoreError::Series(s) => s,
-                other => series::SeriesError::Other(other.to_string()),
+                other => series::SeriesError::Reread {
+                    what: format!("snapshot {id}"),
+                    why: other.to_string(),
+                },
             }),
-        SnapshotRef::Path(p) => Err(series::SeriesError::Other(format!(
-            "{}: not in the archive",
-            p.display()
-        ))),
+        SnapshotRef::Path(p) => Err(series::SeriesError::Reread {
+            what: p.display().to_string(),
+            why: "not in the archive".into(),
+        }),
     })?;
     Ok(built)
 }
@@ -330,7 +333,7 @@ fn read_parsed(
     parse: &ParseOptions,
 ) -> Result<profile::Parsed, StoreError> {
     let path = archive.path(info);
-    let bytes = std::fs::read(&path).map_err(crate::io_err(&path))?;
+    let bytes = std::fs::read(&path).map_err(crate::io_err("open", &path))?;
     profile::parse(&bytes, parse).map_err(|error| {
         StoreError::Series(series::SeriesError::Parse {
             path: path.display().to_string(),

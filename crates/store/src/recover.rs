@@ -62,13 +62,13 @@ pub(crate) fn run(a: &mut Archive) -> Result<RecoveryReport, StoreError> {
             let sdir = format!("{slug}/{series}");
             for kind in read_dirs(&root.join(&sdir))? {
                 let kdir = root.join(&sdir).join(&kind);
-                for entry in fs::read_dir(&kdir).map_err(io_err(&kdir))? {
-                    let entry = entry.map_err(io_err(&kdir))?;
+                for entry in fs::read_dir(&kdir).map_err(io_err("readdir", &kdir))? {
+                    let entry = entry.map_err(io_err("readdir", &kdir))?;
                     let name = entry.file_name().to_string_lossy().into_owned();
                     let rel = format!("{sdir}/{kind}/{name}");
                     if name.starts_with(TMP_PREFIX) {
                         let p = entry.path();
-                        fs::remove_file(&p).map_err(io_err(&p))?;
+                        fs::remove_file(&p).map_err(io_err("remove", &p))?;
                         rep.temp_removed += 1;
                         continue;
                     }
@@ -95,7 +95,7 @@ pub(crate) fn run(a: &mut Archive) -> Result<RecoveryReport, StoreError> {
     let opts = SeriesOptions::default();
     for (series, kind, taken_at, rel) in todo {
         let path = root.join(&rel);
-        let bytes = fs::read(&path).map_err(io_err(&path))?;
+        let bytes = fs::read(&path).map_err(io_err("open", &path))?;
         let (summary, status) = if kind == Kind::Metrics {
             // No profile: its reading is what makes it usable.
             match profile::metrics::resident_memory_bytes(&bytes) {
@@ -153,11 +153,11 @@ fn read_dirs(dir: &std::path::Path) -> Result<Vec<String>, StoreError> {
     let it = match fs::read_dir(dir) {
         Ok(it) => it,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
-        Err(e) => return Err(io_err(dir)(e)),
+        Err(e) => return Err(io_err("readdir", dir)(e)),
     };
     for e in it {
-        let e = e.map_err(io_err(dir))?;
-        if e.file_type().map_err(io_err(dir))?.is_dir() {
+        let e = e.map_err(io_err("readdir", dir))?;
+        if e.file_type().map_err(io_err("stat", dir))?.is_dir() {
             out.push(e.file_name().to_string_lossy().into_owned());
         }
     }

@@ -114,7 +114,7 @@ fn second_writer_is_refused_readers_are_not() {
     ));
     assert!(matches!(
         Archive::open_read_only(dir.path().join("nope")),
-        Err(StoreError::Io { .. })
+        Err(StoreError::NotAnArchive(_))
     ));
     let mut r = Archive::open_read_only(dir.path()).unwrap();
     assert_eq!(r.targets().unwrap().len(), 1);

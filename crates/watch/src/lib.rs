@@ -65,10 +65,16 @@ impl Default for WatchOptions {
 
 #[derive(Debug, thiserror::Error)]
 pub enum WatchError {
-    #[error("{0}")]
+    #[error(transparent)]
     Store(#[from] store::StoreError),
+    /// A target that is not a URL or host:port (the parser's message).
     #[error("target {0}")]
-    Target(String),
+    BadTarget(String),
+    /// Two workers on one target would race for its series.
+    #[error("target {0} given twice")]
+    DuplicateTarget(String),
+    #[error("cannot start a worker thread: {0}")]
+    Thread(std::io::Error),
 }
 
 /// Asks the watch to end; cloned into the workers and a signal handler.
@@ -347,12 +353,11 @@ pub fn run(
 ) -> Result<WatchState, WatchError> {
     let parsed: Vec<Target> = targets
         .iter()
-        .map(|t| Target::parse(t).map_err(WatchError::Target))
+        .map(|t| Target::parse(t).map_err(WatchError::BadTarget))
         .collect::<Result<_, _>>()?;
     for (i, t) in parsed.iter().enumerate() {
-        // Two workers on one target would race for its series.
         if parsed[..i].iter().any(|p| p.url == t.url) {
-            return Err(WatchError::Target(format!("{} given twice", t.url)));
+            return Err(WatchError::DuplicateTarget(t.url.clone()));
         }
     }
     let mut archive = Archive::open(archive_dir)?;
@@ -395,7 +400,7 @@ pub fn run(
         std::thread::Builder::new()
             .name(format!("watch-{i}"))
             .spawn(move || w.run())
-            .map_err(|e| WatchError::Target(format!("cannot start a thread: {e}")))?;
+            .map_err(WatchError::Thread)?;
     }
     drop(tx);
     let deadline = opts.duration.map(|d| started + d);
@@ -464,7 +469,7 @@ mod tests {
             &mut |_, _| {},
         );
         assert!(
-            matches!(&r, Err(WatchError::Target(m)) if m.contains("given twice")),
+            matches!(&r, Err(WatchError::DuplicateTarget(_))),
             "{:?}",
             r.err()
         );

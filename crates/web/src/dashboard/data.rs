@@ -25,14 +25,27 @@ use store::{Archive, SeriesId, SnapshotId, StoreError};
 /// Errors of the dashboard's data layer; each is one line for the user.
 #[derive(Debug, thiserror::Error)]
 pub enum DashboardError {
-    #[error("{0}")]
+    #[error(transparent)]
     Series(#[from] SeriesError),
-    #[error("{0}")]
+    #[error(transparent)]
     Store(#[from] StoreError),
     #[error("no such {0}")]
     NotFound(String),
-    #[error("{0}")]
-    Other(String),
+    #[error(transparent)]
+    Read(#[from] profile::PathError),
+    #[error("{path}: {error}")]
+    Parse {
+        path: String,
+        error: profile::ParseError,
+    },
+    #[error("diff of {source_id} and its base: {error}")]
+    Diff {
+        source_id: String,
+        error: report::driver::DriverError,
+    },
+    /// The request's worker stopped (a panic): the server's fault.
+    #[error("request failed: {0}")]
+    Internal(String),
 }
 
 /// A series with its analysis and, per plotted point, the snapshot it came
@@ -290,7 +303,10 @@ impl Dashboard {
                     &o,
                     &mut sink,
                 )
-                .map_err(|e| DashboardError::Other(format!("diff of {src} and base: {e}")))?;
+                .map_err(|error| DashboardError::Diff {
+                    source_id: src.to_string(),
+                    error,
+                })?;
                 Arc::new(d)
             }
         };
@@ -587,10 +603,13 @@ fn analyse(
 
 /// A snapshot file, parsed.
 fn read_profile(path: &std::path::Path) -> Result<Arc<Profile>, DashboardError> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| DashboardError::Other(format!("{}: {e}", path.display())))?;
-    let parsed = profile::parse(&bytes, &ParseOptions::default())
-        .map_err(|e| DashboardError::Other(format!("{}: {e}", path.display())))?;
+    let bytes = std::fs::read(path).map_err(profile::PathError::on("open", path))?;
+    let parsed = profile::parse(&bytes, &ParseOptions::default()).map_err(|error| {
+        DashboardError::Parse {
+            path: path.display().to_string(),
+            error,
+        }
+    })?;
     Ok(Arc::new(parsed.profile))
 }
 

@@ -97,7 +97,7 @@ async fn blocking(f: impl FnOnce() -> Result<String, DashboardError> + Send + 's
     match tokio::task::spawn_blocking(f).await {
         Ok(Ok(body)) => json(StatusCode::OK, body),
         Ok(Err(e)) => error(&e),
-        Err(e) => error(&DashboardError::Other(format!("request failed: {e}"))),
+        Err(e) => error(&DashboardError::Internal(e.to_string())),
     }
 }
 
