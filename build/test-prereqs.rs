@@ -8,6 +8,7 @@
 // - `heapdrift_chromium`: `HEAPDRIFT_CHROMIUM`, else `chromium` on PATH;
 // - `heapdrift_dot`: Graphviz `dot` on PATH;
 // - `heapdrift_script`: util-linux `script` on PATH (a terminal for tests);
+// - `heapdrift_groff`: `groff` on PATH (renders the manual pages);
 // - `heapdrift_aslr`: address space randomisation on (Linux; a property of
 //   the machine, not installable, so never fatal).
 // A test that needs one says so with
@@ -46,6 +47,7 @@ fn main() {
         ),
         ("heapdrift_dot", on_path("dot").is_some()),
         ("heapdrift_script", on_path("script").is_some()),
+        ("heapdrift_groff", on_path("groff").is_some()),
         ("heapdrift_aslr", aslr),
     ];
     let required = std::env::var("HEAPDRIFT_REQUIRE_TEST_PREREQS").is_ok_and(|v| v == "1");

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what the browser tests need: Debian's chromium (never a browser
 # downloaded by Playwright) and the pinned npm packages of
-# crates/web/tests/browser (playwright-core only, from package-lock.json).
+# crates/web/tests/browser (playwright-core only, from package-lock.json);
+# and the programs other tests run: graphviz's dot, groff.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +27,16 @@ if ! command -v dot >/dev/null; then
   echo "setup-browser: installing graphviz with apt-get" >&2
   if ! (as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null); then
     echo "setup-browser: graphviz not installed; the graph view will say it needs dot" >&2
+    [ "${CI:-}" != true ] || exit 1
+  fi
+fi
+
+if ! command -v groff >/dev/null; then
+  # The manual-page test renders `heapdrift man` with groff (Debian's man
+  # needs it too). As for graphviz: fatal only in CI.
+  echo "setup-browser: installing groff-base with apt-get" >&2
+  if ! (as_root apt-get update -qq && as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq groff-base >/dev/null); then
+    echo "setup-browser: groff not installed; the manual-page test is ignored" >&2
     [ "${CI:-}" != true ] || exit 1
   fi
 fi

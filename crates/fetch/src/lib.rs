@@ -40,27 +40,42 @@ pub struct FetchPlan {
     pub url: String,
     /// The profile timeout; the response headers may take 5s longer.
     pub timeout: Duration,
-    /// `-seconds` as given (≤ 0: unset), for the "Please wait" line.
-    pub flag_seconds: i64,
+    /// `-seconds`, for the "Please wait" line.
+    pub flag_seconds: Option<u64>,
+}
+
+/// pprof's `-seconds` and `-timeout` flags, in whole seconds. pprof takes
+/// any integer and ignores values ≤ 0; those are `None` here.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Window {
+    pub seconds: Option<u64>,
+    pub timeout: Option<u64>,
+}
+
+impl Window {
+    /// From the flags' integer values as pprof reads them (≤ 0: unset).
+    pub fn from_flags(seconds: i64, timeout: i64) -> Window {
+        let positive = |v: i64| u64::try_from(v).ok().filter(|&v| v > 0);
+        Window {
+            seconds: positive(seconds),
+            timeout: positive(timeout),
+        }
+    }
 }
 
 impl FetchPlan {
     /// The lines Go's pprof prints to stderr before fetching.
     pub fn announce(&self) -> Vec<String> {
         let mut v = vec![format!("Fetching profile over HTTP from {}", self.url)];
-        if self.flag_seconds > 0 {
-            v.push(format!(
-                "Please wait... ({})",
-                go_duration_secs(self.flag_seconds)
-            ));
+        if let Some(secs) = self.flag_seconds {
+            v.push(format!("Please wait... ({})", go_duration_secs(secs)));
         }
         v
     }
 }
 
-/// Go's cmd/pprof `adjustURL`: `None` when `source` is not a URL. `seconds`
-/// and `timeout` are the `-seconds` and `-timeout` flags (≤ 0: unset).
-pub fn adjust_url(source: &str, seconds: i64, timeout: i64) -> Option<(String, Duration)> {
+/// Go's cmd/pprof `adjustURL`: `None` when `source` is not a URL.
+pub fn adjust_url(source: &str, window: Window) -> Option<(String, Duration)> {
     let mut u = match GoUrl::parse(source) {
         Ok(u) if !(u.host.is_empty() && !u.scheme.is_empty() && u.scheme != "file") => u,
         // "host:port/path" parses as scheme "host"; retry as http.
@@ -74,8 +89,8 @@ pub fn adjust_url(source: &str, seconds: i64, timeout: i64) -> Option<(String, D
     }
     let mut values = u.query();
     let mut duration = Duration::ZERO;
-    if seconds > 0 {
-        duration = Duration::from_secs(seconds as u64);
+    if let Some(seconds) = window.seconds {
+        duration = Duration::from_secs(seconds);
         let v = vec![seconds.to_string()];
         match values.iter_mut().find(|(k, _)| k == "seconds") {
             Some((_, vs)) => *vs = v,
@@ -90,8 +105,8 @@ pub fn adjust_url(source: &str, seconds: i64, timeout: i64) -> Option<(String, D
             duration = Duration::from_secs(s as u64);
         }
     }
-    let timeout = if timeout > 0 {
-        Duration::from_secs(timeout as u64)
+    let timeout = if let Some(timeout) = window.timeout {
+        Duration::from_secs(timeout)
     } else if duration > Duration::ZERO {
         duration + duration / 2
     } else {
@@ -103,15 +118,15 @@ pub fn adjust_url(source: &str, seconds: i64, timeout: i64) -> Option<(String, D
 
 /// Decides, as pprof does, whether `source` is a file or a URL: a path that
 /// exists is a file; otherwise `adjust_url` decides.
-pub fn classify(source: &str, seconds: i64, timeout: i64) -> Source {
+pub fn classify(source: &str, window: Window) -> Source {
     if Path::new(source).exists() || std::fs::symlink_metadata(source).is_ok() {
         return Source::File(source.to_string());
     }
-    match adjust_url(source, seconds, timeout) {
+    match adjust_url(source, window) {
         Some((url, timeout)) => Source::Url(FetchPlan {
             url,
             timeout,
-            flag_seconds: seconds,
+            flag_seconds: window.seconds,
         }),
         None => Source::File(source.to_string()),
     }
@@ -295,17 +310,7 @@ fn tls_config(opts: &FetchOptions, insecure: bool) -> Result<ureq::tls::TlsConfi
 }
 
 fn read(p: &Path) -> Result<Vec<u8>, String> {
-    std::fs::read(p).map_err(|e| format!("open {}: {}", p.display(), go_io_error(&e)))
-}
-
-/// Go's wording for common OS errors.
-fn go_io_error(e: &std::io::Error) -> String {
-    match e.kind() {
-        std::io::ErrorKind::NotFound => "no such file or directory".into(),
-        std::io::ErrorKind::PermissionDenied => "permission denied".into(),
-        std::io::ErrorKind::ConnectionRefused => "connect: connection refused".into(),
-        _ => e.to_string(),
-    }
+    std::fs::read(p).map_err(|e| profile::PathError::new("open", p, e).to_string())
 }
 
 fn transport_error(url: &str, e: ureq::Error) -> FetchError {
@@ -332,7 +337,7 @@ fn transport_error(url: &str, e: ureq::Error) -> FetchError {
         ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::ConnectionRefused => {
             format!("dial tcp {}: connect: connection refused", host_port())
         }
-        ureq::Error::Io(io) => go_io_error(&io),
+        ureq::Error::Io(io) => profile::go_io_error(&io),
         e => e.to_string(),
     };
     FetchError::Transport {
@@ -342,19 +347,14 @@ fn transport_error(url: &str, e: ureq::Error) -> FetchError {
 }
 
 /// Go's `time.Duration.String` for whole seconds (`30s`, `1m30s`, `1h0m0s`).
-pub fn go_duration_secs(secs: i64) -> String {
-    if secs == 0 {
-        return "0s".into();
-    }
-    let sign = if secs < 0 { "-" } else { "" };
-    let s = secs.unsigned_abs();
-    let (h, m, s) = (s / 3600, (s / 60) % 60, s % 60);
+pub fn go_duration_secs(secs: u64) -> String {
+    let (h, m, s) = (secs / 3600, (secs / 60) % 60, secs % 60);
     if h > 0 {
-        format!("{sign}{h}h{m}m{s}s")
+        format!("{h}h{m}m{s}s")
     } else if m > 0 {
-        format!("{sign}{m}m{s}s")
+        format!("{m}m{s}s")
     } else {
-        format!("{sign}{s}s")
+        format!("{s}s")
     }
 }
 

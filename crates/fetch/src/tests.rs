@@ -151,7 +151,8 @@ const GO_ADJUST_URL: &[(&str, i64, i64, &str, u64)] = &[
 #[test]
 fn adjust_url_matches_go() {
     for &(src, secs, timeout, want_url, want_ms) in GO_ADJUST_URL {
-        let got = adjust_url(src, secs, timeout);
+        // The table is Go's: flag values as pprof reads them.
+        let got = adjust_url(src, Window::from_flags(secs, timeout));
         if want_url.is_empty() {
             assert_eq!(got, None, "{src}");
         } else {
@@ -169,12 +170,12 @@ fn existing_path_is_a_file() {
     let name = tmp.path().join("localhost:6060");
     std::fs::write(&name, b"").unwrap();
     let s = name.to_str().unwrap();
-    assert_eq!(classify(s, -1, -1), Source::File(s.to_string()));
+    assert_eq!(classify(s, Window::default()), Source::File(s.to_string()));
     assert_eq!(
-        classify("profile.pb.gz.missing", -1, -1),
+        classify("profile.pb.gz.missing", Window::default()),
         Source::File("profile.pb.gz.missing".into())
     );
-    match classify("localhost:6060", 30, -1) {
+    match classify("localhost:6060", Window::from_flags(30, -1)) {
         Source::Url(p) => {
             assert_eq!(
                 p.url,
@@ -255,7 +256,7 @@ fn response(status: &str, headers: &[&str], body: &[u8]) -> Vec<u8> {
 }
 
 fn plan(url: &str, secs: i64, timeout: i64) -> FetchPlan {
-    match classify(url, secs, timeout) {
+    match classify(url, Window::from_flags(secs, timeout)) {
         Source::Url(p) => p,
         s => panic!("{s:?}"),
     }

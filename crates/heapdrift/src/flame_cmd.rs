@@ -5,8 +5,9 @@
 //! `-diff_base`.
 
 use std::io::{self, Write};
+use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::bail;
 use clap::Parser;
 use report::config::Config;
 use report::driver::{CombineOptions, combine_sources};
@@ -88,35 +89,6 @@ pub struct FlameArgs {
     pub min_width: f64,
 }
 
-/// Runs `heapdrift flame` with the arguments after `flame`; returns the
-/// exit status.
-pub fn main(args: &[String]) -> i32 {
-    let argv = std::iter::once("heapdrift flame".to_string()).chain(args.iter().cloned());
-    let a = match FlameArgs::try_parse_from(argv) {
-        Ok(a) => a,
-        Err(e) => {
-            if e.use_stderr() {
-                // One line: clap's first, without the usage block.
-                let text = e.to_string();
-                let first = text.lines().next().unwrap_or("bad usage");
-                eprintln!("heapdrift flame: {}", first.trim_start_matches("error: "));
-                return 2;
-            }
-            let _ = e.print();
-            return 0;
-        }
-    };
-    match run(&a) {
-        Ok(()) => 0,
-        Err(e) if crate::app::is_broken_pipe(&e) => 0,
-        Err(e) => {
-            let msg = format!("{e:#}").replace('\n', " ");
-            eprintln!("heapdrift flame: {msg}");
-            2
-        }
-    }
-}
-
 /// The pprof configuration the options ask for.
 fn config(a: &FlameArgs) -> Config {
     let mut c = Config::default();
@@ -140,7 +112,7 @@ fn config(a: &FlameArgs) -> Config {
 }
 
 /// Grabs, merges, runs the pipeline, writes.
-pub fn run(a: &FlameArgs) -> anyhow::Result<()> {
+pub fn run(a: &FlameArgs) -> anyhow::Result<ExitCode> {
     if let Some(g) = &a.granularity
         && !["functions", "filefunctions", "files", "lines", "addresses"].contains(&g.as_str())
     {
@@ -212,11 +184,11 @@ pub fn run(a: &FlameArgs) -> anyhow::Result<()> {
     };
     match &a.output {
         Some(path) if path != "-" => {
-            let f = std::fs::File::create(path)
-                .map_err(|e| anyhow::anyhow!("open {path}: {}", sources::go_io_error(&e)))?;
+            let f = std::fs::File::create(path).map_err(profile::PathError::on("open", path))?;
             let mut w = io::BufWriter::with_capacity(1 << 16, f);
-            write(&mut w).with_context(|| format!("write {path}"))?;
-            w.flush().with_context(|| format!("write {path}"))?;
+            write(&mut w)
+                .and_then(|()| w.flush())
+                .map_err(profile::PathError::on("write", path))?;
         }
         _ => {
             let mut w = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
@@ -224,5 +196,5 @@ pub fn run(a: &FlameArgs) -> anyhow::Result<()> {
             w.flush()?;
         }
     }
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }

@@ -5,6 +5,7 @@
 
 use std::io::{self, IsTerminal, Write};
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, ValueEnum};
@@ -83,30 +84,21 @@ fn parse_confidence(s: &str) -> Result<f64, String> {
     }
 }
 
-/// Runs `heapdrift hunt ARGS` and returns the exit status.
-pub fn main(args: &[String]) -> i32 {
+/// `heapdrift hunt`: exit status 1 when `--fail-on` trips on any report.
+pub fn run(a: &HuntArgs) -> anyhow::Result<ExitCode> {
     crate::alloc::tune_for_many_profiles();
-    let argv = std::iter::once("heapdrift hunt".to_string()).chain(args.iter().cloned());
-    let a = match HuntArgs::try_parse_from(argv) {
-        Ok(a) => a,
-        Err(e) => {
-            let _ = e.print();
-            return e.exit_code();
-        }
-    };
-    match run(&a) {
-        Ok(failed) => i32::from(failed),
-        Err(e) if crate::app::is_broken_pipe(&e) => 0,
-        Err(e) => {
-            eprintln!("heapdrift hunt: {e:#}");
-            2
-        }
-    }
+    Ok(if hunt_inputs(a)? {
+        ExitCode::from(EXIT_FAIL_ON)
+    } else {
+        ExitCode::SUCCESS
+    })
 }
 
-/// The analysis and the report; `Ok(true)` when `--fail-on` trips on any
-/// report.
-pub fn run(a: &HuntArgs) -> anyhow::Result<bool> {
+/// Exit status when a finding is at or above `--fail-on`.
+pub const EXIT_FAIL_ON: u8 = 1;
+
+/// The analysis and the report; `Ok(true)` when `--fail-on` trips.
+fn hunt_inputs(a: &HuntArgs) -> anyhow::Result<bool> {
     let archives = a.inputs.iter().filter(|p| series::is_archive(p)).count();
     if archives > 0 {
         if a.inputs.len() > 1 {

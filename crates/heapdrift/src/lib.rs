@@ -9,5 +9,6 @@ pub mod hunt_cmd;
 pub mod pprof_cli;
 pub mod pprof_cmd;
 pub mod serve_cmd;
+pub mod shell;
 pub mod sources;
 pub mod watch_cmd;

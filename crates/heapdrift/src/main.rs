@@ -5,8 +5,8 @@
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
-fn main() {
+fn main() -> std::process::ExitCode {
     heapdrift::alloc::tune_for_one_large_profile();
     let args: Vec<String> = std::env::args().skip(1).collect();
-    std::process::exit(heapdrift::app::run(&args));
+    heapdrift::app::run(&args)
 }

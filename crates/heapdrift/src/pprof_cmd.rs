@@ -17,17 +17,21 @@ use crate::sources::{self, SourceOptions};
 /// What `-base`/`-diff_base` and the sources flags ask of the merge.
 pub fn combine_options(a: &PprofArgs) -> CombineOptions {
     CombineOptions {
-        diff_base: a.diff_base,
+        diff_base: a.base.as_ref().is_some_and(|b| b.diff),
         normalize: a.config.normalize,
         all_frames: a.all_frames,
-        comment: a.add_comment.clone(),
+        comment: a.add_comment.clone().unwrap_or_default(),
         symbolize: a.symbolize.clone(),
     }
 }
 
-/// `heapdrift pprof` after flag parsing. Returns Err with a one-line
-/// message (exit 2); diagnostics go to stderr as they happen.
-pub fn run(args: PprofArgs) -> anyhow::Result<()> {
+/// `heapdrift pprof` after flag parsing. Errors are go tool pprof's
+/// messages (exit 2); diagnostics go to stderr as they happen.
+pub fn run(args: PprofArgs) -> anyhow::Result<std::process::ExitCode> {
+    report(args).map(|()| std::process::ExitCode::SUCCESS)
+}
+
+fn report(args: PprofArgs) -> anyhow::Result<()> {
     let mut stderr = std::io::stderr();
     for w in &args.warnings {
         writeln!(stderr, "{w}")?;
@@ -37,8 +41,8 @@ pub fn run(args: PprofArgs) -> anyhow::Result<()> {
             "heapdrift pprof: {exe}: binaries are not supported as the first argument (heapdrift does not symbolize from binaries); pass only profiles"
         );
     }
-    if !args.http.is_empty() {
-        return serve_web(args);
+    if let Some(http) = args.http.clone() {
+        return serve_web(args, &http);
     }
     let Some(output) = args.output.clone() else {
         bail!(
@@ -122,8 +126,7 @@ pub fn run(args: PprofArgs) -> anyhow::Result<()> {
     }
     if !out_file.is_empty() {
         writeln!(stderr, "Generating report in {out_file}")?;
-        std::fs::write(out_file, &report)
-            .map_err(|e| anyhow!("open {out_file}: {}", sources::go_io_error(&e)))?;
+        std::fs::write(out_file, &report).map_err(profile::PathError::on("open", out_file))?;
         return Ok(());
     }
     if let Some(ext) = binary_ext.filter(|_| to_temp_file) {
@@ -148,7 +151,7 @@ fn fetch_profiles(
     // fetchProfiles: sources and bases.
     let mut notes = Vec::new();
     let src = sources::grab_all(&args.sources, sopts, &mut notes);
-    let bases: Vec<String> = args.base.iter().cloned().collect();
+    let bases: Vec<String> = args.base.iter().map(|b| b.source.clone()).collect();
     let base = sources::grab_all(&bases, sopts, &mut notes);
     for n in &notes {
         writeln!(stderr, "{n}")?;
@@ -185,7 +188,7 @@ fn fetch_profiles(
 }
 
 /// `-http`: pprof's web UI over the sources, until Ctrl-C.
-fn serve_web(args: PprofArgs) -> anyhow::Result<()> {
+fn serve_web(args: PprofArgs, http: &str) -> anyhow::Result<()> {
     let mut stderr = std::io::stderr();
     let sopts = SourceOptions::from_args(&args);
     let p = fetch_profiles(&args, &sopts, &mut stderr)?;
@@ -197,8 +200,8 @@ fn serve_web(args: PprofArgs) -> anyhow::Result<()> {
         std::sync::Arc::new(source),
         args.config.clone(),
     ));
-    web::serve(router, &args.http, !args.no_browser)
-        .map_err(|e| anyhow!("heapdrift pprof: -http={}: {e}", args.http))
+    web::serve(router, http, !args.no_browser)
+        .map_err(|e| anyhow!("heapdrift pprof: -http={http}: {e}"))
 }
 
 /// When the report cannot see samples whose reported value (and `-mean`

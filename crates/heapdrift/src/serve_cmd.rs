@@ -4,6 +4,7 @@
 //! and the server `web`'s.
 
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::sync::Arc;
 
 use clap::Parser;
@@ -35,39 +36,26 @@ pub struct ServeArgs {
     pub no_browser: bool,
 }
 
-/// Runs `heapdrift serve ARGS` and returns the exit status.
-pub fn main(args: &[String]) -> i32 {
-    // pprof spells its flags with one dash (-http, -no_browser); take those
-    // too.
-    let argv = std::iter::once("heapdrift serve".to_string()).chain(args.iter().map(|a| {
-        if a.starts_with("-http") || a == "-no_browser" {
-            format!("-{a}")
-        } else {
-            a.clone()
-        }
-    }));
-    let a = match ServeArgs::try_parse_from(argv) {
-        Ok(a) => a,
-        Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() { 2 } else { 0 };
-        }
-    };
-    match run(&a) {
-        Ok(()) => 0,
-        Err(e) => {
-            eprintln!("heapdrift serve: {e:#}");
-            2
-        }
-    }
+/// pprof spells its flags with one dash (`-http`, `-no_browser`); clap
+/// wants two.
+pub fn go_style_flags(args: &[String]) -> Vec<String> {
+    args.iter()
+        .map(|a| {
+            if a.starts_with("-http") || a == "-no_browser" {
+                format!("-{a}")
+            } else {
+                a.clone()
+            }
+        })
+        .collect()
 }
 
-pub fn run(a: &ServeArgs) -> anyhow::Result<()> {
+pub fn run(a: &ServeArgs) -> anyhow::Result<ExitCode> {
     let dash = Arc::new(web::dashboard::Dashboard::open(&a.inputs)?);
     let router = web::dashboard::dashboard_router(dash.clone()).merge(web::pprof_ui_router(
         dash,
         report::config::Config::default(),
     ));
     web::serve(router, &a.http, !a.no_browser)?;
-    Ok(())
+    Ok(ExitCode::SUCCESS)
 }

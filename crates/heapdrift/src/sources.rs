@@ -8,7 +8,7 @@
 use std::io::Read;
 use std::time::Duration;
 
-use profile::{Mapping, ParseOptions, Profile};
+use profile::{Mapping, ParseOptions, PathError, Profile};
 
 /// Environment variable capping the inflated size of a gzip'ed profile
 /// (bytes). Also caps the size of a profile file and of a fetched body.
@@ -17,10 +17,8 @@ pub const MAX_DECOMPRESSED_ENV: &str = "HEAPDRIFT_MAX_DECOMPRESSED";
 /// How sources are read and parsed.
 #[derive(Debug, Clone)]
 pub struct SourceOptions {
-    /// `-seconds` (≤ 0: unset).
-    pub seconds: i64,
-    /// `-timeout` (≤ 0: unset).
-    pub timeout: i64,
+    /// `-seconds` and `-timeout`.
+    pub window: fetch::Window,
     /// Use the symbols in the `#` lines of Go's debug=1 texts (off with
     /// `-symbolize=none`, which reproduces pprof exactly).
     pub symbolize_text: bool,
@@ -28,10 +26,8 @@ pub struct SourceOptions {
     /// file or HTTP body.
     pub max_bytes: u64,
     /// `-buildid`: sets the main mapping's build ID when it has none.
-    pub build_id: String,
-    pub tls_cert: String,
-    pub tls_key: String,
-    pub tls_ca: String,
+    pub build_id: Option<String>,
+    pub tls: crate::pprof_cli::TlsFiles,
     /// Leave out of a local profile.proto the samples the report cannot
     /// see (see [`SampleFilter`]); `None` keeps every sample.
     pub sample_filter: Option<SampleFilter>,
@@ -63,14 +59,11 @@ impl SampleFilter {
 impl Default for SourceOptions {
     fn default() -> Self {
         SourceOptions {
-            seconds: -1,
-            timeout: -1,
+            window: fetch::Window::default(),
             symbolize_text: true,
             max_bytes: profile::parse::DEFAULT_MAX_DECOMPRESSED,
-            build_id: String::new(),
-            tls_cert: String::new(),
-            tls_key: String::new(),
-            tls_ca: String::new(),
+            build_id: None,
+            tls: Default::default(),
             sample_filter: None,
         }
     }
@@ -86,14 +79,11 @@ impl SourceOptions {
             .filter(|&v| v > 0)
             .unwrap_or(profile::parse::DEFAULT_MAX_DECOMPRESSED);
         SourceOptions {
-            seconds: a.seconds,
-            timeout: a.timeout,
-            symbolize_text: !a.symbolize.split(':').any(|m| m == "none"),
+            window: a.window,
+            symbolize_text: a.symbolize.enabled,
             max_bytes,
             build_id: a.build_id.clone(),
-            tls_cert: a.tls_cert.clone(),
-            tls_key: a.tls_key.clone(),
-            tls_ca: a.tls_ca.clone(),
+            tls: a.tls.clone(),
             sample_filter: None,
         }
     }
@@ -189,7 +179,7 @@ pub fn grab(
             e => e.to_string(),
         })?
         .profile;
-    locate_binaries(&mut p, &opts.build_id);
+    locate_binaries(&mut p, opts.build_id.as_deref());
     if let Some(url) = &url {
         // pprof's collectMappingSources: a mapping with neither build ID
         // nor file is named after the URL until symbolization is over
@@ -212,14 +202,14 @@ fn read_source(
     opts: &SourceOptions,
     notes: &mut Vec<String>,
 ) -> Result<(Vec<u8>, Option<String>), String> {
-    match fetch::classify(source, opts.seconds, opts.timeout) {
+    match fetch::classify(source, opts.window) {
         fetch::Source::File(path) => read_file(&path, opts.max_bytes).map(|b| (b, None)),
         fetch::Source::Url(plan) => {
             notes.extend(plan.announce());
             let fo = fetch::FetchOptions {
-                tls_cert: non_empty(&opts.tls_cert),
-                tls_key: non_empty(&opts.tls_key),
-                tls_ca: non_empty(&opts.tls_ca),
+                tls_cert: opts.tls.cert.clone(),
+                tls_key: opts.tls.key.clone(),
+                tls_ca: opts.tls.ca.clone(),
                 max_bytes: opts.max_bytes,
                 header_grace: Duration::from_secs(5),
             };
@@ -230,24 +220,20 @@ fn read_source(
     }
 }
 
-fn non_empty(s: &str) -> Option<std::path::PathBuf> {
-    (!s.is_empty()).then(|| s.into())
-}
-
 /// Reads a profile file, refusing files larger than `max` bytes. Errors
 /// read as Go's: `stat X: no such file or directory`.
 pub fn read_file(path: &str, max: u64) -> Result<Vec<u8>, String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("stat {path}: {}", go_io_error(&e)))?;
+    let meta = std::fs::metadata(path).map_err(|e| PathError::new("stat", path, e).to_string())?;
     if meta.is_dir() {
         return Err(format!("read {path}: is a directory"));
     }
-    let f = std::fs::File::open(path).map_err(|e| format!("open {path}: {}", go_io_error(&e)))?;
+    let f = std::fs::File::open(path).map_err(|e| PathError::new("open", path, e).to_string())?;
     let mut buf = Vec::with_capacity(meta.len().min(max) as usize);
     // Read one byte past the cap to tell "exactly max" from "too big";
     // the metadata size may be wrong (pipes, /proc).
     f.take(max.saturating_add(1))
         .read_to_end(&mut buf)
-        .map_err(|e| format!("read {path}: {}", go_io_error(&e)))?;
+        .map_err(|e| PathError::new("read", path, e).to_string())?;
     if buf.len() as u64 > max {
         return Err(format!(
             "file is larger than {max} bytes (raise the limit with {MAX_DECOMPRESSED_ENV})"
@@ -256,30 +242,11 @@ pub fn read_file(path: &str, max: u64) -> Result<Vec<u8>, String> {
     Ok(buf)
 }
 
-/// Go's wording for the common OS errors.
-pub fn go_io_error(e: &std::io::Error) -> String {
-    use std::io::ErrorKind::*;
-    match e.kind() {
-        NotFound => "no such file or directory".into(),
-        PermissionDenied => "permission denied".into(),
-        IsADirectory => "is a directory".into(),
-        NotADirectory => "not a directory".into(),
-        _ => {
-            // Drop Rust's " (os error N)" suffix.
-            let s = e.to_string();
-            match s.find(" (os error") {
-                Some(i) => s[..i].to_lowercase(),
-                None => s,
-            }
-        }
-    }
-}
-
 /// The parts of pprof's `locateBinaries` that apply without a binary: a
 /// profile without mappings gets a fake mapping with ID 1 (pprof adds it to
 /// attempt symbolization; it shows in `-raw`), and `-buildid` fills in the
 /// main mapping's build ID when it is missing.
-pub fn locate_binaries(p: &mut Profile, build_id: &str) {
+pub fn locate_binaries(p: &mut Profile, build_id: Option<&str>) {
     if p.mappings.is_empty() {
         p.mappings.push(Mapping {
             id: 1,
@@ -289,7 +256,9 @@ pub fn locate_binaries(p: &mut Profile, build_id: &str) {
             l.mapping = Some(0);
         }
     }
-    if !build_id.is_empty() && p.mappings[0].build_id.is_empty() {
+    if let Some(build_id) = build_id
+        && p.mappings[0].build_id.is_empty()
+    {
         p.mappings[0].build_id = build_id.to_string();
     }
 }
@@ -323,13 +292,13 @@ mod tests {
             locations: vec![Default::default(), Default::default()],
             ..Default::default()
         };
-        locate_binaries(&mut p, "abc");
+        locate_binaries(&mut p, Some("abc"));
         assert_eq!(p.mappings.len(), 1);
         assert_eq!(p.mappings[0].id, 1);
         assert_eq!(p.mappings[0].build_id, "abc");
         assert!(p.locations.iter().all(|l| l.mapping == Some(0)));
         // An existing build ID is never overwritten.
-        locate_binaries(&mut p, "other");
+        locate_binaries(&mut p, Some("other"));
         assert_eq!(p.mappings[0].build_id, "abc");
     }
 }

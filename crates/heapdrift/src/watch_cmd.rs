@@ -3,13 +3,14 @@
 
 use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
 
 /// Poll Go services' /debug/pprof/ endpoints and archive every snapshot.
 #[derive(Parser, Debug)]
-#[command(name = "heapdrift watch", bin_name = "heapdrift watch", version)]
+#[command(name = "heapdrift watch")]
 pub struct WatchArgs {
     /// Base URLs of the services (http://127.0.0.1:6060 or host:port);
     /// heapdrift finds /debug/pprof/ under each.
@@ -83,35 +84,10 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
 /// Exit status of a watch that ran but stored no snapshot for any target
 /// (every target down, or answering something that is not pprof); 2 is
 /// for errors before the watch begins (arguments, the archive).
-pub const EXIT_NOTHING_STORED: i32 = 1;
+pub const EXIT_NOTHING_STORED: u8 = 1;
 
-/// `heapdrift watch ARGS` (`args[0]` is the subcommand's name); returns
-/// the exit status.
-pub fn main(args: &[String]) -> i32 {
-    let a = match WatchArgs::try_parse_from(args) {
-        Ok(a) => a,
-        Err(e) => {
-            let _ = e.print();
-            return e.exit_code();
-        }
-    };
-    match run(a) {
-        Ok(None) => 0,
-        Ok(Some(why)) => {
-            eprintln!("heapdrift watch: {why}");
-            EXIT_NOTHING_STORED
-        }
-        Err(e) if crate::app::is_broken_pipe(&e) => 0,
-        Err(e) => {
-            eprintln!("heapdrift watch: {e:#}");
-            2
-        }
-    }
-}
-
-/// The watch, its live view or log, and its summary. `Ok(Some(why))`: it
-/// stored nothing.
-pub fn run(args: WatchArgs) -> anyhow::Result<Option<String>> {
+/// The watch, its live view or log, and its summary.
+pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
     if args.every.is_zero() {
         anyhow::bail!("--every must be more than 0");
     }
@@ -174,7 +150,14 @@ pub fn run(args: WatchArgs) -> anyhow::Result<Option<String>> {
         watch::view::render_summary(&state, &args.archive.display().to_string()).as_bytes(),
     )?;
     out.flush()?;
-    Ok(state.nothing_stored())
+    match state.nothing_stored() {
+        None => Ok(ExitCode::SUCCESS),
+        Some(why) => Err(crate::app::Exit {
+            code: EXIT_NOTHING_STORED,
+            message: why,
+        }
+        .into()),
+    }
 }
 
 /// Lines longer than the terminal would wrap and break the in-place

@@ -104,12 +104,8 @@ fn mutex_matches_pprof() {
 /// threadz), through the oracle too.
 #[test]
 #[cfg_attr(
-    not(heapdrift_go),
-    ignore = "needs HEAPDRIFT_GO, the Go 1.27 oracle: scripts/setup-go.sh"
-)]
-#[cfg_attr(
-    not(heapdrift_pprof_testdata),
-    ignore = "needs HEAPDRIFT_PPROF_TESTDATA: scripts/fetch-pprof-testdata.sh"
+    any(not(heapdrift_go), not(heapdrift_pprof_testdata)),
+    ignore = "needs HEAPDRIFT_GO, the Go 1.27 oracle: scripts/setup-go.sh; needs HEAPDRIFT_PPROF_TESTDATA: scripts/fetch-pprof-testdata.sh"
 )]
 fn pprof_testdata_matches_pprof() {
     let dir = PathBuf::from(

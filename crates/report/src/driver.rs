@@ -39,7 +39,9 @@ pub struct Env<'a> {
 pub enum DriverError {
     #[error("{0}")]
     Msg(String),
-    #[error("{0}")]
+    /// The cause is the `source`, not repeated here: a chain printer
+    /// shows it once, and a broken pipe is found by walking the chain.
+    #[error("writing the output failed")]
     Io(#[from] std::io::Error),
 }
 
@@ -69,7 +71,7 @@ pub struct CombineOptions {
     pub all_frames: bool,
     pub comment: String,
     /// `-symbolize` (only its messages are reproduced, see [`symbolize`]).
-    pub symbolize: String,
+    pub symbolize: SymbolizeMode,
 }
 
 /// pprof's `combineProfiles`: common sample types, common units, merge.
@@ -149,39 +151,80 @@ pub fn combine_sources(
 /// so only the mode parsing and the messages of local symbolization about
 /// mappings without a file are reproduced. Mappings naming a binary are
 /// left alone (pprof would open the binary).
-pub fn symbolize(p: &mut Profile, mode: &str, stderr: &mut dyn Write) {
-    let (mut local, mut force) = (true, false);
-    let mut demangler = "";
-    for o in mode.to_lowercase().split(':') {
-        match o {
-            "" | "fastlocal" => {}
-            "none" | "no" => return,
-            "local" => local = true,
-            "remote" => local = false,
-            "force" => force = true,
-            _ => match o.strip_prefix("demangle=").unwrap_or(o) {
-                d @ ("full" | "none" | "templates") => {
-                    demangler = match d {
-                        "full" => "full",
-                        "none" => "none",
-                        _ => "templates",
-                    };
-                    force = true;
-                }
-                "default" => {}
-                _ => {
-                    let _ = writeln!(
-                        stderr,
-                        "ignoring unrecognized symbolization option: {mode}\nexpecting -symbolize=[local|fastlocal|remote|none][:force][:demangle=[none|full|templates|default]"
-                    );
-                }
-            },
-        }
+pub fn symbolize(p: &mut Profile, mode: &SymbolizeMode, stderr: &mut dyn Write) {
+    for _ in 0..mode.unrecognized {
+        let _ = writeln!(
+            stderr,
+            "ignoring unrecognized symbolization option: {}\nexpecting -symbolize=[local|fastlocal|remote|none][:force][:demangle=[none|full|templates|default]",
+            mode.flag
+        );
     }
-    if local {
+    if !mode.enabled {
+        return;
+    }
+    if mode.local {
         local_symbolize_messages(p, stderr);
     }
-    demangle(p, force, demangler);
+    demangle(p, mode.force, mode.demangler);
+}
+
+/// pprof's `-symbolize` flag, parsed once: `[local|fastlocal|remote|none]
+/// [:force][:demangle=none|full|templates|default]`, read as pprof's
+/// symbolizer reads it (lower-cased, options in order, `none` stops).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SymbolizeMode {
+    /// The flag as given, for the warning about options not understood.
+    pub flag: String,
+    /// False after `none` (or `no`).
+    pub enabled: bool,
+    /// Local symbolization (pprof's default); false with `remote`.
+    pub local: bool,
+    pub force: bool,
+    /// `demangle=`: "" (pprof's default simplification), "none", "full"
+    /// or "templates".
+    pub demangler: &'static str,
+    /// How many options were not understood before parsing stopped: pprof
+    /// warns once for each, every time it symbolizes.
+    pub unrecognized: usize,
+}
+
+impl Default for SymbolizeMode {
+    fn default() -> Self {
+        SymbolizeMode::parse("")
+    }
+}
+
+impl SymbolizeMode {
+    pub fn parse(flag: &str) -> SymbolizeMode {
+        let mut mode = SymbolizeMode {
+            flag: flag.to_string(),
+            enabled: true,
+            local: true,
+            force: false,
+            demangler: "",
+            unrecognized: 0,
+        };
+        for o in flag.to_lowercase().split(':') {
+            match o {
+                "" | "fastlocal" => {}
+                "none" | "no" => {
+                    mode.enabled = false;
+                    break;
+                }
+                "local" => mode.local = true,
+                "remote" => mode.local = false,
+                "force" => mode.force = true,
+                _ => match o.strip_prefix("demangle=").unwrap_or(o) {
+                    "full" => (mode.demangler, mode.force) = ("full", true),
+                    "none" => (mode.demangler, mode.force) = ("none", true),
+                    "templates" => (mode.demangler, mode.force) = ("templates", true),
+                    "default" => {}
+                    _ => mode.unrecognized += 1,
+                },
+            }
+        }
+        mode
+    }
 }
 
 /// What pprof's local symbolization says about mappings it cannot
@@ -869,6 +912,34 @@ fn top_proto(rpt: &mut Report) -> Profile {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn symbolize_flag_is_read_as_pprof_reads_it() {
+        let m = SymbolizeMode::parse("");
+        assert!(m.enabled && m.local && !m.force);
+        assert_eq!((m.demangler, m.unrecognized), ("", 0));
+        assert!(!SymbolizeMode::parse("None").enabled);
+        assert!(!SymbolizeMode::parse("local:no").enabled);
+        assert!(!SymbolizeMode::parse("remote").local);
+        let m = SymbolizeMode::parse("force:demangle=templates");
+        assert!(m.enabled && m.force);
+        assert_eq!(m.demangler, "templates");
+        // `demangle=none` is a demangler, not `none`.
+        let m = SymbolizeMode::parse("demangle=none");
+        assert!(m.enabled);
+        assert_eq!(m.demangler, "none");
+        // Each option not understood before `none` is one warning.
+        let m = SymbolizeMode::parse("bogus:odd:none:later");
+        assert_eq!((m.enabled, m.unrecognized), (false, 2));
+        let mut err = Vec::new();
+        symbolize(&mut Profile::default(), &m, &mut err);
+        let err = String::from_utf8(err).unwrap();
+        assert_eq!(
+            err.matches("ignoring unrecognized symbolization option: bogus:odd:none:later\n")
+                .count(),
+            2
+        );
+    }
     use profile::ValueType;
 
     fn prof(types: &[&str], default: &str) -> Profile {

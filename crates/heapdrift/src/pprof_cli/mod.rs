@@ -1,14 +1,21 @@
 //! `heapdrift pprof [flags] SOURCE...`: the command line of `go tool pprof`
 //! (pprof's internal/driver/cli.go over Go's `flag` package), flag for flag
-//! and error for error.
+//! and error for error. Two levels, as in ripgrep's flags/: [`low`] parses
+//! the flags by their Go types; [`parse_with`] turns them into the typed
+//! [`PprofArgs`] with pprof's rules (shortcuts, conflicts, defaults).
 
-use std::collections::HashMap;
+mod low;
+mod usage;
+
 use std::fmt;
+use std::path::PathBuf;
 
-use report::config::{
-    self, COMMANDS, CONFIG_FIELDS, Command, Config, FieldKind, NumError, Value, go_quote,
-    parse_go_bool, parse_go_float, parse_go_int,
-};
+use report::config::{COMMANDS, CONFIG_FIELDS, Command, Config, FieldKind, Value};
+use report::driver::SymbolizeMode;
+
+pub use low::LowArgs;
+use low::{FlagValue, SrcFlag};
+pub use usage::{clap_command, usage_text};
 
 /// The report requested on the command line (`-top`, `-list=RE`, ...).
 #[derive(Debug, Clone, PartialEq)]
@@ -19,39 +26,53 @@ pub struct OutputFormat {
     pub arg: Option<String>,
 }
 
-/// Everything `go tool pprof`'s parseFlags produces, typed.
+/// Everything `go tool pprof`'s parseFlags produces, typed: the high level
+/// of the command line, read once; nothing downstream parses a flag again.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PprofArgs {
     /// Profile sources: files or URLs, in order.
     pub sources: Vec<String>,
     /// The first argument when it names an object file and more follow.
     pub exec_name: Option<String>,
-    /// `-base` or `-diff_base` source.
-    pub base: Option<String>,
-    /// The base came from `-diff_base`.
-    pub diff_base: bool,
+    /// `-base` or `-diff_base`.
+    pub base: Option<BaseSource>,
     /// `None`: no output flag (pprof would start its interactive shell).
     pub output: Option<OutputFormat>,
     /// All report options, after shortcuts (`-inuse_space`, `-mean_delay`).
     pub config: Config,
-    /// `-seconds`, -1 when unset.
-    pub seconds: i64,
-    /// `-timeout`, -1 when unset.
-    pub timeout: i64,
-    pub symbolize: String,
-    pub build_id: String,
-    pub http: String,
+    /// `-seconds` and `-timeout`.
+    pub window: fetch::Window,
+    pub symbolize: SymbolizeMode,
+    /// `-buildid`: the main binary's build ID when the profile has none.
+    pub build_id: Option<String>,
+    /// `-http`: the web UI's address (`[host]:[port]`).
+    pub http: Option<String>,
     pub no_browser: bool,
-    pub add_comment: String,
+    pub add_comment: Option<String>,
     pub all_frames: bool,
     /// `-tools`, defaulting to $PPROF_TOOLS.
-    pub tools: String,
-    pub tls_cert: String,
-    pub tls_key: String,
-    pub tls_ca: String,
+    pub tools: Option<String>,
+    pub tls: TlsFiles,
     /// Lines pprof prints to stderr and carries on
     /// (`Multiple value selections, ignoring -alloc_space`).
     pub warnings: Vec<String>,
+}
+
+/// A base profile to subtract (`-base`) or compare against (`-diff_base`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BaseSource {
+    pub source: String,
+    /// From `-diff_base`: the base's samples are marked, not only
+    /// subtracted.
+    pub diff: bool,
+}
+
+/// `-tls_cert`, `-tls_key`, `-tls_ca`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct TlsFiles {
+    pub cert: Option<PathBuf>,
+    pub key: Option<PathBuf>,
+    pub ca: Option<PathBuf>,
 }
 
 /// Outcome of parsing that is not a runnable command.
@@ -68,7 +89,7 @@ pub enum CliExit {
 }
 
 impl CliExit {
-    pub fn exit_code(&self) -> i32 {
+    pub fn exit_code(&self) -> u8 {
         match self {
             CliExit::Help => 0,
             _ => 2,
@@ -147,65 +168,6 @@ fn is_object_magic(h: &[u8]) -> bool {
     MAGICS.iter().any(|m| h.starts_with(m))
 }
 
-/// The Go flag type of a flag: decides how its value is read.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum FlagType {
-    Bool,
-    Int,
-    Float,
-    Str,
-}
-
-/// The flags pprof defines outside the config table.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum SrcFlag {
-    DiffBase,
-    Base,
-    Symbolize,
-    BuildId,
-    Timeout,
-    AddComment,
-    AllFrames,
-    Seconds,
-    InuseSpace,
-    InuseObjects,
-    AllocSpace,
-    AllocObjects,
-    TotalDelay,
-    Contentions,
-    MeanDelay,
-    Tools,
-    Http,
-    NoBrowser,
-    TlsCert,
-    TlsKey,
-    TlsCa,
-}
-
-const SRC_FLAGS: &[(&str, SrcFlag, FlagType)] = &[
-    ("diff_base", SrcFlag::DiffBase, FlagType::Str),
-    ("base", SrcFlag::Base, FlagType::Str),
-    ("symbolize", SrcFlag::Symbolize, FlagType::Str),
-    ("buildid", SrcFlag::BuildId, FlagType::Str),
-    ("timeout", SrcFlag::Timeout, FlagType::Int),
-    ("add_comment", SrcFlag::AddComment, FlagType::Str),
-    ("all_frames", SrcFlag::AllFrames, FlagType::Bool),
-    ("seconds", SrcFlag::Seconds, FlagType::Int),
-    ("inuse_space", SrcFlag::InuseSpace, FlagType::Bool),
-    ("inuse_objects", SrcFlag::InuseObjects, FlagType::Bool),
-    ("alloc_space", SrcFlag::AllocSpace, FlagType::Bool),
-    ("alloc_objects", SrcFlag::AllocObjects, FlagType::Bool),
-    ("total_delay", SrcFlag::TotalDelay, FlagType::Bool),
-    ("contentions", SrcFlag::Contentions, FlagType::Bool),
-    ("mean_delay", SrcFlag::MeanDelay, FlagType::Bool),
-    ("tools", SrcFlag::Tools, FlagType::Str),
-    ("http", SrcFlag::Http, FlagType::Str),
-    ("no_browser", SrcFlag::NoBrowser, FlagType::Bool),
-    ("tls_cert", SrcFlag::TlsCert, FlagType::Str),
-    ("tls_key", SrcFlag::TlsKey, FlagType::Str),
-    ("tls_ca", SrcFlag::TlsCa, FlagType::Str),
-];
-
 /// The shortcuts for sample_index, in the order pprof resolves them.
 const SAMPLE_SHORTCUTS: &[(SrcFlag, &str, &str)] = &[
     (SrcFlag::TotalDelay, "delay", "-total_delay"),
@@ -217,149 +179,6 @@ const SAMPLE_SHORTCUTS: &[(SrcFlag, &str, &str)] = &[
     (SrcFlag::AllocObjects, "alloc_objects", "-alloc_objects"),
 ];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Target {
-    /// A config field (index into CONFIG_FIELDS).
-    Config(usize),
-    /// One choice of a Choice config field, as a bool flag.
-    Choice(usize, &'static str),
-    /// A report command (index into COMMANDS).
-    Command(usize),
-    Src(SrcFlag),
-}
-
-struct FlagDef {
-    ty: FlagType,
-    target: Target,
-}
-
-/// Every command-line flag: the config table, its choices, the commands and
-/// pprof's source/legacy flags. Names are unique (Go's flag package would
-/// panic on a redefinition).
-fn flag_defs() -> HashMap<&'static str, FlagDef> {
-    let mut m = HashMap::new();
-    let mut add = |name: &'static str, ty, target| {
-        let prev = m.insert(name, FlagDef { ty, target });
-        debug_assert!(prev.is_none(), "flag redefined: {name}");
-    };
-    for &(name, f, ty) in SRC_FLAGS {
-        add(name, ty, Target::Src(f));
-    }
-    for (i, f) in CONFIG_FIELDS.iter().enumerate() {
-        match f.kind {
-            FieldKind::Bool => add(f.name, FlagType::Bool, Target::Config(i)),
-            FieldKind::Int => add(f.name, FlagType::Int, Target::Config(i)),
-            FieldKind::Float => add(f.name, FlagType::Float, Target::Config(i)),
-            FieldKind::Str => add(f.name, FlagType::Str, Target::Config(i)),
-            FieldKind::Choice(cs) => {
-                for c in cs {
-                    add(c, FlagType::Bool, Target::Choice(i, c));
-                }
-            }
-        }
-    }
-    for (i, c) in COMMANDS.iter().enumerate() {
-        let ty = if c.has_param {
-            FlagType::Str
-        } else {
-            FlagType::Bool
-        };
-        add(c.name, ty, Target::Command(i));
-    }
-    m
-}
-
-/// A parsed flag value.
-#[derive(Debug, Clone, PartialEq)]
-enum FlagValue {
-    Bool(bool),
-    Int(i64),
-    Float(f64),
-    Str(String),
-}
-
-/// Go's `flag.FlagSet.Parse` over `defs`: returns the set flags (last value
-/// wins) and the remaining arguments.
-fn go_flag_parse(
-    defs: &HashMap<&'static str, FlagDef>,
-    args: &[String],
-) -> Result<(HashMap<&'static str, FlagValue>, Vec<String>), CliExit> {
-    let mut set = HashMap::new();
-    let mut i = 0;
-    while i < args.len() {
-        let s = &args[i];
-        if s.len() < 2 || !s.starts_with('-') {
-            break;
-        }
-        let mut name = &s[1..];
-        if let Some(rest) = name.strip_prefix('-') {
-            if rest.is_empty() {
-                // "--" ends the flags and is consumed.
-                i += 1;
-                break;
-            }
-            name = rest;
-        }
-        if name.is_empty() || name.starts_with('-') || name.starts_with('=') {
-            return Err(CliExit::Flag(format!("bad flag syntax: {s}")));
-        }
-        i += 1;
-        // The name is everything up to the first '=' after its first byte.
-        let (name, value) = match name[1..].find('=') {
-            Some(p) => (&name[..p + 1], Some(&name[p + 2..])),
-            None => (name, None),
-        };
-        let Some((&key, def)) = defs.get_key_value(name) else {
-            if name == "help" || name == "h" {
-                return Err(CliExit::Help);
-            }
-            return Err(CliExit::Flag(format!(
-                "flag provided but not defined: -{name}"
-            )));
-        };
-        let v = if def.ty == FlagType::Bool {
-            // A bool flag never takes the next argument as its value.
-            match value {
-                None => FlagValue::Bool(true),
-                Some(v) => FlagValue::Bool(parse_go_bool(v).ok_or_else(|| {
-                    CliExit::Flag(format!(
-                        "invalid boolean value {} for -{name}: parse error",
-                        go_quote(v)
-                    ))
-                })?),
-            }
-        } else {
-            let value = match value {
-                Some(v) => v,
-                None if i < args.len() => {
-                    i += 1;
-                    args[i - 1].as_str()
-                }
-                None => {
-                    return Err(CliExit::Flag(format!("flag needs an argument: -{name}")));
-                }
-            };
-            let bad = |e: NumError| {
-                let why = match e {
-                    NumError::Syntax => "parse error",
-                    NumError::Range => "value out of range",
-                };
-                CliExit::Flag(format!(
-                    "invalid value {} for flag -{name}: {why}",
-                    go_quote(value)
-                ))
-            };
-            match def.ty {
-                FlagType::Int => FlagValue::Int(parse_go_int(value).map_err(bad)?),
-                FlagType::Float => FlagValue::Float(parse_go_float(value).map_err(bad)?),
-                _ => FlagValue::Str(value.to_string()),
-            }
-        };
-        set.insert(key, v);
-    }
-    Ok((set, args[i..].to_vec()))
-}
-
 /// Parses `go tool pprof`'s arguments (without the program name) against the
 /// real environment.
 pub fn parse(args: &[String]) -> Result<PprofArgs, CliExit> {
@@ -368,30 +187,15 @@ pub fn parse(args: &[String]) -> Result<PprofArgs, CliExit> {
 
 /// pprof's parseFlags, step for step (the order decides which error wins).
 pub fn parse_with(args: &[String], host: &dyn Host) -> Result<PprofArgs, CliExit> {
-    let defs = flag_defs();
-    let (set, mut rest) = go_flag_parse(&defs, args)?;
+    from_low(LowArgs::parse(args)?, host)
+}
+
+/// The high level: pprof's rules over the flags as given.
+fn from_low(low: LowArgs, host: &dyn Host) -> Result<PprofArgs, CliExit> {
+    let mut rest = low.positional.clone();
     if rest.is_empty() {
         return Err(CliExit::NoSource);
     }
-
-    let src_str = |f: SrcFlag| -> Option<String> {
-        let name = SRC_FLAGS.iter().find(|s| s.1 == f).map(|s| s.0)?;
-        match set.get(name) {
-            Some(FlagValue::Str(s)) => Some(s.clone()),
-            _ => None,
-        }
-    };
-    let src_int = |f: SrcFlag| -> i64 {
-        let name = SRC_FLAGS.iter().find(|s| s.1 == f).map_or("", |s| s.0);
-        match set.get(name) {
-            Some(FlagValue::Int(v)) => *v,
-            _ => -1,
-        }
-    };
-    let src_bool = |f: SrcFlag| -> bool {
-        let name = SRC_FLAGS.iter().find(|s| s.1 == f).map_or("", |s| s.0);
-        matches!(set.get(name), Some(FlagValue::Bool(true)))
-    };
 
     let mut exec_name = None;
     if rest.len() > 1 && host.is_object_file(&rest[0]) {
@@ -400,12 +204,12 @@ pub fn parse_with(args: &[String], host: &dyn Host) -> Result<PprofArgs, CliExit
 
     // Config flags, in table order: the first conflicting group wins.
     let mut cfg = Config::default();
-    for (i, f) in CONFIG_FIELDS.iter().enumerate() {
+    for f in CONFIG_FIELDS {
         if let FieldKind::Choice(choices) = f.kind {
             let chosen: Vec<&str> = choices
                 .iter()
                 .copied()
-                .filter(|c| set.get(c) == Some(&FlagValue::Bool(true)))
+                .filter(|c| low.get(c) == Some(&FlagValue::Bool(true)))
                 .collect();
             match chosen.len() {
                 0 => {}
@@ -425,8 +229,7 @@ pub fn parse_with(args: &[String], host: &dyn Host) -> Result<PprofArgs, CliExit
             }
             continue;
         }
-        let Some(v) = set.get(f.name) else { continue };
-        debug_assert_eq!(defs[f.name].target, Target::Config(i));
+        let Some(v) = low.get(f.name) else { continue };
         let v = match v.clone() {
             FlagValue::Bool(b) => Value::Bool(b),
             FlagValue::Int(n) => Value::Int(n),
@@ -438,7 +241,7 @@ pub fn parse_with(args: &[String], host: &dyn Host) -> Result<PprofArgs, CliExit
 
     let mut output = None;
     for c in COMMANDS {
-        let arg = match set.get(c.name) {
+        let arg = match low.get(c.name) {
             Some(FlagValue::Bool(true)) => None,
             Some(FlagValue::Str(s)) if !s.is_empty() => Some(s.clone()),
             _ => continue,
@@ -451,14 +254,14 @@ pub fn parse_with(args: &[String], host: &dyn Host) -> Result<PprofArgs, CliExit
         output = Some(OutputFormat { command: c, arg });
     }
 
-    let http = src_str(SrcFlag::Http).unwrap_or_default();
-    if output.is_some() && !http.is_empty() {
+    let http = low.src_non_empty(SrcFlag::Http);
+    if output.is_some() && http.is_some() {
         return Err(CliExit::Invalid(
             "-http is not compatible with an output format on the command line".into(),
         ));
     }
-    let no_browser = src_bool(SrcFlag::NoBrowser);
-    if no_browser && http.is_empty() {
+    let no_browser = low.src_bool(SrcFlag::NoBrowser);
+    if no_browser && http.is_none() {
         return Err(CliExit::Invalid(
             "-no_browser only makes sense with -http".into(),
         ));
@@ -466,7 +269,7 @@ pub fn parse_with(args: &[String], host: &dyn Host) -> Result<PprofArgs, CliExit
 
     let mut warnings = Vec::new();
     for &(flag, sample_type, option) in SAMPLE_SHORTCUTS {
-        if src_bool(flag) {
+        if low.src_bool(flag) {
             if cfg.sample_index.is_empty() {
                 cfg.sample_index = sample_type.to_string();
             } else {
@@ -474,12 +277,12 @@ pub fn parse_with(args: &[String], host: &dyn Host) -> Result<PprofArgs, CliExit
             }
         }
     }
-    if src_bool(SrcFlag::MeanDelay) {
+    if low.src_bool(SrcFlag::MeanDelay) {
         cfg.mean = true;
     }
 
-    let base = src_str(SrcFlag::Base).filter(|s| !s.is_empty());
-    let diff = src_str(SrcFlag::DiffBase).filter(|s| !s.is_empty());
+    let base = low.src_non_empty(SrcFlag::Base);
+    let diff = low.src_non_empty(SrcFlag::DiffBase);
     // pprof has already printed the warnings when these checks fail.
     let after_warnings = |msg: &str| {
         let mut lines = warnings.clone();
@@ -491,122 +294,48 @@ pub fn parse_with(args: &[String], host: &dyn Host) -> Result<PprofArgs, CliExit
             "-base and -diff_base flags cannot both be specified",
         ));
     }
-    let diff_base = diff.is_some();
-    let base = base.or(diff);
+    let base = match (base, diff) {
+        (Some(source), None) => Some(BaseSource {
+            source,
+            diff: false,
+        }),
+        (None, Some(source)) => Some(BaseSource { source, diff: true }),
+        _ => None,
+    };
 
     if cfg.normalize && base.is_none() {
         return Err(after_warnings("must have base profile to normalize by"));
     }
 
+    let path = |f| low.src_non_empty(f).map(PathBuf::from);
     Ok(PprofArgs {
         sources: rest,
         exec_name,
         base,
-        diff_base,
         output,
         config: cfg,
-        seconds: src_int(SrcFlag::Seconds),
-        timeout: src_int(SrcFlag::Timeout),
-        symbolize: src_str(SrcFlag::Symbolize).unwrap_or_default(),
-        build_id: src_str(SrcFlag::BuildId).unwrap_or_default(),
+        window: fetch::Window::from_flags(
+            low.src_int(SrcFlag::Seconds).unwrap_or(-1),
+            low.src_int(SrcFlag::Timeout).unwrap_or(-1),
+        ),
+        symbolize: SymbolizeMode::parse(low.src_str(SrcFlag::Symbolize).unwrap_or("")),
+        build_id: low.src_non_empty(SrcFlag::BuildId),
         http,
         no_browser,
-        add_comment: src_str(SrcFlag::AddComment).unwrap_or_default(),
-        all_frames: src_bool(SrcFlag::AllFrames),
-        tools: src_str(SrcFlag::Tools)
+        add_comment: low.src_non_empty(SrcFlag::AddComment),
+        all_frames: low.src_bool(SrcFlag::AllFrames),
+        tools: low
+            .src_str(SrcFlag::Tools)
+            .map(String::from)
             .or_else(|| host.env("PPROF_TOOLS"))
-            .unwrap_or_default(),
-        tls_cert: src_str(SrcFlag::TlsCert).unwrap_or_default(),
-        tls_key: src_str(SrcFlag::TlsKey).unwrap_or_default(),
-        tls_ca: src_str(SrcFlag::TlsCa).unwrap_or_default(),
+            .filter(|s| !s.is_empty()),
+        tls: TlsFiles {
+            cert: path(SrcFlag::TlsCert),
+            key: path(SrcFlag::TlsKey),
+            ca: path(SrcFlag::TlsCa),
+        },
         warnings,
     })
-}
-
-const USAGE_HDR: &str = "usage:
-
-Produce output in the specified format.
-
-   pprof <format> [options] [binary] <source> ...
-
-Omit the format to get an interactive shell whose commands can be used
-to generate various views of a profile
-
-   pprof [options] [binary] <source> ...
-
-Omit the format and provide the \"-http\" flag to get an interactive web
-interface at the specified host:port that can be used to navigate through
-various views of a profile.
-
-   pprof -http [host]:[port] [options] [binary] <source> ...
-
-Details:
-";
-
-const USAGE_SRC: &str = "
-
-  Source options:
-    -seconds              Duration for time-based profile collection
-    -timeout              Timeout in seconds for profile collection
-    -buildid              Override build id for main binary
-    -add_comment          Free-form annotation to add to the profile
-                          Displayed on some reports or with pprof -comments
-    -diff_base source     Source of base profile for comparison
-    -base source          Source of base profile for profile subtraction
-    profile.pb.gz         Profile in compressed protobuf format
-    legacy_profile        Profile in legacy pprof format
-    http://host/profile   URL for profile handler to retrieve
-    -symbolize=           Controls source of symbol information
-      none                  Do not attempt symbolization
-      local                 Examine only local binaries
-      fastlocal             Only get function names from local binaries
-      remote                Do not examine local binaries
-      force                 Force re-symbolization
-    Binary                  Local path or build id of binary for symbolization
-";
-
-const USAGE_TLS: &str =
-    "    -tls_cert             TLS client certificate file for fetching profile and symbols
-    -tls_key              TLS private key file for fetching profile and symbols
-    -tls_ca               TLS CA certs file for fetching profile and symbols";
-
-const USAGE_VARS: &str = "
-
-  Misc options:
-   -http              Provide web interface at host:port.
-                      Host is optional and 'localhost' by default.
-                      Port is optional and a randomly available port by default.
-   -no_browser        Skip opening a browser for the interactive web UI.
-   -tools             Search path for object tools
-   -all_frames        Ignore drop_frames and keep_frames regexps in the profile
-                      Rarely needed, mainly used for debugging pprof itself
-
-  Legacy convenience options:
-   -inuse_space           Same as -sample_index=inuse_space
-   -inuse_objects         Same as -sample_index=inuse_objects
-   -alloc_space           Same as -sample_index=alloc_space
-   -alloc_objects         Same as -sample_index=alloc_objects
-   -total_delay           Same as -sample_index=delay
-   -contentions           Same as -sample_index=contentions
-   -mean_delay            Same as -mean -sample_index=delay
-
-  Environment Variables:
-   PPROF_TMPDIR       Location for saved profiles (default $HOME/pprof)
-   PPROF_TOOLS        Search path for object-level tools
-   PPROF_BINARY_PATH  Search path for local binary files
-                      default: $HOME/pprof/binaries
-                      searches $buildid/$name, $buildid/*, $path/$buildid,
-                      ${buildid:0:2}/${buildid:2}.debug, $name, $path,
-                      ${name}.debug, $dir/.debug/${name}.debug,
-                      usr/lib/debug/$dir/${name}.debug
-   * On Windows, %USERPROFILE% is used instead of $HOME";
-
-/// The usage text `go tool pprof -h` prints (to stderr), newline-terminated.
-pub fn usage_text() -> String {
-    format!(
-        "{USAGE_HDR}{}{USAGE_SRC}{USAGE_TLS}{USAGE_VARS}\n",
-        config::usage(true)
-    )
 }
 
 #[cfg(test)]
@@ -666,7 +395,9 @@ mod tests {
         let a = ok("x.pb.gz");
         assert_eq!(a.sources, ["x.pb.gz"]);
         assert_eq!(a.config, Config::default());
-        assert_eq!((a.seconds, a.timeout), (-1, -1));
+        assert_eq!(a.window, fetch::Window::default());
+        assert_eq!(a.symbolize, SymbolizeMode::default());
+        assert_eq!((a.http.as_deref(), a.build_id.as_deref()), (None, None));
         assert_eq!(a.output, None);
         assert_eq!(a.base, None);
         assert!(a.warnings.is_empty());
@@ -873,17 +604,26 @@ mod tests {
              -tagignore t -tagshow s -taghide h -hide h2 -show s2 -ignore i \
              -focus f host:1234",
         );
-        assert_eq!((a.seconds, a.timeout), (30, 5));
-        assert_eq!(a.symbolize, "none");
-        assert_eq!(a.build_id, "abc");
-        assert_eq!(a.add_comment, "hi");
-        assert!(a.all_frames);
-        assert_eq!(a.tools, "/t");
         assert_eq!(
-            (a.tls_cert.as_str(), a.tls_key.as_str()),
-            ("c.pem", "k.pem")
+            a.window,
+            fetch::Window {
+                seconds: Some(30),
+                timeout: Some(5)
+            }
         );
-        assert_eq!(a.tls_ca, "ca.pem");
+        assert!(!a.symbolize.enabled);
+        assert_eq!(a.build_id.as_deref(), Some("abc"));
+        assert_eq!(a.add_comment.as_deref(), Some("hi"));
+        assert!(a.all_frames);
+        assert_eq!(a.tools.as_deref(), Some("/t"));
+        assert_eq!(
+            a.tls,
+            TlsFiles {
+                cert: Some("c.pem".into()),
+                key: Some("k.pem".into()),
+                ca: Some("ca.pem".into()),
+            }
+        );
         let c = &a.config;
         assert_eq!(c.output, "o.svg");
         assert_eq!(
@@ -909,15 +649,20 @@ mod tests {
             tools: Some("/env/tools"),
         };
         let a = parse_with(&["x".to_string()], &host).unwrap();
-        assert_eq!(a.tools, "/env/tools");
+        assert_eq!(a.tools.as_deref(), Some("/env/tools"));
+        // pprof ignores values ≤ 0 of -seconds and -timeout.
+        assert_eq!(
+            ok("-seconds=0 -timeout=-5 x").window,
+            fetch::Window::default()
+        );
+        assert_eq!(ok("-buildid= -http= x").build_id, None);
     }
 
     #[test]
     fn base_and_http_rules() {
-        let a = ok("-base b.pb.gz x");
-        assert_eq!((a.base.as_deref(), a.diff_base), (Some("b.pb.gz"), false));
-        let a = ok("-diff_base=b x");
-        assert_eq!((a.base.as_deref(), a.diff_base), (Some("b"), true));
+        let base = |args| ok(args).base.map(|b| (b.source, b.diff));
+        assert_eq!(base("-base b.pb.gz x"), Some(("b.pb.gz".into(), false)));
+        assert_eq!(base("-diff_base=b x"), Some(("b".into(), true)));
         // An empty base is no base.
         assert_eq!(ok("-base= x").base, None);
         assert!(ok("-normalize -base b x").config.normalize);
@@ -938,7 +683,7 @@ mod tests {
             "-http is not compatible with an output format on the command line"
         );
         let a = ok("-http=:8080 -no_browser x");
-        assert_eq!((a.http.as_str(), a.no_browser), (":8080", true));
+        assert_eq!((a.http.as_deref(), a.no_browser), (Some(":8080"), true));
         // pprof checks the output format before -no_browser.
         assert_eq!(
             invalid("-top -http=:1 -no_browser=false x"),
@@ -966,11 +711,21 @@ mod tests {
 
     #[test]
     fn every_flag_is_known() {
+        use low::{FlagType, flag_defs, go_flag_parse};
         // Each config field, choice, command and pprof flag parses.
         let defs = flag_defs();
-        assert_eq!(defs.len(), SRC_FLAGS.len() + 31 + 2 + 5 + COMMANDS.len());
+        assert_eq!(
+            defs.len(),
+            low::SRC_FLAGS.len() + 31 + 2 + 5 + COMMANDS.len()
+        );
+        // The clap description for completions has the same flags, plus
+        // the sources and --help.
+        let cmd = clap_command();
+        let longs: Vec<&str> = cmd.get_arguments().filter_map(|a| a.get_long()).collect();
+        assert_eq!(longs.len(), defs.len());
+        assert!(longs.iter().all(|l| defs.contains_key(l)));
         for (name, def) in &defs {
-            let args = match def.ty {
+            let args = match def {
                 FlagType::Bool => vec![format!("-{name}")],
                 FlagType::Int => vec![format!("-{name}=1")],
                 FlagType::Float => vec![format!("-{name}=0.5")],
@@ -1002,11 +757,12 @@ mod tests {
     /// The usage text and error outputs are byte-identical to the real
     /// `go tool pprof`'s stderr.
     #[test]
+    #[cfg_attr(
+        not(heapdrift_go),
+        ignore = "needs HEAPDRIFT_GO, the Go 1.27 oracle: scripts/setup-go.sh"
+    )]
     fn matches_go_tool_pprof() {
-        let Ok(go) = std::env::var("HEAPDRIFT_GO") else {
-            eprintln!("HEAPDRIFT_GO unset; skipping the comparison with go tool pprof");
-            return;
-        };
+        let go = std::env::var("HEAPDRIFT_GO").expect("HEAPDRIFT_GO");
         for args in [
             "-h",
             "-help",
@@ -1046,7 +802,11 @@ mod tests {
                 e.stderr_text(),
                 "stderr for {args:?}"
             );
-            assert_eq!(res.status.code(), Some(e.exit_code()), "exit for {args:?}");
+            assert_eq!(
+                res.status.code(),
+                Some(i32::from(e.exit_code())),
+                "exit for {args:?}"
+            );
         }
     }
 
