@@ -17,7 +17,7 @@ use crate::error::ParseError;
 use crate::legacy::gostr;
 use crate::model::{
     Function, Label, LabelStr, Line, LocIdx, Location, Mapping, NumLabel, Profile, Sample,
-    ValueType,
+    ValueType, mem_index,
 };
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -446,7 +446,7 @@ pub fn to_profile(goroutines: &[Goroutine]) -> Profile {
                                 filename: f.file.clone(),
                                 start_line: 0,
                             });
-                            (p.functions.len() - 1) as u32
+                            mem_index(p.functions.len() - 1)
                         });
                     let id = p.locations.len() as u64 + 1;
                     p.locations.push(Location {
@@ -455,12 +455,14 @@ pub fn to_profile(goroutines: &[Goroutine]) -> Profile {
                         address: id,
                         lines: vec![Line {
                             function: Some(fi),
-                            line: f.line as i64,
+                            // Two's complement, as before: a line past
+                            // i64::MAX (never in a real dump) wraps.
+                            line: f.line.cast_signed(),
                             column: 0,
                         }],
                         is_folded: false,
                     });
-                    (p.locations.len() - 1) as LocIdx
+                    mem_index(p.locations.len() - 1)
                 });
             stack.push(li);
         }
@@ -500,7 +502,8 @@ pub fn to_profile(goroutines: &[Goroutine]) -> Profile {
                     num_labels: wait
                         .map(|w| NumLabel {
                             key: key_wait.clone(),
-                            value: w as i64,
+                            // Wraps past i64::MAX, as before.
+                            value: w.cast_signed(),
                             unit: Some(unit_minutes.clone()),
                         })
                         .into_iter()

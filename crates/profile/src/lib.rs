@@ -4,6 +4,13 @@
 //!
 //! Pure: bytes in, values out. No file or network I/O lives here.
 
+// Decoders read untrusted bytes: a cast that can truncate or lose its sign must be explicit (cast_signed/cast_unsigned for wire reinterpretation, try_from where a value may not fit) or expected with a reason.
+#![warn(
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_wrap
+)]
+
 pub mod civil;
 pub mod error;
 pub mod goroutine_dump;

@@ -76,9 +76,15 @@ pub fn gauge(text: &[u8], name: &str) -> Result<Option<f64>, MetricsError> {
 /// size. `None` when the exposition has none (or a value that is not a
 /// byte count: negative, NaN, infinite).
 pub fn resident_memory_bytes(text: &[u8]) -> Result<Option<u64>, MetricsError> {
+    #[expect(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        reason = "v is finite and in [0, 2^64) (filtered), and so is its rounding: exact"
+    )]
+    let round = |v: f64| v.round() as u64;
     Ok(gauge(text, "process_resident_memory_bytes")?
         .filter(|v| v.is_finite() && *v >= 0.0 && *v < u64::MAX as f64)
-        .map(|v| v.round() as u64))
+        .map(round))
 }
 
 /// `process_start_time_seconds`: when the process started (Unix seconds);

@@ -15,6 +15,37 @@ pub type MapIdx = u32;
 /// Index into `Profile::functions`.
 pub type FuncIdx = u32;
 
+/// `i` as a table index (location, function, mapping, line) for decoders,
+/// which read untrusted input and so check: an error when it does not fit
+/// in u32. `u32::MAX` is refused too, as the "no index" sentinel of several
+/// tables (`IdIndex::NONE`, `flat::NO_INDEX`).
+#[inline]
+pub(crate) fn table_index(i: usize, table: &str) -> Result<u32, crate::ParseError> {
+    match u32::try_from(i) {
+        Ok(i) if i != u32::MAX => Ok(i),
+        _ => Err(too_many(table)),
+    }
+}
+
+#[cold]
+fn too_many(table: &str) -> crate::ParseError {
+    crate::ParseError::Invalid(format!("too many {table}"))
+}
+
+/// `i` as an index into an in-memory profile table, for passes and
+/// builders that have no error to return.
+#[inline]
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "tables are u32-indexed by design (LocIdx, MapIdx, FuncIdx); the callers are \
+              infallible passes and builders over in-memory profiles, and a table of 2^32 \
+              entries (hundreds of GiB) is beyond the model"
+)]
+pub(crate) fn mem_index(i: usize) -> u32 {
+    debug_assert!(u32::try_from(i).is_ok(), "table index {i} exceeds u32");
+    i as u32
+}
+
 /// Label keys and values repeat across samples; `Arc<str>` makes copying a
 /// sample's labels cheap during merge and filtering.
 pub type LabelStr = Arc<str>;

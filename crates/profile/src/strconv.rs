@@ -72,11 +72,10 @@ pub fn parse_int(s: &str, base: u32) -> Result<i64, NumError> {
         if un > CUTOFF {
             return Err(NumError::Range);
         }
-        Ok((un as i64).wrapping_neg())
-    } else if un >= CUTOFF {
-        Err(NumError::Range)
+        // un <= 2^63: its two's complement negation fits, 2^63 giving MIN.
+        Ok(un.cast_signed().wrapping_neg())
     } else {
-        Ok(un as i64)
+        i64::try_from(un).map_err(|_| NumError::Range)
     }
 }
 

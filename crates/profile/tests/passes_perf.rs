@@ -105,7 +105,7 @@ fn big_profile(n_samples: usize) -> Profile {
 }
 
 #[test]
-#[ignore]
+#[ignore = "a benchmark: cargo test --release -p heapdrift-profile --test passes_perf -- --ignored --nocapture"]
 fn time_passes_on_800k_samples() {
     let p = big_profile(800_000);
     let t = Instant::now();

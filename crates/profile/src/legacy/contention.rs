@@ -53,7 +53,14 @@ fn parse_sample(line: &str, period: i64, cpu_hz: i64) -> Result<Row, ParseError>
     if period > 0 {
         if cpu_hz > 0 {
             let cpu_ghz = cpu_hz as f64 / 1e9;
-            v1 = (v1 as f64 * period as f64 / cpu_ghz) as i64;
+            #[expect(
+                clippy::cast_possible_truncation,
+                reason = "Go's int64(float64): truncation toward zero in range, which `as` \
+                          matches; out of range Go is implementation-defined and `as` \
+                          saturates (NaN to 0)"
+            )]
+            let scaled = (v1 as f64 * period as f64 / cpu_ghz) as i64;
+            v1 = scaled;
         }
         v2 = v2.wrapping_mul(period);
     }
@@ -135,7 +142,7 @@ pub(crate) fn parse(text: &str, opts: &ParseOptions) -> Result<Outcome, ParseErr
                     let locations = addrs
                         .into_iter()
                         .map(|a| b.loc(a.wrapping_sub(1)))
-                        .collect();
+                        .collect::<Result<_, _>>()?;
                     b.push_sample(Sample {
                         locations,
                         values,
@@ -153,7 +160,7 @@ pub(crate) fn parse(text: &str, opts: &ParseOptions) -> Result<Outcome, ParseErr
     }
     let mappings = super::count::additional_sections(&mut s)?;
     Ok(parsed(
-        b.finish(mappings),
+        b.finish(mappings)?,
         SourceFormat::LegacyContention,
         None,
     ))

@@ -80,7 +80,7 @@ pub(crate) fn parse(text: &str, opts: &ParseOptions) -> Result<Outcome, ParseErr
         let mut locations = Vec::new();
         for a in addrs.split_ascii_whitespace() {
             let a = scan::parse_uint(a, 0).ok_or_else(bad)?;
-            locations.push(b.loc(a.wrapping_sub(1)));
+            locations.push(b.loc(a.wrapping_sub(1))?);
         }
         b.push_sample(Sample {
             locations,
@@ -92,7 +92,7 @@ pub(crate) fn parse(text: &str, opts: &ParseOptions) -> Result<Outcome, ParseErr
         return Err(malformed(e));
     }
     let mappings = additional_sections(&mut s)?;
-    Ok(parsed(b.finish(mappings), SourceFormat::LegacyCount, None))
+    Ok(parsed(b.finish(mappings)?, SourceFormat::LegacyCount, None))
 }
 
 #[cfg(test)]

@@ -58,7 +58,7 @@ pub(crate) fn parse(data: &[u8], opts: &ParseOptions) -> Result<Outcome, ParseEr
             && n5 == 0
         {
             if n3 == 0 {
-                return cpu_profile(rest, n4 as i64, f, opts);
+                return cpu_profile(rest, n4.cast_signed(), f, opts);
             }
             if n3 == 1 {
                 // Java CPU profiles: not supported.
@@ -90,11 +90,11 @@ fn cpu_profile(
         let Some(r) = r else {
             return Ok(Outcome::Unrecognized);
         };
-        if nstk > (r.len() / 4) as u64 {
+        let Some(nstk) = usize::try_from(nstk).ok().filter(|&n| n <= r.len() / 4) else {
             return Ok(Outcome::Unrecognized);
-        }
+        };
         let mut cur = Some(r);
-        let mut addrs = Vec::with_capacity(nstk as usize);
+        let mut addrs = Vec::with_capacity(nstk);
         for _ in 0..nstk {
             let (a, n) = word(f, cur);
             addrs.push(a);
@@ -108,10 +108,13 @@ fn cpu_profile(
             .iter()
             .enumerate()
             .map(|(i, &a)| b.loc(if i > 0 { a.wrapping_sub(1) } else { a }))
-            .collect();
+            .collect::<Result<_, _>>()?;
         b.profile.samples.push(Sample {
             locations,
-            values: vec![count as i64, (count as i64).wrapping_mul(period)],
+            values: vec![
+                count.cast_signed(),
+                count.cast_signed().wrapping_mul(period),
+            ],
             ..Sample::default()
         });
     }
@@ -143,7 +146,7 @@ fn cpu_profile(
     let text = String::from_utf8_lossy(rest.unwrap_or(&[]));
     let mut s = Scanner::new(&text);
     let mappings = super::maps::parse_proc_maps(&mut s);
-    let mut prof = b.finish(mappings);
+    let mut prof = b.finish(mappings)?;
     super::thread::cleanup_duplicate_locations(&mut prof);
     Ok(parsed(prof, SourceFormat::LegacyCpu, None))
 }

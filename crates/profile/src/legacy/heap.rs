@@ -60,6 +60,11 @@ fn parse_header(line: &str) -> Option<(Sampling, i64, bool)> {
 
 /// pprof's `scaleHeapSample`: Poisson unsampling, probability of a sample of
 /// average size S being collected at rate R is 1-exp(-S/R).
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "Go's int64(float64): truncation toward zero in range, which `as` matches; \
+              out of range Go is implementation-defined and `as` saturates (NaN to 0)"
+)]
 pub(crate) fn scale_heap_sample(count: i64, size: i64, rate: i64) -> (i64, i64) {
     if count == 0 || size == 0 {
         return (0, 0);
@@ -233,7 +238,7 @@ pub(crate) fn parse(text: &str, opts: &ParseOptions) -> Result<Outcome, ParseErr
         let locations = addrs
             .into_iter()
             .map(|a| b.loc(a.wrapping_sub(1)))
-            .collect();
+            .collect::<Result<_, _>>()?;
         b.push_sample(Sample {
             locations,
             values,
@@ -250,7 +255,7 @@ pub(crate) fn parse(text: &str, opts: &ParseOptions) -> Result<Outcome, ParseErr
     }
     let mappings = super::count::additional_sections(&mut s)?;
     let memstats = MemStats::parse(text);
-    let profile = b.finish(mappings);
+    let profile = b.finish(mappings)?;
     Ok(parsed(profile, SourceFormat::LegacyHeap, memstats))
 }
 
@@ -274,9 +279,8 @@ mod tests {
         // From pprof's TestScaleHeapSample-style expectations.
         assert_eq!(scale_heap_sample(0, 10, 1), (0, 0));
         assert_eq!(scale_heap_sample(5, 50, 1), (5, 50));
-        let (c, s) = scale_heap_sample(1, 8192, 4096);
-        let scale = 1.0 / (1.0 - (-2.0f64).exp());
-        assert_eq!((c, s), (scale as i64, (8192.0 * scale) as i64));
+        // scale = 1 / (1 - e^-2) = 1.1565...; int64(1 * scale), int64(8192 * scale).
+        assert_eq!(scale_heap_sample(1, 8192, 4096), (1, 9474));
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! `remapMappingIDs`).
 
 use super::scan::Scanner;
-use crate::model::{Location, Mapping};
+use crate::error::ParseError;
+use crate::model::{Location, Mapping, table_index};
 use regex::Regex;
 use std::sync::OnceLock;
 
@@ -198,7 +199,10 @@ pub(crate) fn massage_mappings(mappings: &mut Vec<Mapping>) {
 
 /// pprof's `remapMappingIDs`: assigns each location with a non-zero address
 /// to the mapping containing it, creating one catch-all mapping when needed.
-pub(crate) fn remap_mappings(mappings: &mut Vec<Mapping>, locations: &mut [Location]) {
+pub(crate) fn remap_mappings(
+    mappings: &mut Vec<Mapping>,
+    locations: &mut [Location],
+) -> Result<(), ParseError> {
     if mappings.len() > 1
         && mappings[0].file.starts_with("/anon_hugepage")
         && mappings[0].limit == mappings[1].start
@@ -219,7 +223,7 @@ pub(crate) fn remap_mappings(mappings: &mut Vec<Mapping>, locations: &mut [Locat
         }
         for (i, m) in mappings.iter().enumerate() {
             if m.start <= a && a < m.limit {
-                l.mapping = Some(i as u32);
+                l.mapping = Some(table_index(i, "mappings")?);
                 continue 'next;
             }
         }
@@ -227,7 +231,7 @@ pub(crate) fn remap_mappings(mappings: &mut Vec<Mapping>, locations: &mut [Locat
             if m.offset != 0 && m.start.wrapping_sub(m.offset) <= a && a < m.start {
                 m.start = m.start.wrapping_sub(m.offset);
                 m.offset = 0;
-                l.mapping = Some(i as u32);
+                l.mapping = Some(table_index(i, "mappings")?);
                 continue 'next;
             }
         }
@@ -239,11 +243,12 @@ pub(crate) fn remap_mappings(mappings: &mut Vec<Mapping>, locations: &mut [Locat
             });
             mappings.len() - 1
         });
-        l.mapping = Some(idx as u32);
+        l.mapping = Some(table_index(idx, "mappings")?);
     }
     for (i, m) in mappings.iter_mut().enumerate() {
         m.id = i as u64 + 1;
     }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -297,7 +302,7 @@ mod tests {
                 ..Location::default()
             },
         ];
-        remap_mappings(&mut ms, &mut locs);
+        remap_mappings(&mut ms, &mut locs).unwrap();
         assert_eq!(ms.len(), 1);
         assert_eq!(ms[0].limit, u64::MAX);
         assert_eq!(locs[0].mapping, Some(0));

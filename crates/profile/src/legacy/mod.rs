@@ -24,9 +24,12 @@ mod thread;
 pub use memstats::MemStats;
 
 use crate::error::ParseError;
-use crate::model::{Function, Label, LocIdx, Location, Mapping, Profile, Sample, ValueType};
+use crate::model::{
+    Function, Label, LocIdx, Location, Mapping, Profile, Sample, ValueType, table_index,
+};
 use crate::parse::{ParseOptions, Parsed, SourceFormat};
 use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use std::sync::Arc;
 
 /// What one legacy parser concluded: pprof's `errUnrecognized` is
@@ -168,15 +171,19 @@ impl Builder {
         self.profile.period = n;
     }
 
-    pub(crate) fn loc(&mut self, addr: u64) -> LocIdx {
-        let locs = &mut self.profile.locations;
-        *self.by_addr.entry(addr).or_insert_with(|| {
-            locs.push(Location {
-                address: addr,
-                ..Location::default()
-            });
-            (locs.len() - 1) as LocIdx
-        })
+    pub(crate) fn loc(&mut self, addr: u64) -> Result<LocIdx, ParseError> {
+        match self.by_addr.entry(addr) {
+            Entry::Occupied(e) => Ok(*e.get()),
+            Entry::Vacant(e) => {
+                let locs = &mut self.profile.locations;
+                let idx = table_index(locs.len(), "locations")?;
+                locs.push(Location {
+                    address: addr,
+                    ..Location::default()
+                });
+                Ok(*e.insert(idx))
+            }
+        }
     }
 
     pub(crate) fn push_sample(&mut self, sample: Sample) {
@@ -219,7 +226,7 @@ impl Builder {
 
     /// pprof's `ParseMemoryMapFromScanner` tail: mappings, location and
     /// function renumbering, then the symbols from `#` lines.
-    pub(crate) fn finish(mut self, mut mappings: Vec<Mapping>) -> Profile {
+    pub(crate) fn finish(mut self, mut mappings: Vec<Mapping>) -> Result<Profile, ParseError> {
         self.commit_syms();
         maps::massage_mappings(&mut mappings);
         let mut p = self.profile;
@@ -229,12 +236,13 @@ impl Builder {
         let mut order: Vec<u32> = Vec::with_capacity(p.locations.len());
         for s in &mut p.samples {
             for l in &mut s.locations {
-                let old = *l as usize;
-                if new_idx[old] == u32::MAX {
-                    new_idx[old] = order.len() as u32;
-                    order.push(old as u32);
+                let old = *l;
+                let slot = &mut new_idx[old as usize];
+                if *slot == u32::MAX {
+                    *slot = table_index(order.len(), "locations")?;
+                    order.push(old);
                 }
-                *l = new_idx[old];
+                *l = *slot;
             }
         }
         let mut old_locs: Vec<Option<Location>> = p.locations.into_iter().map(Some).collect();
@@ -257,9 +265,10 @@ impl Builder {
             };
             for sl in lines {
                 let functions = &mut p.functions;
-                let fi = *fn_idx
-                    .entry((sl.name.clone(), sl.file.clone()))
-                    .or_insert_with(|| {
+                let fi = match fn_idx.entry((sl.name.clone(), sl.file.clone())) {
+                    Entry::Occupied(e) => *e.get(),
+                    Entry::Vacant(e) => {
+                        let fi = table_index(functions.len(), "functions")?;
                         functions.push(Function {
                             id: functions.len() as u64 + 1,
                             name: sl.name.clone(),
@@ -267,8 +276,9 @@ impl Builder {
                             filename: sl.file.clone(),
                             start_line: 0,
                         });
-                        (functions.len() - 1) as u32
-                    });
+                        *e.insert(fi)
+                    }
+                };
                 l.lines.push(crate::model::Line {
                     function: Some(fi),
                     line: sl.line,
@@ -281,9 +291,9 @@ impl Builder {
         // leading runtime frames from the `#` lines, so some locations stay
         // bare addresses, and a symbolizer run later (local binary or
         // symbolz) must not skip this mapping as "already symbolized".
-        maps::remap_mappings(&mut mappings, &mut p.locations);
+        maps::remap_mappings(&mut mappings, &mut p.locations)?;
         p.mappings = mappings;
-        p
+        Ok(p)
     }
 }
 

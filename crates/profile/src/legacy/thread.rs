@@ -104,7 +104,7 @@ pub(crate) fn parse(text: &str, opts: &ParseOptions) -> Result<Outcome, ParseErr
             .into_iter()
             .enumerate()
             .map(|(i, a)| b.loc(if i > 0 { a.wrapping_sub(1) } else { a }))
-            .collect();
+            .collect::<Result<_, _>>()?;
         b.push_sample(Sample {
             locations,
             values: vec![1],
@@ -112,7 +112,7 @@ pub(crate) fn parse(text: &str, opts: &ParseOptions) -> Result<Outcome, ParseErr
         });
     }
     let mappings = super::count::additional_sections(&mut s)?;
-    let mut p = b.finish(mappings);
+    let mut p = b.finish(mappings)?;
     cleanup_duplicate_locations(&mut p);
     Ok(parsed(p, SourceFormat::LegacyThread, None))
 }

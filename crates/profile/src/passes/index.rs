@@ -33,13 +33,15 @@ pub fn sample_index_by_name(p: &Profile, index: &str) -> Result<usize, SampleInd
         return Ok(p.sample_types.len() - 1);
     }
     if let Some(i) = go_atoi(index) {
-        if i < 0 || i >= p.sample_types.len() as i64 {
-            return Err(SampleIndexError::OutOfRange {
+        let n = p.sample_types.len();
+        return match usize::try_from(i) {
+            Ok(i) if i < n => Ok(i),
+            _ => Err(SampleIndexError::OutOfRange {
                 index: index.to_string(),
-                max: p.sample_types.len() as i64 - 1,
-            });
-        }
-        return Ok(i as usize);
+                // n >= 1 (checked above) and a Vec's length fits in i64.
+                max: i64::try_from(n - 1).unwrap_or(i64::MAX),
+            }),
+        };
     }
     let no_inuse = index.strip_prefix("inuse_").unwrap_or(index);
     if let Some(i) = p

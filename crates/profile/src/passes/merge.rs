@@ -3,7 +3,7 @@
 //! Entities are deduplicated with pprof's keys and renumbered 1.. in the
 //! order they are first met, which `-raw` output depends on.
 use super::hash::{FxMap, map_with_capacity};
-use crate::model::{Function, Line, Location, Mapping, Profile, Sample, ValueType};
+use crate::model::{Function, Line, Location, Mapping, Profile, Sample, ValueType, mem_index};
 use thiserror::Error;
 
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
@@ -187,7 +187,7 @@ impl SampleTable {
 
     /// Adds the key of the next sample (the caller pushes samples in step).
     fn insert(&mut self, hash: u64, key: &[u64]) {
-        let i = self.spans.len() as u32;
+        let i = mem_index(self.spans.len());
         self.spans.push((self.arena.len(), key.len()));
         self.arena.extend_from_slice(key);
         let head = self.heads.entry(hash).or_insert(NONE);
@@ -287,6 +287,10 @@ impl<'a> Merger<'a> {
                 *d = d.wrapping_add(*v);
             }
         } else {
+            #[expect(
+                clippy::cast_possible_truncation,
+                reason = "key[..n] holds the u32 location indexes plus one, pushed above"
+            )]
             let locations = key[..s.locations.len()]
                 .iter()
                 .map(|&id| (id - 1) as u32)
@@ -343,7 +347,7 @@ impl<'a> Merger<'a> {
                 key.push(self.intern(k));
                 key.push((j - i) as u64);
                 for &o in &order[i..j] {
-                    key.push(s.num_labels[o].value as u64);
+                    key.push(s.num_labels[o].value.cast_unsigned());
                 }
                 let has_units = order[i..j].iter().any(|&o| s.num_labels[o].unit.is_some());
                 if has_units {
@@ -382,13 +386,17 @@ impl<'a> Merger<'a> {
                 column: ln.column,
             })
             .collect();
-        let address = (sl.address as i64).wrapping_add(offset) as u64;
+        let address = sl
+            .address
+            .cast_signed()
+            .wrapping_add(offset)
+            .cast_unsigned();
         let key = self.location_key(address, mapping, sl.is_folded, &lines);
         if let Some(&l) = self.locations.get(&key) {
             self.loc_memo[idx] = Some(l);
             return l;
         }
-        let new_idx = self.out.locations.len() as u32;
+        let new_idx = mem_index(self.out.locations.len());
         self.out.locations.push(Location {
             id: new_idx as u64 + 1,
             mapping,
@@ -440,11 +448,14 @@ impl<'a> Merger<'a> {
         let sm = &src.mappings[idx];
         let key = mapping_key(sm);
         if let Some(&m) = self.mappings.get(&key) {
-            let off = (self.out.mappings[m as usize].start as i64).wrapping_sub(sm.start as i64);
+            let off = self.out.mappings[m as usize]
+                .start
+                .cast_signed()
+                .wrapping_sub(sm.start.cast_signed());
             self.map_memo[idx] = Some((m, off));
             return (m, off);
         }
-        let new_idx = self.out.mappings.len() as u32;
+        let new_idx = mem_index(self.out.mappings.len());
         self.out.mappings.push(Mapping {
             id: new_idx as u64 + 1,
             ..sm.clone()
@@ -469,7 +480,7 @@ impl<'a> Merger<'a> {
             self.func_memo[idx] = Some(f);
             return f;
         }
-        let new_idx = self.out.functions.len() as u32;
+        let new_idx = mem_index(self.out.functions.len());
         self.out.functions.push(Function {
             id: new_idx as u64 + 1,
             ..sf.clone()

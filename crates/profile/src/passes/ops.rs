@@ -47,6 +47,10 @@ pub fn scale_n(p: &mut Profile, ratios: &[f64]) -> Result<(), MergeError> {
 /// `int64(math.Round(x))`. Out-of-range conversions are undefined in Go
 /// (amd64 yields i64::MIN); Rust saturates, and NaN becomes i64::MIN to
 /// match amd64.
+#[expect(
+    clippy::cast_possible_truncation,
+    reason = "r is integral and in [-2^63, 2^63) when cast (checked): the cast is exact"
+)]
 fn go_round_to_i64(x: f64) -> i64 {
     let r = x.round();
     let lim = (1u64 << 63) as f64;

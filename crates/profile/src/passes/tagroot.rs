@@ -1,6 +1,6 @@
 //! pprof's `-tagroot` / `-tagleaf` (internal/driver/tagroot.go): label
 //! values become pseudo-frames above the root or below the leaf.
-use crate::model::{Function, Line, Location, Profile, Sample};
+use crate::model::{Function, Line, Location, Profile, Sample, mem_index};
 use std::collections::HashMap;
 
 /// pprof's `addLabelNodes`. Each sample gets, for every key, one location
@@ -61,11 +61,11 @@ pub fn add_label_nodes(
                             ..Default::default()
                         });
                         next_func = next_func.wrapping_add(1);
-                        let i = p.locations.len() as u32;
+                        let i = mem_index(p.locations.len());
                         p.locations.push(Location {
                             id: next_loc,
                             lines: vec![Line {
-                                function: Some(p.functions.len() as u32 - 1),
+                                function: Some(mem_index(p.functions.len() - 1)),
                                 line: 0,
                                 column: 0,
                             }],

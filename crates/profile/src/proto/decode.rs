@@ -143,7 +143,7 @@ pub(super) fn scan_top(data: &[u8]) -> Result<Top<'_>, ParseError> {
             10 => t.duration_nanos = v.int64()?,
             11 => t.period_type = Some(v.bytes()?),
             12 => t.period = v.int64()?,
-            13 => push_repeated(&mut t.comments, v, |x| x as i64)?,
+            13 => push_repeated(&mut t.comments, v, u64::cast_signed)?,
             14 => t.default_sample_type = v.int64()?,
             15 => t.doc_url = v.int64()?,
             _ => {}
@@ -203,8 +203,7 @@ impl IdIndex {
         if id == 0 {
             return false;
         }
-        if id < self.dense.len() as u64 {
-            let slot = &mut self.dense[id as usize];
+        if let Some(slot) = usize::try_from(id).ok().and_then(|i| self.dense.get_mut(i)) {
             let fresh = *slot == Self::NONE;
             *slot = idx;
             fresh
@@ -248,8 +247,8 @@ impl IdIndex {
     }
 
     fn insert(&mut self, id: u64, idx: u32) {
-        if id < self.dense.len() as u64 {
-            self.dense[id as usize] = idx;
+        if let Some(slot) = usize::try_from(id).ok().and_then(|i| self.dense.get_mut(i)) {
+            *slot = idx;
         } else {
             self.sparse.insert(id, idx);
         }
@@ -257,11 +256,9 @@ impl IdIndex {
 
     #[inline]
     pub(super) fn get(&self, id: u64) -> Option<u32> {
-        if id < self.dense.len() as u64 {
-            let i = self.dense[id as usize];
-            (i != Self::NONE).then_some(i)
-        } else {
-            self.sparse.get(&id).copied()
+        match usize::try_from(id).ok().and_then(|i| self.dense.get(i)) {
+            Some(&i) => (i != Self::NONE).then_some(i),
+            None => self.sparse.get(&id).copied(),
         }
     }
 }
@@ -307,11 +304,13 @@ impl<'a> Decoder<'a> {
     }
 
     fn str_idx(&mut self, i: i64) -> Option<usize> {
-        if i < 0 || i as u64 >= self.strings.len() as u64 {
-            self.bad_string = true;
-            return None;
+        match usize::try_from(i) {
+            Ok(i) if i < self.strings.len() => Some(i),
+            _ => {
+                self.bad_string = true;
+                None
+            }
         }
-        Some(i as usize)
     }
 
     fn string(&mut self, i: i64) -> String {
@@ -341,7 +340,7 @@ impl<'a> Decoder<'a> {
         let mut map_ids = IdIndex::new(top.mappings.len());
         for (i, m) in top.mappings.iter().enumerate() {
             let m = self.mapping(m)?;
-            map_ids.insert(m.id, i as u32);
+            map_ids.insert(m.id, table_index(i, "mappings")?);
             p.mappings.push(m);
         }
 
@@ -349,7 +348,7 @@ impl<'a> Decoder<'a> {
         let mut func_ids = IdIndex::new(top.functions.len());
         for (i, f) in top.functions.iter().enumerate() {
             let f = self.function(f)?;
-            func_ids.insert(f.id, i as u32);
+            func_ids.insert(f.id, table_index(i, "functions")?);
             p.functions.push(f);
         }
 
@@ -357,7 +356,7 @@ impl<'a> Decoder<'a> {
         let mut loc_ids = IdIndex::new(top.locations.len());
         for (i, l) in top.locations.iter().enumerate() {
             let l = location(l, &map_ids, &func_ids)?;
-            loc_ids.insert(l.id, i as u32);
+            loc_ids.insert(l.id, table_index(i, "locations")?);
             p.locations.push(l);
         }
         loc_ids.seal();
@@ -617,7 +616,7 @@ impl<'a> Decoder<'a> {
                     },
                     Val::Fixed => return Err(type_mismatch()),
                 },
-                2 => push_repeated(&mut s.values, v, |x| x as i64)?,
+                2 => push_repeated(&mut s.values, v, u64::cast_signed)?,
                 3 => raw_labels.push(label(v.bytes()?)?),
                 _ => {}
             }
@@ -647,7 +646,7 @@ impl<'a> Decoder<'a> {
                     v => sc.locs.push(v),
                 },
                 Ok(Some((2, v))) => {
-                    if push_repeated(&mut sc.vals, v, |x| x as i64).is_err() {
+                    if push_repeated(&mut sc.vals, v, u64::cast_signed).is_err() {
                         return false;
                     }
                 }
@@ -727,8 +726,8 @@ pub(super) fn label(b: &[u8]) -> Result<[i64; 4], ParseError> {
     let mut l = [0i64; 4];
     let mut r = Reader::new(b);
     while let Some((field, v)) = r.next_field()? {
-        if (1..=4).contains(&field) {
-            l[field as usize - 1] = v.int64()?;
+        if let Ok(f @ 1..=4) = usize::try_from(field) {
+            l[f - 1] = v.int64()?;
         }
     }
     Ok(l)

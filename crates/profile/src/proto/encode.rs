@@ -42,7 +42,11 @@ pub fn encode(p: &Profile) -> Vec<u8> {
         .period_type
         .as_ref()
         .map(|pt| (st.add(&pt.r#type), st.add(&pt.unit)));
-    let comments: Vec<u64> = p.comments.iter().map(|c| st.add(c) as u64).collect();
+    let comments: Vec<u64> = p
+        .comments
+        .iter()
+        .map(|c| st.add(c).cast_unsigned())
+        .collect();
     let default_sample_type = st.add(&p.default_sample_type);
     let doc_url = st.add(&p.doc_url);
 
@@ -60,7 +64,7 @@ pub fn encode(p: &Profile) -> Vec<u8> {
             scratch.extend(s.locations.iter().map(|&l| p.location(l).id));
             put_repeated(b, 1, &scratch);
             scratch.clear();
-            scratch.extend(s.values.iter().map(|&v| v as u64));
+            scratch.extend(s.values.iter().map(|&v| v.cast_unsigned()));
             put_repeated(b, 2, &scratch);
             for l in labels {
                 put_message(b, 3, |b| {
@@ -124,7 +128,7 @@ pub fn encode(p: &Profile) -> Vec<u8> {
     put_i64_opt(&mut buf, 12, p.period);
     put_repeated(&mut buf, 13, &comments);
     // pprof writes default_sample_type even when it is 0.
-    put_u64(&mut buf, 14, default_sample_type as u64);
+    put_u64(&mut buf, 14, default_sample_type.cast_unsigned());
     put_i64_opt(&mut buf, 15, doc_url);
     buf
 }
@@ -176,6 +180,10 @@ struct Strings<'p> {
 }
 
 impl<'p> Strings<'p> {
+    #[expect(
+        clippy::cast_possible_wrap,
+        reason = "a Vec's length is at most isize::MAX, which fits in i64"
+    )]
     fn add(&mut self, s: &'p str) -> i64 {
         let n = self.table.len() as i64;
         *self.index.entry(s).or_insert_with(|| {

@@ -16,6 +16,7 @@
 use super::decode::{IdIndex, label, samples_in, scan_top, value_type_ids};
 use super::wire::{Reader, Val, err, read_varint, type_mismatch};
 use crate::error::ParseError;
+use crate::model::table_index;
 use std::borrow::Cow;
 
 /// Marks an absent index (no mapping, no function).
@@ -116,12 +117,10 @@ impl FlatProfile {
             self.string_ends.push(self.text.len());
         }
         let nstrings = self.string_ends.len() as u64;
-        let str_ok = |i: i64| (i as u64) < nstrings;
         let str_idx = |i: i64| -> Result<u32, ParseError> {
-            if str_ok(i) {
-                Ok(i as u32)
-            } else {
-                Err(malformed())
+            match u32::try_from(i) {
+                Ok(x) if u64::from(x) < nstrings => Ok(x),
+                _ => Err(malformed()),
             }
         };
 
@@ -144,7 +143,7 @@ impl FlatProfile {
                     _ => {}
                 }
             }
-            if !map_ids.insert_unique(id, i as u32) {
+            if !map_ids.insert_unique(id, table_index(i, "mappings")?) {
                 return Err(invalid("mapping id 0 or repeated"));
             }
             self.mappings.push(FlatMapping {
@@ -174,7 +173,7 @@ impl FlatProfile {
                 }
             }
             str_idx(system_name)?;
-            if !func_ids.insert_unique(id, i as u32) {
+            if !func_ids.insert_unique(id, table_index(i, "functions")?) {
                 return Err(invalid("function id 0 or repeated"));
             }
             self.functions.push(FlatFunction {
@@ -187,7 +186,7 @@ impl FlatProfile {
         let mut loc_ids = take_index(&mut self.loc_ids, top.locations.len());
         for (i, l) in top.locations.iter().enumerate() {
             let (mut id, mut mapping_id, mut address) = (0, 0, 0);
-            let lines_start = self.lines.len() as u32;
+            let lines_start = table_index(self.lines.len(), "lines")?;
             let mut r = Reader::new(l);
             while let Some((field, v)) = r.next_field()? {
                 match field {
@@ -204,7 +203,7 @@ impl FlatProfile {
                     _ => {}
                 }
             }
-            if !loc_ids.insert_unique(id, i as u32) {
+            if !loc_ids.insert_unique(id, table_index(i, "locations")?) {
                 return Err(invalid("location id 0 or repeated"));
             }
             self.locations.push(FlatLocation {
@@ -212,7 +211,7 @@ impl FlatProfile {
                 mapping: map_ids.get(mapping_id).unwrap_or(NO_INDEX),
                 address,
                 lines_start,
-                lines_end: self.lines.len() as u32,
+                lines_end: table_index(self.lines.len(), "lines")?,
             });
         }
         loc_ids.seal();
@@ -264,10 +263,10 @@ impl FlatProfile {
                     2 => match v {
                         Val::Bytes(mut b) => {
                             while !b.is_empty() {
-                                self.values.push(read_varint(&mut b)? as i64);
+                                self.values.push(read_varint(&mut b)?.cast_signed());
                             }
                         }
-                        Val::Varint(x) => self.values.push(x as i64),
+                        Val::Varint(x) => self.values.push(x.cast_signed()),
                         Val::Fixed => return Err(type_mismatch()),
                     },
                     3 => {

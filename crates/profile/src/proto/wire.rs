@@ -40,7 +40,7 @@ impl<'a> Val<'a> {
 
     #[inline]
     pub(crate) fn int64(self) -> Result<i64, ParseError> {
-        self.varint().map(|v| v as i64)
+        self.varint().map(u64::cast_signed)
     }
 
     #[inline]
@@ -137,10 +137,12 @@ impl<'a> Reader<'a> {
             }
             LEN => {
                 let n = read_varint(&mut self.data)?;
-                if n > self.data.len() as u64 {
+                let Some((b, rest)) = usize::try_from(n)
+                    .ok()
+                    .and_then(|n| self.data.split_at_checked(n))
+                else {
                     return Err(err("too much data"));
-                }
-                let (b, rest) = self.data.split_at(n as usize);
+                };
                 self.data = rest;
                 Val::Bytes(b)
             }
@@ -190,10 +192,10 @@ pub(crate) fn push_repeated<T>(
 #[inline]
 pub(crate) fn put_varint(buf: &mut Vec<u8>, mut x: u64) {
     while x >= 0x80 {
-        buf.push(x as u8 | 0x80);
+        buf.push((x & 0x7f) as u8 | 0x80);
         x >>= 7;
     }
-    buf.push(x as u8);
+    buf.push((x & 0x7f) as u8);
 }
 
 #[inline]
@@ -217,7 +219,7 @@ pub(crate) fn put_u64_opt(buf: &mut Vec<u8>, field: u32, x: u64) {
 
 #[inline]
 pub(crate) fn put_i64_opt(buf: &mut Vec<u8>, field: u32, x: i64) {
-    put_u64_opt(buf, field, x as u64);
+    put_u64_opt(buf, field, x.cast_unsigned());
 }
 
 #[inline]
@@ -264,11 +266,11 @@ pub(crate) fn put_message(buf: &mut Vec<u8>, field: u32, body: impl FnOnce(&mut 
     let mut n = 0;
     for mut x in [(u64::from(field) << 3) | u64::from(LEN), len as u64] {
         while x >= 0x80 {
-            hdr[n] = x as u8 | 0x80;
+            hdr[n] = (x & 0x7f) as u8 | 0x80;
             n += 1;
             x >>= 7;
         }
-        hdr[n] = x as u8;
+        hdr[n] = (x & 0x7f) as u8;
         n += 1;
     }
     buf.extend_from_slice(&hdr[..n]);
