@@ -415,7 +415,7 @@ fn scale_100_snapshots_2k_sites() {
 /// The scale: run with `cargo test --release -p heapdrift-drift
 /// --test heap -- --ignored --nocapture`.
 #[test]
-#[ignore]
+#[ignore = "a benchmark: cargo test --release -p heapdrift-drift --test heap -- --ignored --nocapture"]
 fn scale_500_snapshots_10k_sites() {
     scale(500, 10_000);
 }

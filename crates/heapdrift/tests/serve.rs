@@ -825,12 +825,10 @@ fn synthetic_heap(values: &[i64], round: i64, t: i64) -> profile::Profile {
 /// `HEAPDRIFT_DASH_LARGE=DIR cargo test --profile ci -p heapdrift --test
 /// serve -- --ignored large_archive`, then `heapdrift serve DIR`.
 #[test]
-#[ignore]
+#[ignore = "writes a large archive for measuring: HEAPDRIFT_DASH_LARGE=DIR ... -- --ignored large_archive"]
 fn large_archive() {
-    let Some(dir) = std::env::var_os("HEAPDRIFT_DASH_LARGE") else {
-        eprintln!("HEAPDRIFT_DASH_LARGE unset: nothing to write");
-        return;
-    };
+    let dir = std::env::var_os("HEAPDRIFT_DASH_LARGE")
+        .expect("HEAPDRIFT_DASH_LARGE names the directory to write");
     let dir = PathBuf::from(dir);
     let snaps = 500usize;
     let sites = 300usize;

@@ -961,7 +961,7 @@ fn cpu_seconds(pid: u32) -> Option<f64> {
 /// Prints heapdrift's CPU use. Run in release:
 /// `cargo test --release -p heapdrift --test watch -- --ignored --nocapture`.
 #[test]
-#[ignore]
+#[ignore = "a benchmark: cargo test --release -p heapdrift --test watch -- --ignored --nocapture"]
 fn scale_20_targets_10k_sites_every_5s() {
     let secs = 30;
     let heaps: Arc<Vec<Vec<u8>>> = Arc::new((0..8).map(|s| synth_heap(10_000, s)).collect());

@@ -97,7 +97,7 @@ fn cpu_ticks() -> u64 {
 }
 
 #[test]
-#[ignore]
+#[ignore = "a benchmark: cargo test --release -p heapdrift-report --test perf -- --ignored --nocapture"]
 fn graph_of_800k_samples() {
     let p = big_profile(800_000, 40);
     let o = Options::for_sample_index(&p, 0, OutputFormat::Text);

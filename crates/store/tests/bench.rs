@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 use store::{Archive, Identity, Kind, Summary};
 
 #[test]
-#[ignore]
+#[ignore = "a benchmark: cargo test --release -p heapdrift-store --test bench -- --ignored --nocapture"]
 fn insert_and_read_500_by_10k() {
     const SNAPS: usize = 500;
     const SITES: usize = 10_000;
