@@ -8,6 +8,7 @@ pub mod flame_cmd;
 pub mod hunt_cmd;
 pub mod pprof_cli;
 pub mod pprof_cmd;
+pub mod pprof_shell;
 pub mod serve_cmd;
 pub mod shell;
 pub mod sources;

@@ -45,20 +45,57 @@ fn report(args: PprofArgs) -> anyhow::Result<()> {
         return serve_web(args, &http);
     }
     let Some(output) = args.output.clone() else {
-        bail!(
-            "heapdrift pprof: the interactive shell is not supported; choose a report, e.g. -top, -tree, -list=REGEXP"
-        );
+        let mut stderr = std::io::stderr();
+        let p = fetch_profiles(&args, &SourceOptions::from_args(&args), &mut stderr)?;
+        return crate::pprof_shell::run(p, &args);
     };
     let cmd = output.command;
+    check_emittable(cmd, &args.config)?;
+    let mut sopts = SourceOptions::from_args(&args);
+    sopts.sample_filter = sample_filter(&args, cmd);
+    let p = fetch_profiles(&args, &sopts, &mut stderr)?;
+    emit_report(
+        p,
+        cmd,
+        output.arg.as_deref(),
+        &args.config,
+        Session::Batch,
+        &mut stderr,
+    )
+}
+
+/// A report run from the command line, or from the interactive shell
+/// (where binary formats always go to a `profileNNN` file, as in pprof).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Session {
+    Batch,
+    Interactive,
+}
+
+/// What heapdrift cannot produce for a command, before any work.
+pub fn check_emittable(cmd: &Command, cfg: &report::config::Config) -> anyhow::Result<()> {
     check_supported(cmd)?;
     if let PostProcess::Visualize(_) = cmd.post
-        && args.config.output.is_empty()
+        && cfg.output.is_empty()
     {
         bail!(
-            "heapdrift pprof: -{} opens a viewer, which is not supported; use -output=FILE, or -svg, -pdf, -dot, -callgrind",
+            "heapdrift pprof: {} opens a viewer, which is not supported; use -output=FILE (>FILE in the shell), or svg, pdf, dot, callgrind",
             cmd.name
         );
     }
+    Ok(())
+}
+
+/// Generates a report and routes it as pprof does: stdout, `-output`, a
+/// numbered file for binary formats, Graphviz `dot` for images.
+pub fn emit_report(
+    p: Profile,
+    cmd: &'static Command,
+    arg: Option<&str>,
+    cfg: &report::config::Config,
+    session: Session,
+    stderr: &mut dyn Write,
+) -> anyhow::Result<()> {
     let dot_format = match cmd.post {
         PostProcess::InvokeDot(f) => Some(f),
         PostProcess::MassageSvg => Some("svg"),
@@ -74,53 +111,38 @@ fn report(args: PprofArgs) -> anyhow::Result<()> {
         bail!("heapdrift pprof: -{f} needs Graphviz's dot, which was not found on PATH");
     }
 
-    let mut sopts = SourceOptions::from_args(&args);
-    sopts.sample_filter = sample_filter(&args, cmd);
-    let p = fetch_profiles(&args, &sopts, &mut stderr)?;
-
     let working_dir = std::env::current_dir()
         .map(|d| d.to_string_lossy().into_owned())
         .unwrap_or_default();
     let read = |path: &str| std::fs::read(path);
     let mut env = Env {
-        stderr: &mut stderr,
+        stderr,
         read_file: &read,
         working_dir,
     };
-    let out_file = &args.config.output;
+    let out_file = &cfg.output;
     let binary_ext = match cmd.post {
         PostProcess::AwayFromTty(ext) | PostProcess::InvokeDot(ext) => Some(ext),
         PostProcess::MassageSvg => Some("svg"),
         _ => None,
     };
-    let to_temp_file = binary_ext.is_some() && std::io::stdout().is_terminal();
+    let to_temp_file = binary_ext.is_some()
+        && (session == Session::Interactive || std::io::stdout().is_terminal());
     if dot_format.is_none() && out_file.is_empty() && !to_temp_file {
         // Straight to stdout: reports can be gigabytes (-traces, -raw).
         let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-        let rpt = generate_report_keeping(
-            p,
-            cmd,
-            output.arg.as_deref(),
-            &args.config,
-            &mut env,
-            &mut stdout,
-        )?;
+        let rpt = generate_report_keeping(p, cmd, arg, cfg, &mut env, &mut stdout)?;
         stdout.flush()?;
-        // The process exits right after: freeing a big profile's hundreds
-        // of thousands of allocations would only cost time.
-        std::mem::forget(rpt);
+        if session == Session::Batch {
+            // The process exits right after: freeing a big profile's
+            // hundreds of thousands of allocations would only cost time.
+            std::mem::forget(rpt);
+        }
         return Ok(());
     }
     // Elsewhere only once the report is complete, as pprof does.
     let mut report = Vec::new();
-    generate_report(
-        p,
-        cmd,
-        output.arg.as_deref(),
-        &args.config,
-        &mut env,
-        &mut report,
-    )?;
+    generate_report(p, cmd, arg, cfg, &mut env, &mut report)?;
     if let Some(f) = dot_format {
         report = invoke_dot(f, &report)?;
     }
@@ -143,7 +165,7 @@ fn report(args: PprofArgs) -> anyhow::Result<()> {
 
 /// pprof's `fetchProfiles`: grabs sources and bases, merges them (the base
 /// subtracted, or labelled for `-diff_base`), saves a fetched copy.
-fn fetch_profiles(
+pub(crate) fn fetch_profiles(
     args: &PprofArgs,
     sopts: &SourceOptions,
     stderr: &mut dyn Write,

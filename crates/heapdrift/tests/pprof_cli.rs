@@ -242,7 +242,6 @@ fn unsupported_commands_fail_cleanly() {
         &["-weblist=main", "heap_2.pb.gz"],
         &["-web", "heap_2.pb.gz"],
         &["-kcachegrind", "heap_2.pb.gz"],
-        &["heap_2.pb.gz"],
     ] {
         let o = heapdrift(args, &profiles());
         assert_eq!(o.status.code(), Some(2), "{args:?}");

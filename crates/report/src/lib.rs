@@ -21,6 +21,7 @@ pub mod gofmt;
 pub mod graph;
 pub mod measurement;
 pub mod report;
+pub mod shell;
 pub mod shortnames;
 pub mod source;
 pub mod tabwriter;

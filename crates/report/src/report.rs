@@ -968,9 +968,12 @@ impl Report {
                     "cfl={}\n",
                     callgrind_name(&mut files, &callee.info.file)
                 ));
+                // A callee outside the graph's nodes (a diff's edge to a
+                // trimmed node) has no name in pprof's map: "".
+                let callee_name = node_names.get(&e.dest).map_or("", String::as_str);
                 out.push_str(&format!(
                     "cfn={}\n",
-                    callgrind_name(&mut names, &node_names[&e.dest])
+                    callgrind_name(&mut names, callee_name)
                 ));
                 out.push_str(&format!(
                     "calls=0 {} {}\n",
