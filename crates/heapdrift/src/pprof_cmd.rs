@@ -50,7 +50,7 @@ fn report(args: PprofArgs) -> anyhow::Result<()> {
         return crate::pprof_shell::run(p, &args);
     };
     let cmd = output.command;
-    check_emittable(cmd, &args.config)?;
+    check_supported(cmd)?;
     let mut sopts = SourceOptions::from_args(&args);
     sopts.sample_filter = sample_filter(&args, cmd);
     let p = fetch_profiles(&args, &sopts, &mut stderr)?;
@@ -72,20 +72,6 @@ pub enum Session {
     Interactive,
 }
 
-/// What heapdrift cannot produce for a command, before any work.
-pub fn check_emittable(cmd: &Command, cfg: &report::config::Config) -> anyhow::Result<()> {
-    check_supported(cmd)?;
-    if let PostProcess::Visualize(_) = cmd.post
-        && cfg.output.is_empty()
-    {
-        bail!(
-            "heapdrift pprof: {} opens a viewer, which is not supported; use -output=FILE (>FILE in the shell), or svg, pdf, dot, callgrind",
-            cmd.name
-        );
-    }
-    Ok(())
-}
-
 /// Generates a report and routes it as pprof does: stdout, `-output`, a
 /// numbered file for binary formats, Graphviz `dot` for images.
 pub fn emit_report(
@@ -105,10 +91,11 @@ pub fn emit_report(
         PostProcess::Visualize(ext @ ("svg" | "pdf" | "ps")) => Some(ext),
         _ => None,
     };
-    if let Some(f) = dot_format
-        && !graphviz_available()
-    {
-        bail!("heapdrift pprof: -{f} needs Graphviz's dot, which was not found on PATH");
+    if dot_format.is_some() && !graphviz_available() {
+        bail!(
+            "heapdrift pprof: {} needs Graphviz's dot, which was not found on PATH",
+            cmd.name
+        );
     }
 
     let working_dir = std::env::current_dir()
@@ -128,7 +115,8 @@ pub fn emit_report(
     };
     let to_temp_file = binary_ext.is_some()
         && (session == Session::Interactive || std::io::stdout().is_terminal());
-    if dot_format.is_none() && out_file.is_empty() && !to_temp_file {
+    let to_viewer = matches!(cmd.post, PostProcess::Visualize(_)) && out_file.is_empty();
+    if dot_format.is_none() && out_file.is_empty() && !to_temp_file && !to_viewer {
         // Straight to stdout: reports can be gigabytes (-traces, -raw).
         let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
         let rpt = generate_report_keeping(p, cmd, arg, cfg, &mut env, &mut stdout)?;
@@ -150,6 +138,9 @@ pub fn emit_report(
         writeln!(stderr, "Generating report in {out_file}")?;
         std::fs::write(out_file, &report).map_err(profile::PathError::on("open", out_file))?;
         return Ok(());
+    }
+    if let PostProcess::Visualize(ext) = cmd.post {
+        return open_in_viewer(cmd.name, ext, &report, session, stderr);
     }
     if let Some(ext) = binary_ext.filter(|_| to_temp_file) {
         let (path, mut f) = new_temp_file(std::path::Path::new(""), "profile", &format!(".{ext}"))?;
@@ -320,6 +311,90 @@ fn invoke_dot(format: &str, dot: &[u8]) -> anyhow::Result<Vec<u8>> {
 /// pprof's `newTempFile`: `<prefix>NNN<suffix>`, the first free number.
 /// pprof passes an empty directory for reports kept away from a terminal,
 /// so they land in the working directory.
+/// pprof's `invokeVisualizer`: the report goes to `$TMPDIR/pprofNNN.ext`
+/// and the first viewer that starts opens it (for `web`: $BROWSER, then
+/// chrome, google-chrome, chromium, firefox, sensible-browser, and
+/// xdg-open on a desktop). Unlike pprof, heapdrift keeps the file, and
+/// when no viewer starts it says where the file is (pprof only names the
+/// last program it failed to start, and deletes the file).
+fn open_in_viewer(
+    command: &str,
+    ext: &str,
+    report: &[u8],
+    session: Session,
+    stderr: &mut dyn Write,
+) -> anyhow::Result<()> {
+    let (path, mut f) = new_temp_file(&std::env::temp_dir(), "pprof", &format!(".{ext}"))?;
+    f.write_all(report)
+        .map_err(profile::PathError::on("write", &path))?;
+    drop(f);
+    for viewer in viewers(command) {
+        let mut words = viewer.split(' ').filter(|w| !w.is_empty());
+        let Some(program) = words.next() else {
+            continue;
+        };
+        let started = std::process::Command::new(program)
+            .args(words)
+            .arg(&path)
+            .stdin(std::process::Stdio::null())
+            .spawn();
+        let Ok(mut child) = started else { continue };
+        match session {
+            // The command line waits for the viewer, as pprof does.
+            Session::Batch => {
+                child.wait()?;
+            }
+            // The shell goes on; the viewer gets a second to open the file
+            // (pprof's wait too: some viewers only hand it to a browser).
+            Session::Interactive => std::thread::sleep(std::time::Duration::from_secs(1)),
+        }
+        return Ok(());
+    }
+    writeln!(
+        stderr,
+        "heapdrift pprof: no viewer could be started for {command}; the report is in {}{}",
+        path.display(),
+        if command == "web" || command == "weblist" {
+            " (set BROWSER to the browser to use)"
+        } else {
+            ""
+        }
+    )?;
+    Ok(())
+}
+
+/// The programs pprof tries for each viewer command, in its order.
+fn viewers(command: &str) -> Vec<String> {
+    match command {
+        "web" | "weblist" => {
+            let mut v: Vec<String> = std::env::var("BROWSER")
+                .ok()
+                .filter(|b| !b.is_empty())
+                .into_iter()
+                .collect();
+            v.extend(
+                [
+                    "chrome",
+                    "google-chrome",
+                    "chromium",
+                    "firefox",
+                    "sensible-browser",
+                ]
+                .map(String::from),
+            );
+            if std::env::var_os("DISPLAY").is_some_and(|d| !d.is_empty()) {
+                v.push("xdg-open".into());
+            }
+            v
+        }
+        "eog" => vec!["eog".into()],
+        "evince" => vec!["evince".into()],
+        "gv" => vec!["gv --noantialias".into()],
+        "kcachegrind" => vec!["kcachegrind".into()],
+        _ => Vec::new(),
+    }
+}
+
 fn new_temp_file(
     dir: &std::path::Path,
     prefix: &str,

@@ -13,7 +13,8 @@ use report::driver;
 use report::shell::{Action, Shell};
 
 use crate::pprof_cli::PprofArgs;
-use crate::pprof_cmd::{Session, check_emittable, emit_report};
+use crate::pprof_cmd::{Session, emit_report};
+use report::driver::check_supported;
 
 const PROMPT: &[u8] = b"(pprof) ";
 
@@ -49,16 +50,18 @@ pub fn run(p: Profile, args: &PprofArgs) -> anyhow::Result<()> {
                     arg,
                     config,
                 } => {
-                    let result = check_emittable(command, &config).and_then(|()| {
-                        emit_report(
-                            copy.clone(),
-                            command,
-                            arg.as_deref(),
-                            &config,
-                            Session::Interactive,
-                            &mut stderr,
-                        )
-                    });
+                    let result = check_supported(command)
+                        .map_err(anyhow::Error::from)
+                        .and_then(|()| {
+                            emit_report(
+                                copy.clone(),
+                                command,
+                                arg.as_deref(),
+                                &config,
+                                Session::Interactive,
+                                &mut stderr,
+                            )
+                        });
                     if let Err(e) = result {
                         // A closed stdout ends the session (app treats it
                         // as a normal stop).

@@ -240,8 +240,6 @@ fn unsupported_commands_fail_cleanly() {
     for args in [
         &["-disasm=main", "heap_2.pb.gz"][..],
         &["-weblist=main", "heap_2.pb.gz"],
-        &["-web", "heap_2.pb.gz"],
-        &["-kcachegrind", "heap_2.pb.gz"],
     ] {
         let o = heapdrift(args, &profiles());
         assert_eq!(o.status.code(), Some(2), "{args:?}");
@@ -249,6 +247,63 @@ fn unsupported_commands_fail_cleanly() {
         assert_eq!(err.lines().count(), 1, "{args:?}: {err}");
         assert!(o.stdout.is_empty(), "{args:?}");
     }
+}
+
+/// `-web` writes the graph to `$TMPDIR/pprofNNN.svg` and opens it with
+/// $BROWSER (here a script that records what it was given).
+#[test]
+#[cfg_attr(not(heapdrift_dot), ignore = "needs Graphviz's dot on PATH")]
+fn web_opens_the_graph_in_the_browser() {
+    let tmp = tempfile::tempdir().unwrap();
+    let log = tmp.path().join("opened.txt");
+    let browser = tmp.path().join("browser.sh");
+    std::fs::write(
+        &browser,
+        format!("#!/bin/sh\necho \"$1\" >> {}\n", log.display()),
+    )
+    .unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&browser, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_heapdrift"))
+        .args(["pprof", "-web", "heap_2.pb.gz"])
+        .current_dir(profiles())
+        .env("BROWSER", &browser)
+        .env("TMPDIR", tmp.path())
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", render(&o));
+    let opened = std::fs::read_to_string(&log).unwrap();
+    let svg = tmp.path().join("pprof001.svg");
+    assert_eq!(opened.trim(), svg.display().to_string());
+    assert!(std::fs::read_to_string(&svg).unwrap().contains("<svg"));
+}
+
+/// With no viewer to start, the report stays in its file and heapdrift
+/// says where.
+#[test]
+fn without_a_viewer_the_report_file_is_named() {
+    let tmp = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_heapdrift"))
+        .args(["pprof", "-kcachegrind", "heap_2.pb.gz"])
+        .current_dir(profiles())
+        .env("PATH", tmp.path())
+        .env("TMPDIR", tmp.path())
+        .output()
+        .unwrap();
+    let file = tmp.path().join("pprof001.grind");
+    assert_eq!(o.status.code(), Some(0), "{}", render(&o));
+    assert_eq!(
+        String::from_utf8_lossy(&o.stderr),
+        format!(
+            "heapdrift pprof: no viewer could be started for kcachegrind; the report is in {}\n",
+            file.display()
+        )
+    );
+    assert!(
+        std::fs::read_to_string(&file)
+            .unwrap()
+            .starts_with("positions: instr line\n")
+    );
 }
 
 /// Writes `bytes` to a file in `dir` and runs `-top` on it.
