@@ -6,7 +6,7 @@
 //! pprof FILE`) prints what go tool pprof prints, and can be diffed. The
 //! profile is parsed once; each command works on a copy, as pprof's.
 
-use std::io::{self, BufRead, Write};
+use std::io::{self, BufRead, IsTerminal, Write};
 
 use profile::Profile;
 use report::driver;
@@ -16,7 +16,127 @@ use crate::pprof_cli::PprofArgs;
 use crate::pprof_cmd::{Session, emit_report};
 use report::driver::check_supported;
 
-const PROMPT: &[u8] = b"(pprof) ";
+const PROMPT: &str = "(pprof) ";
+
+/// Where the shell's lines come from.
+trait Lines {
+    /// The next line after the prompt; `None` at the end of input.
+    fn read(&mut self) -> anyhow::Result<Option<String>>;
+}
+
+/// Piped input: pprof's plain UI, byte for byte.
+#[derive(Default)]
+struct Piped {
+    line: String,
+}
+
+impl Lines for Piped {
+    fn read(&mut self) -> anyhow::Result<Option<String>> {
+        let mut stdout = io::stdout().lock();
+        stdout.write_all(PROMPT.as_bytes())?;
+        stdout.flush()?;
+        drop(stdout);
+        self.line.clear();
+        // pprof reads up to a newline; a last line without one still
+        // counts, and the next read ends the session.
+        if io::stdin().lock().read_line(&mut self.line)? == 0 {
+            return Ok(None);
+        }
+        Ok(Some(std::mem::take(&mut self.line)))
+    }
+}
+
+/// A terminal: line editing, history kept across sessions, and tab
+/// completion of commands, options, their values and the profile's
+/// function names (`report::shell::Shell::complete`).
+struct Terminal {
+    editor: rustyline::Editor<Completion, rustyline::history::FileHistory>,
+    history: Option<std::path::PathBuf>,
+}
+
+impl Terminal {
+    fn new(shell: &Shell, p: &Profile) -> anyhow::Result<Terminal> {
+        let config = rustyline::Config::builder()
+            .completion_type(rustyline::CompletionType::List)
+            .auto_add_history(true)
+            .max_history_size(1000)?
+            .build();
+        let mut editor = rustyline::Editor::with_config(config)?;
+        let mut functions: Vec<String> = p.functions.iter().map(|f| f.name.clone()).collect();
+        functions.sort_unstable();
+        functions.dedup();
+        editor.set_helper(Some(Completion {
+            shell: shell.clone(),
+            functions,
+        }));
+        let history = history_file();
+        if let Some(h) = &history {
+            // A first session has no history yet.
+            let _ = editor.load_history(h);
+        }
+        Ok(Terminal { editor, history })
+    }
+}
+
+impl Lines for Terminal {
+    fn read(&mut self) -> anyhow::Result<Option<String>> {
+        use rustyline::error::ReadlineError;
+        match self.editor.readline(PROMPT) {
+            Ok(line) => {
+                if let Some(h) = &self.history {
+                    if let Some(dir) = h.parent() {
+                        let _ = std::fs::create_dir_all(dir);
+                    }
+                    // History is a convenience: a full disk must not end
+                    // the session.
+                    let _ = self.editor.append_history(h);
+                }
+                Ok(Some(line))
+            }
+            // Ctrl-C drops the line being typed, as in a shell.
+            Err(ReadlineError::Interrupted) => Ok(Some(String::new())),
+            Err(ReadlineError::Eof) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+/// `$XDG_STATE_HOME/heapdrift/pprof_history`, else under
+/// `~/.local/state`.
+fn history_file() -> Option<std::path::PathBuf> {
+    let state = std::env::var_os("XDG_STATE_HOME")
+        .filter(|d| !d.is_empty())
+        .map(std::path::PathBuf::from)
+        .or_else(|| std::env::home_dir().map(|h| h.join(".local/state")))?;
+    Some(state.join("heapdrift/pprof_history"))
+}
+
+/// rustyline's helper: completion from the shell; no hints, highlighting
+/// or validation.
+struct Completion {
+    shell: Shell,
+    functions: Vec<String>,
+}
+
+impl rustyline::completion::Completer for Completion {
+    type Candidate = String;
+
+    fn complete(
+        &self,
+        line: &str,
+        pos: usize,
+        _: &rustyline::Context<'_>,
+    ) -> rustyline::Result<(usize, Vec<String>)> {
+        Ok(self.shell.complete(line, pos, &self.functions))
+    }
+}
+
+impl rustyline::hint::Hinter for Completion {
+    type Hint = String;
+}
+impl rustyline::highlight::Highlighter for Completion {}
+impl rustyline::validate::Validator for Completion {}
+impl rustyline::Helper for Completion {}
 
 /// Runs the shell until `quit` or the end of input.
 pub fn run(p: Profile, args: &PprofArgs) -> anyhow::Result<()> {
@@ -28,19 +148,15 @@ pub fn run(p: Profile, args: &PprofArgs) -> anyhow::Result<()> {
     // of value 0 without a unit, for one). One round trip up front gives
     // the same profile, which each command then clones.
     let copy = profile::proto::decode(&profile::proto::encode(&p))?;
-    let mut input = io::stdin().lock();
-    let mut line = String::new();
+    let mut lines: Box<dyn Lines> = if io::stdin().is_terminal() {
+        Box::new(Terminal::new(&shell, &copy)?)
+    } else {
+        Box::new(Piped::default())
+    };
     loop {
-        let mut stdout = io::stdout().lock();
-        stdout.write_all(PROMPT)?;
-        stdout.flush()?;
-        drop(stdout);
-        line.clear();
-        // pprof reads up to a newline; a last line without one still
-        // counts, and the next read ends the session.
-        if input.read_line(&mut line)? == 0 {
+        let Some(line) = lines.read()? else {
             return Ok(());
-        }
+        };
         for action in shell.line(&copy, &line) {
             match action {
                 Action::Print(text) => stderr.write_all(text.as_bytes())?,

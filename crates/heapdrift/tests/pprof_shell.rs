@@ -218,3 +218,59 @@ fn a_piped_session_prompts_reports_and_ends() {
     assert_eq!(out.matches("(pprof) ").count(), 3, "{out}");
     assert!(out.ends_with("(pprof) "), "{out}");
 }
+
+/// At a terminal (a pty made by util-linux `script`): tab completion of a
+/// command and of an option's value, and the history kept in
+/// `$XDG_STATE_HOME/heapdrift/pprof_history`.
+#[test]
+#[cfg_attr(
+    not(heapdrift_script),
+    ignore = "needs util-linux `script` on PATH (a terminal for the test)"
+)]
+fn at_a_terminal_tab_completes_and_history_is_kept() {
+    use std::io::Write;
+    use std::time::Duration;
+    let dir = tempfile::tempdir().unwrap();
+    let profile = root().join("testdata/profiles/heap_3.pb.gz");
+    let cmd = format!(
+        "{} pprof {}",
+        env!("CARGO_BIN_EXE_heapdrift"),
+        profile.display()
+    );
+    let mut child = Command::new("script")
+        .args(["-qec", &cmd, "/dev/null"])
+        .env("XDG_STATE_HOME", dir.path())
+        .env("TZ", "UTC")
+        .env("TERM", "xterm")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    // Each key sequence after the editor is waiting for it: input typed
+    // before the terminal is in raw mode would be read as cooked text.
+    for keys in ["tre\t 3\r", "sample_index=alloc_sp\t\r", "o\r", "q\r"] {
+        std::thread::sleep(Duration::from_millis(700));
+        stdin.write_all(keys.as_bytes()).unwrap();
+        stdin.flush().unwrap();
+    }
+    let out = child.wait_with_output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{text}");
+    // `tre` completed to `tree`, which ran with a count of 3.
+    assert!(text.contains("(pprof) tree"), "{text}");
+    assert!(text.contains("Showing top 3 nodes"), "{text}");
+    // `alloc_sp` completed to `alloc_space`, which `o` then shows.
+    assert!(
+        text.contains("sample_index              = alloc_space"),
+        "{text}"
+    );
+    let history = std::fs::read_to_string(dir.path().join("heapdrift/pprof_history")).unwrap();
+    let lines: Vec<&str> = history.lines().filter(|l| !l.starts_with('#')).collect();
+    assert_eq!(
+        lines,
+        ["tree 3", "sample_index=alloc_space", "o", "q"],
+        "{history}"
+    );
+}

@@ -289,6 +289,129 @@ impl Shell {
     }
 }
 
+impl Shell {
+    /// Completion at a terminal, richer than pprof's (which completes a word
+    /// only when one candidate matches): the start of the word being typed at
+    /// `pos` and every candidate for it, sorted. The first word completes to a
+    /// command, an option (`nodecount=`) or a sample type shortcut; after
+    /// `help`, to a command or option; after a report command, to the
+    /// profile's function names containing the word (`-word` keeps its dash,
+    /// an ignore); after `name=`, to the option's values where they are known.
+    pub fn complete(&self, line: &str, pos: usize, functions: &[String]) -> (usize, Vec<String>) {
+        let line = &line[..pos];
+        let start = line.rfind(char::is_whitespace).map_or(0, |i| i + 1);
+        let word = &line[start..];
+        let first = line[..start].split_whitespace().next();
+        let mut out: Vec<String> = match first {
+            None => {
+                if let Some((name, value)) = word.split_once('=') {
+                    let values = self.option_values(name);
+                    return (
+                        start + name.len() + 1,
+                        sorted(
+                            values
+                                .into_iter()
+                                .filter(|v| v.starts_with(value))
+                                .collect(),
+                        ),
+                    );
+                }
+                let mut c = self.words_to_start_a_line();
+                c.retain(|c| c.starts_with(word));
+                c
+            }
+            Some("help") => {
+                let mut c: Vec<String> = config::COMMANDS
+                    .iter()
+                    .map(|c| c.name.to_string())
+                    .collect();
+                c.extend(option_names());
+                c.retain(|c| c.starts_with(word));
+                c
+            }
+            Some(cmd)
+                if cmd != "tags"
+                    && config::command(cmd.trim_end_matches(|c: char| c.is_ascii_digit()))
+                        .is_some() =>
+            {
+                let (dash, needle) = match word.strip_prefix('-') {
+                    Some(rest) => ("-", rest),
+                    None => ("", word),
+                };
+                if needle.is_empty() {
+                    return (start, Vec::new());
+                }
+                functions
+                    .iter()
+                    .filter(|f| f.contains(needle))
+                    .map(|f| format!("{dash}{f}"))
+                    .collect()
+            }
+            Some(_) => Vec::new(),
+        };
+        out.dedup();
+        (start, sorted(out))
+    }
+
+    /// Commands, `o`, `help`, `quit`, options as `name=` (bool options and
+    /// choices bare too) and the sample type shortcuts.
+    fn words_to_start_a_line(&self) -> Vec<String> {
+        let mut c: Vec<String> = config::COMMANDS
+            .iter()
+            .map(|c| c.name.to_string())
+            .collect();
+        c.extend(["o", "options", "help", "quit", "exit"].map(String::from));
+        for f in CONFIG_FIELDS {
+            match f.kind {
+                FieldKind::Choice(choices) => c.extend(choices.iter().map(|s| s.to_string())),
+                FieldKind::Bool => {
+                    c.push(f.name.to_string());
+                    c.push(format!("{}=", f.name));
+                }
+                _ => c.push(format!("{}=", f.name)),
+            }
+        }
+        c.extend(self.shortcuts.keys().filter(|k| k.as_str() != ":").cloned());
+        c
+    }
+
+    /// The values `name=` takes, where they are a known set.
+    fn option_values(&self, name: &str) -> Vec<String> {
+        match config::lookup(name).map(|f| (f.name, f.kind)) {
+            Some(("sample_index", _)) => self.sample_types.clone(),
+            Some((field, FieldKind::Choice(choices))) if field == name => {
+                choices.iter().map(|s| s.to_string()).collect()
+            }
+            Some((_, FieldKind::Bool)) | Some((_, FieldKind::Choice(_))) => {
+                vec!["true".into(), "false".into()]
+            }
+            Some(("unit", _)) => [
+                "minimum", "auto", "b", "kb", "mb", "gb", "ns", "us", "ms", "s",
+            ]
+            .map(String::from)
+            .to_vec(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+/// Every option name as typed in an assignment: `name=`.
+fn option_names() -> Vec<String> {
+    CONFIG_FIELDS
+        .iter()
+        .flat_map(|f| match f.kind {
+            FieldKind::Choice(choices) => choices.iter().map(|c| c.to_string()).collect(),
+            _ => vec![f.name.to_string()],
+        })
+        .collect()
+}
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v.dedup();
+    v
+}
+
 /// pprof's `configHelp[name]`: the help of a field or of a choice; none
 /// for a choice group's own name (`sort`, `granularity`).
 fn config_help_of(topic: &str) -> Option<String> {
@@ -443,6 +566,46 @@ mod tests {
             run(&mut s, &p, "top >"),
             [print("unexpected end of line after >")]
         );
+    }
+
+    #[test]
+    fn completion_offers_commands_options_values_and_functions() {
+        let p = heap();
+        let s = Shell::new(&p, Config::default());
+        let fns: Vec<String> = ["main.handleLogin", "main.main", "runtime.mallocgc"]
+            .map(String::from)
+            .to_vec();
+        let c = |line: &str| s.complete(line, line.len(), &fns);
+        assert_eq!(c("tre"), (0, vec!["tree".to_string()]));
+        assert_eq!(
+            c("to").1,
+            [
+                "top",
+                "topproto",
+                "total_alloc_objects",
+                "total_alloc_space",
+                "total_inuse_objects",
+                "total_inuse_space"
+            ]
+        );
+        assert_eq!(c("nodec").1, ["nodecount="]);
+        assert_eq!(c("inuse_s").1, ["inuse_space"]);
+        assert_eq!(
+            c("sample_index=in"),
+            (13, vec!["inuse_objects".into(), "inuse_space".into()])
+        );
+        assert_eq!(
+            c("granularity=f").1,
+            ["filefunctions", "files", "functions"]
+        );
+        assert_eq!(c("help pe"), (5, vec!["peek".to_string()]));
+        // After a report command, functions containing the word.
+        assert_eq!(c("list Login"), (5, vec!["main.handleLogin".to_string()]));
+        assert_eq!(c("top10 -malloc").1, ["-runtime.mallocgc"]);
+        assert_eq!(c("peek main.").1, ["main.handleLogin", "main.main"]);
+        // Nothing to offer: tags' arguments are tag values; unknown words.
+        assert!(c("tags main").1.is_empty());
+        assert!(c("bogus ma").1.is_empty());
     }
 
     #[test]
