@@ -248,16 +248,47 @@ fn at_a_terminal_tab_completes_and_history_is_kept() {
         .spawn()
         .unwrap();
     let mut stdin = child.stdin.take().unwrap();
-    // Each key sequence after the editor is waiting for it: input typed
-    // before the terminal is in raw mode would be read as cooked text.
-    for keys in ["tre\t 3\r", "sample_index=alloc_sp\t\r", "o\r", "q\r"] {
-        std::thread::sleep(Duration::from_millis(700));
+    let mut stdout = child.stdout.take().unwrap();
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let reader = {
+        let seen = seen.clone();
+        std::thread::spawn(move || {
+            use std::io::Read;
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = stdout.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                seen.lock().unwrap().extend_from_slice(&buf[..n]);
+            }
+        })
+    };
+    // An empty prompt as the editor draws it: the prompt, then the cursor
+    // moved back to after it. (A redraw after a completion has text after
+    // the prompt instead.)
+    let prompts = || {
+        String::from_utf8_lossy(&seen.lock().unwrap())
+            .matches("(pprof) \r")
+            .count()
+    };
+    // Each key sequence once the editor shows a new prompt (input typed
+    // before the terminal is in raw mode would be read as cooked text).
+    for (i, keys) in ["tre\t 3\r", "sample_index=alloc_sp\t\r", "o\r", "q\r"]
+        .iter()
+        .enumerate()
+    {
+        let t = std::time::Instant::now();
+        while prompts() <= i && t.elapsed() < Duration::from_secs(30) {
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        std::thread::sleep(Duration::from_millis(100));
         stdin.write_all(keys.as_bytes()).unwrap();
         stdin.flush().unwrap();
     }
-    let out = child.wait_with_output().unwrap();
-    let text = String::from_utf8_lossy(&out.stdout);
-    assert!(out.status.success(), "{text}");
+    let status = child.wait().unwrap();
+    reader.join().unwrap();
+    let text = String::from_utf8_lossy(&seen.lock().unwrap()).into_owned();
+    assert!(status.success(), "{text}");
     // `tre` completed to `tree`, which ran with a count of 3.
     assert!(text.contains("(pprof) tree"), "{text}");
     assert!(text.contains("Showing top 3 nodes"), "{text}");
