@@ -105,8 +105,20 @@ impl fmt::Display for Exit {
 
 impl std::error::Error for Exit {}
 
-/// The subcommands with clap definitions, by name.
-const CLAP_SUBCOMMANDS: &[&str] = &["hunt", "flame", "watch", "serve", "completions", "man"];
+/// Every subcommand, in the tree's order: pprof (Go-style flags), then
+/// those with clap definitions.
+pub(crate) const SUBCOMMANDS: &[&str] = &[
+    "pprof",
+    "hunt",
+    "flame",
+    "watch",
+    "serve",
+    "completions",
+    "man",
+];
+
+/// The subcommands with clap definitions.
+const CLAP_SUBCOMMANDS: &[&str] = SUBCOMMANDS.split_at(1).1;
 
 /// Turns the arguments (without the program name) into a command.
 pub fn parse(args: &[String]) -> Result<Command, EarlyExit> {
@@ -262,7 +274,7 @@ fn prefix(command: &str) -> String {
     }
 }
 
-fn write_stdout(bytes: &[u8]) -> anyhow::Result<ExitCode> {
+pub(crate) fn write_stdout(bytes: &[u8]) -> anyhow::Result<ExitCode> {
     let mut out = io::stdout().lock();
     out.write_all(bytes)?;
     out.flush()?;

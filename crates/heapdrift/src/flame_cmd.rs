@@ -125,14 +125,10 @@ pub fn run(a: &FlameArgs) -> anyhow::Result<ExitCode> {
         bail!("--min-width must be a number of pixels");
     }
     let mut stderr = io::stderr();
-    let mut sopts = SourceOptions::default();
-    if let Some(max) = std::env::var(sources::MAX_DECOMPRESSED_ENV)
-        .ok()
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .filter(|&v| v > 0)
-    {
-        sopts.max_bytes = max;
-    }
+    let mut sopts = SourceOptions {
+        max_bytes: sources::max_bytes_from_env(),
+        ..Default::default()
+    };
     // As for `heapdrift pprof -top`: one source and no base means samples
     // whose shown value is zero can be skipped while decoding; they add
     // nothing to a flame graph (on big heap profiles most are freed

@@ -45,7 +45,6 @@ fn report(args: PprofArgs) -> anyhow::Result<()> {
         return serve_web(args, &http);
     }
     let Some(output) = args.output.clone() else {
-        let mut stderr = std::io::stderr();
         let p = fetch_profiles(&args, &SourceOptions::from_args(&args), &mut stderr)?;
         return crate::pprof_shell::run(p, &args);
     };
@@ -308,9 +307,6 @@ fn invoke_dot(format: &str, dot: &[u8]) -> anyhow::Result<Vec<u8>> {
     Ok(output.stdout)
 }
 
-/// pprof's `newTempFile`: `<prefix>NNN<suffix>`, the first free number.
-/// pprof passes an empty directory for reports kept away from a terminal,
-/// so they land in the working directory.
 /// pprof's `invokeVisualizer`: the report goes to `$TMPDIR/pprofNNN.ext`
 /// and the first viewer that starts opens it (for `web`: $BROWSER, then
 /// chrome, google-chrome, chromium, firefox, sensible-browser, and
@@ -395,6 +391,9 @@ fn viewers(command: &str) -> Vec<String> {
     }
 }
 
+/// pprof's `newTempFile`: `<prefix>NNN<suffix>`, the first free number.
+/// pprof passes an empty directory for reports kept away from a terminal,
+/// so they land in the working directory.
 fn new_temp_file(
     dir: &std::path::Path,
     prefix: &str,
@@ -410,7 +409,7 @@ fn new_temp_file(
         {
             Ok(f) => return Ok((path, f)),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-            Err(e) => return Err(anyhow!("open {}: {e}", path.display())),
+            Err(e) => return Err(profile::PathError::new("open", &path, e).into()),
         }
     }
     bail!("could not create file of the form {prefix}001{suffix}")

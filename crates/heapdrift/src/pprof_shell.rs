@@ -142,12 +142,13 @@ impl rustyline::Helper for Completion {}
 pub fn run(p: Profile, args: &PprofArgs) -> anyhow::Result<()> {
     let mut stderr = io::stderr();
     let mut shell = Shell::new(&p, args.config.clone());
-    greet(&p, &shell.config, &mut stderr)?;
     // pprof runs each command on a fresh copy decoded from the profile's
     // encoding, which drops what the encoding cannot hold (numeric labels
     // of value 0 without a unit, for one). One round trip up front gives
     // the same profile, which each command then clones.
     let copy = profile::proto::decode(&profile::proto::encode(&p))?;
+    // The header is the original's, as in pprof; then only the copy stays.
+    greet(p, &shell.config, &mut stderr)?;
     let mut lines: Box<dyn Lines> = if io::stdin().is_terminal() {
         Box::new(Terminal::new(&shell, &copy)?)
     } else {
@@ -196,14 +197,15 @@ pub fn run(p: Profile, args: &PprofArgs) -> anyhow::Result<()> {
 
 /// pprof's `greetings`: the profile's header, a hint when the default
 /// sample type has no samples, and how to get help.
-fn greet(p: &Profile, cfg: &report::config::Config, stderr: &mut dyn Write) -> io::Result<()> {
+fn greet(p: Profile, cfg: &report::config::Config, stderr: &mut dyn Write) -> io::Result<()> {
+    let many_sample_types = p.sample_types.len() > 1;
     if let Some((labels, total)) = driver::greetings(p, cfg, stderr) {
         let mut text = labels.join("\n");
         if !text.ends_with('\n') {
             text.push('\n');
         }
         stderr.write_all(text.as_bytes())?;
-        if total == 0 && p.sample_types.len() > 1 {
+        if total == 0 && many_sample_types {
             stderr.write_all(
                 b"No samples were found with the default sample value type.\n\
                   Try \"sample_index\" command to analyze different sample values.\n",

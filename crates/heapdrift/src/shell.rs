@@ -2,7 +2,6 @@
 //! from the clap definitions of the command tree ([`crate::app::command_tree`]),
 //! so they never drift from the options themselves.
 
-use std::io::{self, Write};
 use std::process::ExitCode;
 
 use clap::{Parser, ValueEnum};
@@ -40,7 +39,7 @@ pub enum Shell {
 pub struct ManArgs {
     /// A subcommand's page instead of the overview.
     #[arg(value_parser = clap::builder::PossibleValuesParser::new(
-        ["pprof", "hunt", "flame", "watch", "serve", "completions", "man"]
+        crate::app::SUBCOMMANDS.iter().copied()
     ))]
     pub subcommand: Option<String>,
 }
@@ -61,7 +60,7 @@ pub fn completions(a: &CompletionsArgs) -> anyhow::Result<ExitCode> {
         "heapdrift",
         &mut out,
     );
-    write_stdout(&out)
+    crate::app::write_stdout(&out)
 }
 
 pub fn man(a: &ManArgs) -> anyhow::Result<ExitCode> {
@@ -81,12 +80,5 @@ pub fn man(a: &ManArgs) -> anyhow::Result<ExitCode> {
     };
     let mut out = Vec::new();
     clap_mangen::Man::new(page).render(&mut out)?;
-    write_stdout(&out)
-}
-
-fn write_stdout(bytes: &[u8]) -> anyhow::Result<ExitCode> {
-    let mut out = io::stdout().lock();
-    out.write_all(bytes)?;
-    out.flush()?;
-    Ok(ExitCode::SUCCESS)
+    crate::app::write_stdout(&out)
 }

@@ -69,19 +69,24 @@ impl Default for SourceOptions {
     }
 }
 
+/// The byte cap: `HEAPDRIFT_MAX_DECOMPRESSED` when it is a positive
+/// integer, else the default.
+pub fn max_bytes_from_env() -> u64 {
+    std::env::var(MAX_DECOMPRESSED_ENV)
+        .ok()
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .filter(|&v| v > 0)
+        .unwrap_or(profile::parse::DEFAULT_MAX_DECOMPRESSED)
+}
+
 impl SourceOptions {
     /// Options from the command line; the byte cap comes from
     /// `HEAPDRIFT_MAX_DECOMPRESSED` when it is a positive integer.
     pub fn from_args(a: &crate::pprof_cli::PprofArgs) -> Self {
-        let max_bytes = std::env::var(MAX_DECOMPRESSED_ENV)
-            .ok()
-            .and_then(|v| v.trim().parse::<u64>().ok())
-            .filter(|&v| v > 0)
-            .unwrap_or(profile::parse::DEFAULT_MAX_DECOMPRESSED);
         SourceOptions {
             window: a.window,
             symbolize_text: a.symbolize.enabled,
-            max_bytes,
+            max_bytes: max_bytes_from_env(),
             build_id: a.build_id.clone(),
             tls: a.tls.clone(),
             sample_filter: None,

@@ -811,11 +811,12 @@ pub fn prepare_report(
 
 /// What pprof's interactive `greetings` shows: the profile's header lines
 /// under `cfg` and the report's total (pprof adds a hint when it is 0);
-/// `None` when the options are invalid, which leaves out the header.
-pub fn greetings(p: &Profile, cfg: &Config, stderr: &mut dyn Write) -> Option<(Vec<String>, i64)> {
-    let units = identify_num_label_units(p, stderr);
-    let ropt = report_options(p, &units, cfg, OutputFormat::Text).ok()?;
-    let rpt = Report::new(p.clone(), ropt);
+/// `None` when the options are invalid, which leaves out the header. Takes
+/// the profile: the report is built on it, and the caller is done with it.
+pub fn greetings(p: Profile, cfg: &Config, stderr: &mut dyn Write) -> Option<(Vec<String>, i64)> {
+    let units = identify_num_label_units(&p, stderr);
+    let ropt = report_options(&p, &units, cfg, OutputFormat::Text).ok()?;
+    let rpt = Report::new(p, ropt);
     Some((rpt.profile_labels(), rpt.total()))
 }
 

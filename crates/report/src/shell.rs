@@ -281,15 +281,12 @@ impl Shell {
             message.push('\n');
             return message;
         }
-        let help = self.config_help(topic);
-        match help {
+        match self.config_help(topic) {
             Some(h) => format!("{h}\n"),
             None => format!("Unknown command: {topic}"),
         }
     }
-}
 
-impl Shell {
     /// Completion at a terminal, richer than pprof's (which completes a word
     /// only when one candidate matches): the start of the word being typed at
     /// `pos` and every candidate for it, sorted. The first word completes to a
@@ -302,7 +299,7 @@ impl Shell {
         let start = line.rfind(char::is_whitespace).map_or(0, |i| i + 1);
         let word = &line[start..];
         let first = line[..start].split_whitespace().next();
-        let mut out: Vec<String> = match first {
+        let out: Vec<String> = match first {
             None => {
                 if let Some((name, value)) = word.split_once('=') {
                     let values = self.option_values(name);
@@ -349,7 +346,6 @@ impl Shell {
             }
             Some(_) => Vec::new(),
         };
-        out.dedup();
         (start, sorted(out))
     }
 

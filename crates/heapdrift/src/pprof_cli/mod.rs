@@ -191,8 +191,8 @@ pub fn parse_with(args: &[String], host: &dyn Host) -> Result<PprofArgs, CliExit
 }
 
 /// The high level: pprof's rules over the flags as given.
-fn from_low(low: LowArgs, host: &dyn Host) -> Result<PprofArgs, CliExit> {
-    let mut rest = low.positional.clone();
+fn from_low(mut low: LowArgs, host: &dyn Host) -> Result<PprofArgs, CliExit> {
+    let mut rest = std::mem::take(&mut low.positional);
     if rest.is_empty() {
         return Err(CliExit::NoSource);
     }
