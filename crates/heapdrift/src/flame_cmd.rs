@@ -1,7 +1,7 @@
 //! `heapdrift flame`: a standalone interactive SVG flame graph (or folded
 //! stacks, or the flame graph JSON) of profiles, through the same sources
 //! and pipeline as `heapdrift pprof` (`report::driver` and
-//! `report::flame::flame_report`). With `--base`, the diff is pprof's
+//! `report::driver::make_report` with `report::flame::edit_config`). With `--base`, the diff is pprof's
 //! `-diff_base`.
 
 use std::io::{self, Write};
@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use anyhow::bail;
 use clap::Parser;
 use report::config::Config;
-use report::driver::{CombineOptions, combine_sources};
+use report::driver::{CombineOptions, Env, combine_sources, make_report};
 use report::flame::{self, FlameGraph, SvgOptions};
 
 use crate::sources::{self, SourceOptions};
@@ -157,7 +157,15 @@ pub fn run(a: &FlameArgs) -> anyhow::Result<ExitCode> {
         ..Default::default()
     };
     let p = combine_sources(src.profiles, base.profiles, &copts, &mut stderr)?;
-    let rpt = flame::flame_report(p, &config(a), &mut stderr)?;
+    let mut env = Env::without_sources(&mut stderr);
+    let rpt = make_report(
+        p,
+        flame::command(),
+        None,
+        &config(a),
+        &flame::edit_config,
+        &mut env,
+    )?;
     let g = FlameGraph::from_report(&rpt);
     // The process exits right after: freeing the profile costs only time.
     std::mem::forget(rpt);

@@ -33,6 +33,18 @@ pub struct Env<'a> {
     pub working_dir: String,
 }
 
+impl<'a> Env<'a> {
+    /// For views that never list sources (the flame graph): reading one
+    /// fails, and the working directory is not needed.
+    pub fn without_sources(stderr: &'a mut dyn Write) -> Env<'a> {
+        Env {
+            stderr,
+            read_file: &|_| Err(std::io::Error::from(std::io::ErrorKind::Unsupported)),
+            working_dir: String::new(),
+        }
+    }
+}
+
 /// An error for the user; its text is one line. Write failures keep their
 /// `io::Error` (as `source`), so a closed pipe can be told apart.
 #[derive(Debug, thiserror::Error)]
@@ -365,7 +377,7 @@ fn has_url_scheme(s: &str) -> bool {
 }
 
 /// pprof's `applyCommandOverrides`.
-pub fn apply_command_overrides(cmd: &str, format: ReportFormat, mut cfg: Config) -> Config {
+pub(crate) fn apply_command_overrides(cmd: &str, format: ReportFormat, mut cfg: Config) -> Config {
     let mut trim = cfg.trim;
     match cmd {
         "disasm" => {
@@ -410,7 +422,7 @@ pub fn apply_command_overrides(cmd: &str, format: ReportFormat, mut cfg: Config)
 }
 
 /// pprof's `aggregate`: forget what the granularity does not keep.
-pub fn aggregate(p: &mut Profile, cfg: &Config) -> Result<(), DriverError> {
+pub(crate) fn aggregate(p: &mut Profile, cfg: &Config) -> Result<(), DriverError> {
     let inlines = !cfg.noinlines;
     let (function, filename, line, address) = match cfg.granularity.as_str() {
         "" | "functions" => (true, false, false, false),
@@ -582,7 +594,7 @@ fn focus_error(e: FocusError, cfg: &Config) -> DriverError {
 
 /// pprof's `applyFocus`: the filters, in pprof's order, with its
 /// "… expression matched no samples" warnings.
-pub fn apply_focus(
+pub(crate) fn apply_focus(
     p: &mut Profile,
     units: &HashMap<String, String>,
     cfg: &Config,
@@ -645,7 +657,7 @@ pub fn apply_focus(
 }
 
 /// pprof's `generateTagRootsLeaves`.
-pub fn generate_tag_roots_leaves(p: &mut Profile, cfg: &Config, stderr: &mut dyn Write) {
+pub(crate) fn generate_tag_roots_leaves(p: &mut Profile, cfg: &Config, stderr: &mut dyn Write) {
     let keys = |s: &str| -> Vec<String> {
         s.split(',')
             .filter(|k| !k.is_empty())
@@ -670,7 +682,7 @@ pub fn generate_tag_roots_leaves(p: &mut Profile, cfg: &Config, stderr: &mut dyn
 }
 
 /// pprof's `reportOptions`.
-pub fn report_options(
+pub(crate) fn report_options(
     p: &Profile,
     units: &HashMap<String, String>,
     cfg: &Config,
@@ -727,7 +739,10 @@ pub fn report_options(
 }
 
 /// pprof's `identifyNumLabelUnits`, warning about keys with several units.
-pub fn identify_num_label_units(p: &Profile, stderr: &mut dyn Write) -> HashMap<String, String> {
+pub(crate) fn identify_num_label_units(
+    p: &Profile,
+    stderr: &mut dyn Write,
+) -> HashMap<String, String> {
     let (units, ignored) = passes::num_label_units(p);
     for (k, us) in &ignored {
         let _ = writeln!(
@@ -764,24 +779,31 @@ pub fn generate_report_keeping(
     env: &mut Env,
     out: &mut dyn Write,
 ) -> Result<Report, DriverError> {
-    let mut rpt = prepare_report(p, cmd, arg, cfg, env)?;
+    let mut rpt = make_report(p, cmd, arg, cfg, &no_edit, env)?;
     write_report(&mut rpt, cmd, env, out)?;
     Ok(rpt)
 }
 
-/// pprof's `generateRawReport`: the report for `cmd`, filtered and
-/// aggregated, before anything is written. For callers (the web UI) that
-/// want its rows or graph rather than its text.
-pub fn prepare_report(
+/// pprof's `generateRawReport` behind the web UI's `makeReport`: the one
+/// way every view makes a report (the CLI, the shell, `flame`, the web UI).
+/// `edit` is the view's change to the settings (pprof's `configEditor`:
+/// the flame graph's call tree, the web UI's node count), applied before
+/// the command's own overrides. The report comes back filtered and
+/// aggregated, before anything is written, for callers that want its rows
+/// or graph rather than its text ([`write_report`] writes it).
+pub fn make_report(
     mut p: Profile,
     cmd: &Command,
     arg: Option<&str>,
     cfg: &Config,
+    edit: &dyn Fn(&mut Config),
     env: &mut Env,
 ) -> Result<Report, DriverError> {
     check_supported(cmd)?;
     let units = identify_num_label_units(&p, env.stderr);
-    let cfg = apply_command_overrides(cmd.name, cmd.format, cfg.clone());
+    let mut cfg = cfg.clone();
+    edit(&mut cfg);
+    let cfg = apply_command_overrides(cmd.name, cmd.format, cfg);
     generate_tag_roots_leaves(&mut p, &cfg, env.stderr);
 
     let relative = cfg.relative_percentages;
@@ -808,6 +830,9 @@ pub fn prepare_report(
     aggregate(rpt.profile_mut(), &cfg)?;
     Ok(rpt)
 }
+
+/// The settings as they are: for views without changes of their own.
+pub fn no_edit(_: &mut Config) {}
 
 /// What pprof's interactive `greetings` shows: the profile's header lines
 /// under `cfg` and the report's total (pprof adds a hint when it is 0);

@@ -689,36 +689,21 @@ pub fn write_json(g: &FlameGraph, w: impl Write) -> io::Result<()> {
     w.flush()
 }
 
-/// pprof's flame graph pipeline (the web UI's `stackView`): the profile as
-/// `combine_sources` left it goes through the same steps as any report
-/// (`generateRawReport` for the `svg` command) with `call_tree` on, no
-/// trimming, and `filefunctions` granularity unless `cfg` names one. The
-/// report's total is taken before the filters, so percentages match
-/// `-top`'s. Warnings go to `stderr`.
-pub fn flame_report(
-    mut p: Profile,
-    cfg: &Config,
-    stderr: &mut dyn Write,
-) -> Result<Report, DriverError> {
-    let mut cfg = cfg.clone();
+/// The command a flame graph is made for, as pprof's `stackView` does.
+pub fn command() -> &'static crate::config::Command {
+    crate::config::command("svg").expect("svg is in pprof's command table")
+}
+
+/// The flame graph's config editor (pprof's `stackView`): the call tree,
+/// no trimming, and `filefunctions` granularity unless the settings name
+/// one. Pass it to [`driver::make_report`] with [`command`]; the report's
+/// total is then taken before the filters, so percentages match `-top`'s.
+pub fn edit_config(cfg: &mut Config) {
     cfg.call_tree = true;
     cfg.trim = false;
     if cfg.granularity.is_empty() {
         cfg.granularity = "filefunctions".into();
     }
-    let units = driver::identify_num_label_units(&p, stderr);
-    let cfg = driver::apply_command_overrides("svg", ReportFormat::Dot, cfg);
-    driver::generate_tag_roots_leaves(&mut p, &cfg, stderr);
-    if cfg.relative_percentages {
-        driver::apply_focus(&mut p, &units, &cfg, stderr)?;
-    }
-    let ropt = driver::report_options(&p, &units, &cfg, OutputFormat::Dot)?;
-    let mut rpt = Report::new(p, ropt);
-    if !cfg.relative_percentages {
-        driver::apply_focus(rpt.profile_mut(), &units, &cfg, stderr)?;
-    }
-    driver::aggregate(rpt.profile_mut(), &cfg)?;
-    Ok(rpt)
 }
 
 #[path = "flame_folded.rs"]

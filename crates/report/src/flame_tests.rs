@@ -1,6 +1,21 @@
 use super::*;
 use profile::{Function, Label, Location, Sample, ValueType};
 
+/// The flame graph's report, as every view makes it.
+fn flame_report(p: Profile) -> Report {
+    let mut stderr = io::sink();
+    let mut env = driver::Env::without_sources(&mut stderr);
+    driver::make_report(
+        p,
+        command(),
+        None,
+        &Config::default(),
+        &edit_config,
+        &mut env,
+    )
+    .unwrap()
+}
+
 /// A profile from stacks. Each stack is leaf first (as in profile.proto);
 /// each location is a list of function names, innermost (inlined) first.
 /// A name `-` stands for a line without a function.
@@ -290,7 +305,7 @@ fn fixture(name: &str) -> Profile {
 #[test]
 fn real_heap_profile_matches_pprof() {
     let p = fixture("heap_1.pb.gz");
-    let rpt = flame_report(p, &Config::default(), &mut io::sink()).unwrap();
+    let rpt = flame_report(p);
     let g = FlameGraph::from_report(&rpt);
     check_invariants(&g);
     assert_eq!(g.sample_type, "inuse_space");
@@ -371,7 +386,7 @@ fn live_pprof_roots() {
         }
         want.retain(|_, v| *v != 0);
         assert!(!want.is_empty(), "{name}: no traces parsed");
-        let rpt = flame_report(fixture(name), &Config::default(), &mut io::sink()).unwrap();
+        let rpt = flame_report(fixture(name));
         let g = FlameGraph::from_report(&rpt);
         check_invariants(&g);
         assert_eq!(g.root().value, want_total, "{name}");

@@ -36,22 +36,18 @@ fn main() {
     stage("parse", &mut t);
     let q = p.clone();
     stage("clone", &mut t);
-    let cfg = report::config::Config {
-        call_tree: true,
-        trim: false,
-        granularity: "filefunctions".into(),
-        ..Default::default()
-    };
-    let cmd = report::config::command("svg").unwrap();
     let mut err = Vec::new();
-    let read = |_: &str| Err(std::io::Error::other("no"));
-    let mut env = report::driver::Env {
-        stderr: &mut err,
-        read_file: &read,
-        working_dir: String::new(),
-    };
-    let rpt = report::driver::prepare_report(q, cmd, None, &cfg, &mut env).expect("report");
-    stage("prepare_report", &mut t);
+    let mut env = report::driver::Env::without_sources(&mut err);
+    let rpt = report::driver::make_report(
+        q,
+        report::flame::command(),
+        None,
+        &Default::default(),
+        &report::flame::edit_config,
+        &mut env,
+    )
+    .expect("report");
+    stage("make_report", &mut t);
     let g = report::flame::FlameGraph::from_report(&rpt);
     stage("flame tree", &mut t);
     let mut json = Vec::new();

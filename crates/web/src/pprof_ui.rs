@@ -377,18 +377,12 @@ fn render_view(ui: &Ui, view: View, params: &Params) -> (StatusCode, String) {
         return (StatusCode::OK, page(&ctx, &body, &[]));
     }
     // pprof's per-view config editors (webui.go, stacks.go).
-    match view {
-        View::Top => cfg.nodecount = 500,
-        View::Peek => cfg.granularity = "lines".into(),
-        View::Flame => {
-            cfg.call_tree = true;
-            cfg.trim = false;
-            if cfg.granularity.is_empty() {
-                cfg.granularity = "filefunctions".into();
-            }
-        }
-        _ => {}
-    }
+    let edit: &dyn Fn(&mut Config) = match view {
+        View::Top => &|cfg: &mut Config| cfg.nodecount = 500,
+        View::Peek => &|cfg: &mut Config| cfg.granularity = "lines".into(),
+        View::Flame => &report::flame::edit_config,
+        View::Graph | View::Source => &driver::no_edit,
+    };
     let cmd = config::command(cmd_name).expect("a command of pprof's table");
 
     let mut stderr = Vec::new();
@@ -402,7 +396,7 @@ fn render_view(ui: &Ui, view: View, params: &Params) -> (StatusCode, String) {
         working_dir,
     };
     let result =
-        driver::prepare_report((*prof).clone(), cmd, arg, &cfg, &mut env).and_then(|mut rpt| {
+        driver::make_report((*prof).clone(), cmd, arg, &cfg, edit, &mut env).and_then(|mut rpt| {
             let body = match view {
                 View::Top => top_body(&mut rpt, params, &mut ctx),
                 View::Graph => graph_body(&mut rpt, &mut ctx),
