@@ -8,7 +8,8 @@ use anyhow::{anyhow, bail};
 use profile::Profile;
 use report::config::{Command, PostProcess};
 use report::driver::{
-    CombineOptions, Env, check_supported, combine_sources, generate_report, generate_report_keeping,
+    CombineOptions, Env, ReportSource, check_supported, combine_sources, generate_report,
+    generate_report_keeping,
 };
 
 use crate::pprof_cli::PprofArgs;
@@ -54,7 +55,7 @@ fn report(args: PprofArgs) -> anyhow::Result<()> {
     sopts.sample_filter = sample_filter(&args, cmd);
     let p = fetch_profiles(&args, &sopts, &mut stderr)?;
     emit_report(
-        p,
+        &mut ReportSource::once(p),
         cmd,
         output.arg.as_deref(),
         &args.config,
@@ -74,7 +75,7 @@ pub enum Session {
 /// Generates a report and routes it as pprof does: stdout, `-output`, a
 /// numbered file for binary formats, Graphviz `dot` for images.
 pub fn emit_report(
-    p: Profile,
+    src: &mut ReportSource,
     cmd: &'static Command,
     arg: Option<&str>,
     cfg: &report::config::Config,
@@ -118,7 +119,7 @@ pub fn emit_report(
     if dot_format.is_none() && out_file.is_empty() && !to_temp_file && !to_viewer {
         // Straight to stdout: reports can be gigabytes (-traces, -raw).
         let mut stdout = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
-        let rpt = generate_report_keeping(p, cmd, arg, cfg, &mut env, &mut stdout)?;
+        let rpt = generate_report_keeping(src, cmd, arg, cfg, &mut env, &mut stdout)?;
         stdout.flush()?;
         if session == Session::Batch {
             // The process exits right after: freeing a big profile's
@@ -129,7 +130,7 @@ pub fn emit_report(
     }
     // Elsewhere only once the report is complete, as pprof does.
     let mut report = Vec::new();
-    generate_report(p, cmd, arg, cfg, &mut env, &mut report)?;
+    generate_report(src, cmd, arg, cfg, &mut env, &mut report)?;
     if let Some(f) = dot_format {
         report = invoke_dot(f, &report)?;
     }

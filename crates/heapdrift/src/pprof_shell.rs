@@ -146,9 +146,11 @@ pub fn run(p: Profile, args: &PprofArgs) -> anyhow::Result<()> {
     // encoding, which drops what the encoding cannot hold (numeric labels
     // of value 0 without a unit, for one). One round trip up front gives
     // the same profile, which each command then clones.
-    let copy = profile::proto::decode(&profile::proto::encode(&p))?;
+    let copy = std::sync::Arc::new(profile::proto::decode(&profile::proto::encode(&p))?);
     // The header is the original's, as in pprof; then only the copy stays.
     greet(p, &shell.config, &mut stderr)?;
+    // Reports share what preparing the copy for one report gives the next.
+    let mut source = driver::ReportSource::session(copy.clone());
     let mut lines: Box<dyn Lines> = if io::stdin().is_terminal() {
         Box::new(Terminal::new(&shell, &copy)?)
     } else {
@@ -171,7 +173,7 @@ pub fn run(p: Profile, args: &PprofArgs) -> anyhow::Result<()> {
                         .map_err(anyhow::Error::from)
                         .and_then(|()| {
                             emit_report(
-                                copy.clone(),
+                                &mut source,
                                 command,
                                 arg.as_deref(),
                                 &config,

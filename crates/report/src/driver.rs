@@ -12,6 +12,7 @@
 
 use std::collections::HashMap;
 use std::io::Write;
+use std::sync::Arc;
 
 use profile::Profile;
 use profile::passes;
@@ -19,6 +20,7 @@ use profile::passes;
 use crate::config::{Command, Config, ReportFormat};
 use crate::focus::{self, FocusError, FocusOptions};
 use crate::measurement;
+use crate::report::GraphMemo;
 use crate::report::Report;
 use crate::source::SourceReadFn;
 use crate::{Options, OutputFormat};
@@ -757,29 +759,29 @@ pub(crate) fn identify_num_label_units(
 
 /// pprof's `generateRawReport` + `report.Generate`: writes the report
 /// (before any Graphviz post-processing) to `out`. `arg` is the regexp of
-/// `-list`/`-peek`. Consumes the profile: reports rewrite it in place.
+/// `-list`/`-peek`.
 pub fn generate_report(
-    p: Profile,
+    src: &mut ReportSource,
     cmd: &Command,
     arg: Option<&str>,
     cfg: &Config,
     env: &mut Env,
     out: &mut dyn Write,
 ) -> Result<(), DriverError> {
-    generate_report_keeping(p, cmd, arg, cfg, env, out).map(drop)
+    generate_report_keeping(src, cmd, arg, cfg, env, out).map(drop)
 }
 
 /// [`generate_report`], handing back the report (and its profile) instead
 /// of dropping it, so that a process about to exit can skip freeing it.
 pub fn generate_report_keeping(
-    p: Profile,
+    src: &mut ReportSource,
     cmd: &Command,
     arg: Option<&str>,
     cfg: &Config,
     env: &mut Env,
     out: &mut dyn Write,
 ) -> Result<Report, DriverError> {
-    let mut rpt = make_report(p, cmd, arg, cfg, &no_edit, env)?;
+    let mut rpt = src.make_report(cmd, arg, cfg, &no_edit, env)?;
     write_report(&mut rpt, cmd, env, out)?;
     Ok(rpt)
 }
@@ -790,28 +792,247 @@ pub fn generate_report_keeping(
 /// the flame graph's call tree, the web UI's node count), applied before
 /// the command's own overrides. The report comes back filtered and
 /// aggregated, before anything is written, for callers that want its rows
-/// or graph rather than its text ([`write_report`] writes it).
+/// or graph rather than its text ([`write_report`] writes it). Views that
+/// make many reports of one profile keep a [`ReportSource`] instead.
 pub fn make_report(
-    mut p: Profile,
+    p: Profile,
     cmd: &Command,
     arg: Option<&str>,
     cfg: &Config,
     edit: &dyn Fn(&mut Config),
     env: &mut Env,
 ) -> Result<Report, DriverError> {
-    check_supported(cmd)?;
-    let units = identify_num_label_units(&p, env.stderr);
-    let mut cfg = cfg.clone();
-    edit(&mut cfg);
-    let cfg = apply_command_overrides(cmd.name, cmd.format, cfg);
-    generate_tag_roots_leaves(&mut p, &cfg, env.stderr);
+    ReportSource::once(p).make_report(cmd, arg, cfg, edit, env)
+}
 
-    let relative = cfg.relative_percentages;
-    if relative {
-        apply_focus(&mut p, &units, &cfg, env.stderr)?;
+/// How many prepared profiles a session keeps: each is a copy of the
+/// profile, so a few; the shell's usual back and forth (settings that do
+/// not filter, one filter tried and dropped) fits.
+const KEPT_PREPARATIONS: usize = 2;
+
+/// The profile behind a view's reports, and what making one report leaves
+/// for the next. pprof makes every report from a fresh copy of the profile;
+/// so does a session here, but the copy filtered and aggregated for one
+/// report is kept and shared (read-only, copied on write) by the next
+/// reports that filter and aggregate it the same way, with the sample
+/// groups of their graphs. Only the settings that change nothing before
+/// the report itself (sample index, node count, sort, ...) may differ
+/// between them, and the warnings printed while preparing are printed
+/// again, so every report reads as if made from scratch.
+pub struct ReportSource {
+    /// `None` once a one-shot source has given its profile away.
+    profile: Option<Arc<Profile>>,
+    /// Keep prepared copies for later reports (a session), or prepare the
+    /// profile itself, without a copy (one report).
+    session: bool,
+    units: Option<(HashMap<String, String>, Vec<u8>)>,
+    /// Most recently used last.
+    prepared: Vec<Prepared>,
+}
+
+/// A profile filtered and aggregated under some settings.
+struct Prepared {
+    key: Config,
+    profile: Arc<Profile>,
+    totals: Totals,
+    /// Warnings printed before the report options are checked (tag roots,
+    /// relative focus) and after (focus).
+    warnings: [Vec<u8>; 2],
+    /// What graphs share, by (sample index, mean, tags).
+    memos: Vec<((usize, bool, bool), Arc<GraphMemo>)>,
+}
+
+impl ReportSource {
+    /// A source for one report: the profile is prepared in place.
+    pub fn once(p: Profile) -> ReportSource {
+        ReportSource {
+            profile: Some(Arc::new(p)),
+            session: false,
+            units: None,
+            prepared: Vec::new(),
+        }
     }
-    let format = report_format(cmd.format).ok_or_else(|| err("unsupported report format"))?;
-    let mut ropt = report_options(&p, &units, &cfg, format)?;
+
+    /// A source for many reports of `p` (the shell, the web UI).
+    pub fn session(p: Arc<Profile>) -> ReportSource {
+        ReportSource {
+            profile: Some(p),
+            session: true,
+            units: None,
+            prepared: Vec::new(),
+        }
+    }
+
+    /// The profile reports are made from (`None` once a one-shot source has
+    /// made its report).
+    pub fn profile(&self) -> Option<&Arc<Profile>> {
+        self.profile.as_ref()
+    }
+
+    /// The report for `cmd`: see [`make_report`].
+    pub fn make_report(
+        &mut self,
+        cmd: &Command,
+        arg: Option<&str>,
+        cfg: &Config,
+        edit: &dyn Fn(&mut Config),
+        env: &mut Env,
+    ) -> Result<Report, DriverError> {
+        check_supported(cmd)?;
+        let source = self
+            .profile
+            .clone()
+            .ok_or_else(|| err("internal error: the profile was used for a report already"))?;
+        let (units, unit_warnings) = self.units.get_or_insert_with(|| {
+            let mut warnings = Vec::new();
+            let units = identify_num_label_units(&source, &mut warnings);
+            (units, warnings)
+        });
+        let units = units.clone();
+        env.stderr
+            .write_all(unit_warnings)
+            .map_err(DriverError::Io)?;
+        let mut cfg = cfg.clone();
+        edit(&mut cfg);
+        let cfg = apply_command_overrides(cmd.name, cmd.format, cfg);
+        let format = report_format(cmd.format).ok_or_else(|| err("unsupported report format"))?;
+        let key = preparation_key(&cfg);
+
+        let (prepared, ropt) = match self.prepared.iter().position(|p| p.key == key) {
+            Some(i) => {
+                let prepared = self.prepared.remove(i);
+                env.stderr
+                    .write_all(&prepared.warnings[0])
+                    .map_err(DriverError::Io)?;
+                let ropt = options_for(&prepared.profile, &units, &cfg, format, arg, env)?;
+                env.stderr
+                    .write_all(&prepared.warnings[1])
+                    .map_err(DriverError::Io)?;
+                (prepared, ropt)
+            }
+            None => {
+                if !self.session {
+                    self.profile = None;
+                }
+                let p = Arc::unwrap_or_clone(source);
+                prepare(p, key, &units, &cfg, format, arg, env)?
+            }
+        };
+
+        let (index, mean) = (
+            sample_index_by_name(&prepared.profile, &cfg.sample_index)?,
+            cfg.mean,
+        );
+        let total = prepared.totals.total(index, mean);
+        let tags = format == OutputFormat::Dot;
+        let mut prepared = prepared;
+        let found = prepared
+            .memos
+            .iter()
+            .find(|(k, _)| *k == (index, mean, tags));
+        let memo = match found {
+            Some((_, memo)) => memo.clone(),
+            None => {
+                let memo: Arc<GraphMemo> = Arc::default();
+                if self.session {
+                    prepared.memos.push(((index, mean, tags), memo.clone()));
+                }
+                memo
+            }
+        };
+        let rpt = Report::with_total(prepared.profile.clone(), ropt, total, memo);
+        if self.session {
+            self.prepared.push(prepared);
+            if self.prepared.len() > KEPT_PREPARATIONS {
+                self.prepared.remove(0);
+            }
+        }
+        Ok(rpt)
+    }
+}
+
+/// The settings that decide how a profile is prepared (tag roots, filters,
+/// granularity): all but those read only by the report itself.
+fn preparation_key(cfg: &Config) -> Config {
+    let d = Config::default();
+    Config {
+        output: d.output,
+        nodecount: d.nodecount,
+        nodefraction: d.nodefraction,
+        edgefraction: d.edgefraction,
+        sort: d.sort,
+        sample_index: d.sample_index,
+        mean: d.mean,
+        divide_by: d.divide_by,
+        call_tree: d.call_tree,
+        compact_labels: d.compact_labels,
+        drop_negative: d.drop_negative,
+        source_path: d.source_path,
+        trim_path: d.trim_path,
+        intel_syntax: d.intel_syntax,
+        ..cfg.clone()
+    }
+}
+
+/// Prepares `p` for a report, in pprof's order: tag roots, focus when
+/// percentages are relative to it, the report options (whose errors come
+/// first), the totals, focus otherwise, aggregation. Warnings go to
+/// `env.stderr` and are kept for reports that reuse the preparation.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "the steps' inputs, passed through"
+)]
+fn prepare(
+    mut p: Profile,
+    key: Config,
+    units: &HashMap<String, String>,
+    cfg: &Config,
+    format: OutputFormat,
+    arg: Option<&str>,
+    env: &mut Env,
+) -> Result<(Prepared, Options), DriverError> {
+    // Warnings are kept for reuse, and printed as they would have been:
+    // up to an error, and before the report options' errors.
+    let mut before = Vec::new();
+    let mut after = Vec::new();
+    let relative = cfg.relative_percentages;
+    generate_tag_roots_leaves(&mut p, cfg, &mut before);
+    let focused = if relative {
+        apply_focus(&mut p, units, cfg, &mut before)
+    } else {
+        Ok(())
+    };
+    env.stderr.write_all(&before).map_err(DriverError::Io)?;
+    focused?;
+    let ropt = options_for(&p, units, cfg, format, arg, env)?;
+    let totals = Totals::of(&p);
+    if !relative {
+        let focused = apply_focus(&mut p, units, cfg, &mut after);
+        env.stderr.write_all(&after).map_err(DriverError::Io)?;
+        focused?;
+    }
+    aggregate(&mut p, cfg)?;
+    let prepared = Prepared {
+        key,
+        profile: Arc::new(p),
+        totals,
+        warnings: [before, after],
+        memos: Vec::new(),
+    };
+    Ok((prepared, ropt))
+}
+
+/// The report options for `cfg`, with `arg` (`-list`'s and `-peek`'s
+/// regexp) as the symbol to select.
+fn options_for(
+    p: &Profile,
+    units: &HashMap<String, String>,
+    cfg: &Config,
+    format: OutputFormat,
+    arg: Option<&str>,
+    env: &Env,
+) -> Result<Options, DriverError> {
+    let mut ropt = report_options(p, units, cfg, format)?;
     if let Some(a) = arg {
         let re = regex::Regex::new(a).map_err(|e| {
             err(format!(
@@ -822,13 +1043,54 @@ pub fn make_report(
         ropt.symbol = Some(re);
     }
     ropt.working_dir = env.working_dir.clone();
+    Ok(ropt)
+}
 
-    let mut rpt = Report::new(p, ropt);
-    if !relative {
-        apply_focus(rpt.profile_mut(), &units, &cfg, env.stderr)?;
+/// pprof's `computeTotal` for every sample value at once, so that a
+/// prepared profile answers any `sample_index` and `-mean`.
+struct Totals {
+    /// Per value: Σ|v| over all samples, and over the `pprof::base` ones.
+    sums: Vec<(i64, i64)>,
+    /// Σ of value 0 (`-mean`'s divisor), over all and over base samples.
+    divisors: (i64, i64),
+}
+
+impl Totals {
+    fn of(p: &Profile) -> Totals {
+        let n = p.sample_types.len();
+        let mut sums = vec![(0i64, 0i64); n];
+        let mut divisors = (0i64, 0i64);
+        for s in &p.samples {
+            let base = s
+                .labels
+                .iter()
+                .any(|l| &*l.key == "pprof::base" && &*l.value == "true");
+            for (j, sum) in sums.iter_mut().enumerate() {
+                let v = s.values.get(j).copied().unwrap_or(0).wrapping_abs();
+                sum.0 = sum.0.wrapping_add(v);
+                if base {
+                    sum.1 = sum.1.wrapping_add(v);
+                }
+            }
+            let d = s.values.first().copied().unwrap_or(0);
+            divisors.0 = divisors.0.wrapping_add(d);
+            if base {
+                divisors.1 = divisors.1.wrapping_add(d);
+            }
+        }
+        Totals { sums, divisors }
     }
-    aggregate(rpt.profile_mut(), &cfg)?;
-    Ok(rpt)
+
+    /// What [`crate::report::compute_total`] gives for sample value `index`.
+    fn total(&self, index: usize, mean: bool) -> i64 {
+        let (mut total, diff_total) = self.sums.get(index).copied().unwrap_or((0, 0));
+        let (mut div, diff_div) = if mean { self.divisors } else { (0, 0) };
+        if diff_total > 0 {
+            total = diff_total;
+            div = diff_div;
+        }
+        if div != 0 { total / div } else { total }
+    }
 }
 
 /// The settings as they are: for views without changes of their own.

@@ -44,9 +44,7 @@ use std::sync::OnceLock;
 use profile::{Line, Profile};
 use regex::Regex;
 
-use crate::OutputFormat;
-use crate::config::{Config, ReportFormat};
-use crate::driver::{self, DriverError};
+use crate::config::Config;
 use crate::graph::go_base;
 use crate::report::{Report, compute_total, trim_path};
 use crate::shortnames::{file_name_suffixes, short_name_list};
@@ -696,7 +694,7 @@ pub fn command() -> &'static crate::config::Command {
 
 /// The flame graph's config editor (pprof's `stackView`): the call tree,
 /// no trimming, and `filefunctions` granularity unless the settings name
-/// one. Pass it to [`driver::make_report`] with [`command`]; the report's
+/// one. Pass it to [`crate::driver::make_report`] with [`command`]; the report's
 /// total is then taken before the filters, so percentages match `-top`'s.
 pub fn edit_config(cfg: &mut Config) {
     cfg.call_tree = true;

@@ -4,8 +4,8 @@ use profile::{Function, Label, Location, Sample, ValueType};
 /// The flame graph's report, as every view makes it.
 fn flame_report(p: Profile) -> Report {
     let mut stderr = io::sink();
-    let mut env = driver::Env::without_sources(&mut stderr);
-    driver::make_report(
+    let mut env = crate::driver::Env::without_sources(&mut stderr);
+    crate::driver::make_report(
         p,
         command(),
         None,

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use profile::{Label, NumLabel, Profile};
 use regex::Regex;
@@ -125,12 +126,54 @@ pub enum ReportError {
 
 /// A report over one (already filtered and aggregated) profile.
 pub struct Report {
-    prof: Profile,
+    /// Shared with other reports over the same prepared profile (the
+    /// shell's cache); copied on the first write.
+    prof: Arc<Profile>,
     total: i64,
     pub options: Options,
-    /// Sample groups of the last graph build, reused by rebuilds within one
-    /// report (the profile does not change between them).
-    groups: Option<graph::SampleGroups>,
+    /// What graph builds share: within the report, and with later reports
+    /// over the same profile and sample value. Reset when the profile
+    /// changes.
+    memo: Arc<GraphMemo>,
+}
+
+/// What graph builds over one profile and one sample value share: the
+/// samples grouped by stack, and the last graphs built (a shell session
+/// asks for the same graph again under another sort or node count).
+#[derive(Default)]
+pub(crate) struct GraphMemo {
+    groups: OnceLock<graph::SampleGroups>,
+    graphs: Mutex<Vec<(GraphKey, Graph)>>,
+}
+
+/// What a graph built from sample groups depends on beyond the profile and
+/// the sample value.
+#[derive(PartialEq)]
+struct GraphKey {
+    kept: Option<NodeSet>,
+    obj_names: bool,
+    drop_negative: bool,
+}
+
+/// Graphs a memo keeps: the untrimmed graph and a trimmed rebuild or two.
+const MEMO_GRAPHS: usize = 4;
+
+impl GraphMemo {
+    fn find(&self, key: &GraphKey) -> Option<Graph> {
+        let graphs = self.graphs.lock().unwrap_or_else(|e| e.into_inner());
+        graphs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, g)| g.clone())
+    }
+
+    fn keep(&self, key: GraphKey, g: &Graph) {
+        let mut graphs = self.graphs.lock().unwrap_or_else(|e| e.into_inner());
+        if graphs.len() >= MEMO_GRAPHS {
+            graphs.remove(0);
+        }
+        graphs.push((key, g.clone()));
+    }
 }
 
 /// pprof's `computeTotal`: Σ|v| (divided by Σ divisors with `-mean`), or
@@ -210,11 +253,23 @@ impl Report {
                 .as_deref()
                 .map(|f| f as &dyn Fn(&[i64]) -> i64),
         );
+        Report::with_total(Arc::new(prof), options, total, Arc::default())
+    }
+
+    /// A report over a shared profile whose total (pprof's, taken before
+    /// any focus) is already known, sharing `memo` with the reports over
+    /// the same profile and sample value.
+    pub(crate) fn with_total(
+        prof: Arc<Profile>,
+        options: Options,
+        total: i64,
+        memo: Arc<GraphMemo>,
+    ) -> Report {
         Report {
             prof,
             total,
             options,
-            groups: None,
+            memo,
         }
     }
 
@@ -226,9 +281,10 @@ impl Report {
         &self.prof
     }
 
+    /// The profile to change: a private copy if it is shared.
     pub fn profile_mut(&mut self) -> &mut Profile {
-        self.groups = None;
-        &mut self.prof
+        self.memo = Arc::default();
+        Arc::make_mut(&mut self.prof)
     }
 
     /// Formats a value in the report's output unit (after `-ratio`).
@@ -275,29 +331,45 @@ impl Report {
     }
 
     /// pprof's `rpt.newGraph`. Like pprof it rewrites the profile in place
-    /// (trimmed file names, only the `bytes` numeric label, no
-    /// `pprof::base` label).
+    /// (trimmed file names; for graphs with tags, only the `bytes` numeric
+    /// label and no `pprof::base` label: nothing else reads them), but only
+    /// where that changes something, so that a shared profile is copied
+    /// only when it must be.
     fn new_graph(&mut self, kept: Option<&NodeSet>) -> Graph {
         let o = &self.options;
-        for f in &mut self.prof.functions {
-            f.filename = trim_path(&f.filename, &o.trim_path, &o.source_path);
-        }
-        let bytes_unit: Option<profile::LabelStr> = o
-            .num_label_units
-            .get("bytes")
-            .map(|u| u.as_str().into())
-            .or_else(|| Some("".into()));
-        for s in &mut self.prof.samples {
-            s.num_labels.retain(|l| &*l.key == "bytes");
-            for l in &mut s.num_labels {
-                *l = NumLabel {
-                    key: l.key.clone(),
-                    value: l.value,
-                    unit: bytes_unit.clone(),
-                };
+        let trimmed = |f: &profile::Function| trim_path(&f.filename, &o.trim_path, &o.source_path);
+        if self.prof.functions.iter().any(|f| trimmed(f) != f.filename) {
+            let names: Vec<String> = self.prof.functions.iter().map(trimmed).collect();
+            for (f, name) in self.profile_mut().functions.iter_mut().zip(names) {
+                f.filename = name;
             }
-            s.labels.retain(|l: &Label| &*l.key != "pprof::base");
         }
+        let o = &self.options;
+        let collect_tags = o.output_format == OutputFormat::Dot;
+        if collect_tags {
+            let bytes_unit: profile::LabelStr = o
+                .num_label_units
+                .get("bytes")
+                .map(|u| u.as_str().into())
+                .unwrap_or_else(|| "".into());
+            let is_base = |l: &Label| &*l.key == "pprof::base";
+            let stale = |s: &profile::Sample| {
+                s.labels.iter().any(is_base)
+                    || s.num_labels.iter().any(|l: &NumLabel| {
+                        &*l.key != "bytes" || l.unit.as_deref() != Some(&*bytes_unit)
+                    })
+            };
+            if self.prof.samples.iter().any(stale) {
+                for s in &mut self.profile_mut().samples {
+                    s.num_labels.retain(|l| &*l.key == "bytes");
+                    for l in &mut s.num_labels {
+                        l.unit = Some(bytes_unit.clone());
+                    }
+                    s.labels.retain(|l| !is_base(l));
+                }
+            }
+        }
+        let o = &self.options;
         let out_unit = o.output_unit.clone();
         let format_tag = move |v: i64, key: &str| measurement::scaled_label(v, key, &out_unit);
         let visual = matches!(o.output_format, OutputFormat::Dot | OutputFormat::Callgrind);
@@ -316,17 +388,31 @@ impl Report {
             call_tree: o.call_tree && visual,
             drop_negative: o.drop_negative,
             kept_nodes: kept,
-            collect_tags: o.output_format == OutputFormat::Dot,
+            collect_tags,
             sample_groups: None,
         };
         if gopt.call_tree {
             return Graph::new(&self.prof, &gopt);
         }
-        if self.groups.is_none() {
-            self.groups = Some(graph::group_samples(&self.prof, &gopt));
+        // Tags are formatted in the output unit: such graphs are not kept.
+        let key = (!collect_tags).then(|| GraphKey {
+            kept: kept.cloned(),
+            obj_names: gopt.obj_names,
+            drop_negative: gopt.drop_negative,
+        });
+        if let Some(g) = key.as_ref().and_then(|k| self.memo.find(k)) {
+            return g;
         }
-        gopt.sample_groups = self.groups.as_ref();
-        Graph::new(&self.prof, &gopt)
+        let groups = self
+            .memo
+            .groups
+            .get_or_init(|| graph::group_samples(&self.prof, &gopt));
+        gopt.sample_groups = Some(groups);
+        let g = Graph::new(&self.prof, &gopt);
+        if let Some(k) = key {
+            self.memo.keep(k, &g);
+        }
+        g
     }
 
     fn new_trimmed_graph(&mut self) -> Trimmed {
