@@ -9,6 +9,7 @@
 
 mod dwarf;
 mod elf;
+mod gosort;
 mod pclntab;
 mod x86;
 
@@ -108,9 +109,7 @@ impl ObjFile {
             Some(s) => elf.section_data(s).map(|d| (s.addr, d.into_owned())),
         };
         let symbols = raw_symbols.map(|mut syms| {
-            // Go sorts with an unstable sort; equal addresses keep file order
-            // here.
-            syms.sort_by_key(|s| s.addr);
+            gosort::sort_by(&mut syms, |a, b| a.addr < b.addr);
             syms
         });
         Ok(ObjFile {
@@ -255,6 +254,12 @@ impl ObjFile {
         }
         Ok(insts)
     }
+}
+
+/// Sorts as Go's `slices.SortFunc` and `sort.Slice` do, equal elements
+/// included: for reproducing orders of Go tools that sort unstably.
+pub fn go_sort_by<T>(data: &mut [T], less: impl Fn(&T, &T) -> bool) {
+    gosort::sort_by(data, less);
 }
 
 /// Go's `Entry.PCLineTable` for ELF: .gopclntab (or the PIE name, or the
