@@ -39,10 +39,30 @@ struct Mem {
 /// The text of the instruction at the start of `code` (at address `pc`)
 /// and its length; `?` and 1 where x86asm cannot decode.
 pub(crate) fn go_syntax<'a>(code: &[u8], pc: u64, lookup: &Lookup<'a>) -> (String, usize) {
-    let mut decoder = Decoder::with_ip(64, code, pc, DecoderOptions::NONE);
-    let inst = decoder.decode();
+    let mut inst = Decoder::with_ip(64, code, pc, DecoderOptions::NONE).decode();
+    if inst.is_invalid() && has_lock_prefix(code) {
+        // x86asm decodes a LOCK that the instruction cannot take, and shows
+        // it.
+        inst = Decoder::with_ip(64, code, pc, DecoderOptions::NO_INVALID_CHECK).decode();
+    }
     if inst.is_invalid() || inst.len() == 0 {
         return ("?".to_owned(), 1);
+    }
+    if UNKNOWN_TO_X86ASM.contains(&inst.mnemonic()) || rex_not_last(code) {
+        return ("?".to_owned(), 1);
+    }
+    // iced joins FWAIT to the x87 instruction after it; x86asm does not.
+    if matches!(
+        inst.mnemonic(),
+        Mnemonic::Wait
+            | Mnemonic::Fstsw
+            | Mnemonic::Fstcw
+            | Mnemonic::Fclex
+            | Mnemonic::Finit
+            | Mnemonic::Fsave
+            | Mnemonic::Fstenv
+    ) {
+        return ("FWAIT".to_owned(), 1);
     }
     let Some(len) = x86asm_len(&inst, code) else {
         return ("?".to_owned(), 1);
@@ -50,6 +70,33 @@ pub(crate) fn go_syntax<'a>(code: &[u8], pc: u64, lookup: &Lookup<'a>) -> (Strin
     match render(&inst, code, pc, lookup) {
         Some(text) => (text, len),
         None => ("?".to_owned(), 1),
+    }
+}
+
+fn has_lock_prefix(code: &[u8]) -> bool {
+    code.iter()
+        .take_while(|b| {
+            matches!(
+                b,
+                0xf0 | 0xf2 | 0xf3 | 0x2e | 0x36 | 0x3e | 0x26 | 0x64 | 0x65 | 0x66 | 0x67
+            )
+        })
+        .any(|&b| b == 0xf0)
+}
+
+/// x86asm takes one REX prefix, right before the opcode; a second REX or a
+/// legacy prefix after it is read as an opcode, which fails.
+fn rex_not_last(code: &[u8]) -> bool {
+    let is_legacy = |b: &u8| {
+        matches!(
+            b,
+            0xf0 | 0xf2 | 0xf3 | 0x2e | 0x36 | 0x3e | 0x26 | 0x64 | 0x65 | 0x66 | 0x67
+        )
+    };
+    let legacy = code.iter().take_while(|b| is_legacy(b)).count();
+    match code.get(legacy..legacy + 2) {
+        Some([rex, next]) => rex & 0xf0 == 0x40 && (next & 0xf0 == 0x40 || is_legacy(next)),
+        _ => false,
     }
 }
 
@@ -138,6 +185,14 @@ fn render(inst: &Instruction, code: &[u8], pc: u64, lookup: &Lookup<'_>) -> Opti
                 Arg::Imm(i64::from(inst.immediate8() as i8))
             }
             OpKind::Immediate32to64 => Arg::Imm(i64::from(inst.immediate32() as i32)),
+            // XLATB: x86asm shows the table with its segment, not the AL
+            // index.
+            OpKind::Memory if mnemonic == Mnemonic::Xlatb => Arg::Mem(string_operand(
+                inst.memory_segment(),
+                Register::RBX,
+                i,
+                inst,
+            )),
             OpKind::Memory => {
                 mem_bytes = inst.memory_size().size() as u32;
                 Arg::Mem(memory_operand(inst, next_pc))
@@ -166,6 +221,10 @@ fn render(inst: &Instruction, code: &[u8], pc: u64, lookup: &Lookup<'_>) -> Opti
         }
     }
 
+    // x86asm lists SHA256RNDS2's implicit XMM0.
+    if mnemonic == Mnemonic::Sha256rnds2 {
+        args.push(Arg::Reg(Register::XMM0));
+    }
     let mut op = op_name(inst, mnemonic);
     if mnemonic == Mnemonic::Int3 {
         op = "INT".to_owned();
@@ -222,8 +281,9 @@ fn render(inst: &Instruction, code: &[u8], pc: u64, lookup: &Lookup<'_>) -> Opti
     } else if inst.has_repne_prefix() {
         out.push_str("REPNE; ");
     }
-    if inst.has_lock_prefix() {
-        out.push_str("LOCK ");
+    if let Some(prefix) = shown_prefix(inst, code) {
+        out.push_str(prefix);
+        out.push(' ');
     }
     out.push_str(&op);
     if !texts.is_empty() {
@@ -231,6 +291,65 @@ fn render(inst: &Instruction, code: &[u8], pc: u64, lookup: &Lookup<'_>) -> Opti
         out.push_str(&texts.join(", "));
     }
     Some(out)
+}
+
+/// The one prefix GoSyntax shows before the mnemonic: the last LOCK or
+/// segment override that the instruction does not consume (REP and REPNE
+/// are shown apart; operand and address size never).
+fn shown_prefix(inst: &Instruction, code: &[u8]) -> Option<&'static str> {
+    let uses_segment = (0..inst.op_count()).any(|i| {
+        !matches!(
+            inst.op_kind(i),
+            OpKind::Register
+                | OpKind::NearBranch16
+                | OpKind::NearBranch32
+                | OpKind::NearBranch64
+                | OpKind::FarBranch16
+                | OpKind::FarBranch32
+                | OpKind::Immediate8
+                | OpKind::Immediate8_2nd
+                | OpKind::Immediate16
+                | OpKind::Immediate32
+                | OpKind::Immediate64
+                | OpKind::Immediate8to16
+                | OpKind::Immediate8to32
+                | OpKind::Immediate8to64
+                | OpKind::Immediate32to64
+        )
+    });
+    let legacy_len = code
+        .iter()
+        .take_while(|b| {
+            matches!(
+                b,
+                0xf0 | 0xf2 | 0xf3 | 0x2e | 0x36 | 0x3e | 0x26 | 0x64 | 0x65 | 0x66 | 0x67
+            )
+        })
+        .count();
+    let legacy = &code[..legacy_len];
+    // Only the last segment override takes effect; a memory operand
+    // consumes it.
+    let last_segment = legacy
+        .iter()
+        .rposition(|b| matches!(b, 0x2e | 0x36 | 0x3e | 0x26 | 0x64 | 0x65));
+    let mut last = None;
+    for (at, &b) in legacy.iter().enumerate() {
+        let name = match b {
+            0xf0 => "LOCK",
+            0x2e => "CS",
+            0x36 => "SS",
+            0x3e => "DS",
+            0x26 => "ES",
+            0x64 => "FS",
+            0x65 => "GS",
+            _ => continue,
+        };
+        if b != 0xf0 && uses_segment && Some(at) == last_segment {
+            continue;
+        }
+        last = Some(name);
+    }
+    last
 }
 
 /// Whether a REP prefix is part of the instruction rather than printed.
@@ -241,9 +360,9 @@ fn implies_rep(_inst: &Instruction) -> bool {
 fn memory_operand(inst: &Instruction, next_pc: u64) -> Mem {
     let mut base = inst.memory_base();
     let displ_size = inst.memory_displ_size();
-    // x86asm decodes EVEX's RIP-relative form as an absolute 32-bit
-    // address.
-    if base == Register::RIP && inst.encoding() == EncodingKind::EVEX {
+    // x86asm decodes the RIP-relative form of VEX and EVEX instructions
+    // as an absolute 32-bit address.
+    if base == Register::RIP && matches!(inst.encoding(), EncodingKind::VEX | EncodingKind::EVEX) {
         base = Register::None;
         let raw = inst.memory_displacement64().wrapping_sub(next_pc) as u32;
         return Mem {
@@ -257,6 +376,9 @@ fn memory_operand(inst: &Instruction, next_pc: u64) -> Mem {
     let disp = if base == Register::RIP {
         // iced gives the target; x86asm keeps the 32-bit field, unsigned.
         i64::from(inst.memory_displacement64().wrapping_sub(next_pc) as u32)
+    } else if is_moffs(inst) {
+        // A 64-bit moffs, kept signed.
+        inst.memory_displacement64() as i64
     } else if displ_size >= 4 {
         // x86asm zero-extends a 32-bit displacement.
         i64::from(inst.memory_displacement64() as u32)
@@ -276,6 +398,20 @@ fn memory_operand(inst: &Instruction, next_pc: u64) -> Mem {
     }
 }
 
+fn is_moffs(inst: &Instruction) -> bool {
+    matches!(
+        inst.code(),
+        Code::Mov_AL_moffs8
+            | Code::Mov_AX_moffs16
+            | Code::Mov_EAX_moffs32
+            | Code::Mov_RAX_moffs64
+            | Code::Mov_moffs8_AL
+            | Code::Mov_moffs16_AX
+            | Code::Mov_moffs32_EAX
+            | Code::Mov_moffs64_RAX
+    )
+}
+
 fn string_operand(segment: Register, base: Register, _i: u32, _inst: &Instruction) -> Mem {
     Mem {
         segment,
@@ -290,6 +426,8 @@ fn op_name(inst: &Instruction, mnemonic: Mnemonic) -> String {
     match mnemonic {
         Mnemonic::Movsd if !is_string_op(inst) => "MOVSD_XMM".to_owned(),
         Mnemonic::Cmpsd if !is_string_op(inst) => "CMPSD_XMM".to_owned(),
+        Mnemonic::Retf => "LRET".to_owned(),
+        Mnemonic::Int1 => "ICEBP".to_owned(),
         _ => format!("{mnemonic:?}").to_uppercase(),
     }
 }
@@ -492,3 +630,464 @@ fn takes_size_suffix(m: Mnemonic) -> bool {
             | Xor
     )
 }
+/// iced mnemonics x86asm does not decode (it prints `?` and moves one
+/// byte on): those whose names its tables lack.
+const UNKNOWN_TO_X86ASM: &[Mnemonic] = &[
+    Mnemonic::Adcx,
+    Mnemonic::Adox,
+    Mnemonic::Andn,
+    Mnemonic::Bextr,
+    Mnemonic::Blcfill,
+    Mnemonic::Blci,
+    Mnemonic::Blcic,
+    Mnemonic::Blcmsk,
+    Mnemonic::Blcs,
+    Mnemonic::Blsfill,
+    Mnemonic::Blsi,
+    Mnemonic::Blsic,
+    Mnemonic::Blsmsk,
+    Mnemonic::Blsr,
+    Mnemonic::Bndcl,
+    Mnemonic::Bndcn,
+    Mnemonic::Bndcu,
+    Mnemonic::Bndldx,
+    Mnemonic::Bndmk,
+    Mnemonic::Bndmov,
+    Mnemonic::Bndstx,
+    Mnemonic::Bzhi,
+    Mnemonic::Cl1invmb,
+    Mnemonic::Clac,
+    Mnemonic::Cldemote,
+    Mnemonic::Clflushopt,
+    Mnemonic::Clgi,
+    Mnemonic::Clrssbsy,
+    Mnemonic::Clwb,
+    Mnemonic::Clzero,
+    Mnemonic::Db,
+    Mnemonic::Dd,
+    Mnemonic::Dq,
+    Mnemonic::Dw,
+    Mnemonic::Encls,
+    Mnemonic::Enclu,
+    Mnemonic::Enclv,
+    Mnemonic::Endbr32,
+    Mnemonic::Endbr64,
+    Mnemonic::Enqcmd,
+    Mnemonic::Enqcmds,
+    Mnemonic::Extrq,
+    Mnemonic::Fdisi,
+    Mnemonic::Femms,
+    Mnemonic::Feni,
+    Mnemonic::Fndisi,
+    Mnemonic::Fneni,
+    Mnemonic::Fnsetpm,
+    Mnemonic::Frstpm,
+    Mnemonic::Fsetpm,
+    Mnemonic::Fstdw,
+    Mnemonic::Fstpnce,
+    Mnemonic::Fstsg,
+    Mnemonic::Getsec,
+    Mnemonic::Gf2p8affineinvqb,
+    Mnemonic::Gf2p8affineqb,
+    Mnemonic::Gf2p8mulb,
+    Mnemonic::Ibts,
+    Mnemonic::Incsspd,
+    Mnemonic::Incsspq,
+    Mnemonic::Insertq,
+    Mnemonic::Invept,
+    Mnemonic::Invlpga,
+    Mnemonic::Invvpid,
+    Mnemonic::Jmpe,
+    Mnemonic::Llwpcb,
+    Mnemonic::Loadall,
+    Mnemonic::Lwpins,
+    Mnemonic::Lwpval,
+    Mnemonic::Mcommit,
+    Mnemonic::Monitorx,
+    Mnemonic::Montmul,
+    Mnemonic::Movdir64b,
+    Mnemonic::Movdiri,
+    Mnemonic::Mulx,
+    Mnemonic::Mwaitx,
+    Mnemonic::Pavgusb,
+    Mnemonic::Pcmpestri64,
+    Mnemonic::Pcmpestrm64,
+    Mnemonic::Pcommit,
+    Mnemonic::Pconfig,
+    Mnemonic::Pdep,
+    Mnemonic::Pext,
+    Mnemonic::Pf2id,
+    Mnemonic::Pf2iw,
+    Mnemonic::Pfacc,
+    Mnemonic::Pfadd,
+    Mnemonic::Pfcmpeq,
+    Mnemonic::Pfcmpge,
+    Mnemonic::Pfcmpgt,
+    Mnemonic::Pfmax,
+    Mnemonic::Pfmin,
+    Mnemonic::Pfmul,
+    Mnemonic::Pfnacc,
+    Mnemonic::Pfpnacc,
+    Mnemonic::Pfrcp,
+    Mnemonic::Pfrcpit1,
+    Mnemonic::Pfrcpit2,
+    Mnemonic::Pfrcpv,
+    Mnemonic::Pfrsqit1,
+    Mnemonic::Pfrsqrt,
+    Mnemonic::Pfrsqrtv,
+    Mnemonic::Pfsub,
+    Mnemonic::Pfsubr,
+    Mnemonic::Pi2fd,
+    Mnemonic::Pi2fw,
+    Mnemonic::Pmulhrw,
+    Mnemonic::Prefetch,
+    Mnemonic::Prefetchwt1,
+    Mnemonic::Pswapd,
+    Mnemonic::Ptwrite,
+    Mnemonic::Rdpid,
+    Mnemonic::Rdpkru,
+    Mnemonic::Rdpru,
+    Mnemonic::Rdseed,
+    Mnemonic::Rdsspd,
+    Mnemonic::Rdsspq,
+    Mnemonic::Reservednop,
+    Mnemonic::Rorx,
+    Mnemonic::Rstorssp,
+    Mnemonic::Sal,
+    Mnemonic::Salc,
+    Mnemonic::Sarx,
+    Mnemonic::Saveprevssp,
+    Mnemonic::Setssbsy,
+    Mnemonic::Shlx,
+    Mnemonic::Shrx,
+    Mnemonic::Skinit,
+    Mnemonic::Slwpcb,
+    Mnemonic::Stac,
+    Mnemonic::Stgi,
+    Mnemonic::T1mskc,
+    Mnemonic::Tpause,
+    Mnemonic::Tzmsk,
+    Mnemonic::Umonitor,
+    Mnemonic::Umov,
+    Mnemonic::Umwait,
+    Mnemonic::Vfmaddpd,
+    Mnemonic::Vfmaddps,
+    Mnemonic::Vfmaddsd,
+    Mnemonic::Vfmaddss,
+    Mnemonic::Vfmaddsubpd,
+    Mnemonic::Vfmaddsubps,
+    Mnemonic::Vfmsubaddpd,
+    Mnemonic::Vfmsubaddps,
+    Mnemonic::Vfmsubpd,
+    Mnemonic::Vfmsubps,
+    Mnemonic::Vfmsubsd,
+    Mnemonic::Vfmsubss,
+    Mnemonic::Vfnmaddpd,
+    Mnemonic::Vfnmaddps,
+    Mnemonic::Vfnmaddsd,
+    Mnemonic::Vfnmaddss,
+    Mnemonic::Vfnmsubpd,
+    Mnemonic::Vfnmsubps,
+    Mnemonic::Vfnmsubsd,
+    Mnemonic::Vfnmsubss,
+    Mnemonic::Vfrczpd,
+    Mnemonic::Vfrczps,
+    Mnemonic::Vfrczsd,
+    Mnemonic::Vfrczss,
+    Mnemonic::Vmcall,
+    Mnemonic::Vmclear,
+    Mnemonic::Vmfunc,
+    Mnemonic::Vmlaunch,
+    Mnemonic::Vmload,
+    Mnemonic::Vmmcall,
+    Mnemonic::Vmptrld,
+    Mnemonic::Vmptrst,
+    Mnemonic::Vmread,
+    Mnemonic::Vmresume,
+    Mnemonic::Vmrun,
+    Mnemonic::Vmsave,
+    Mnemonic::Vmwrite,
+    Mnemonic::Vmxoff,
+    Mnemonic::Vmxon,
+    Mnemonic::Vpcmov,
+    Mnemonic::Vpcomb,
+    Mnemonic::Vpcomd,
+    Mnemonic::Vpcomq,
+    Mnemonic::Vpcomub,
+    Mnemonic::Vpcomud,
+    Mnemonic::Vpcomuq,
+    Mnemonic::Vpcomuw,
+    Mnemonic::Vpcomw,
+    Mnemonic::Vpermil2pd,
+    Mnemonic::Vpermil2ps,
+    Mnemonic::Vphaddbd,
+    Mnemonic::Vphaddbq,
+    Mnemonic::Vphaddbw,
+    Mnemonic::Vphadddq,
+    Mnemonic::Vphaddubd,
+    Mnemonic::Vphaddubq,
+    Mnemonic::Vphaddubw,
+    Mnemonic::Vphaddudq,
+    Mnemonic::Vphadduwd,
+    Mnemonic::Vphadduwq,
+    Mnemonic::Vphaddwd,
+    Mnemonic::Vphaddwq,
+    Mnemonic::Vphsubbw,
+    Mnemonic::Vphsubdq,
+    Mnemonic::Vphsubwd,
+    Mnemonic::Vpmacsdd,
+    Mnemonic::Vpmacsdqh,
+    Mnemonic::Vpmacsdql,
+    Mnemonic::Vpmacssdd,
+    Mnemonic::Vpmacssdqh,
+    Mnemonic::Vpmacssdql,
+    Mnemonic::Vpmacsswd,
+    Mnemonic::Vpmacssww,
+    Mnemonic::Vpmacswd,
+    Mnemonic::Vpmacsww,
+    Mnemonic::Vpmadcsswd,
+    Mnemonic::Vpmadcswd,
+    Mnemonic::Vpperm,
+    Mnemonic::Vprotb,
+    Mnemonic::Vprotd,
+    Mnemonic::Vprotq,
+    Mnemonic::Vprotw,
+    Mnemonic::Vpshab,
+    Mnemonic::Vpshad,
+    Mnemonic::Vpshaq,
+    Mnemonic::Vpshaw,
+    Mnemonic::Vpshlb,
+    Mnemonic::Vpshld,
+    Mnemonic::Vpshlq,
+    Mnemonic::Vpshlw,
+    Mnemonic::Wbnoinvd,
+    Mnemonic::Wrpkru,
+    Mnemonic::Wrssd,
+    Mnemonic::Wrssq,
+    Mnemonic::Wrussd,
+    Mnemonic::Wrussq,
+    Mnemonic::Xbts,
+    Mnemonic::Xcryptcbc,
+    Mnemonic::Xcryptcfb,
+    Mnemonic::Xcryptctr,
+    Mnemonic::Xcryptecb,
+    Mnemonic::Xcryptofb,
+    Mnemonic::Xsha1,
+    Mnemonic::Xsha256,
+    Mnemonic::Xstore,
+    Mnemonic::Rmpadjust,
+    Mnemonic::Rmpupdate,
+    Mnemonic::Psmash,
+    Mnemonic::Pvalidate,
+    Mnemonic::Serialize,
+    Mnemonic::Xsusldtrk,
+    Mnemonic::Xresldtrk,
+    Mnemonic::Invlpgb,
+    Mnemonic::Tlbsync,
+    Mnemonic::Vmgexit,
+    Mnemonic::Getsecq,
+    Mnemonic::Sysexitq,
+    Mnemonic::Ldtilecfg,
+    Mnemonic::Tilerelease,
+    Mnemonic::Sttilecfg,
+    Mnemonic::Tilezero,
+    Mnemonic::Tileloaddt1,
+    Mnemonic::Tilestored,
+    Mnemonic::Tileloadd,
+    Mnemonic::Tdpbf16ps,
+    Mnemonic::Tdpbuud,
+    Mnemonic::Tdpbusd,
+    Mnemonic::Tdpbsud,
+    Mnemonic::Tdpbssd,
+    Mnemonic::Sysretq,
+    Mnemonic::Fnstdw,
+    Mnemonic::Fnstsg,
+    Mnemonic::Rdshr,
+    Mnemonic::Wrshr,
+    Mnemonic::Smint,
+    Mnemonic::Dmint,
+    Mnemonic::Rdm,
+    Mnemonic::Svdc,
+    Mnemonic::Rsdc,
+    Mnemonic::Svldt,
+    Mnemonic::Rsldt,
+    Mnemonic::Svts,
+    Mnemonic::Rsts,
+    Mnemonic::Bb0_reset,
+    Mnemonic::Bb1_reset,
+    Mnemonic::Cpu_write,
+    Mnemonic::Cpu_read,
+    Mnemonic::Altinst,
+    Mnemonic::Paveb,
+    Mnemonic::Paddsiw,
+    Mnemonic::Pmagw,
+    Mnemonic::Pdistib,
+    Mnemonic::Psubsiw,
+    Mnemonic::Pmvzb,
+    Mnemonic::Pmvnzb,
+    Mnemonic::Pmvlzb,
+    Mnemonic::Pmvgezb,
+    Mnemonic::Pmulhriw,
+    Mnemonic::Pmachriw,
+    Mnemonic::Ftstp,
+    Mnemonic::Frint2,
+    Mnemonic::Frichop,
+    Mnemonic::Frinear,
+    Mnemonic::Undoc,
+    Mnemonic::Tdcall,
+    Mnemonic::Seamret,
+    Mnemonic::Seamops,
+    Mnemonic::Seamcall,
+    Mnemonic::Aesencwide128kl,
+    Mnemonic::Aesdecwide128kl,
+    Mnemonic::Aesencwide256kl,
+    Mnemonic::Aesdecwide256kl,
+    Mnemonic::Loadiwkey,
+    Mnemonic::Aesenc128kl,
+    Mnemonic::Aesdec128kl,
+    Mnemonic::Aesenc256kl,
+    Mnemonic::Aesdec256kl,
+    Mnemonic::Encodekey128,
+    Mnemonic::Encodekey256,
+    Mnemonic::Uiret,
+    Mnemonic::Testui,
+    Mnemonic::Clui,
+    Mnemonic::Stui,
+    Mnemonic::Senduipi,
+    Mnemonic::Hreset,
+    Mnemonic::Ccs_hash,
+    Mnemonic::Ccs_encrypt,
+    Mnemonic::Lkgs,
+    Mnemonic::Eretu,
+    Mnemonic::Erets,
+    Mnemonic::Storeall,
+    Mnemonic::Rdudbg,
+    Mnemonic::Wrudbg,
+    Mnemonic::Clevict0,
+    Mnemonic::Clevict1,
+    Mnemonic::Delay,
+    Mnemonic::Jknzd,
+    Mnemonic::Jkzd,
+    Mnemonic::Kand,
+    Mnemonic::Kandn,
+    Mnemonic::Kandnr,
+    Mnemonic::Kconcath,
+    Mnemonic::Kconcatl,
+    Mnemonic::Kextract,
+    Mnemonic::Kmerge2l1h,
+    Mnemonic::Kmerge2l1l,
+    Mnemonic::Kmov,
+    Mnemonic::Knot,
+    Mnemonic::Kor,
+    Mnemonic::Kortest,
+    Mnemonic::Kxnor,
+    Mnemonic::Kxor,
+    Mnemonic::Spflt,
+    Mnemonic::Tzcnti,
+    Mnemonic::Vaddnpd,
+    Mnemonic::Vaddnps,
+    Mnemonic::Vaddsetsps,
+    Mnemonic::Vcvtfxpntdq2ps,
+    Mnemonic::Vcvtfxpntpd2dq,
+    Mnemonic::Vcvtfxpntpd2udq,
+    Mnemonic::Vcvtfxpntps2dq,
+    Mnemonic::Vcvtfxpntps2udq,
+    Mnemonic::Vcvtfxpntudq2ps,
+    Mnemonic::Vexp223ps,
+    Mnemonic::Vfixupnanpd,
+    Mnemonic::Vfixupnanps,
+    Mnemonic::Vfmadd233ps,
+    Mnemonic::Vgatherpf0hintdpd,
+    Mnemonic::Vgatherpf0hintdps,
+    Mnemonic::Vgmaxabsps,
+    Mnemonic::Vgmaxpd,
+    Mnemonic::Vgmaxps,
+    Mnemonic::Vgminpd,
+    Mnemonic::Vgminps,
+    Mnemonic::Vloadunpackhd,
+    Mnemonic::Vloadunpackhpd,
+    Mnemonic::Vloadunpackhps,
+    Mnemonic::Vloadunpackhq,
+    Mnemonic::Vloadunpackld,
+    Mnemonic::Vloadunpacklpd,
+    Mnemonic::Vloadunpacklps,
+    Mnemonic::Vloadunpacklq,
+    Mnemonic::Vlog2ps,
+    Mnemonic::Vmovnrapd,
+    Mnemonic::Vmovnraps,
+    Mnemonic::Vmovnrngoapd,
+    Mnemonic::Vmovnrngoaps,
+    Mnemonic::Vpackstorehd,
+    Mnemonic::Vpackstorehpd,
+    Mnemonic::Vpackstorehps,
+    Mnemonic::Vpackstorehq,
+    Mnemonic::Vpackstoreld,
+    Mnemonic::Vpackstorelpd,
+    Mnemonic::Vpackstorelps,
+    Mnemonic::Vpackstorelq,
+    Mnemonic::Vpadcd,
+    Mnemonic::Vpaddsetcd,
+    Mnemonic::Vpaddsetsd,
+    Mnemonic::Vpcmpltd,
+    Mnemonic::Vpermf32x4,
+    Mnemonic::Vpmadd231d,
+    Mnemonic::Vpmadd233d,
+    Mnemonic::Vpmulhd,
+    Mnemonic::Vpmulhud,
+    Mnemonic::Vprefetch0,
+    Mnemonic::Vprefetch1,
+    Mnemonic::Vprefetch2,
+    Mnemonic::Vprefetche0,
+    Mnemonic::Vprefetche1,
+    Mnemonic::Vprefetche2,
+    Mnemonic::Vprefetchenta,
+    Mnemonic::Vprefetchnta,
+    Mnemonic::Vpsbbd,
+    Mnemonic::Vpsbbrd,
+    Mnemonic::Vpsubrd,
+    Mnemonic::Vpsubrsetbd,
+    Mnemonic::Vpsubsetbd,
+    Mnemonic::Vrcp23ps,
+    Mnemonic::Vrndfxpntpd,
+    Mnemonic::Vrndfxpntps,
+    Mnemonic::Vrsqrt23ps,
+    Mnemonic::Vscaleps,
+    Mnemonic::Vscatterpf0hintdpd,
+    Mnemonic::Vscatterpf0hintdps,
+    Mnemonic::Vsubrpd,
+    Mnemonic::Vsubrps,
+    Mnemonic::Xsha512,
+    Mnemonic::Xstore_alt,
+    Mnemonic::Xsha512_alt,
+    Mnemonic::Zero_bytes,
+    Mnemonic::Aadd,
+    Mnemonic::Aand,
+    Mnemonic::Aor,
+    Mnemonic::Axor,
+    Mnemonic::Cmpbexadd,
+    Mnemonic::Cmpbxadd,
+    Mnemonic::Cmplexadd,
+    Mnemonic::Cmplxadd,
+    Mnemonic::Cmpnbexadd,
+    Mnemonic::Cmpnbxadd,
+    Mnemonic::Cmpnlexadd,
+    Mnemonic::Cmpnlxadd,
+    Mnemonic::Cmpnoxadd,
+    Mnemonic::Cmpnpxadd,
+    Mnemonic::Cmpnsxadd,
+    Mnemonic::Cmpnzxadd,
+    Mnemonic::Cmpoxadd,
+    Mnemonic::Cmppxadd,
+    Mnemonic::Cmpsxadd,
+    Mnemonic::Cmpzxadd,
+    Mnemonic::Prefetchit0,
+    Mnemonic::Prefetchit1,
+    Mnemonic::Rdmsrlist,
+    Mnemonic::Rmpquery,
+    Mnemonic::Tdpfp16ps,
+    Mnemonic::Wrmsrlist,
+    Mnemonic::Wrmsrns,
+    Mnemonic::Tcmmrlfp16ps,
+    Mnemonic::Tcmmimfp16ps,
+    Mnemonic::Pbndkb,
+];
