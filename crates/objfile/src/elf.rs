@@ -97,31 +97,12 @@ impl<'data> Elf<'data> {
             .header
             .data(LE, self.data)
             .map_err(|e| ObjError::Malformed(format!("section data: {e}")))?;
-        if section.flags & u64::from(elf::SHF_COMPRESSED) == 0 {
-            return Ok(Cow::Borrowed(raw));
-        }
-        let header_size = std::mem::size_of::<elf::CompressionHeader64<LE>>();
-        let (chdr, body) = object::pod::from_bytes::<elf::CompressionHeader64<LE>>(raw)
-            .map_err(|()| ObjError::Malformed("short compression header".into()))?;
-        debug_assert_eq!(raw.len() - body.len(), header_size);
-        if chdr.ch_type.get(LE) != elf::ELFCOMPRESS_ZLIB {
-            return Err(ObjError::Unsupported(format!(
-                "section compression type {}",
-                chdr.ch_type.get(LE)
-            )));
-        }
-        let size = chdr.ch_size.get(LE);
-        if size > MAX_INFLATED_SECTION {
-            return Err(ObjError::Malformed(format!(
-                "compressed section claims {size} bytes"
-            )));
-        }
-        let mut out = Vec::new();
-        flate2::read::ZlibDecoder::new(body)
-            .take(size)
-            .read_to_end(&mut out)
-            .map_err(|e| ObjError::Malformed(format!("inflating section: {e}")))?;
-        Ok(Cow::Owned(out))
+        decode_section(raw, section.flags)
+    }
+
+    /// A section's bytes as stored, compressed or not.
+    pub fn raw_section_data(&self, section: &Section<'data>) -> Option<&'data [u8]> {
+        section.header.data(LE, self.data).ok()
     }
 
     /// Go's `elfFile.symbols`: every entry of the first SHT_SYMTAB but the
@@ -237,6 +218,34 @@ impl<'data> Elf<'data> {
         }
         None
     }
+}
+
+/// A section's stored bytes as its contents: inflated when its flags say
+/// SHF_COMPRESSED (zlib only; Go's linker writes no other).
+pub(crate) fn decode_section(raw: &[u8], flags: u64) -> Result<Cow<'_, [u8]>, ObjError> {
+    if flags & u64::from(elf::SHF_COMPRESSED) == 0 {
+        return Ok(Cow::Borrowed(raw));
+    }
+    let (chdr, body) = object::pod::from_bytes::<elf::CompressionHeader64<LE>>(raw)
+        .map_err(|()| ObjError::Malformed("short compression header".into()))?;
+    if chdr.ch_type.get(LE) != elf::ELFCOMPRESS_ZLIB {
+        return Err(ObjError::Unsupported(format!(
+            "section compression type {}",
+            chdr.ch_type.get(LE)
+        )));
+    }
+    let size = chdr.ch_size.get(LE);
+    if size > MAX_INFLATED_SECTION {
+        return Err(ObjError::Malformed(format!(
+            "compressed section claims {size} bytes"
+        )));
+    }
+    let mut out = Vec::new();
+    flate2::read::ZlibDecoder::new(body)
+        .take(size)
+        .read_to_end(&mut out)
+        .map_err(|e| ObjError::Malformed(format!("inflating section: {e}")))?;
+    Ok(Cow::Owned(out))
 }
 
 /// The NUL-terminated string at `offset`, or "" as Go's `getString` gives

@@ -385,3 +385,97 @@ fn check_known_diffs(classes: &BTreeMap<String, (usize, String)>) {
         "mnemonics newly printed differently: {new:?}"
     );
 }
+
+/// Builds `tests/data/{src}` with cgo on or off into `dir`.
+fn build_with(dir: &Path, src: &str, cgo: bool) -> PathBuf {
+    let path = dir.join(src);
+    let out = Command::new(go())
+        .current_dir(
+            Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("tests/data")
+                .join(src),
+        )
+        .args(["build", "-o"])
+        .arg(&path)
+        .arg(".")
+        .env("CGO_ENABLED", if cgo { "1" } else { "0" })
+        .env("GOTOOLCHAIN", "local")
+        .env("GOFLAGS", "")
+        .output()
+        .expect("run go build");
+    assert!(
+        out.status.success(),
+        "go build {src}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    path
+}
+
+/// C code in a cgo binary: pprof's DWARF fallback, against the same
+/// lookup done with Go's debug/dwarf (tests/data/dwarfline, cmd/pprof's
+/// dwarfSourceLine, which cmd keeps internal).
+#[test]
+#[cfg_attr(
+    not(heapdrift_go),
+    ignore = "needs HEAPDRIFT_GO, the Go 1.27 oracle: scripts/setup-go.sh"
+)]
+fn dwarf_fallback_matches_go_debug_dwarf() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let prog = build_with(dir.path(), "cgoprog", true);
+    let oracle = build_with(dir.path(), "dwarfline", false);
+    let bytes = std::fs::read(&prog).expect("read cgo program");
+    let obj = ObjFile::parse(&bytes).expect("parse cgo program");
+    let syms = obj.symbols().expect("symbols");
+    // Every address of every text symbol that no Go function holds, and
+    // some around them.
+    let mut pcs = Vec::new();
+    for s in syms.iter().filter(|s| s.code.eq_ignore_ascii_case(&'t')) {
+        for pc in s.addr.saturating_sub(2)..s.addr + (s.size as u64).max(1) + 2 {
+            if obj.go_line(pc).expect("line table").is_none() {
+                pcs.push(pc);
+            }
+        }
+    }
+    pcs.dedup();
+    assert!(pcs.len() > 100, "only {} C addresses", pcs.len());
+    let input: String = pcs.iter().map(|pc| format!("{pc:#x}\n")).collect();
+    let mut child = Command::new(&oracle)
+        .arg(&prog)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("run dwarfline");
+    let mut pipe = child.stdin.take().expect("stdin");
+    let writer = std::thread::spawn(move || pipe.write_all(input.as_bytes()));
+    let out = child.wait_with_output().expect("dwarfline output");
+    writer.join().expect("writer").expect("write stdin");
+    assert!(out.status.success());
+    let want = String::from_utf8(out.stdout).expect("utf-8");
+    let mut want = want.lines();
+    let (mut answered, mut mismatches) = (0, Vec::new());
+    for &pc in &pcs {
+        let expected = match want.next().expect("an answer per address") {
+            "-" => None,
+            func => Some(format!("{func} {}", want.next().expect("file:line"))),
+        };
+        let got = obj
+            .source_line(pc)
+            .expect("source line")
+            .map(|l| format!("{} {}:{}", l.func, l.file, l.line));
+        answered += usize::from(expected.is_some());
+        if got != expected {
+            mismatches.push(format!("{pc:#x}: got {got:?}, want {expected:?}"));
+        }
+    }
+    println!(
+        "dwarf: {} C addresses, {answered} with a DWARF answer, {} differ",
+        pcs.len(),
+        mismatches.len()
+    );
+    assert!(answered > 50, "only {answered} addresses had DWARF lines");
+    assert!(
+        mismatches.is_empty(),
+        "{}",
+        mismatches[..mismatches.len().min(20)].join("\n")
+    );
+}
