@@ -1,0 +1,3 @@
+module objfilebig
+
+go 1.24

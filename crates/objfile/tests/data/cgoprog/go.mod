@@ -1,0 +1,3 @@
+module objfilecgo
+
+go 1.24

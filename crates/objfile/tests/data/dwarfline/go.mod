@@ -1,0 +1,3 @@
+module dwarfline
+
+go 1.24

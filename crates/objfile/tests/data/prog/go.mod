@@ -1,0 +1,3 @@
+module objfiletest
+
+go 1.24
