@@ -1,5 +1,6 @@
 #![no_main]
-//! Go's legacy `debug=1` texts and the gperftools formats.
+//! Go's legacy `debug=1` texts, the gperftools formats and Java's (CPU,
+//! heapz, contentionz): every format of pprof's `parseLegacy`.
 use libfuzzer_sys::fuzz_target;
 use profile::ParseOptions;
 

@@ -5,6 +5,8 @@
 //! Env:
 //! - HEAPDRIFT_GO: also run the live `go tool pprof` and check the goldens
 //!   are not stale; enables the -proto round-trip test.
+//! - HEAPDRIFT_GO with HEAPDRIFT_PPROF_TESTDATA: pprof's own Java profiles
+//!   through cases.txt against the live go tool pprof.
 //! - HEAPDRIFT_UPDATE_KNOWN_DIFFS=1: rewrite the known-diffs files from the
 //!   current results instead of failing.
 //! - HEAPDRIFT_DIFF_VERBOSE=1: also print the diffs of known differences.
@@ -266,6 +268,51 @@ fn proto_roundtrip() {
         "# -proto round-trip cases (tests/differential.rs, proto_roundtrip) allowed to\n\
          # fail: `proto-roundtrip/fixture  # reason`. The list only shrinks.\n\
          # Regenerate with HEAPDRIFT_GO=... HEAPDRIFT_UPDATE_KNOWN_DIFFS=1 cargo test -p heapdrift --test differential\n",
+    );
+    assert_no_failures(&failures);
+}
+
+/// pprof's own Java profiles (google/pprof's profile/testdata, not in this
+/// repository: no goldens) through every case of cases.txt, against the
+/// live go tool pprof. Java profiles carry their symbols, which both tools
+/// use whatever -symbolize says. No known differences are allowed.
+#[test]
+#[cfg_attr(
+    any(not(heapdrift_go), not(heapdrift_pprof_testdata)),
+    ignore = "needs HEAPDRIFT_GO, the Go 1.27 oracle: scripts/setup-go.sh; needs HEAPDRIFT_PPROF_TESTDATA: scripts/fetch-pprof-testdata.sh"
+)]
+fn pprof_java_testdata() {
+    let go = go().expect("HEAPDRIFT_GO");
+    let dir = PathBuf::from(
+        std::env::var_os("HEAPDRIFT_PPROF_TESTDATA").expect("HEAPDRIFT_PPROF_TESTDATA"),
+    );
+    let pprof = support::pprof_binary(&go);
+    let sandbox = Sandbox::new();
+    let bin = heapdrift();
+    let mut cases = Vec::new();
+    for name in ["java.cpu", "java.heap", "java.contention"] {
+        let path = dir.join(name).display().to_string();
+        cases.extend(support::single_source_cases(name, &path, false));
+    }
+    let cases = selected(cases);
+    let results = support::par_map(&cases, |case| {
+        let ours = run_tool(&sandbox, &bin, true, &case.args);
+        let live = run_tool(&sandbox, &pprof, false, &case.args);
+        (ours, live)
+    });
+    let mut failures = Vec::new();
+    for (case, (ours, live)) in cases.iter().zip(&results) {
+        if let Some(diff) =
+            support::compare(live, ours, case.unordered, ("go tool pprof", "heapdrift"))
+        {
+            println!("{} DIFFERS\n{diff}", case.id);
+            failures.push(format!("{}: differs from go tool pprof", case.id));
+        }
+    }
+    println!(
+        "pprof's java testdata: {} identical, {} differ",
+        cases.len() - failures.len(),
+        failures.len()
     );
     assert_no_failures(&failures);
 }

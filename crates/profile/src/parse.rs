@@ -39,6 +39,8 @@ pub enum SourceFormat {
     LegacyContention,
     LegacyCpu,
     LegacyThread,
+    /// Java's CPU, heapz and contentionz profiles.
+    LegacyJava,
     GoroutineDump,
 }
 

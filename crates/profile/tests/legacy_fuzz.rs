@@ -13,6 +13,9 @@ const SEEDS: &[&str] = &[
     "--- threadz 1 ---\n--- Thread 1 (name: a/1) stack: ---\n",
     "goroutine 1 [running]:\n",
     "MAPPED_LIBRARIES:\n",
+    "--- heapz 1 ---\nformat = java\nresolution = bytes\n",
+    "--- contentionz 1 ---\nformat = java\nresolution = microseconds\nsampling period = 100\nms since reset = 5\n",
+    "--- heapz 1 ---\n",
 ];
 
 fn mutate() -> impl Strategy<Value = String> {
@@ -27,6 +30,11 @@ fn mutate() -> impl Strategy<Value = String> {
                 Just("main.f(0x1)\n\t/a.go:3 +0x1\n".to_string()),
                 Just("created by main.g in goroutine 1\n".to_string()),
                 Just("0x1000-0x2000 r-xp 0 00:00 0 /bin/x\n".to_string()),
+                Just("  7048     1 @ 0x00000003 0x00000004\n".to_string()),
+                Just(" 0x00000003 com.example.f (F.java:3)\n".to_string()),
+                Just(" 0x4 lib (/usr/lib/libjvm.so)\n".to_string()),
+                Just("0x10 f (:x)\n".to_string()),
+                Just("resolution = bytes\n".to_string()),
                 Just("\n".to_string()),
                 "[ -~\t]{0,40}\n",
                 any::<String>(),
@@ -62,10 +70,27 @@ proptest! {
         }
     }
 
+    /// gperftools CPU headers (third word 0: C++, 1: Java), in the four
+    /// word layouts pprof tries, then random records and text.
     #[test]
-    fn binary_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..200)) {
-        let mut data = vec![0u8, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0, 100, 0, 0, 0, 0, 0, 0, 0];
+    fn binary_never_panics(
+        java in any::<bool>(),
+        layout in 0..4usize,
+        bytes in proptest::collection::vec(any::<u8>(), 0..200),
+        symbols in "([ -~\t]{0,30}\n){0,4}",
+    ) {
+        let header = [0u64, 3, u64::from(java), 100, 0];
+        let mut data: Vec<u8> = header
+            .iter()
+            .flat_map(|&w| match layout {
+                0 => (w as u32).to_le_bytes().to_vec(),
+                1 => (w as u32).to_be_bytes().to_vec(),
+                2 => w.to_le_bytes().to_vec(),
+                _ => w.to_be_bytes().to_vec(),
+            })
+            .collect();
         data.extend(bytes);
+        data.extend(symbols.as_bytes());
         let _ = parse_legacy(&data, &ParseOptions::default());
     }
 }

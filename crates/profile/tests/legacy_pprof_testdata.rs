@@ -1,4 +1,4 @@
-//! Port of pprof's `TestParse` for the legacy formats heapdrift supports:
+//! Port of pprof's `TestParse` for the legacy formats, every input it has:
 //! pprof's own inputs and `.string` goldens (google/pprof's profile/testdata
 //! from the Go module proxy, in $HEAPDRIFT_PPROF_TESTDATA:
 //! scripts/fetch-pprof-testdata.sh; ignored without it).
@@ -37,6 +37,9 @@ fn pprof_legacy_goldens() {
         "cppbench.thread",
         "cppbench.thread.all",
         "cppbench.thread.none",
+        "java.cpu",
+        "java.heap",
+        "java.contention",
     ] {
         let input = std::fs::read(dir.join(name)).unwrap();
         let want = std::fs::read_to_string(dir.join(format!("{name}.string"))).unwrap();
@@ -52,20 +55,26 @@ fn pprof_legacy_goldens() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// Java profiles carry their own symbols, which pprof always uses: the
+/// result must not depend on `symbolize_text`.
 #[test]
 #[cfg_attr(
     not(heapdrift_pprof_testdata),
     ignore = "needs HEAPDRIFT_PPROF_TESTDATA: scripts/fetch-pprof-testdata.sh"
 )]
-fn java_profiles_are_not_recognized() {
+fn java_profiles_ignore_symbolize_text() {
     let dir = testdata();
     for name in ["java.cpu", "java.heap", "java.contention"] {
         let input = std::fs::read(dir.join(name)).unwrap();
-        assert!(
-            parse_legacy(&input, &ParseOptions::default())
-                .unwrap()
-                .is_none(),
-            "{name}"
-        );
+        let parse = |symbolize_text| {
+            let opts = ParseOptions {
+                symbolize_text,
+                ..ParseOptions::default()
+            };
+            let parsed = parse_legacy(&input, &opts).unwrap().expect(name);
+            assert_eq!(parsed.format, profile::SourceFormat::LegacyJava, "{name}");
+            parsed.profile
+        };
+        assert_eq!(parse(true), parse(false), "{name}");
     }
 }

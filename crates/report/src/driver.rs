@@ -257,11 +257,13 @@ fn local_symbolize_messages(p: &Profile, stderr: &mut dyn Write) {
         }
         if m.file.is_empty() {
             // heapdrift symbolizes Go's debug=1 texts from their `#` lines;
-            // pprof's complaint applies only when that left no names.
+            // pprof's complaint applies only when that left no names. Those
+            // lines name PCs: Java profiles' symbols come with zeroed
+            // addresses, and pprof complains about them all the same.
             let symbolized = p
                 .locations
                 .iter()
-                .any(|l| l.mapping == Some(i as u32) && !l.lines.is_empty());
+                .any(|l| l.mapping == Some(i as u32) && !l.lines.is_empty() && l.address != 0);
             if symbolized {
                 continue;
             }
@@ -1238,6 +1240,40 @@ mod tests {
             2
         );
     }
+    #[test]
+    fn main_binary_message_as_pprof() {
+        let loc = |address, lines: usize| profile::Location {
+            mapping: Some(0),
+            address,
+            lines: vec![profile::Line::default(); lines],
+            ..Default::default()
+        };
+        let message = |locations| {
+            let mut p = Profile {
+                mappings: vec![profile::Mapping {
+                    id: 1,
+                    ..Default::default()
+                }],
+                locations,
+                ..Default::default()
+            };
+            let mut err = Vec::new();
+            symbolize(&mut p, &SymbolizeMode::default(), &mut err);
+            String::from_utf8(err).unwrap()
+        };
+        // Go texts' PCs named from `#` lines: nothing left to complain of.
+        assert_eq!(message(vec![loc(0x10, 1), loc(0x20, 0)]), "");
+        // Bare PCs, and Java's symbols (addresses zeroed): pprof complains.
+        assert_eq!(
+            message(vec![loc(0x10, 0)]),
+            "Main binary filename not available.\n"
+        );
+        assert_eq!(
+            message(vec![loc(0, 1)]),
+            "Main binary filename not available.\n"
+        );
+    }
+
     use profile::ValueType;
 
     fn prof(types: &[&str], default: &str) -> Profile {

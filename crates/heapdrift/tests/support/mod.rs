@@ -70,25 +70,16 @@ pub fn matrix() -> Vec<Case> {
     let unordered: BTreeSet<String> = data_lines(&read("testdata/unordered.txt"))
         .map(|l| l.split('#').next().unwrap_or("").trim().to_string())
         .collect();
-    let cases = read("testdata/cases.txt");
     let mut out = Vec::new();
     for fixture in fixtures(&root) {
-        for line in data_lines(&cases) {
-            let (name, flags) = line.split_once('\t').unwrap_or((line, ""));
-            let mut args = Vec::new();
-            // Go's legacy texts carry symbols in `#` lines that pprof ignores
-            // and heapdrift uses; -symbolize=none makes heapdrift ignore them.
-            if fixture.ends_with(".txt") {
-                args.push("-symbolize=none".to_string());
-            }
-            args.extend(flags.split_whitespace().map(str::to_string));
-            args.push(format!("testdata/profiles/{fixture}"));
-            out.push(Case {
-                id: format!("{fixture}/{name}"),
-                args,
-                unordered: unordered.contains(name),
-            });
-        }
+        // Go's legacy texts carry symbols in `#` lines that pprof ignores
+        // and heapdrift uses; -symbolize=none makes heapdrift ignore them.
+        let legacy = fixture.ends_with(".txt");
+        out.extend(single_source_cases(
+            &fixture,
+            &format!("testdata/profiles/{fixture}"),
+            legacy,
+        ));
     }
     for line in data_lines(&read("testdata/multi_cases.txt")) {
         let mut parts = line.split('\t');
@@ -103,6 +94,34 @@ pub fn matrix() -> Vec<Case> {
         );
         out.push(Case {
             id: format!("multi/{name}"),
+            args,
+            unordered: unordered.contains(name),
+        });
+    }
+    out
+}
+
+/// The cases of testdata/cases.txt on one source (`path` as pprof is
+/// given it), with ids `fixture/case`.
+pub fn single_source_cases(fixture: &str, path: &str, symbolize_none: bool) -> Vec<Case> {
+    let root = repo_root();
+    let read =
+        |p: &str| fs::read_to_string(root.join(p)).unwrap_or_else(|e| panic!("reading {p}: {e}"));
+    let unordered: BTreeSet<String> = data_lines(&read("testdata/unordered.txt"))
+        .map(|l| l.split('#').next().unwrap_or("").trim().to_string())
+        .collect();
+    let cases = read("testdata/cases.txt");
+    let mut out = Vec::new();
+    for line in data_lines(&cases) {
+        let (name, flags) = line.split_once('\t').unwrap_or((line, ""));
+        let mut args = Vec::new();
+        if symbolize_none {
+            args.push("-symbolize=none".to_string());
+        }
+        args.extend(flags.split_whitespace().map(str::to_string));
+        args.push(path.to_string());
+        out.push(Case {
+            id: format!("{fixture}/{name}"),
             args,
             unordered: unordered.contains(name),
         });

@@ -1,6 +1,5 @@
 //! gperftools' binary CPU profile (pprof's `parseCPU` / `cpuProfile`). The
-//! Java variant (third header word 1) is not supported and reported as
-//! unrecognized.
+//! Java variant (third header word 1) is parsed by `super::java`.
 
 use super::scan::Scanner;
 use super::{Builder, Outcome, parsed};
@@ -9,7 +8,7 @@ use crate::model::Sample;
 use crate::parse::{ParseOptions, SourceFormat};
 use std::collections::HashMap;
 
-type Word = fn(&[u8]) -> (u64, Option<&[u8]>);
+pub(crate) type Word = fn(&[u8]) -> (u64, Option<&[u8]>);
 
 fn get32l(b: &[u8]) -> (u64, Option<&[u8]>) {
     match b.first_chunk::<4>() {
@@ -61,8 +60,7 @@ pub(crate) fn parse(data: &[u8], opts: &ParseOptions) -> Result<Outcome, ParseEr
                 return cpu_profile(rest, n4.cast_signed(), f, opts);
             }
             if n3 == 1 {
-                // Java CPU profiles: not supported.
-                return Ok(Outcome::Unrecognized);
+                return super::java::cpu_profile(rest, n4.cast_signed(), f, opts);
             }
         }
     }
@@ -82,42 +80,9 @@ fn cpu_profile(
         ("cpu", "nanoseconds"),
         period,
     );
-    // parseCPUSamples
-    let mut rest: Option<&[u8]> = Some(data);
-    while rest.is_some_and(|r| !r.is_empty()) {
-        let (count, r) = word(f, rest);
-        let (nstk, r) = word(f, r);
-        let Some(r) = r else {
-            return Ok(Outcome::Unrecognized);
-        };
-        let Some(nstk) = usize::try_from(nstk).ok().filter(|&n| n <= r.len() / 4) else {
-            return Ok(Outcome::Unrecognized);
-        };
-        let mut cur = Some(r);
-        let mut addrs = Vec::with_capacity(nstk);
-        for _ in 0..nstk {
-            let (a, n) = word(f, cur);
-            addrs.push(a);
-            cur = n;
-        }
-        rest = cur;
-        if count == 0 && nstk == 1 && addrs[0] == 0 {
-            break;
-        }
-        let locations = addrs
-            .iter()
-            .enumerate()
-            .map(|(i, &a)| b.loc(if i > 0 { a.wrapping_sub(1) } else { a }))
-            .collect::<Result<_, _>>()?;
-        b.profile.samples.push(Sample {
-            locations,
-            values: vec![
-                count.cast_signed(),
-                count.cast_signed().wrapping_mul(period),
-            ],
-            ..Sample::default()
-        });
-    }
+    let Some(rest) = read_samples(data, f, true, &mut b)? else {
+        return Ok(Outcome::Unrecognized);
+    };
 
     // Strip a second frame shared by (nearly) all samples: a frame pushed
     // by the signal handler.
@@ -143,10 +108,70 @@ fn cpu_profile(
         }
     }
 
-    let text = String::from_utf8_lossy(rest.unwrap_or(&[]));
+    let text = String::from_utf8_lossy(rest);
     let mut s = Scanner::new(&text);
     let mappings = super::maps::parse_proc_maps(&mut s);
     let mut prof = b.finish(mappings)?;
     super::thread::cleanup_duplicate_locations(&mut prof);
     Ok(parsed(prof, SourceFormat::LegacyCpu, None))
+}
+
+/// pprof's `parseCPUSamples`: `(count, depth, addrs...)` records up to the
+/// end-of-data record, into `b`'s samples and locations (one per distinct
+/// address, in order of first use). `adjust` moves caller addresses back
+/// onto their call instruction (C++; Java's are method ids). `None` is
+/// `errUnrecognized` (a truncated record); else the bytes after the
+/// records.
+pub(crate) fn read_samples<'a>(
+    data: &'a [u8],
+    f: Word,
+    adjust: bool,
+    b: &mut Builder,
+) -> Result<Option<&'a [u8]>, ParseError> {
+    let period = b.profile.period;
+    let mut rest: Option<&[u8]> = Some(data);
+    while rest.is_some_and(|r| !r.is_empty()) {
+        let (count, r) = word(f, rest);
+        let (nstk, r) = word(f, r);
+        let Some(r) = r else {
+            return Ok(None);
+        };
+        // Checked before allocating: a depth can claim more words than
+        // there are bytes.
+        let Some(nstk) = usize::try_from(nstk).ok().filter(|&n| n <= r.len() / 4) else {
+            return Ok(None);
+        };
+        let mut cur = Some(r);
+        let mut addrs = Vec::with_capacity(nstk);
+        for _ in 0..nstk {
+            let (a, n) = word(f, cur);
+            addrs.push(a);
+            cur = n;
+        }
+        rest = cur;
+        if count == 0 && nstk == 1 && addrs[0] == 0 {
+            break;
+        }
+        let locations = addrs
+            .iter()
+            .enumerate()
+            .map(|(i, &a)| {
+                b.loc(if adjust && i > 0 {
+                    a.wrapping_sub(1)
+                } else {
+                    a
+                })
+            })
+            .collect::<Result<_, _>>()?;
+        b.profile.samples.push(Sample {
+            locations,
+            values: vec![
+                count.cast_signed(),
+                count.cast_signed().wrapping_mul(period),
+            ],
+            ..Sample::default()
+        });
+    }
+    // A record cut short leaves Go's nil slice: what follows is empty.
+    Ok(Some(rest.unwrap_or(&[])))
 }

@@ -1,6 +1,7 @@
-//! Go's legacy text profiles (`?debug=1`) and gperftools formats, parsed as
-//! pprof's `parseLegacy` does, plus what pprof throws away: the `#` symbol
-//! lines, `# labels:` lines and the `# runtime.MemStats` footer.
+//! Go's legacy text profiles (`?debug=1`), gperftools formats and Java's
+//! CPU, heapz and contentionz profiles, parsed as pprof's `parseLegacy`
+//! does, plus what pprof throws away: the `#` symbol lines, `# labels:`
+//! lines and the `# runtime.MemStats` footer.
 //!
 //! With `ParseOptions::symbolize_text == false` the resulting `Profile` is
 //! exactly what pprof builds (same sample types, values, location and
@@ -16,6 +17,7 @@ mod count;
 mod cpu;
 pub(crate) mod gostr;
 mod heap;
+mod java;
 mod maps;
 mod memstats;
 pub(crate) mod scan;
@@ -41,15 +43,21 @@ pub(crate) enum Outcome {
 
 type TextParser = fn(&str, &ParseOptions) -> Result<Outcome, ParseError>;
 
-/// Tries the legacy parsers in pprof's order (CPU, heap, Go count, thread,
-/// contention; Java is not supported). `Ok(None)`: no legacy format
-/// recognized.
+/// Tries the legacy parsers in pprof's order (CPU, C++ or Java, then heap,
+/// Go count, thread, contention, Java heapz/contentionz). `Ok(None)`: no
+/// legacy format recognized.
 pub fn parse_legacy(data: &[u8], opts: &ParseOptions) -> Result<Option<Parsed>, ParseError> {
     if let Outcome::Parsed(p) = cpu::parse(data, opts)? {
         return Ok(Some(finish(*p)));
     }
     let text = String::from_utf8_lossy(data);
-    let parsers: [TextParser; 4] = [heap::parse, count::parse, thread::parse, contention::parse];
+    let parsers: [TextParser; 5] = [
+        heap::parse,
+        count::parse,
+        thread::parse,
+        contention::parse,
+        java::parse,
+    ];
     for parser in parsers {
         if let Outcome::Parsed(p) = parser(&text, opts)? {
             return Ok(Some(finish(*p)));
@@ -184,6 +192,11 @@ impl Builder {
                 Ok(*e.insert(idx))
             }
         }
+    }
+
+    /// The location made for `addr`, if any sample used it.
+    pub(crate) fn location_at(&self, addr: u64) -> Option<LocIdx> {
+        self.by_addr.get(&addr).copied()
     }
 
     pub(crate) fn push_sample(&mut self, sample: Sample) {

@@ -88,6 +88,17 @@ pub(crate) fn parse_int(s: &str, base: u32) -> Option<i64> {
     crate::strconv::parse_int(s, base).ok()
 }
 
+/// The text of Go's `*strconv.NumError` from `strconv.{func}(s, ...)`.
+/// Go quotes `s` with `%q`; the legacy parsers only pass digits and word
+/// characters here, which it prints as they are.
+pub(crate) fn num_error(func: &str, s: &str, e: crate::strconv::NumError) -> String {
+    let why = match e {
+        crate::strconv::NumError::Syntax => "invalid syntax",
+        crate::strconv::NumError::Range => "value out of range",
+    };
+    format!("strconv.{func}: parsing \"{s}\": {why}")
+}
+
 /// pprof's `parseHexAddresses`: every `0x[0-9a-f]+` in `s`.
 pub(crate) fn parse_hex_addresses(s: &str) -> Result<Vec<u64>, String> {
     let b = s.as_bytes();
