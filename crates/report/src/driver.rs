@@ -830,6 +830,7 @@ pub struct ReportSource {
     units: Option<(HashMap<String, String>, Vec<u8>)>,
     /// Most recently used last.
     prepared: Vec<Prepared>,
+    reused: usize,
 }
 
 /// A profile filtered and aggregated under some settings.
@@ -852,6 +853,7 @@ impl ReportSource {
             session: false,
             units: None,
             prepared: Vec::new(),
+            reused: 0,
         }
     }
 
@@ -862,6 +864,7 @@ impl ReportSource {
             session: true,
             units: None,
             prepared: Vec::new(),
+            reused: 0,
         }
     }
 
@@ -869,6 +872,11 @@ impl ReportSource {
     /// made its report).
     pub fn profile(&self) -> Option<&Arc<Profile>> {
         self.profile.as_ref()
+    }
+
+    /// How many reports reused a prepared profile.
+    pub fn reused(&self) -> usize {
+        self.reused
     }
 
     /// The report for `cmd`: see [`make_report`].
@@ -902,6 +910,7 @@ impl ReportSource {
 
         let (prepared, ropt) = match self.prepared.iter().position(|p| p.key == key) {
             Some(i) => {
+                self.reused += 1;
                 let prepared = self.prepared.remove(i);
                 env.stderr
                     .write_all(&prepared.warnings[0])
@@ -980,10 +989,6 @@ fn preparation_key(cfg: &Config) -> Config {
 /// percentages are relative to it, the report options (whose errors come
 /// first), the totals, focus otherwise, aggregation. Warnings go to
 /// `env.stderr` and are kept for reports that reuse the preparation.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "the steps' inputs, passed through"
-)]
 fn prepare(
     mut p: Profile,
     key: Config,

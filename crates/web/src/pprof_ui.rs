@@ -21,7 +21,7 @@ use axum::routing::get;
 use profile::Profile;
 use report::Report;
 use report::config::{self, Config};
-use report::driver::{self, DriverError, Env};
+use report::driver::{self, DriverError, Env, ReportSource};
 
 use crate::html::{CONTENT_SECURITY_POLICY, Params, esc, quote_meta};
 
@@ -74,6 +74,9 @@ struct Ui {
     /// forth between the views of a large profile (0.3-0.5 s of report per
     /// page) does not build them again.
     pages: Mutex<VecDeque<(PageKey, (StatusCode, String))>>,
+    /// Reports of the profile last viewed share its prepared copies (see
+    /// `ReportSource`); one view's report at a time.
+    reports: Mutex<Option<ReportSource>>,
 }
 
 /// A page: its view and query.
@@ -83,6 +86,29 @@ type PageKey = (View, String);
 const KEEP_PAGES: usize = 8;
 
 impl Ui {
+    /// The report for a view of `prof`, through the session of the profile
+    /// last viewed (a new one when `prof` is another profile).
+    fn make_report(
+        &self,
+        prof: &Arc<Profile>,
+        cmd: &config::Command,
+        arg: Option<&str>,
+        cfg: &Config,
+        edit: &dyn Fn(&mut Config),
+        env: &mut Env,
+    ) -> Result<Report, DriverError> {
+        let mut reports = self.reports.lock().unwrap_or_else(|e| e.into_inner());
+        let same = reports
+            .as_ref()
+            .and_then(ReportSource::profile)
+            .is_some_and(|p| Arc::ptr_eq(p, prof));
+        if !same {
+            *reports = Some(ReportSource::session(prof.clone()));
+        }
+        let source = reports.get_or_insert_with(|| ReportSource::session(prof.clone()));
+        source.make_report(cmd, arg, cfg, edit, env)
+    }
+
     /// The page, from the cache when the source allows it.
     fn page(&self, view: View, params: &Params) -> (StatusCode, String) {
         if !self.source.unchanging() {
@@ -114,6 +140,7 @@ pub fn pprof_ui_router(source: Arc<dyn ProfileSource>, defaults: Config) -> Rout
     let ui = Arc::new(Ui {
         source,
         defaults,
+        reports: Mutex::new(None),
         pages: Mutex::new(VecDeque::new()),
     });
     Router::new()
@@ -395,8 +422,9 @@ fn render_view(ui: &Ui, view: View, params: &Params) -> (StatusCode, String) {
         read_file: &read,
         working_dir,
     };
-    let result =
-        driver::make_report((*prof).clone(), cmd, arg, &cfg, edit, &mut env).and_then(|mut rpt| {
+    let result = ui
+        .make_report(&prof, cmd, arg, &cfg, edit, &mut env)
+        .and_then(|mut rpt| {
             let body = match view {
                 View::Top => top_body(&mut rpt, params, &mut ctx),
                 View::Graph => graph_body(&mut rpt, &mut ctx),
