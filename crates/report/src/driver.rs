@@ -12,13 +12,14 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use profile::Profile;
 use profile::passes;
 
 use crate::config::{Command, Config, ReportFormat};
 use crate::focus::{self, FocusError, FocusOptions};
+use crate::graph::StackGroups;
 use crate::measurement;
 use crate::report::GraphMemo;
 use crate::report::Report;
@@ -843,6 +844,8 @@ struct Prepared {
     warnings: [Vec<u8>; 2],
     /// What graphs share, by (sample index, mean, tags).
     memos: Vec<((usize, bool, bool), Arc<GraphMemo>)>,
+    /// The samples grouped by stack, for the memos of every sample value.
+    stacks: Arc<OnceLock<StackGroups>>,
 }
 
 impl ReportSource {
@@ -944,11 +947,14 @@ impl ReportSource {
         let memo = match found {
             Some((_, memo)) => memo.clone(),
             None => {
-                let memo: Arc<GraphMemo> = Arc::default();
-                if self.session {
+                // One report groups only the samples its value weighs.
+                if !self.session {
+                    Arc::default()
+                } else {
+                    let memo = Arc::new(GraphMemo::sharing(prepared.stacks.clone()));
                     prepared.memos.push(((index, mean, tags), memo.clone()));
+                    memo
                 }
-                memo
             }
         };
         let rpt = Report::with_total(prepared.profile.clone(), ropt, total, memo);
@@ -1025,6 +1031,7 @@ fn prepare(
         totals,
         warnings: [before, after],
         memos: Vec::new(),
+        stacks: Arc::default(),
     };
     Ok((prepared, ropt))
 }

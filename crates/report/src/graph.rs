@@ -1161,14 +1161,19 @@ struct Partial {
 /// or 0 when the profile is too small for a thread to pay off.
 fn split_point(groups: &SampleGroups) -> usize {
     const MIN_FRAMES: usize = 200_000;
-    let frames = groups.stacks.len();
+    let frames: usize = (0..groups.len()).map(|i| groups.stack(i).len()).sum();
     if frames < MIN_FRAMES || groups.groups.len() < 2 {
         return 0;
     }
-    groups
-        .starts
-        .partition_point(|&s| s < frames / 2)
-        .min(groups.groups.len() - 1)
+    // The first group that starts at or after half of the frames.
+    let mut before = 0;
+    for i in 0..groups.len() {
+        if before >= frames / 2 {
+            return i.min(groups.groups.len() - 1);
+        }
+        before += groups.stack(i).len();
+    }
+    groups.groups.len() - 1
 }
 
 /// Where [`walk_groups`] adds what a sample group contributes.
@@ -1372,6 +1377,33 @@ pub struct SampleGroup {
     pub first: usize,
     pub w: i64,
     pub dw: i64,
+    /// The group's stack in its [`StackTable`].
+    stack: u32,
+}
+
+/// Stacks by number, all in one array, so that graph builds read them in
+/// order rather than chasing one allocation per sample.
+#[derive(Clone, Debug, Default)]
+pub struct StackTable {
+    stacks: Vec<LocIdx>,
+    /// Stack `i` is `stacks[starts[i]..starts[i + 1]]`.
+    starts: Vec<usize>,
+}
+
+impl StackTable {
+    fn push(&mut self, stack: &[LocIdx]) -> u32 {
+        if self.starts.is_empty() {
+            self.starts.push(0);
+        }
+        self.stacks.extend_from_slice(stack);
+        self.starts.push(self.stacks.len());
+        u32::try_from(self.starts.len() - 2).expect("fewer than 2^32 stacks")
+    }
+
+    fn get(&self, i: u32) -> &[LocIdx] {
+        let i = i as usize;
+        &self.stacks[self.starts[i]..self.starts[i + 1]]
+    }
 }
 
 /// Groups samples with the same stack (and, when tags are collected, the
@@ -1385,57 +1417,129 @@ pub fn group_samples(prof: &Profile, o: &Options) -> SampleGroups {
     let mut index: HashMap<Key, usize, FxBuild> =
         HashMap::with_capacity_and_hasher(prof.samples.len(), FxBuild::default());
     let mut groups: Vec<SampleGroup> = Vec::new();
+    let mut table = StackTable::default();
     for (si, s) in prof.samples.iter().enumerate() {
         let (w, dw) = sample_weights(s, o);
         if dw == 0 && w == 0 {
             continue;
         }
-        let key: Key = if o.collect_tags {
-            (&s.locations, &s.labels, &s.num_labels)
-        } else {
-            (&s.locations, &[], &[])
-        };
-        match index.get(&key) {
+        match index.get(&group_key(s, o.collect_tags)) {
             Some(&g) => {
                 let group = &mut groups[g];
                 group.w = group.w.wrapping_add(w);
                 group.dw = group.dw.wrapping_add(dw);
             }
             None => {
-                index.insert(key, groups.len());
-                groups.push(SampleGroup { first: si, w, dw });
+                index.insert(group_key(s, o.collect_tags), groups.len());
+                let stack = table.push(&s.locations);
+                groups.push(SampleGroup {
+                    first: si,
+                    w,
+                    dw,
+                    stack,
+                });
             }
         }
     }
-    let mut starts = Vec::with_capacity(groups.len() + 1);
-    let mut stacks = Vec::new();
-    for g in &groups {
-        starts.push(stacks.len());
-        stacks.extend_from_slice(&prof.samples[g.first].locations);
-    }
-    starts.push(stacks.len());
     SampleGroups {
         groups,
-        stacks,
-        starts,
+        table: std::sync::Arc::new(table),
     }
 }
 
-/// The result of [`group_samples`]: the groups, plus every group's stack
-/// copied into one array, so that graph builds read stacks in order rather
-/// than chasing one allocation per sample.
+/// What makes samples one group: the stack, and the labels when tags are
+/// collected.
+fn group_key(
+    s: &Sample,
+    collect_tags: bool,
+) -> (&[LocIdx], &[profile::Label], &[profile::NumLabel]) {
+    if collect_tags {
+        (&s.locations, &s.labels, &s.num_labels)
+    } else {
+        (&s.locations, &[], &[])
+    }
+}
+
+/// Samples grouped as [`group_samples`] groups them, but whatever their
+/// values: computed once, it gives the groups of any sample value without
+/// hashing again ([`StackGroups::weigh`]), for sessions that switch between
+/// sample values.
+#[derive(Debug)]
+pub struct StackGroups {
+    /// Each sample's group.
+    group_of: Vec<u32>,
+    groups: usize,
+    table: std::sync::Arc<StackTable>,
+    collect_tags: bool,
+}
+
+impl StackGroups {
+    pub fn new(prof: &Profile, collect_tags: bool) -> StackGroups {
+        type Key<'a> = (&'a [LocIdx], &'a [profile::Label], &'a [profile::NumLabel]);
+        let mut index: HashMap<Key, u32, FxBuild> =
+            HashMap::with_capacity_and_hasher(prof.samples.len(), FxBuild::default());
+        let mut table = StackTable::default();
+        let mut group_of = Vec::with_capacity(prof.samples.len());
+        for s in &prof.samples {
+            let g = *index
+                .entry(group_key(s, collect_tags))
+                .or_insert_with(|| table.push(&s.locations));
+            group_of.push(g);
+        }
+        StackGroups {
+            group_of,
+            groups: index.len(),
+            table: std::sync::Arc::new(table),
+            collect_tags,
+        }
+    }
+
+    /// The groups of [`group_samples`] for `o`'s sample value (and the
+    /// same order: a group comes where its first sample of nonzero weight
+    /// is).
+    pub fn weigh(&self, prof: &Profile, o: &Options) -> SampleGroups {
+        debug_assert_eq!(self.collect_tags, o.collect_tags);
+        const UNSEEN: u32 = u32::MAX;
+        let mut position = vec![UNSEEN; self.groups];
+        let mut groups: Vec<SampleGroup> = Vec::new();
+        for (si, (s, &g)) in prof.samples.iter().zip(&self.group_of).enumerate() {
+            let (w, dw) = sample_weights(s, o);
+            if dw == 0 && w == 0 {
+                continue;
+            }
+            let p = &mut position[g as usize];
+            if *p == UNSEEN {
+                *p = u32::try_from(groups.len()).expect("fewer than 2^32 groups");
+                groups.push(SampleGroup {
+                    first: si,
+                    w,
+                    dw,
+                    stack: g,
+                });
+            } else {
+                let group = &mut groups[*p as usize];
+                group.w = group.w.wrapping_add(w);
+                group.dw = group.dw.wrapping_add(dw);
+            }
+        }
+        SampleGroups {
+            groups,
+            table: self.table.clone(),
+        }
+    }
+}
+
+/// The result of [`group_samples`]: the groups and their stacks.
 #[derive(Clone, Debug, Default)]
 pub struct SampleGroups {
     pub groups: Vec<SampleGroup>,
-    stacks: Vec<LocIdx>,
-    /// Group `i`'s stack is `stacks[starts[i]..starts[i + 1]]`.
-    starts: Vec<usize>,
+    table: std::sync::Arc<StackTable>,
 }
 
 impl SampleGroups {
     /// Group `i`'s stack, leaf first (its first sample's locations).
     pub fn stack(&self, i: usize) -> &[LocIdx] {
-        &self.stacks[self.starts[i]..self.starts[i + 1]]
+        self.table.get(self.groups[i].stack)
     }
 }
 

@@ -144,6 +144,20 @@ pub struct Report {
 pub(crate) struct GraphMemo {
     groups: OnceLock<graph::SampleGroups>,
     graphs: Mutex<Vec<(GraphKey, Graph)>>,
+    /// In a session, the samples grouped by stack whatever the sample
+    /// value, shared by the memos of every sample value of one profile.
+    stacks: Option<Arc<OnceLock<graph::StackGroups>>>,
+}
+
+impl GraphMemo {
+    /// A memo for one sample value of a profile whose stack groups are
+    /// shared with the other sample values.
+    pub(crate) fn sharing(stacks: Arc<OnceLock<graph::StackGroups>>) -> GraphMemo {
+        GraphMemo {
+            stacks: Some(stacks),
+            ..Default::default()
+        }
+    }
 }
 
 /// What a graph built from sample groups depends on beyond the profile and
@@ -403,10 +417,12 @@ impl Report {
         if let Some(g) = key.as_ref().and_then(|k| self.memo.find(k)) {
             return g;
         }
-        let groups = self
-            .memo
-            .groups
-            .get_or_init(|| graph::group_samples(&self.prof, &gopt));
+        let groups = self.memo.groups.get_or_init(|| match &self.memo.stacks {
+            Some(stacks) if !collect_tags => stacks
+                .get_or_init(|| graph::StackGroups::new(&self.prof, false))
+                .weigh(&self.prof, &gopt),
+            _ => graph::group_samples(&self.prof, &gopt),
+        });
         gopt.sample_groups = Some(groups);
         let g = Graph::new(&self.prof, &gopt);
         if let Some(k) = key {
@@ -891,32 +907,49 @@ impl Report {
 
     fn print_tags(&mut self, w: &mut dyn Write) -> Result<(), ReportError> {
         let o = &self.options;
-        let mut tag_map: HashMap<String, HashMap<String, i64>> = HashMap::new();
+        // Summed by raw label first: a heap profile has a numeric label on
+        // every sample, and formatting each one would dominate.
+        let mut by_label: HashMap<(&str, &str), i64> = HashMap::new();
+        let mut by_number: HashMap<(&str, i64), i64> = HashMap::new();
         let mut tag_total: HashMap<String, i64> = HashMap::new();
         for s in &self.prof.samples {
             let v = (o.sample_value)(&s.values);
             for l in &s.labels {
-                *tag_map
-                    .entry(l.key.to_string())
-                    .or_default()
-                    .entry(l.value.to_string())
-                    .or_default() += v;
-                *tag_total.entry(l.key.to_string()).or_default() += v;
+                *by_label.entry((&*l.key, &*l.value)).or_default() += v;
             }
             for l in &s.num_labels {
-                let unit = o
-                    .num_label_units
-                    .get(&*l.key)
-                    .map(String::as_str)
-                    .unwrap_or("");
-                let val = measurement::scaled_label(l.value, unit, &o.output_unit);
-                *tag_map
-                    .entry(l.key.to_string())
-                    .or_default()
-                    .entry(val)
-                    .or_default() += v;
-                *tag_total.entry(l.key.to_string()).or_default() += v;
+                *by_number.entry((&*l.key, l.value)).or_default() += v;
             }
+            for key in s
+                .labels
+                .iter()
+                .map(|l| &l.key)
+                .chain(s.num_labels.iter().map(|l| &l.key))
+            {
+                match tag_total.get_mut(&**key) {
+                    Some(t) => *t += v,
+                    None => {
+                        tag_total.insert(key.to_string(), v);
+                    }
+                }
+            }
+        }
+        let mut tag_map: HashMap<String, HashMap<String, i64>> = HashMap::new();
+        for ((key, value), sum) in by_label {
+            *tag_map
+                .entry(key.to_string())
+                .or_default()
+                .entry(value.to_string())
+                .or_default() += sum;
+        }
+        for ((key, value), sum) in by_number {
+            let unit = o.num_label_units.get(key).map(String::as_str).unwrap_or("");
+            let val = measurement::scaled_label(value, unit, &o.output_unit);
+            *tag_map
+                .entry(key.to_string())
+                .or_default()
+                .entry(val)
+                .or_default() += sum;
         }
         // Keys all have zero flat, so they end up sorted by name.
         let mut keys: Vec<&String> = tag_map.keys().collect();

@@ -61,3 +61,37 @@ fn every_cut_of_the_groups_gives_the_single_pass_graph() {
         }
     }
 }
+
+/// Grouping once by stack and weighing per sample value (what a session
+/// does) gives exactly the groups of grouping per sample value: the same
+/// groups, weights, first samples, stacks and order.
+#[test]
+fn stack_groups_weighed_equal_groups_of_each_sample_value() {
+    for (name, p) in profiles() {
+        for tags in [false, true] {
+            let stacks = graph::StackGroups::new(&p, tags);
+            for si in 0..p.sample_types.len() {
+                for mean in [false, true] {
+                    let value = move |v: &[i64]| v[si];
+                    let divisor = |v: &[i64]| v[0];
+                    let o = graph::Options {
+                        collect_tags: tags,
+                        sample_mean_divisor: mean.then_some(&divisor as graph::SampleFn),
+                        ..graph::Options::new(&value)
+                    };
+                    let want = graph::group_samples(&p, &o);
+                    let got = stacks.weigh(&p, &o);
+                    assert_eq!(got.len(), want.len(), "{name} index {si} tags {tags}");
+                    for i in 0..want.len() {
+                        let (g, w) = (&got[i], &want[i]);
+                        assert_eq!(
+                            (g.first, g.w, g.dw, got.stack(i)),
+                            (w.first, w.w, w.dw, want.stack(i)),
+                            "{name} index {si} tags {tags} mean {mean} group {i}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
