@@ -151,6 +151,15 @@ pub fn run(p: Profile, args: &PprofArgs) -> anyhow::Result<()> {
     greet(p, &shell.config, &mut stderr)?;
     // Reports share what preparing the copy for one report gives the next.
     let mut source = driver::ReportSource::session(copy.clone());
+    // `top` is what a session starts with: its report is made while the
+    // user reads the header and types, and the first command finds it.
+    let top = report::config::command("top").expect("top is in pprof's command table");
+    let warm_cfg = shell.config.clone();
+    let mut warming = Some(std::thread::spawn(move || {
+        source.warm(top, &warm_cfg);
+        source
+    }));
+    let mut source = None;
     let mut lines: Box<dyn Lines> = if io::stdin().is_terminal() {
         Box::new(Terminal::new(&shell, &copy)?)
     } else {
@@ -172,8 +181,15 @@ pub fn run(p: Profile, args: &PprofArgs) -> anyhow::Result<()> {
                     let result = check_supported(command)
                         .map_err(anyhow::Error::from)
                         .and_then(|()| {
+                            if let Some(w) = warming.take() {
+                                source =
+                                    Some(w.join().map_err(|_| {
+                                        anyhow::anyhow!("the report thread panicked")
+                                    })?);
+                            }
+                            let source = source.as_mut().expect("joined above");
                             emit_report(
-                                &mut source,
+                                source,
                                 command,
                                 arg.as_deref(),
                                 &config,

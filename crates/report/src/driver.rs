@@ -877,6 +877,18 @@ impl ReportSource {
         self.profile.as_ref()
     }
 
+    /// Makes `cmd`'s report under `cfg` and throws it away, so that the
+    /// same report asked for later finds its preparation and graphs ready
+    /// (the shell does this while its user reads the header). Its warnings
+    /// are kept for that report; errors are left for it to meet.
+    pub fn warm(&mut self, cmd: &Command, cfg: &Config) {
+        let mut sink = std::io::sink();
+        let mut env = Env::without_sources(&mut sink);
+        if let Ok(mut rpt) = self.make_report(cmd, None, cfg, &no_edit, &mut env) {
+            let _ = write_report(&mut rpt, cmd, &mut env, &mut std::io::sink());
+        }
+    }
+
     /// How many reports reused a prepared profile.
     pub fn reused(&self) -> usize {
         self.reused
