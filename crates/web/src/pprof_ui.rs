@@ -394,6 +394,7 @@ fn render_view(ui: &Ui, view: View, params: &Params) -> (StatusCode, String) {
         stderr: &mut stderr,
         read_file: &read,
         working_dir,
+        obj: &report::obj::NoBinaries,
     };
     let result =
         driver::make_report((*prof).clone(), cmd, arg, &cfg, edit, &mut env).and_then(|mut rpt| {
