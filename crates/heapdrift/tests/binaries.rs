@@ -46,6 +46,17 @@ fn fixture() -> &'static Fixture {
         run(Command::new(dir.join("binprog"))
             .arg("cpu.pprof")
             .current_dir(&dir));
+        // Position-independent: mapped away from its link address.
+        run(Command::new(go())
+            .args(["build", "-buildmode=pie", "-o", "binprog_pie", "."])
+            .current_dir(&dir)
+            .env("GOFLAGS", "-mod=mod")
+            .env("GOTOOLCHAIN", "local"));
+        run(Command::new(dir.join("binprog_pie"))
+            .arg("cpu_pie.pprof")
+            .current_dir(&dir));
+        let pie = read_profile(&dir.join("cpu_pie.pprof"));
+        write_profile(&dir.join("addr_pie.pb.gz"), &addresses_only(pie));
         let p = read_profile(&dir.join("cpu.pprof"));
         write_profile(&dir.join("addr.pb.gz"), &addresses_only(p.clone()));
         let mut missing = addresses_only(p.clone());
@@ -105,6 +116,17 @@ fn both(args: &[&str], env: &[(&str, &str)]) -> (String, String) {
 
 /// [`both`], with `input` on stdin (for the interactive shell).
 fn both_with_input(args: &[&str], env: &[(&str, &str)], input: &str) -> (String, String) {
+    both_writing(args, env, input, None)
+}
+
+/// [`both_with_input`]; when `output` is given, the file of that name (in
+/// the fixture dir) each tool writes is appended to what it rendered.
+fn both_writing(
+    args: &[&str],
+    env: &[(&str, &str)],
+    input: &str,
+    written_file: Option<&str>,
+) -> (String, String) {
     let f = fixture();
     let dir = f.dir.to_str().unwrap();
     let args: Vec<String> = args.iter().map(|a| a.replace("$DIR", dir)).collect();
@@ -135,11 +157,22 @@ fn both_with_input(args: &[&str], env: &[(&str, &str)], input: &str) -> (String,
         drop(stdin);
         child.wait_with_output().expect("wait")
     };
+    let written = || {
+        let Some(name) = written_file else {
+            return String::new();
+        };
+        let path = f.dir.join(name);
+        let text = std::fs::read_to_string(&path).unwrap_or_else(|e| format!("({e})"));
+        let _ = std::fs::remove_file(&path);
+        format!("-- {name} --\n{text}")
+    };
     let mut g = with_env(Command::new(go()));
     g.args(["tool", "pprof"]).args(&args);
+    let want = render(output(g)) + &written();
     let mut h = with_env(Command::new(env!("CARGO_BIN_EXE_heapdrift")));
     h.arg("pprof").args(&args);
-    (render(output(g)), render(output(h)))
+    let got = render(output(h)) + &written();
+    (want, got)
 }
 
 fn check(args: &[&str], env: &[(&str, &str)]) -> String {
@@ -295,4 +328,50 @@ fn shell_disasm() {
         want.contains("ROUTINE ======================== main.hashLoop"),
         "{want}"
     );
+}
+
+#[test]
+#[cfg_attr(
+    not(heapdrift_go),
+    ignore = "needs HEAPDRIFT_GO, the Go 1.27 oracle: scripts/setup-go.sh"
+)]
+fn position_independent_binary() {
+    let out = check(&["-raw", "binprog_pie", "addr_pie.pb.gz"], &[]);
+    assert!(out.contains("main.hashLoop"), "{out}");
+    check(&["-disasm=main\\.", "binprog_pie", "cpu_pie.pprof"], &[]);
+    check(
+        &["-top", "-addresses", "binprog_pie", "addr_pie.pb.gz"],
+        &[],
+    );
+}
+
+/// `-weblist` with `-output` (without it, pprof opens a browser).
+fn check_weblist(args: &[&str]) -> String {
+    let mut all = vec!["-output=weblist.html"];
+    all.extend_from_slice(args);
+    let (want, got) = both_writing(&all, &[], "", Some("weblist.html"));
+    assert_eq!(got, want, "heapdrift pprof {all:?}");
+    want
+}
+
+#[test]
+#[cfg_attr(
+    not(heapdrift_go),
+    ignore = "needs HEAPDRIFT_GO, the Go 1.27 oracle: scripts/setup-go.sh"
+)]
+fn weblist() {
+    let out = check_weblist(&["-weblist=main\\.", "binprog", "cpu.pprof"]);
+    assert!(out.contains("<h2>main.hashLoop</h2>"), "{out}");
+    check_weblist(&["-weblist=main\\.", "binprog", "addr.pb.gz"]);
+    check_weblist(&["-weblist=runtime\\.main", "binprog", "cpu.pprof"]);
+    check_weblist(&["-weblist=main\\.", "binprog_pie", "cpu_pie.pprof"]);
+    check_weblist(&[
+        "-weblist=main\\.hash",
+        "-source_path=$DIR/moved/src",
+        "-trim_path=$DIR",
+        "binprog",
+        "cpu.pprof",
+    ]);
+    check_weblist(&["-weblist=nothing", "binprog", "cpu.pprof"]);
+    check_weblist(&["-weblist=main\\.", "wrongbin", "addr.pb.gz"]);
 }

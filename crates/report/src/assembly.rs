@@ -35,7 +35,7 @@ fn mean_or_sum(v: i64, div: i64) -> i64 {
 
 /// Go's `strconv.ParseUint(s, 0, 64)`: decimal, or 0x/0o/0b/0 prefixed,
 /// with underscores only after a prefix.
-fn parse_go_uint(s: &str) -> Option<u64> {
+pub(crate) fn parse_go_uint(s: &str) -> Option<u64> {
     let (digits, radix) = if let Some(r) = s.strip_prefix("0x").or(s.strip_prefix("0X")) {
         (r, 16)
     } else if let Some(r) = s.strip_prefix("0o").or(s.strip_prefix("0O")) {
@@ -266,6 +266,159 @@ fn annotate(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::obj::{Frame, Inst};
+    use crate::{Options, OutputFormat};
+    use profile::{Function, Line, Location, Mapping, Profile, Sample, ValueType};
+
+    /// One binary, /bin/x, loaded 0x1000 above its link address, with
+    /// main.f at file addresses 0x400..0x40f.
+    struct FakeTool;
+    struct FakeFile;
+
+    impl ObjFile for FakeFile {
+        fn build_id(&self) -> String {
+            String::new()
+        }
+        fn obj_addr(&self, addr: u64) -> u64 {
+            addr - 0x1000
+        }
+        fn source_line(&self, _: u64) -> Result<Vec<Frame>, String> {
+            Err("unused".into())
+        }
+        fn symbols(&self, matches: &dyn Fn(&str) -> bool, addr: u64) -> Result<Vec<Sym>, String> {
+            let sym = Sym {
+                name: "main.f".into(),
+                file: "/bin/x".into(),
+                start: 0x400,
+                end: 0x40f,
+            };
+            let holds = addr == 0 || (sym.start..=sym.end).contains(&addr);
+            Ok(if matches(&sym.name) && holds {
+                vec![sym]
+            } else {
+                vec![]
+            })
+        }
+    }
+
+    impl ObjTool for FakeTool {
+        fn open(&self, name: &str, _: u64, _: u64, _: u64) -> Result<Box<dyn ObjFile>, String> {
+            match name {
+                "/bin/x" => Ok(Box::new(FakeFile)),
+                _ => Err(format!("open {name}: no such file or directory")),
+            }
+        }
+        fn disasm(&self, _: &str, start: u64, end: u64, intel: bool) -> Result<Vec<Inst>, String> {
+            if intel {
+                return Err("printing assembly in Intel syntax is not supported".into());
+            }
+            let long = "MOVQ $0x9e3779b97f4a7c15, BX // a long instruction text";
+            let all = [
+                (0x400, "/src/f.go", 3, "NOPL"),
+                (0x404, "", 0, long),
+                (0x40a, "/src/f.go", 4, "RET"),
+            ];
+            Ok(all
+                .iter()
+                .filter(|i| (start..end).contains(&i.0))
+                .map(|&(addr, file, line, text)| Inst {
+                    addr,
+                    file: file.into(),
+                    line,
+                    text: text.into(),
+                })
+                .collect())
+        }
+    }
+
+    fn report(symbol: &str) -> Report {
+        let p = Profile {
+            sample_types: vec![ValueType::new("samples", "count")],
+            mappings: vec![Mapping {
+                id: 1,
+                start: 0x1000,
+                limit: 0x2000,
+                file: "/bin/x".into(),
+                has_functions: true,
+                ..Default::default()
+            }],
+            functions: vec![Function {
+                id: 1,
+                name: "main.f".into(),
+                system_name: "main.f".into(),
+                filename: "/src/f.go".into(),
+                start_line: 0,
+            }],
+            locations: vec![Location {
+                id: 1,
+                mapping: Some(0),
+                address: 0x1405,
+                lines: vec![Line {
+                    function: Some(0),
+                    line: 3,
+                    column: 0,
+                }],
+                is_folded: false,
+            }],
+            samples: vec![Sample {
+                locations: vec![0],
+                values: vec![5],
+                ..Default::default()
+            }],
+            ..Default::default()
+        };
+        let mut o = Options::for_sample_index(&p, 0, OutputFormat::Dis);
+        o.symbol = Some(regex::Regex::new(symbol).unwrap());
+        Report::new(p, o)
+    }
+
+    fn print(symbol: &str) -> Result<String, String> {
+        let mut out = Vec::new();
+        report(symbol)
+            .print_assembly(&mut out, &FakeTool)
+            .map_err(|e| e.to_string())?;
+        Ok(String::from_utf8(out).unwrap())
+    }
+
+    #[test]
+    fn samples_go_to_the_instruction_holding_their_address() {
+        let want = format!(
+            "Total: 5\n\
+             ROUTINE ======================== main.f\n\
+             \x20        5          5 (flat, cum)   100% of Total\n\
+             \x20        .          .        400: {:<40};f.go:3\n\
+             {:74};main.f f.go:3\n\
+             \x20        5          5        404: MOVQ $0x9e3779b97f4a7c15, BX // a long instruction text\n\
+             \x20        .          .        40a: {:<40};f.go:4\n",
+            "NOPL", "", "RET"
+        );
+        assert_eq!(print("main").unwrap(), want);
+        // An address is still a regexp for the symbol names, as in pprof.
+        assert_eq!(
+            print("0x1404").unwrap_err(),
+            "no matches found for address 0x1404"
+        );
+    }
+
+    #[test]
+    fn errors_read_as_pprof_s() {
+        assert_eq!(
+            print("other").unwrap_err(),
+            "no matches found for regexp other"
+        );
+        assert_eq!(
+            print("0x10").unwrap_err(),
+            "no matches found for address 0x10"
+        );
+        let mut out = Vec::new();
+        let mut rpt = report("main");
+        rpt.options.intel_syntax = true;
+        let e = rpt.print_assembly(&mut out, &FakeTool).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "printing assembly in Intel syntax is not supported"
+        );
+    }
 
     #[test]
     fn addresses_parse_as_go_parses_them() {

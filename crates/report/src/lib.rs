@@ -27,5 +27,6 @@ pub mod shell;
 pub mod shortnames;
 pub mod source;
 pub mod tabwriter;
+mod weblist;
 
 pub use report::{Options, OutputFormat, Report, ReportError};

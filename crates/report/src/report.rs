@@ -28,6 +28,8 @@ pub enum OutputFormat {
     Text,
     Traces,
     Tree,
+    /// `weblist`: needs the binaries and sources, see `Report::print_weblist`.
+    WebList,
 }
 
 pub type ValueFn = Box<dyn Fn(&[i64]) -> i64 + Send + Sync>;
@@ -398,6 +400,7 @@ impl Report {
                 OutputFormat::Raw
                     | OutputFormat::List
                     | OutputFormat::Dis
+                    | OutputFormat::WebList
                     | OutputFormat::Callgrind
             ),
             orig_fn_names: false,
