@@ -4,6 +4,7 @@
 
 pub mod alloc;
 pub mod app;
+pub mod binaries;
 pub mod flame_cmd;
 pub mod hunt_cmd;
 pub mod pprof_cli;

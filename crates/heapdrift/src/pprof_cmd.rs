@@ -8,8 +8,8 @@ use anyhow::{anyhow, bail};
 use profile::Profile;
 use report::config::{Command, PostProcess};
 use report::driver::{
-    CombineOptions, Env, ReportSource, check_supported, combine_sources, generate_report,
-    generate_report_keeping,
+    CombineOptions, Env, ReportSource, check_supported, combine_sources_with_binaries,
+    generate_report, generate_report_keeping,
 };
 
 use crate::pprof_cli::PprofArgs;
@@ -36,11 +36,6 @@ fn report(args: PprofArgs) -> anyhow::Result<()> {
     let mut stderr = std::io::stderr();
     for w in &args.warnings {
         writeln!(stderr, "{w}")?;
-    }
-    if let Some(exe) = &args.exec_name {
-        bail!(
-            "heapdrift pprof: {exe}: binaries are not supported as the first argument (heapdrift does not symbolize from binaries); pass only profiles"
-        );
     }
     if let Some(http) = args.http.clone() {
         return serve_web(args, &http);
@@ -102,10 +97,12 @@ pub fn emit_report(
         .map(|d| d.to_string_lossy().into_owned())
         .unwrap_or_default();
     let read = |path: &str| std::fs::read(path);
+    let binaries = crate::binaries::shared();
     let mut env = Env {
         stderr,
         read_file: &read,
         working_dir,
+        obj: &*binaries,
     };
     let out_file = &cfg.output;
     let binary_ext = match cmd.post {
@@ -193,7 +190,13 @@ pub(crate) fn fetch_profiles(
         )?;
     }
     let remote = src.remote || base.remote;
-    let p = combine_sources(src.profiles, base.profiles, &combine_options(args), stderr)?;
+    let p = combine_sources_with_binaries(
+        src.profiles,
+        base.profiles,
+        &combine_options(args),
+        &*crate::binaries::shared(),
+        stderr,
+    )?;
     if remote {
         save_fetched(&p, stderr)?;
     }

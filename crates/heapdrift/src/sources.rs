@@ -6,9 +6,12 @@
 //! Failures are reported per source as `<source>: <message>`, one line.
 
 use std::io::Read;
+use std::sync::Arc;
 use std::time::Duration;
 
 use profile::{Mapping, ParseOptions, PathError, Profile};
+
+use crate::binaries::LocalBinaries;
 
 /// Environment variable capping the inflated size of a gzip'ed profile
 /// (bytes). Also caps the size of a profile file and of a fetched body.
@@ -27,6 +30,12 @@ pub struct SourceOptions {
     pub max_bytes: u64,
     /// `-buildid`: sets the main mapping's build ID when it has none.
     pub build_id: Option<String>,
+    /// A binary given before the sources: the main mapping's file.
+    pub exec_name: Option<String>,
+    /// Where to look for the mappings' binaries (pprof's
+    /// `PPROF_BINARY_PATH`), and the reader that opens them; `None` looks
+    /// for none.
+    pub binaries: Option<(String, Arc<LocalBinaries>)>,
     pub tls: crate::pprof_cli::TlsFiles,
     /// Leave out of a local profile.proto the samples the report cannot
     /// see (see [`SampleFilter`]); `None` keeps every sample.
@@ -63,6 +72,8 @@ impl Default for SourceOptions {
             symbolize_text: true,
             max_bytes: profile::parse::DEFAULT_MAX_DECOMPRESSED,
             build_id: None,
+            exec_name: None,
+            binaries: None,
             tls: Default::default(),
             sample_filter: None,
         }
@@ -88,6 +99,11 @@ impl SourceOptions {
             symbolize_text: a.symbolize.enabled,
             max_bytes: max_bytes_from_env(),
             build_id: a.build_id.clone(),
+            exec_name: a.exec_name.clone(),
+            binaries: Some((
+                crate::binaries::search_path_from_env(),
+                crate::binaries::shared(),
+            )),
             tls: a.tls.clone(),
             sample_filter: None,
         }
@@ -184,7 +200,10 @@ pub fn grab(
             e => e.to_string(),
         })?
         .profile;
-    locate_binaries(&mut p, opts.build_id.as_deref());
+    if let Some((search_path, tool)) = &opts.binaries {
+        crate::binaries::search_mappings(&mut p, search_path, tool, notes);
+    }
+    locate_binaries(&mut p, opts.exec_name.as_deref(), opts.build_id.as_deref());
     if let Some(url) = &url {
         // pprof's collectMappingSources: a mapping with neither build ID
         // nor file is named after the URL until symbolization is over
@@ -247,11 +266,12 @@ pub fn read_file(path: &str, max: u64) -> Result<Vec<u8>, String> {
     Ok(buf)
 }
 
-/// The parts of pprof's `locateBinaries` that apply without a binary: a
+/// The end of pprof's `locateBinaries`, after the search for binaries: a
 /// profile without mappings gets a fake mapping with ID 1 (pprof adds it to
-/// attempt symbolization; it shows in `-raw`), and `-buildid` fills in the
+/// attempt symbolization; it shows in `-raw`), a binary given before the
+/// sources becomes the main mapping's file, and `-buildid` fills in the
 /// main mapping's build ID when it is missing.
-pub fn locate_binaries(p: &mut Profile, build_id: Option<&str>) {
+pub fn locate_binaries(p: &mut Profile, exec_name: Option<&str>, build_id: Option<&str>) {
     if p.mappings.is_empty() {
         p.mappings.push(Mapping {
             id: 1,
@@ -260,6 +280,9 @@ pub fn locate_binaries(p: &mut Profile, build_id: Option<&str>) {
         for l in &mut p.locations {
             l.mapping = Some(0);
         }
+    }
+    if let Some(exec_name) = exec_name {
+        p.mappings[0].file = exec_name.to_string();
     }
     if let Some(build_id) = build_id
         && p.mappings[0].build_id.is_empty()
@@ -297,13 +320,14 @@ mod tests {
             locations: vec![Default::default(), Default::default()],
             ..Default::default()
         };
-        locate_binaries(&mut p, Some("abc"));
+        locate_binaries(&mut p, Some("./bin"), Some("abc"));
+        assert_eq!(p.mappings[0].file, "./bin");
         assert_eq!(p.mappings.len(), 1);
         assert_eq!(p.mappings[0].id, 1);
         assert_eq!(p.mappings[0].build_id, "abc");
         assert!(p.locations.iter().all(|l| l.mapping == Some(0)));
         // An existing build ID is never overwritten.
-        locate_binaries(&mut p, Some("other"));
+        locate_binaries(&mut p, None, Some("other"));
         assert_eq!(p.mappings[0].build_id, "abc");
     }
 }

@@ -21,6 +21,7 @@ use crate::config::{Command, Config, ReportFormat};
 use crate::focus::{self, FocusError, FocusOptions};
 use crate::graph::StackGroups;
 use crate::measurement;
+use crate::obj::{NoBinaries, ObjTool};
 use crate::report::GraphMemo;
 use crate::report::Report;
 use crate::source::SourceReadFn;
@@ -34,6 +35,8 @@ pub struct Env<'a> {
     pub read_file: SourceReadFn<'a>,
     /// Where `-list` looks for sources when `-source_path` is empty.
     pub working_dir: String,
+    /// The binaries `-disasm` reads.
+    pub obj: &'a dyn ObjTool,
 }
 
 impl<'a> Env<'a> {
@@ -44,6 +47,7 @@ impl<'a> Env<'a> {
             stderr,
             read_file: &|_| Err(std::io::Error::from(std::io::ErrorKind::Unsupported)),
             working_dir: String::new(),
+            obj: &NoBinaries,
         }
     }
 }
@@ -122,12 +126,35 @@ pub fn merge_chunked(ps: Vec<Profile>) -> Result<Option<Profile>, DriverError> {
 /// The rest of pprof's `fetchProfiles` once every source is parsed: merge
 /// sources and bases, subtract the base (`-base`, `-diff_base` with the
 /// `pprof::base` label, `-normalize`), `-all_frames`, drop_frames,
-/// `unsourceMappings`, `-add_comment`, `CheckValid`. Symbolization is a
-/// no-op for heapdrift's inputs.
+/// `unsourceMappings`, `-add_comment`, `CheckValid`. No binary is read:
+/// mappings naming one are left as they are (see
+/// [`combine_sources_with_binaries`]).
 pub fn combine_sources(
     sources: Vec<Profile>,
     bases: Vec<Profile>,
     o: &CombineOptions,
+    stderr: &mut dyn Write,
+) -> Result<Profile, DriverError> {
+    combine(sources, bases, o, None, stderr)
+}
+
+/// [`combine_sources`], symbolizing from the binaries `obj` opens, as
+/// pprof's local symbolization does.
+pub fn combine_sources_with_binaries(
+    sources: Vec<Profile>,
+    bases: Vec<Profile>,
+    o: &CombineOptions,
+    obj: &dyn ObjTool,
+    stderr: &mut dyn Write,
+) -> Result<Profile, DriverError> {
+    combine(sources, bases, o, Some(obj), stderr)
+}
+
+fn combine(
+    sources: Vec<Profile>,
+    bases: Vec<Profile>,
+    o: &CombineOptions,
+    obj: Option<&dyn ObjTool>,
     stderr: &mut dyn Write,
 ) -> Result<Profile, DriverError> {
     let mut p = merge_chunked(sources)
@@ -150,7 +177,7 @@ pub fn combine_sources(
         p.drop_frames.clear();
         p.keep_frames.clear();
     }
-    symbolize(&mut p, &o.symbolize, stderr);
+    symbolize(&mut p, &o.symbolize, obj, stderr);
     // pprof ignores a bad drop_frames regexp.
     let _ = passes::remove_uninteresting(&mut p);
     unsource_mappings(&mut p);
@@ -161,12 +188,17 @@ pub fn combine_sources(
     Ok(p)
 }
 
-/// pprof's `Symbolizer.Symbolize`, as far as heapdrift's inputs go: the
-/// profiles carry their symbols (or none can be found without the binary),
-/// so only the mode parsing and the messages of local symbolization about
-/// mappings without a file are reproduced. Mappings naming a binary are
-/// left alone (pprof would open the binary).
-pub fn symbolize(p: &mut Profile, mode: &SymbolizeMode, stderr: &mut dyn Write) {
+/// pprof's `Symbolizer.Symbolize`: local symbolization of the mappings
+/// not symbolized yet (all of them with `force`) from the binaries `obj`
+/// opens, then demangling. Without `obj`, mappings naming a binary are left
+/// as they are and only the messages about missing file names are given.
+/// Remote symbolization (symbolz) is not done.
+pub fn symbolize(
+    p: &mut Profile,
+    mode: &SymbolizeMode,
+    obj: Option<&dyn ObjTool>,
+    stderr: &mut dyn Write,
+) {
     for _ in 0..mode.unrecognized {
         let _ = writeln!(
             stderr,
@@ -178,7 +210,7 @@ pub fn symbolize(p: &mut Profile, mode: &SymbolizeMode, stderr: &mut dyn Write) 
         return;
     }
     if mode.local {
-        local_symbolize_messages(p, stderr);
+        local_symbolize(p, mode.force, obj, stderr);
     }
     demangle(p, mode.force, mode.demangler);
 }
@@ -242,18 +274,29 @@ impl SymbolizeMode {
     }
 }
 
-/// What pprof's local symbolization says about mappings it cannot
-/// symbolize for want of a file name.
-fn local_symbolize_messages(p: &Profile, stderr: &mut dyn Write) {
-    let mut used = vec![false; p.mappings.len()];
-    for l in &p.locations {
-        if let Some(m) = l.mapping {
-            used[m as usize] = true;
+/// pprof's `doLocalSymbolize`: each mapping with locations and without
+/// symbols (or every one with `force`) gets its locations' lines from its
+/// binary, with pprof's messages about the binaries it cannot open.
+fn local_symbolize(
+    p: &mut Profile,
+    force: bool,
+    obj: Option<&dyn ObjTool>,
+    stderr: &mut dyn Write,
+) {
+    let mut locations_of: Vec<Vec<usize>> = vec![Vec::new(); p.mappings.len()];
+    for (i, l) in p.locations.iter().enumerate() {
+        if let Some(list) = l.mapping.and_then(|m| locations_of.get_mut(m as usize)) {
+            list.push(i);
         }
     }
+    // Functions made here are shared by equal frames, not with the
+    // profile's own functions (as in pprof).
+    let mut made: HashMap<(String, String), u32> = HashMap::new();
     let mut missing = false;
-    for (i, m) in p.mappings.iter().enumerate() {
-        if !used[i] || m.has_functions || m.has_filenames || m.has_line_numbers {
+    for (i, locs) in locations_of.iter().enumerate() {
+        let m = &p.mappings[i];
+        if locs.is_empty() || (!force && (m.has_functions || m.has_filenames || m.has_line_numbers))
+        {
             continue;
         }
         if m.file.is_empty() {
@@ -261,10 +304,10 @@ fn local_symbolize_messages(p: &Profile, stderr: &mut dyn Write) {
             // pprof's complaint applies only when that left no names. Those
             // lines name PCs: Java profiles' symbols come with zeroed
             // addresses, and pprof complains about them all the same.
-            let symbolized = p
-                .locations
-                .iter()
-                .any(|l| l.mapping == Some(i as u32) && !l.lines.is_empty() && l.address != 0);
+            let symbolized = locs.iter().any(|&l| {
+                let loc = &p.locations[l];
+                !loc.lines.is_empty() && loc.address != 0
+            });
             if symbolized {
                 continue;
             }
@@ -273,6 +316,69 @@ fn local_symbolize_messages(p: &Profile, stderr: &mut dyn Write) {
             } else {
                 missing = true;
             }
+            continue;
+        }
+        if passes::mapping_unsymbolizable(m) {
+            continue;
+        }
+        if m.build_id.is_empty() && has_http_scheme(&m.file) {
+            continue;
+        }
+        let Some(obj) = obj else { continue };
+        let mut name = crate::graph::go_base(&m.file);
+        if !m.build_id.is_empty() {
+            name = format!("{name} (build ID {})", m.build_id);
+        }
+        let f = match obj.open(&m.file, m.start, m.limit, m.offset) {
+            Ok(f) => f,
+            Err(e) => {
+                let _ = writeln!(stderr, "Local symbolization failed for {name}: {e}");
+                missing = true;
+                continue;
+            }
+        };
+        let file_id = f.build_id();
+        if !m.build_id.is_empty() && !file_id.is_empty() && file_id != m.build_id {
+            let _ = writeln!(
+                stderr,
+                "Local symbolization failed for {name}: build ID mismatch"
+            );
+            continue;
+        }
+        for &l in locs {
+            let frames = match f.source_line(p.locations[l].address) {
+                Ok(frames) if !frames.is_empty() => frames,
+                _ => continue,
+            };
+            let mut lines = Vec::with_capacity(frames.len());
+            let m = &mut p.mappings[i];
+            for fr in frames {
+                m.has_functions |= !fr.func.is_empty();
+                m.has_filenames |= !fr.file.is_empty();
+                m.has_line_numbers |= fr.line != 0;
+                let functions = &mut p.functions;
+                let func = *made
+                    .entry((fr.func.clone(), fr.file.clone()))
+                    .or_insert_with(|| {
+                        functions.push(profile::Function {
+                            id: functions.len() as u64 + 1,
+                            name: fr.func.clone(),
+                            system_name: fr.func,
+                            filename: fr.file,
+                            start_line: 0,
+                        });
+                        functions.len() as u32 - 1
+                    });
+                lines.push(profile::Line {
+                    function: Some(func),
+                    line: fr.line,
+                    column: 0,
+                });
+            }
+            m.has_inline_frames = true;
+            let loc = &mut p.locations[l];
+            loc.lines = lines;
+            loc.is_folded = false;
         }
     }
     if missing {
@@ -281,6 +387,15 @@ fn local_symbolize_messages(p: &Profile, stderr: &mut dyn Write) {
             "Some binary filenames not available. Symbolization may be incomplete.\nTry setting PPROF_BINARY_PATH to the search path for local binaries."
         );
     }
+}
+
+/// Whether pprof takes a mapping file for a source URL: an absolute URL
+/// whose scheme contains "http".
+fn has_http_scheme(s: &str) -> bool {
+    has_url_scheme(s)
+        && s.split(':')
+            .next()
+            .is_some_and(|scheme| scheme.to_lowercase().contains("http"))
 }
 
 /// pprof's `symbolizer.Demangle`. Go names never demangle (heapdrift has
@@ -517,24 +632,22 @@ fn report_format(f: ReportFormat) -> Option<OutputFormat> {
         ReportFormat::Traces => OutputFormat::Traces,
         ReportFormat::Tree => OutputFormat::Tree,
         ReportFormat::TopProto => OutputFormat::Text,
-        ReportFormat::Dis | ReportFormat::WebList => return None,
+        ReportFormat::Dis => OutputFormat::Dis,
+        ReportFormat::WebList => OutputFormat::WebList,
     })
 }
 
-/// Rejects what heapdrift cannot do yet, before any work.
+/// Rejects what heapdrift cannot do yet, before any work. Every command of
+/// pprof's table runs now; callers keep the check so a command added to the
+/// table without a report fails here.
 pub fn check_supported(cmd: &Command) -> Result<(), DriverError> {
-    match cmd.format {
-        ReportFormat::Dis => {
-            return Err(err(
-                "heapdrift pprof: -disasm is not supported (it needs the binary and a disassembler)",
-            ));
-        }
-        ReportFormat::WebList => {
-            return Err(err("heapdrift pprof: -weblist is not supported"));
-        }
-        _ => {}
+    match report_format(cmd.format) {
+        Some(_) => Ok(()),
+        None => Err(err(format!(
+            "heapdrift pprof: -{} is not supported",
+            cmd.name
+        ))),
     }
-    Ok(())
 }
 
 fn report_warn(w: &mut dyn Write, ok: bool, option: &str) {
@@ -1169,6 +1282,13 @@ pub fn write_report(
         ReportFormat::List => {
             rpt.print_source(out, env.read_file).map_err(report_error)?;
         }
+        ReportFormat::Dis => {
+            rpt.print_assembly(out, env.obj).map_err(report_error)?;
+        }
+        ReportFormat::WebList => {
+            rpt.print_weblist(out, env.obj, env.read_file)
+                .map_err(report_error)?;
+        }
         _ => rpt.generate(out).map_err(report_error)?,
     }
     Ok(())
@@ -1256,7 +1376,7 @@ mod tests {
         let m = SymbolizeMode::parse("bogus:odd:none:later");
         assert_eq!((m.enabled, m.unrecognized), (false, 2));
         let mut err = Vec::new();
-        symbolize(&mut Profile::default(), &m, &mut err);
+        symbolize(&mut Profile::default(), &m, None, &mut err);
         let err = String::from_utf8(err).unwrap();
         assert_eq!(
             err.matches("ignoring unrecognized symbolization option: bogus:odd:none:later\n")

@@ -12,6 +12,7 @@
 //! 4. `Report::generate(&mut w)`, or `Report::print_source(&mut w, &read)`
 //!    for `list`.
 
+mod assembly;
 pub mod config;
 pub mod dotgraph;
 pub mod driver;
@@ -20,10 +21,12 @@ pub mod focus;
 pub mod gofmt;
 pub mod graph;
 pub mod measurement;
+pub mod obj;
 pub mod report;
 pub mod shell;
 pub mod shortnames;
 pub mod source;
 pub mod tabwriter;
+mod weblist;
 
 pub use report::{Options, OutputFormat, Report, ReportError};

@@ -19,6 +19,8 @@ use crate::tabwriter::TabWriter;
 pub enum OutputFormat {
     Callgrind,
     Comments,
+    /// `disasm`: needs the binaries, see `Report::print_assembly`.
+    Dis,
     Dot,
     List,
     Raw,
@@ -26,6 +28,8 @@ pub enum OutputFormat {
     Text,
     Traces,
     Tree,
+    /// `weblist`: needs the binaries and sources, see `Report::print_weblist`.
+    WebList,
 }
 
 pub type ValueFn = Box<dyn Fn(&[i64]) -> i64 + Send + Sync>;
@@ -120,6 +124,17 @@ pub enum ReportError {
     NeedsSourceReader,
     #[error("could not stat current dir")]
     NoWorkingDir,
+    #[error("no matches found for regexp {0}")]
+    NoSymbols(String),
+    #[error("no matches found for address {0:#x}")]
+    NoSymbolAtAddress(u64),
+    #[error(
+        "address {0:#x} found in binary, but the corresponding symbols do not have samples in the profile"
+    )]
+    NoSamplesAtAddress(u64),
+    /// A binary could not be read or disassembled (the tool's message).
+    #[error("{0}")]
+    Binary(String),
     #[error("unexpected output format {0:?}")]
     Unsupported(OutputFormat),
 }
@@ -396,7 +411,11 @@ impl Report {
             format_tag: Some(&format_tag),
             obj_names: matches!(
                 o.output_format,
-                OutputFormat::Raw | OutputFormat::List | OutputFormat::Callgrind
+                OutputFormat::Raw
+                    | OutputFormat::List
+                    | OutputFormat::Dis
+                    | OutputFormat::WebList
+                    | OutputFormat::Callgrind
             ),
             orig_fn_names: false,
             call_tree: o.call_tree && visual,
@@ -1011,7 +1030,7 @@ impl Report {
         t.g
     }
 
-    /// The untrimmed graph `list` annotates.
+    /// The untrimmed graph `list` and `disasm` annotate.
     pub(crate) fn graph_for_list(&mut self) -> Graph {
         self.new_graph(None)
     }

@@ -193,7 +193,7 @@ fn source_from_file(
 }
 
 impl Report {
-    fn value_or_dot(&self, v: i64) -> String {
+    pub(crate) fn value_or_dot(&self, v: i64) -> String {
         if v == 0 {
             ".".to_string()
         } else {

@@ -421,6 +421,7 @@ fn render_view(ui: &Ui, view: View, params: &Params) -> (StatusCode, String) {
         stderr: &mut stderr,
         read_file: &read,
         working_dir,
+        obj: &report::obj::NoBinaries,
     };
     let result = ui
         .make_report(&prof, cmd, arg, &cfg, edit, &mut env)
