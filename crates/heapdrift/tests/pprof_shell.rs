@@ -89,14 +89,16 @@ fn scripted_sessions_match_go_tool_pprof() {
     // names their frames from the `#` lines, which pprof cannot.
     let sources: &[&[&str]] = &[
         &["heap_3.pb.gz"],
+        &["allocs.pb.gz"],
         &["cpu.pb.gz"],
         &["goroutine.pb.gz"],
         &["mutex.pb.gz"],
         &["-symbolize=none", "heap.txt"],
         &["-diff_base", "heap_1.pb.gz", "heap_3.pb.gz"],
+        &["-base", "heap_1.pb.gz", "heap_3.pb.gz"],
     ];
     let sessions = sessions();
-    assert!(sessions.len() >= 5, "{} sessions", sessions.len());
+    assert!(sessions.len() >= 7, "{} sessions", sessions.len());
     let mut failures = Vec::new();
     let mut compared = 0;
     for src in sources {
@@ -166,7 +168,7 @@ fn scripted_sessions_match_go_tool_pprof() {
             compared += 1;
         }
     }
-    assert!(compared >= 30, "{compared} sessions compared");
+    assert!(compared >= 50, "{compared} sessions compared");
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
 

@@ -1402,7 +1402,7 @@ mod tests {
                 ..Default::default()
             };
             let mut err = Vec::new();
-            symbolize(&mut p, &SymbolizeMode::default(), &mut err);
+            symbolize(&mut p, &SymbolizeMode::default(), None, &mut err);
             String::from_utf8(err).unwrap()
         };
         // Go texts' PCs named from `#` lines: nothing left to complain of.
