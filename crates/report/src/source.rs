@@ -193,6 +193,24 @@ fn source_from_file(
 }
 
 impl Report {
+    /// Where `list` and `weblist` read sources: `-source_path`, else the
+    /// working directory (pprof's `newSourceReader`).
+    pub(crate) fn source_reader<'a>(
+        &self,
+        read: SourceReadFn<'a>,
+    ) -> Result<SourceReader<'a>, ReportError> {
+        let o = &self.options;
+        let search_path = if o.source_path.is_empty() {
+            if o.working_dir.is_empty() {
+                return Err(ReportError::NoWorkingDir);
+            }
+            &o.working_dir
+        } else {
+            &o.source_path
+        };
+        Ok(SourceReader::new(read, search_path, &o.trim_path))
+    }
+
     pub(crate) fn value_or_dot(&self, v: i64) -> String {
         if v == 0 {
             ".".to_string()
@@ -229,15 +247,7 @@ impl Report {
                 sym.map(|r| r.as_str().to_string()).unwrap_or_default(),
             ));
         }
-        let source_path = if self.options.source_path.is_empty() {
-            if self.options.working_dir.is_empty() {
-                return Err(ReportError::NoWorkingDir);
-            }
-            self.options.working_dir.clone()
-        } else {
-            self.options.source_path.clone()
-        };
-        let mut reader = SourceReader::new(read, &source_path, &self.options.trim_path);
+        let mut reader = self.source_reader(read)?;
         let mut out = String::new();
         out.push_str(&format!("Total: {}\n", self.format_value(self.total())));
         for &f in &functions {

@@ -134,15 +134,7 @@ impl Report {
         obj: &dyn ObjTool,
         read: SourceReadFn,
     ) -> Result<(), ReportError> {
-        let source_path = if self.options.source_path.is_empty() {
-            if self.options.working_dir.is_empty() {
-                return Err(ReportError::NoWorkingDir);
-            }
-            self.options.working_dir.clone()
-        } else {
-            self.options.source_path.clone()
-        };
-        let mut reader = SourceReader::new(read, &source_path, &self.options.trim_path);
+        let mut reader = self.source_reader(read)?;
         let prof = self.profile();
         let o = &self.options;
         let sym = o.symbol.clone();
