@@ -1026,7 +1026,6 @@ impl ReportSource {
             let units = identify_num_label_units(&source, &mut warnings);
             (units, warnings)
         });
-        let units = units.clone();
         env.stderr
             .write_all(unit_warnings)
             .map_err(DriverError::Io)?;
@@ -1036,14 +1035,20 @@ impl ReportSource {
         let format = report_format(cmd.format).ok_or_else(|| err("unsupported report format"))?;
         let key = preparation_key(&cfg);
 
+        // A one-shot source's preparation is not kept: its report must be
+        // the profile's only owner, so that changing it copies nothing.
+        let mut unkept = None;
         let (prepared, ropt) = match self.prepared.iter().position(|p| p.key == key) {
             Some(i) => {
                 self.reused += 1;
-                let prepared = self.prepared.remove(i);
+                // Most recently used last; kept even if this report fails.
+                let hit = self.prepared.remove(i);
+                self.prepared.push(hit);
+                let prepared = self.prepared.last_mut().expect("just pushed");
                 env.stderr
                     .write_all(&prepared.warnings[0])
                     .map_err(DriverError::Io)?;
-                let ropt = options_for(&prepared.profile, &units, &cfg, format, arg, env)?;
+                let ropt = options_for(&prepared.profile, units, &cfg, format, arg, env)?;
                 env.stderr
                     .write_all(&prepared.warnings[1])
                     .map_err(DriverError::Io)?;
@@ -1054,7 +1059,16 @@ impl ReportSource {
                     self.profile = None;
                 }
                 let p = Arc::unwrap_or_clone(source);
-                prepare(p, key, &units, &cfg, format, arg, env)?
+                let (prepared, ropt) = prepare(p, key, units, &cfg, format, arg, env)?;
+                if self.session {
+                    self.prepared.push(prepared);
+                    if self.prepared.len() > KEPT_PREPARATIONS {
+                        self.prepared.remove(0);
+                    }
+                    (self.prepared.last_mut().expect("just pushed"), ropt)
+                } else {
+                    (unkept.insert(prepared), ropt)
+                }
             }
         };
 
@@ -1063,32 +1077,18 @@ impl ReportSource {
             cfg.mean,
         );
         let total = prepared.totals.total(index, mean);
-        let tags = format == OutputFormat::Dot;
-        let mut prepared = prepared;
-        let found = prepared
-            .memos
-            .iter()
-            .find(|(k, _)| *k == (index, mean, tags));
-        let memo = match found {
+        let memo_key = (index, mean, format == OutputFormat::Dot);
+        let memo = match prepared.memos.iter().find(|(k, _)| *k == memo_key) {
             Some((_, memo)) => memo.clone(),
+            // One report groups only the samples its value weighs.
+            None if !self.session => Arc::default(),
             None => {
-                // One report groups only the samples its value weighs.
-                if !self.session {
-                    Arc::default()
-                } else {
-                    let memo = Arc::new(GraphMemo::sharing(prepared.stacks.clone()));
-                    prepared.memos.push(((index, mean, tags), memo.clone()));
-                    memo
-                }
+                let memo = Arc::new(GraphMemo::sharing(prepared.stacks.clone()));
+                prepared.memos.push((memo_key, memo.clone()));
+                memo
             }
         };
         let rpt = Report::with_total(prepared.profile.clone(), ropt, total, memo);
-        if self.session {
-            self.prepared.push(prepared);
-            if self.prepared.len() > KEPT_PREPARATIONS {
-                self.prepared.remove(0);
-            }
-        }
         Ok(rpt)
     }
 }
@@ -1222,13 +1222,9 @@ impl Totals {
 
     /// What [`crate::report::compute_total`] gives for sample value `index`.
     fn total(&self, index: usize, mean: bool) -> i64 {
-        let (mut total, diff_total) = self.sums.get(index).copied().unwrap_or((0, 0));
-        let (mut div, diff_div) = if mean { self.divisors } else { (0, 0) };
-        if diff_total > 0 {
-            total = diff_total;
-            div = diff_div;
-        }
-        if div != 0 { total / div } else { total }
+        let sums = self.sums.get(index).copied().unwrap_or((0, 0));
+        let divisors = if mean { self.divisors } else { (0, 0) };
+        crate::report::finish_total(sums, divisors)
     }
 }
 

@@ -1413,8 +1413,7 @@ impl StackTable {
 /// fewer hash-table entries on profiles whose samples repeat stacks.
 /// Samples with zero weight and divisor are skipped first, as pprof does.
 pub fn group_samples(prof: &Profile, o: &Options) -> SampleGroups {
-    type Key<'a> = (&'a [LocIdx], &'a [profile::Label], &'a [profile::NumLabel]);
-    let mut index: HashMap<Key, usize, FxBuild> =
+    let mut index: HashMap<GroupKey, usize, FxBuild> =
         HashMap::with_capacity_and_hasher(prof.samples.len(), FxBuild::default());
     let mut groups: Vec<SampleGroup> = Vec::new();
     let mut table = StackTable::default();
@@ -1449,10 +1448,9 @@ pub fn group_samples(prof: &Profile, o: &Options) -> SampleGroups {
 
 /// What makes samples one group: the stack, and the labels when tags are
 /// collected.
-fn group_key(
-    s: &Sample,
-    collect_tags: bool,
-) -> (&[LocIdx], &[profile::Label], &[profile::NumLabel]) {
+type GroupKey<'a> = (&'a [LocIdx], &'a [profile::Label], &'a [profile::NumLabel]);
+
+fn group_key(s: &Sample, collect_tags: bool) -> GroupKey<'_> {
     if collect_tags {
         (&s.locations, &s.labels, &s.num_labels)
     } else {
@@ -1475,8 +1473,7 @@ pub struct StackGroups {
 
 impl StackGroups {
     pub fn new(prof: &Profile, collect_tags: bool) -> StackGroups {
-        type Key<'a> = (&'a [LocIdx], &'a [profile::Label], &'a [profile::NumLabel]);
-        let mut index: HashMap<Key, u32, FxBuild> =
+        let mut index: HashMap<GroupKey, u32, FxBuild> =
             HashMap::with_capacity_and_hasher(prof.samples.len(), FxBuild::default());
         let mut table = StackTable::default();
         let mut group_of = Vec::with_capacity(prof.samples.len());

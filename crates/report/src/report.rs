@@ -226,10 +226,18 @@ pub fn compute_total(
             diff_div = diff_div.wrapping_add(d);
         }
     }
-    if diff_total > 0 {
-        total = diff_total;
-        div = diff_div;
-    }
+    finish_total((total, diff_total), (div, diff_div))
+}
+
+/// The end of pprof's `computeTotal`, from the sums over all samples and
+/// over the `pprof::base` ones: `-diff_base` profiles count only the
+/// latter, and `-mean` divides by the divisors' sum.
+pub(crate) fn finish_total((total, diff_total): (i64, i64), (div, diff_div): (i64, i64)) -> i64 {
+    let (total, div) = if diff_total > 0 {
+        (diff_total, diff_div)
+    } else {
+        (total, div)
+    };
     if div != 0 { total / div } else { total }
 }
 

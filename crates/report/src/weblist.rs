@@ -49,32 +49,25 @@ struct SourceFunction {
 
 const WEBLIST_HEAD: &str = include_str!("weblist_head.html");
 
+/// html/template's escaping of text in the page.
 fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("&#34;"),
-            '&' => out.push_str("&amp;"),
-            '\'' => out.push_str("&#39;"),
-            '+' => out.push_str("&#43;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\0' => out.push('\u{FFFD}'),
-            c => out.push(c),
-        }
-    }
-    out
+    escape(s, true)
 }
 
 /// text/template's `HTMLEscapeString`, which pprof applies before the
-/// page's own escaping.
+/// page's own escaping: the same but for `+`.
 fn text_html_escape(s: &str) -> String {
+    escape(s, false)
+}
+
+fn escape(s: &str, plus: bool) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         match c {
             '"' => out.push_str("&#34;"),
             '&' => out.push_str("&amp;"),
             '\'' => out.push_str("&#39;"),
+            '+' if plus => out.push_str("&#43;"),
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '\0' => out.push('\u{FFFD}'),

@@ -103,7 +103,7 @@ impl Ui {
             .and_then(ReportSource::profile)
             .is_some_and(|p| Arc::ptr_eq(p, prof));
         if !same {
-            *reports = Some(ReportSource::session(prof.clone()));
+            *reports = None;
         }
         let source = reports.get_or_insert_with(|| ReportSource::session(prof.clone()));
         source.make_report(cmd, arg, cfg, edit, env)
