@@ -38,9 +38,12 @@ fn report(args: PprofArgs) -> anyhow::Result<()> {
         writeln!(stderr, "{w}")?;
     }
     if let Some(http) = args.http.clone() {
+        crate::alloc::tune_for_session();
         return serve_web(args, &http);
     }
     let Some(output) = args.output.clone() else {
+        // Before decoding: the decoder's pages are the session's too.
+        crate::alloc::tune_for_session();
         let p = fetch_profiles(&args, &SourceOptions::from_args(&args), &mut stderr)?;
         return crate::pprof_shell::run(p, &args);
     };

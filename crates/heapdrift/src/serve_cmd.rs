@@ -51,6 +51,7 @@ pub fn go_style_flags(args: &[String]) -> Vec<String> {
 }
 
 pub fn run(a: &ServeArgs) -> anyhow::Result<ExitCode> {
+    crate::alloc::tune_for_session();
     let dash = Arc::new(web::dashboard::Dashboard::open(&a.inputs)?);
     let router = web::dashboard::dashboard_router(dash.clone()).merge(web::pprof_ui_router(
         dash,

@@ -8,6 +8,9 @@ use std::hash::{BuildHasherDefault, Hasher};
 
 use profile::{LocIdx, Location, Profile, Sample};
 
+mod stack_trie;
+pub use stack_trie::StackTrie;
+
 /// A small multiplicative hasher (FxHash's scheme) for integer keys on the
 /// hot path of graph building.
 #[derive(Default, Clone, Copy)]
@@ -1063,9 +1066,9 @@ pub fn new_graph(prof: &Profile, o: &Options) -> (Graph, Vec<Vec<Option<NodeIdx>
     new_graph_split(prof, o, None)
 }
 
-/// [`new_graph`] with the groups cut for two threads at `split` (0: one
-/// thread) instead of where [`split_point`] would: tests check that every
-/// cut gives the same graph.
+/// [`new_graph`] with the groups (or the call tree's nodes, for groups
+/// from [`StackGroups`]) cut for two threads at `split` (0: one thread)
+/// instead of at half: tests check that every cut gives the same graph.
 pub fn new_graph_split(
     prof: &Profile,
     o: &Options,
@@ -1102,17 +1105,22 @@ pub fn new_graph_split(
         // halves of the groups can be added up apart and merged: the merge
         // visits the first half's edges, then the second's, which creates
         // every edge in the order a single pass would.
-        let split = split
-            .unwrap_or_else(|| split_point(groups))
-            .min(groups.groups.len());
-        let parts: Vec<Partial> = if split == 0 || split >= groups.groups.len() {
-            vec![accumulate(groups, 0..groups.len(), &tables)]
+        let parts: Vec<Partial> = if let Some(trie) = &groups.trie {
+            let weights = groups.trie_weights.get_or_init(|| trie.weigh(groups));
+            vec![stack_trie::accumulate(trie, weights, &tables, split)]
         } else {
-            std::thread::scope(|s| {
-                let second = s.spawn(|| accumulate(groups, split..groups.len(), &tables));
-                let first = accumulate(groups, 0..split, &tables);
-                vec![first, second.join().expect("graph worker panicked")]
-            })
+            let split = split
+                .unwrap_or_else(|| split_point(groups))
+                .min(groups.groups.len());
+            if split == 0 || split >= groups.groups.len() {
+                vec![accumulate(groups, 0..groups.len(), &tables)]
+            } else {
+                std::thread::scope(|s| {
+                    let second = s.spawn(|| accumulate(groups, split..groups.len(), &tables));
+                    let first = accumulate(groups, 0..split, &tables);
+                    vec![first, second.join().expect("graph worker panicked")]
+                })
+            }
         };
         for part in parts {
             for (node, c) in g.arena.iter_mut().zip(&part.counts) {
@@ -1443,6 +1451,7 @@ pub fn group_samples(prof: &Profile, o: &Options) -> SampleGroups {
     SampleGroups {
         groups,
         table: std::sync::Arc::new(table),
+        ..Default::default()
     }
 }
 
@@ -1467,12 +1476,31 @@ pub struct StackGroups {
     /// Each sample's group.
     group_of: Vec<u32>,
     groups: usize,
-    table: std::sync::Arc<StackTable>,
+    /// The groups' stacks: a group's number is its stack's in the table
+    /// with tags, its call-tree node without (where graphs are built by
+    /// walking the tree).
+    stacks: GroupStacks,
     collect_tags: bool,
+}
+
+#[derive(Debug, Clone)]
+enum GroupStacks {
+    Table(std::sync::Arc<StackTable>),
+    Trie(std::sync::Arc<StackTrie>),
 }
 
 impl StackGroups {
     pub fn new(prof: &Profile, collect_tags: bool) -> StackGroups {
+        if !collect_tags {
+            let (trie, group_of) =
+                StackTrie::of_stacks(prof.samples.iter().map(|s| &s.locations[..]));
+            return StackGroups {
+                group_of,
+                groups: trie.len(),
+                stacks: GroupStacks::Trie(std::sync::Arc::new(trie)),
+                collect_tags,
+            };
+        }
         let mut index: HashMap<GroupKey, u32, FxBuild> =
             HashMap::with_capacity_and_hasher(prof.samples.len(), FxBuild::default());
         let mut table = StackTable::default();
@@ -1486,7 +1514,7 @@ impl StackGroups {
         StackGroups {
             group_of,
             groups: index.len(),
-            table: std::sync::Arc::new(table),
+            stacks: GroupStacks::Table(std::sync::Arc::new(table)),
             collect_tags,
         }
     }
@@ -1519,9 +1547,17 @@ impl StackGroups {
                 group.dw = group.dw.wrapping_add(dw);
             }
         }
-        SampleGroups {
-            groups,
-            table: self.table.clone(),
+        match &self.stacks {
+            GroupStacks::Table(table) => SampleGroups {
+                groups,
+                table: table.clone(),
+                ..Default::default()
+            },
+            GroupStacks::Trie(trie) => SampleGroups {
+                groups,
+                trie: Some(trie.clone()),
+                ..Default::default()
+            },
         }
     }
 }
@@ -1531,12 +1567,21 @@ impl StackGroups {
 pub struct SampleGroups {
     pub groups: Vec<SampleGroup>,
     table: std::sync::Arc<StackTable>,
+    /// The stacks' call tree instead of `table`, when the groups come from
+    /// [`StackGroups`] without tags: graphs are then built by walking it.
+    trie: Option<std::sync::Arc<StackTrie>>,
+    /// The groups' weights on `trie`, summed once for every graph.
+    trie_weights: std::sync::OnceLock<stack_trie::TrieWeights>,
 }
 
 impl SampleGroups {
     /// Group `i`'s stack, leaf first (its first sample's locations).
-    pub fn stack(&self, i: usize) -> &[LocIdx] {
-        self.table.get(self.groups[i].stack)
+    pub fn stack(&self, i: usize) -> std::borrow::Cow<'_, [LocIdx]> {
+        let stack = self.groups[i].stack;
+        match &self.trie {
+            Some(trie) => trie.stack(stack).into(),
+            None => self.table.get(stack).into(),
+        }
     }
 }
 

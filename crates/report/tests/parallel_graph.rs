@@ -95,3 +95,81 @@ fn stack_groups_weighed_equal_groups_of_each_sample_value() {
         }
     }
 }
+
+/// A session's graphs are built by walking the stacks' call tree once
+/// (`StackTrie`) instead of every group's stack: the graph, its edges'
+/// order and flags included, must be exactly the group walk's, for every
+/// sample value, `-mean`, and kept sets that leave residual edges.
+#[test]
+fn call_tree_walk_gives_the_group_walk_graph() {
+    let mut checked = 0;
+    // Each profile also as a diff would give it: every third sample
+    // negated, so that weights cancel and nodes go negative.
+    let with_diffs = profiles().into_iter().flat_map(|(name, p)| {
+        let mut diff = p.clone();
+        for s in diff.samples.iter_mut().step_by(3) {
+            for v in &mut s.values {
+                *v = v.wrapping_neg();
+            }
+        }
+        [
+            (name.clone(), p),
+            (format!("{name} (negated in part)"), diff),
+        ]
+    });
+    for (name, p) in with_diffs {
+        let stacks = graph::StackGroups::new(&p, false);
+        for si in 0..p.sample_types.len() {
+            for mean in [false, true] {
+                let value = move |v: &[i64]| v[si];
+                let divisor = |v: &[i64]| v[0];
+                let base = graph::Options {
+                    sample_mean_divisor: mean.then_some(&divisor as graph::SampleFn),
+                    ..graph::Options::new(&value)
+                };
+                let (whole, _) = new_graph_split(&p, &base, Some(0));
+                let kept_half: NodeSet = whole
+                    .nodes
+                    .iter()
+                    .step_by(2)
+                    .map(|&n| whole.node(n).info.clone())
+                    .collect();
+                let kept_third: NodeSet = whole
+                    .nodes
+                    .iter()
+                    .skip(1)
+                    .step_by(3)
+                    .map(|&n| whole.node(n).info.clone())
+                    .collect();
+                for kept in [None, Some(&kept_half), Some(&kept_third)] {
+                    for drop_negative in [false, true] {
+                        let o = graph::Options {
+                            kept_nodes: kept,
+                            drop_negative,
+                            ..base
+                        };
+                        let want = format!("{:?}", new_graph_split(&p, &o, Some(0)).0);
+                        let groups = stacks.weigh(&p, &o);
+                        let o = graph::Options {
+                            sample_groups: Some(&groups),
+                            ..o
+                        };
+                        // Cuts of the tree's nodes for two threads: none,
+                        // the default, and cuts inside subtrees.
+                        for cut in [Some(0), None, Some(2), Some(7), Some(100), Some(1000)] {
+                            let got = format!("{:?}", new_graph_split(&p, &o, cut).0);
+                            assert!(
+                                got == want,
+                                "{name} index {si} mean {mean} kept {} drop_negative \
+                                 {drop_negative} cut {cut:?}",
+                                kept.map_or(0, |k| k.len())
+                            );
+                            checked += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+    assert!(checked > 100, "only {checked} graphs compared");
+}

@@ -1,0 +1,415 @@
+//! The stacks of a session's sample groups as one call tree, so that a
+//! graph build walks each shared prefix once instead of once per stack.
+//!
+//! pprof's `newGraph` adds every sample along its stack: cum once per node
+//! and edge per sample, flat to the leaf. All samples through one prefix
+//! share what that prefix contributes, so the tree carries, per tree node,
+//! the summed weights of the groups below it, and a depth-first walk that
+//! keeps the nodes and edges on its current path counted gives the same
+//! sums. On the compiler's heap profile (690k samples, 23M frames) the tree
+//! has 1.8M nodes: a build reads 13x fewer frames.
+
+use std::collections::HashMap;
+
+use profile::LocIdx;
+
+use super::{
+    Counts, Edge, EdgeIdx, FxBuild, LocTables, NO_NODE, NodeIdx, Partial, SampleGroups, edge_key,
+};
+
+/// The tree of a profile's stacks, root first, its nodes numbered in
+/// pre-order (children in the order their stacks first appear), so that a
+/// node's subtree is the range `t..end[t]`. Node 0 is the root, above every
+/// stack's outermost frame; it has no location.
+#[derive(Debug)]
+pub struct StackTrie {
+    loc: Vec<LocIdx>,
+    parent: Vec<u32>,
+    end: Vec<u32>,
+}
+
+impl StackTrie {
+    /// The tree of `stacks` (each leaf first, as samples hold them), and
+    /// each stack's node.
+    pub fn of_stacks<'a>(
+        stacks: impl ExactSizeIterator<Item = &'a [LocIdx]>,
+    ) -> (StackTrie, Vec<u32>) {
+        const NONE: u32 = u32::MAX;
+        // Nodes in creation order first (a parent before its children).
+        let mut loc: Vec<LocIdx> = vec![0];
+        let mut parent: Vec<u32> = vec![NONE];
+        let mut children: HashMap<u64, u32, FxBuild> = HashMap::default();
+        // The child last stepped into from each node: stacks that follow
+        // each other in a profile mostly share their outer frames.
+        let mut last_child: Vec<(LocIdx, u32)> = vec![(0, NONE)];
+        let mut node_of_stack = Vec::with_capacity(stacks.len());
+        for stack in stacks {
+            let mut cur = 0u32;
+            for &l in stack.iter().rev() {
+                let (cached_loc, cached) = last_child[cur as usize];
+                if cached != NONE && cached_loc == l {
+                    cur = cached;
+                    continue;
+                }
+                let fresh = u32::try_from(loc.len()).expect("fewer than 2^32 tree nodes");
+                let child = *children
+                    .entry((u64::from(cur) << 32) | u64::from(l))
+                    .or_insert(fresh);
+                if child == fresh {
+                    loc.push(l);
+                    parent.push(cur);
+                    last_child.push((0, NONE));
+                }
+                last_child[cur as usize] = (l, child);
+                cur = child;
+            }
+            node_of_stack.push(cur);
+        }
+        drop(children);
+        drop(last_child);
+        // Renumber in pre-order: subtree sizes (children come after their
+        // parent, so a backward pass adds them up), then each child takes
+        // the next free slot of its parent's range, in creation order.
+        let n = loc.len();
+        let mut size = vec![1u32; n];
+        for c in (1..n).rev() {
+            size[parent[c] as usize] += size[c];
+        }
+        let mut pre = vec![0u32; n];
+        let mut next_slot = vec![0u32; n];
+        next_slot[0] = 1;
+        for c in 1..n {
+            let p = parent[c] as usize;
+            pre[c] = next_slot[p];
+            next_slot[p] += size[c];
+            next_slot[c] = pre[c] + 1;
+        }
+        let node_of_stack = node_of_stack.iter().map(|&t| pre[t as usize]).collect();
+        let mut trie = StackTrie {
+            loc: vec![0; n],
+            parent: vec![NONE; n],
+            end: vec![0; n],
+        };
+        for c in 0..n {
+            let t = pre[c] as usize;
+            trie.loc[t] = loc[c];
+            trie.end[t] = pre[c] + size[c];
+            if c > 0 {
+                trie.parent[t] = pre[parent[c] as usize];
+            }
+        }
+        (trie, node_of_stack)
+    }
+
+    /// The stack that ends at node `t`, leaf first.
+    pub fn stack(&self, t: u32) -> Vec<LocIdx> {
+        let mut stack = Vec::new();
+        let mut t = t as usize;
+        while t != 0 {
+            stack.push(self.loc[t]);
+            t = self.parent[t] as usize;
+        }
+        stack
+    }
+
+    /// How many tree nodes there are (the root included).
+    pub fn len(&self) -> usize {
+        self.loc.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.loc.len() <= 1
+    }
+
+    /// The weights of `groups` (groups of this tree's stacks) summed per
+    /// tree node over the groups below it.
+    pub(super) fn weigh(&self, groups: &SampleGroups) -> TrieWeights {
+        let n = self.len();
+        let mut wts = TrieWeights {
+            sub: vec![(0, 0); n],
+            ends: vec![(0, 0); n],
+            first: vec![u32::MAX; n],
+        };
+        for (position, g) in groups.groups.iter().enumerate() {
+            // Groups of a tree are numbered by the node their stack ends at.
+            let t = g.stack as usize;
+            let e = &mut wts.ends[t];
+            e.0 = e.0.wrapping_add(g.w);
+            e.1 = e.1.wrapping_add(g.dw);
+            // A group's position is where a group walk would meet it.
+            wts.first[t] = wts.first[t].min(position as u32);
+        }
+        for t in 0..n {
+            wts.sub[t] = wts.ends[t];
+        }
+        for t in (1..n).rev() {
+            let p = self.parent[t] as usize;
+            let (w, dw) = wts.sub[t];
+            let s = &mut wts.sub[p];
+            s.0 = s.0.wrapping_add(w);
+            s.1 = s.1.wrapping_add(dw);
+            wts.first[p] = wts.first[p].min(wts.first[t]);
+        }
+        wts
+    }
+}
+
+/// One sample value's weights on a [`StackTrie`].
+#[derive(Clone, Debug)]
+pub(super) struct TrieWeights {
+    /// (weight, divisor) of the groups in each node's subtree.
+    sub: Vec<(i64, i64)>,
+    /// (weight, divisor) of the groups whose stack ends at each node.
+    ends: Vec<(i64, i64)>,
+    /// The first position, in the groups' order, of a group in each node's
+    /// subtree (`u32::MAX`: no group, the subtree adds nothing).
+    first: Vec<u32>,
+}
+
+/// A node on the walk's current path: where its subtree ends, how long the
+/// log of marks was before it, and the walk's state after its frames.
+struct Open {
+    end: u32,
+    log_before: usize,
+    parent: NodeIdx,
+    residual: bool,
+    step: u32,
+}
+
+/// Marks in the walk's log: a node, or an edge with this bit set.
+const EDGE_MARK: u32 = 1 << 31;
+
+/// What pprof's per-sample loop of `newGraph` gives over all groups, from
+/// one walk of the tree: node weights, and the edges in the order a walk
+/// over the groups would create them (the order of the group that first
+/// contains each, then its place along that group's stack).
+///
+/// Two threads take the nodes before and after `cut` in pre-order (by
+/// default half of them, or none on trees too small for a thread to pay
+/// off; 0: one thread): tests check that every cut gives the same graph.
+pub(super) fn accumulate(
+    trie: &StackTrie,
+    wts: &TrieWeights,
+    t: &LocTables,
+    cut: Option<usize>,
+) -> Partial {
+    const MIN_NODES: usize = 200_000;
+    let n = trie.len() as u32;
+    let cut = match cut {
+        None if (n as usize) < MIN_NODES => 0,
+        None => n / 2,
+        Some(c) => u32::try_from(c).unwrap_or(u32::MAX).min(n),
+    };
+    if cut <= 1 || cut >= n {
+        return in_walk_order(accumulate_range(trie, wts, t, 1..n));
+    }
+    let (first, second) = std::thread::scope(|s| {
+        let second = s.spawn(|| accumulate_range(trie, wts, t, cut..n));
+        let first = accumulate_range(trie, wts, t, 1..cut);
+        (first, second.join().expect("graph worker panicked"))
+    });
+    merge(first, second)
+}
+
+/// What two halves of the walk found, as one walk would: weights added,
+/// edges by endpoints with flags combined, in the earliest order either
+/// met them.
+fn merge(a: RangePartial, b: RangePartial) -> Partial {
+    let mut counts = a.counts;
+    for (c, d) in counts.iter_mut().zip(&b.counts) {
+        c.flat = c.flat.wrapping_add(d.flat);
+        c.flat_div = c.flat_div.wrapping_add(d.flat_div);
+        c.cum = c.cum.wrapping_add(d.cum);
+        c.cum_div = c.cum_div.wrapping_add(d.cum_div);
+    }
+    let mut edges = a.edges;
+    let mut order = a.order;
+    let index: HashMap<u64, usize, FxBuild> = edges
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (edge_key(e.src, e.dest), i))
+        .collect();
+    for (e, o) in b.edges.into_iter().zip(b.order) {
+        match index.get(&edge_key(e.src, e.dest)) {
+            Some(&i) => {
+                let m = &mut edges[i];
+                m.weight = m.weight.wrapping_add(e.weight);
+                m.weight_div = m.weight_div.wrapping_add(e.weight_div);
+                m.residual |= e.residual;
+                m.inline &= e.inline;
+                order[i] = order[i].min(o);
+            }
+            None => {
+                edges.push(e);
+                order.push(o);
+            }
+        }
+    }
+    in_walk_order(RangePartial {
+        counts,
+        edges,
+        order,
+    })
+}
+
+/// The edges sorted into the order a walk over the groups creates them.
+fn in_walk_order(p: RangePartial) -> Partial {
+    let mut by_order: Vec<u32> = (0..p.edges.len() as u32).collect();
+    by_order.sort_unstable_by_key(|&e| p.order[e as usize]);
+    let edges = by_order
+        .into_iter()
+        .map(|e| p.edges[e as usize].clone())
+        .collect();
+    Partial {
+        counts: p.counts,
+        edges,
+    }
+}
+
+/// A walk's findings before its edges are put in order: each edge's
+/// (first group, step) where a group walk would create it.
+struct RangePartial {
+    counts: Vec<Counts>,
+    edges: Vec<Edge>,
+    order: Vec<(u32, u32)>,
+}
+
+/// The walk over the tree nodes of `range` (pre-order numbers). A range
+/// that starts inside a subtree first puts the nodes above its start on
+/// the path, as marks only: their weights belong to the walk that visits
+/// them.
+fn accumulate_range(
+    trie: &StackTrie,
+    wts: &TrieWeights,
+    t: &LocTables,
+    range: std::ops::Range<u32>,
+) -> RangePartial {
+    let mut counts = vec![Counts::default(); t.nodes];
+    let mut edges: Vec<Edge> = Vec::new();
+    let mut edge_order: Vec<(u32, u32)> = Vec::new();
+    let mut edge_index: HashMap<u64, EdgeIdx, FxBuild> = HashMap::default();
+    let mut last_out: Vec<EdgeIdx> = vec![EdgeIdx::MAX; t.nodes];
+    // How many times each node and edge is on the current path: a sample
+    // counts each once, however often recursion repeats it.
+    let mut on_path_node: Vec<u32> = vec![0; t.nodes];
+    let mut on_path_edge: Vec<u32> = Vec::new();
+    let mut log: Vec<u32> = Vec::new();
+    let mut open: Vec<Open> = Vec::new();
+    let mut ancestors = Vec::new();
+    let mut a = trie.parent.get(range.start as usize).copied().unwrap_or(0);
+    while a != 0 && a != u32::MAX {
+        ancestors.push(a);
+        a = trie.parent[a as usize];
+    }
+    let mut cursor = range.start;
+    // Ancestors first (outermost first), weighing nothing; then the range.
+    let mut pending_ancestors = ancestors.len();
+    loop {
+        let (ti, weigh) = if pending_ancestors > 0 {
+            pending_ancestors -= 1;
+            (ancestors[pending_ancestors], false)
+        } else if cursor < range.end {
+            cursor += 1;
+            (cursor - 1, true)
+        } else {
+            break;
+        };
+        while open.last().is_some_and(|o| o.end <= ti) {
+            let o = open.pop().expect("checked");
+            for mark in log.drain(o.log_before..) {
+                if mark & EDGE_MARK != 0 {
+                    on_path_edge[(mark & !EDGE_MARK) as usize] -= 1;
+                } else {
+                    on_path_node[mark as usize] -= 1;
+                }
+            }
+        }
+        let tu = ti as usize;
+        let first = wts.first[tu];
+        if first == u32::MAX {
+            // No group below: nothing to add, nor to mark.
+            if weigh {
+                cursor = trie.end[tu];
+            }
+            continue;
+        }
+        let (w, dw) = if weigh { wts.sub[tu] } else { (0, 0) };
+        let (mut parent, mut residual, mut step) = open
+            .last()
+            .map_or((NO_NODE, false, 0), |o| (o.parent, o.residual, o.step));
+        let log_before = log.len();
+        let loc_nodes = t.of(trie.loc[tu]);
+        for ni in (0..loc_nodes.len()).rev() {
+            let node = loc_nodes[ni];
+            if node == NO_NODE {
+                residual = true;
+                continue;
+            }
+            let on = &mut on_path_node[node as usize];
+            if *on == 0 {
+                let c = &mut counts[node as usize];
+                c.cum = c.cum.wrapping_add(w);
+                c.cum_div = c.cum_div.wrapping_add(dw);
+            }
+            *on += 1;
+            log.push(node);
+            if parent != NO_NODE && parent != node {
+                let inline = ni != loc_nodes.len() - 1;
+                let cached = last_out[parent as usize];
+                let e = if cached != EdgeIdx::MAX && edges[cached as usize].dest == node {
+                    cached
+                } else {
+                    let e = *edge_index.entry(edge_key(parent, node)).or_insert_with(|| {
+                        edges.push(Edge {
+                            src: parent,
+                            dest: node,
+                            weight: 0,
+                            weight_div: 0,
+                            residual: false,
+                            inline: true,
+                        });
+                        edge_order.push((u32::MAX, u32::MAX));
+                        on_path_edge.push(0);
+                        (edges.len() - 1) as EdgeIdx
+                    });
+                    last_out[parent as usize] = e;
+                    e
+                };
+                if weigh && on_path_edge[e as usize] == 0 {
+                    let edge = &mut edges[e as usize];
+                    edge.weight = edge.weight.wrapping_add(w);
+                    edge.weight_div = edge.weight_div.wrapping_add(dw);
+                    edge.residual |= residual;
+                    edge.inline &= inline;
+                    let order = &mut edge_order[e as usize];
+                    *order = (*order).min((first, step));
+                }
+                on_path_edge[e as usize] += 1;
+                log.push(e | EDGE_MARK);
+            }
+            parent = node;
+            residual = false;
+            step += 1;
+        }
+        // Groups whose stack ends here: flat to the innermost node, unless
+        // a dropped node ends the stack.
+        if weigh && parent != NO_NODE && !residual {
+            let (ew, edw) = wts.ends[tu];
+            let c = &mut counts[parent as usize];
+            c.flat = c.flat.wrapping_add(ew);
+            c.flat_div = c.flat_div.wrapping_add(edw);
+        }
+        open.push(Open {
+            end: trie.end[tu],
+            log_before,
+            parent,
+            residual,
+            step,
+        });
+    }
+    RangePartial {
+        counts,
+        edges,
+        order: edge_order,
+    }
+}
