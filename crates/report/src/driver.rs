@@ -945,6 +945,9 @@ pub struct ReportSource {
     /// Most recently used last.
     prepared: Vec<Prepared>,
     reused: usize,
+    /// The totals of the profile itself: those of every preparation
+    /// without tag roots whose focus does not set the percentages.
+    source_totals: Option<Totals>,
 }
 
 /// A profile filtered and aggregated under some settings.
@@ -970,6 +973,7 @@ impl ReportSource {
             units: None,
             prepared: Vec::new(),
             reused: 0,
+            source_totals: None,
         }
     }
 
@@ -981,6 +985,7 @@ impl ReportSource {
             units: None,
             prepared: Vec::new(),
             reused: 0,
+            source_totals: None,
         }
     }
 
@@ -1058,8 +1063,18 @@ impl ReportSource {
                 if !self.session {
                     self.profile = None;
                 }
-                let p = Arc::unwrap_or_clone(source);
-                let (prepared, ropt) = prepare(p, key, units, &cfg, format, arg, env)?;
+                let copy = if self.session {
+                    let totals = self
+                        .source_totals
+                        .get_or_insert_with(|| Totals::of(&source));
+                    copy_for_preparation(&source, &cfg, totals)
+                } else {
+                    ProfileCopy {
+                        profile: Arc::unwrap_or_clone(source),
+                        totals: None,
+                    }
+                };
+                let (prepared, ropt) = prepare(copy, key, units, &cfg, format, arg, env)?;
                 if self.session {
                     self.prepared.push(prepared);
                     if self.prepared.len() > KEPT_PREPARATIONS {
@@ -1116,12 +1131,74 @@ fn preparation_key(cfg: &Config) -> Config {
     }
 }
 
+/// The copy of a session's profile that a preparation under `cfg` starts
+/// from. Copying 700k samples takes longer than the rest of most reports,
+/// so where focus or ignore will drop samples, only those kept are copied:
+/// the filters then find the same locations (their warnings depend on
+/// those alone) and drop nothing more. That needs the samples to reach the
+/// filters unchanged (no tag roots). The totals come before focus unless
+/// percentages are relative to it: those of the whole profile, returned
+/// with a copy that lacks samples.
+fn copy_for_preparation(source: &Profile, cfg: &Config, source_totals: &Totals) -> ProfileCopy {
+    let whole = || ProfileCopy {
+        profile: source.clone(),
+        totals: None,
+    };
+    if !cfg.tagroot.is_empty() || !cfg.tagleaf.is_empty() {
+        return whole();
+    }
+    // A bad regexp is reported by the filters themselves.
+    let (Ok(focus), Ok(ignore)) = (
+        focus::compile_regex_option("focus", &cfg.focus),
+        focus::compile_regex_option("ignore", &cfg.ignore),
+    ) else {
+        return whole();
+    };
+    let Some(keep) = passes::samples_kept_by_name(source, focus.as_ref(), ignore.as_ref()) else {
+        return whole();
+    };
+    let samples = source
+        .samples
+        .iter()
+        .zip(keep)
+        .filter(|(_, keep)| *keep)
+        .map(|(s, _)| s.clone())
+        .collect();
+    let profile = Profile {
+        samples,
+        sample_types: source.sample_types.clone(),
+        default_sample_type: source.default_sample_type.clone(),
+        mappings: source.mappings.clone(),
+        locations: source.locations.clone(),
+        functions: source.functions.clone(),
+        comments: source.comments.clone(),
+        doc_url: source.doc_url.clone(),
+        drop_frames: source.drop_frames.clone(),
+        keep_frames: source.keep_frames.clone(),
+        time_nanos: source.time_nanos,
+        duration_nanos: source.duration_nanos,
+        period_type: source.period_type.clone(),
+        period: source.period,
+    };
+    ProfileCopy {
+        profile,
+        totals: (!cfg.relative_percentages).then(|| source_totals.clone()),
+    }
+}
+
+/// A profile for a preparation, with its totals when the profile lacks
+/// samples that count in them.
+struct ProfileCopy {
+    profile: Profile,
+    totals: Option<Totals>,
+}
+
 /// Prepares `p` for a report, in pprof's order: tag roots, focus when
 /// percentages are relative to it, the report options (whose errors come
 /// first), the totals, focus otherwise, aggregation. Warnings go to
 /// `env.stderr` and are kept for reports that reuse the preparation.
 fn prepare(
-    mut p: Profile,
+    copy: ProfileCopy,
     key: Config,
     units: &HashMap<String, String>,
     cfg: &Config,
@@ -1129,6 +1206,10 @@ fn prepare(
     arg: Option<&str>,
     env: &mut Env,
 ) -> Result<(Prepared, Options), DriverError> {
+    let ProfileCopy {
+        profile: mut p,
+        totals,
+    } = copy;
     // Warnings are kept for reuse, and printed as they would have been:
     // up to an error, and before the report options' errors.
     let mut before = Vec::new();
@@ -1143,7 +1224,8 @@ fn prepare(
     env.stderr.write_all(&before).map_err(DriverError::Io)?;
     focused?;
     let ropt = options_for(&p, units, cfg, format, arg, env)?;
-    let totals = Totals::of(&p);
+    // `totals` are those of a copy that lacks the samples focus drops.
+    let totals = totals.unwrap_or_else(|| Totals::of(&p));
     if !relative {
         let focused = apply_focus(&mut p, units, cfg, &mut after);
         env.stderr.write_all(&after).map_err(DriverError::Io)?;
@@ -1187,6 +1269,7 @@ fn options_for(
 
 /// pprof's `computeTotal` for every sample value at once, so that a
 /// prepared profile answers any `sample_index` and `-mean`.
+#[derive(Clone)]
 struct Totals {
     /// Per value: Σ|v| over all samples, and over the `pprof::base` ones.
     sums: Vec<(i64, i64)>,

@@ -50,6 +50,28 @@ const SCRIPT: &[Step] = &[
         None,
     ),
     (&[("relative_percentages", "false")], "top", None),
+    // Focus and ignore drop samples before a session copies the profile:
+    // totals, warnings and errors must be those of a full copy.
+    (&[("focus", ""), ("ignore", "runtime")], "top", None),
+    (&[("focus", "main"), ("hide", "fmt")], "tree", None),
+    (&[("ignore", "(unclosed")], "top", None),
+    (&[("ignore", "."), ("hide", "")], "top", None),
+    (&[("ignore", "nomatchanywhere")], "top", None),
+    (
+        &[("relative_percentages", "true"), ("ignore", "runtime")],
+        "top",
+        None,
+    ),
+    (&[("tagroot", "bytes")], "top", None),
+    (
+        &[
+            ("relative_percentages", "false"),
+            ("tagroot", ""),
+            ("ignore", ""),
+        ],
+        "top",
+        None,
+    ),
     (
         &[("focus", ""), ("hide", ""), ("tagroot", "bytes")],
         "top",

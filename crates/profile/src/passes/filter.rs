@@ -50,14 +50,11 @@ pub fn filter_samples_by_name(
     let mut any_hidden = false;
     for li in 0..p.locations.len() {
         let l = &p.locations[li];
-        if let Some(re) = ignore
-            && matches_name(p, l, re)
-        {
-            im = true;
-            focus_or_ignore[li] = Some(false);
-        } else if focus.is_none_or(|re| matches_name(p, l, re)) {
-            fm = true;
-            focus_or_ignore[li] = Some(true);
+        focus_or_ignore[li] = focus_or_ignore_of(p, l, focus, ignore);
+        match focus_or_ignore[li] {
+            Some(false) => im = true,
+            Some(true) => fm = true,
+            None => {}
         }
         if let Some(re) = hide
             && matches_name(p, l, re)
@@ -111,6 +108,48 @@ pub fn filter_samples_by_name(
         true
     });
     (fm, im, hm, hnm)
+}
+
+/// A location's verdict under focus and ignore: `Some(false)` ignored,
+/// `Some(true)` focused (every location when there is no focus).
+fn focus_or_ignore_of(
+    p: &Profile,
+    l: &Location,
+    focus: Option<&Regex>,
+    ignore: Option<&Regex>,
+) -> Option<bool> {
+    if ignore.is_some_and(|re| matches_name(p, l, re)) {
+        Some(false)
+    } else if focus.is_none_or(|re| matches_name(p, l, re)) {
+        Some(true)
+    } else {
+        None
+    }
+}
+
+/// The samples that [`filter_samples_by_name`] keeps for `focus` and
+/// `ignore` (hide and show drop only samples left without frames), decided
+/// without changing the profile: a caller about to copy a large profile
+/// only to filter it copies these alone. `None` without either regexp.
+pub fn samples_kept_by_name(
+    p: &Profile,
+    focus: Option<&Regex>,
+    ignore: Option<&Regex>,
+) -> Option<Vec<bool>> {
+    if focus.is_none() && ignore.is_none() {
+        return None;
+    }
+    let verdicts: Vec<Option<bool>> = p
+        .locations
+        .iter()
+        .map(|l| focus_or_ignore_of(p, l, focus, ignore))
+        .collect();
+    Some(
+        p.samples
+            .iter()
+            .map(|s| focused_and_not_ignored(&s.locations, &verdicts))
+            .collect(),
+    )
 }
 
 fn focused_and_not_ignored(locs: &[u32], m: &[Option<bool>]) -> bool {
