@@ -948,6 +948,9 @@ pub struct ReportSource {
     /// The totals of the profile itself: those of every preparation
     /// without tag roots whose focus does not set the percentages.
     source_totals: Option<Totals>,
+    /// The profile's samples grouped by stack: those of every preparation
+    /// that leaves the samples' stacks as they are ([`keeps_stacks`]).
+    source_stacks: Arc<OnceLock<StackGroups>>,
 }
 
 /// A profile filtered and aggregated under some settings.
@@ -974,6 +977,7 @@ impl ReportSource {
             prepared: Vec::new(),
             reused: 0,
             source_totals: None,
+            source_stacks: Arc::default(),
         }
     }
 
@@ -986,6 +990,7 @@ impl ReportSource {
             prepared: Vec::new(),
             reused: 0,
             source_totals: None,
+            source_stacks: Arc::default(),
         }
     }
 
@@ -1063,18 +1068,36 @@ impl ReportSource {
                 if !self.session {
                     self.profile = None;
                 }
-                let copy = if self.session {
+                let (prepared, ropt) = if self.session {
                     let totals = self
                         .source_totals
                         .get_or_insert_with(|| Totals::of(&source));
-                    copy_for_preparation(&source, &cfg, totals)
+                    let stacks = &self.source_stacks;
+                    let copy_and_prepare = || {
+                        let mut copy = copy_for_preparation(&source, &cfg, totals);
+                        if keeps_stacks(&cfg) {
+                            copy.stacks = Some(stacks.clone());
+                        }
+                        prepare(copy, key, units, &cfg, format, arg, env)
+                    };
+                    if keeps_stacks(&cfg) && stacks.get().is_none() {
+                        // The profile's stack groups serve this preparation:
+                        // group them on the other core while copying.
+                        std::thread::scope(|s| {
+                            s.spawn(|| stacks.get_or_init(|| StackGroups::new(&source, false)));
+                            copy_and_prepare()
+                        })?
+                    } else {
+                        copy_and_prepare()?
+                    }
                 } else {
-                    ProfileCopy {
+                    let copy = ProfileCopy {
                         profile: Arc::unwrap_or_clone(source),
                         totals: None,
-                    }
+                        stacks: None,
+                    };
+                    prepare(copy, key, units, &cfg, format, arg, env)?
                 };
-                let (prepared, ropt) = prepare(copy, key, units, &cfg, format, arg, env)?;
                 if self.session {
                     self.prepared.push(prepared);
                     if self.prepared.len() > KEPT_PREPARATIONS {
@@ -1140,13 +1163,19 @@ fn preparation_key(cfg: &Config) -> Config {
 /// percentages are relative to it: those of the whole profile, returned
 /// with a copy that lacks samples.
 fn copy_for_preparation(source: &Profile, cfg: &Config, source_totals: &Totals) -> ProfileCopy {
+    if !cfg.tagroot.is_empty() || !cfg.tagleaf.is_empty() {
+        return ProfileCopy {
+            profile: source.clone(),
+            totals: None,
+            stacks: None,
+        };
+    }
+    let totals = (!cfg.relative_percentages).then(|| source_totals.clone());
     let whole = || ProfileCopy {
         profile: source.clone(),
-        totals: None,
+        totals: totals.clone(),
+        stacks: None,
     };
-    if !cfg.tagroot.is_empty() || !cfg.tagleaf.is_empty() {
-        return whole();
-    }
     // A bad regexp is reported by the filters themselves.
     let (Ok(focus), Ok(ignore)) = (
         focus::compile_regex_option("focus", &cfg.focus),
@@ -1182,15 +1211,40 @@ fn copy_for_preparation(source: &Profile, cfg: &Config, source_totals: &Totals) 
     };
     ProfileCopy {
         profile,
-        totals: (!cfg.relative_percentages).then(|| source_totals.clone()),
+        totals,
+        stacks: None,
     }
 }
 
-/// A profile for a preparation, with its totals when the profile lacks
-/// samples that count in them.
+/// A profile for a preparation, with what is known of it already.
 struct ProfileCopy {
     profile: Profile,
+    /// Its totals (which count samples focus drops, unless percentages are
+    /// relative to the focus).
     totals: Option<Totals>,
+    /// Its samples grouped by stack.
+    stacks: Option<Arc<OnceLock<StackGroups>>>,
+}
+
+/// Whether preparing under `cfg` leaves every sample's stack as it is
+/// (aggregation rewrites locations in place, and only filters and tag roots
+/// drop samples or change their stacks), so that the profile's own stack
+/// groups are the preparation's.
+fn keeps_stacks(cfg: &Config) -> bool {
+    [
+        &cfg.tagroot,
+        &cfg.tagleaf,
+        &cfg.focus,
+        &cfg.ignore,
+        &cfg.hide,
+        &cfg.show,
+        &cfg.show_from,
+        &cfg.tagfocus,
+        &cfg.tagignore,
+        &cfg.prune_from,
+    ]
+    .iter()
+    .all(|f| f.is_empty())
 }
 
 /// Prepares `p` for a report, in pprof's order: tag roots, focus when
@@ -1209,6 +1263,7 @@ fn prepare(
     let ProfileCopy {
         profile: mut p,
         totals,
+        stacks,
     } = copy;
     // Warnings are kept for reuse, and printed as they would have been:
     // up to an error, and before the report options' errors.
@@ -1238,7 +1293,7 @@ fn prepare(
         totals,
         warnings: [before, after],
         memos: Vec::new(),
-        stacks: Arc::default(),
+        stacks: stacks.unwrap_or_default(),
     };
     Ok((prepared, ropt))
 }
