@@ -1105,8 +1105,7 @@ pub fn new_graph_split(
         // halves of the groups can be added up apart and merged: the merge
         // visits the first half's edges, then the second's, which creates
         // every edge in the order a single pass would.
-        let parts: Vec<Partial> = if let Some(trie) = &groups.trie {
-            let weights = groups.trie_weights.get_or_init(|| trie.weigh(groups));
+        let parts: Vec<Partial> = if let Some((trie, weights)) = &groups.trie {
             vec![stack_trie::accumulate(trie, weights, &tables, split)]
         } else {
             let split = split
@@ -1524,6 +1523,14 @@ impl StackGroups {
     /// is).
     pub fn weigh(&self, prof: &Profile, o: &Options) -> SampleGroups {
         debug_assert_eq!(self.collect_tags, o.collect_tags);
+        if let GroupStacks::Trie(trie) = &self.stacks {
+            // Graphs walk the tree with these weights: no groups needed.
+            let weights = trie.weigh(prof, &self.group_of, o);
+            return SampleGroups {
+                trie: Some((trie.clone(), weights)),
+                ..Default::default()
+            };
+        }
         const UNSEEN: u32 = u32::MAX;
         let mut position = vec![UNSEEN; self.groups];
         let mut groups: Vec<SampleGroup> = Vec::new();
@@ -1547,17 +1554,13 @@ impl StackGroups {
                 group.dw = group.dw.wrapping_add(dw);
             }
         }
-        match &self.stacks {
-            GroupStacks::Table(table) => SampleGroups {
-                groups,
-                table: table.clone(),
-                ..Default::default()
-            },
-            GroupStacks::Trie(trie) => SampleGroups {
-                groups,
-                trie: Some(trie.clone()),
-                ..Default::default()
-            },
+        let GroupStacks::Table(table) = &self.stacks else {
+            unreachable!("handled above")
+        };
+        SampleGroups {
+            groups,
+            table: table.clone(),
+            trie: None,
         }
     }
 }
@@ -1567,21 +1570,16 @@ impl StackGroups {
 pub struct SampleGroups {
     pub groups: Vec<SampleGroup>,
     table: std::sync::Arc<StackTable>,
-    /// The stacks' call tree instead of `table`, when the groups come from
-    /// [`StackGroups`] without tags: graphs are then built by walking it.
-    trie: Option<std::sync::Arc<StackTrie>>,
-    /// The groups' weights on `trie`, summed once for every graph.
-    trie_weights: std::sync::OnceLock<stack_trie::TrieWeights>,
+    /// Instead of groups, when they come from [`StackGroups`] without
+    /// tags: the stacks' call tree and the samples' weights on it, which
+    /// graph builds walk.
+    trie: Option<(std::sync::Arc<StackTrie>, stack_trie::TrieWeights)>,
 }
 
 impl SampleGroups {
     /// Group `i`'s stack, leaf first (its first sample's locations).
-    pub fn stack(&self, i: usize) -> std::borrow::Cow<'_, [LocIdx]> {
-        let stack = self.groups[i].stack;
-        match &self.trie {
-            Some(trie) => trie.stack(stack).into(),
-            None => self.table.get(stack).into(),
-        }
+    pub fn stack(&self, i: usize) -> &[LocIdx] {
+        self.table.get(self.groups[i].stack)
     }
 }
 

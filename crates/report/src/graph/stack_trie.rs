@@ -11,10 +11,11 @@
 
 use std::collections::HashMap;
 
-use profile::LocIdx;
+use profile::{LocIdx, Profile};
 
 use super::{
-    Counts, Edge, EdgeIdx, FxBuild, LocTables, NO_NODE, NodeIdx, Partial, SampleGroups, edge_key,
+    Counts, Edge, EdgeIdx, FxBuild, LocTables, NO_NODE, NodeIdx, Options, Partial, edge_key,
+    sample_weights,
 };
 
 /// The tree of a profile's stacks, root first, its nodes numbered in
@@ -130,17 +131,6 @@ impl StackTrie {
         (trie, node_of_stack)
     }
 
-    /// The stack that ends at node `t`, leaf first.
-    pub fn stack(&self, t: u32) -> Vec<LocIdx> {
-        let mut stack = Vec::new();
-        let mut t = t as usize;
-        while t != 0 {
-            stack.push(self.loc[t]);
-            t = self.parent[t] as usize;
-        }
-        stack
-    }
-
     /// How many tree nodes there are (the root included).
     pub fn len(&self) -> usize {
         self.loc.len()
@@ -150,27 +140,34 @@ impl StackTrie {
         self.loc.len() <= 1
     }
 
-    /// The weights of `groups` (groups of this tree's stacks) summed per
-    /// tree node over the groups below it.
-    pub(super) fn weigh(&self, groups: &SampleGroups) -> TrieWeights {
+    /// The weights of `prof`'s samples under `o`, each sample at its
+    /// stack's node (`node_of`), summed per tree node over the samples
+    /// below it. Samples of zero weight and divisor count nowhere, as in
+    /// pprof; a node's first position is where a walk over the groups of
+    /// [`super::group_samples`] would meet the first group below it.
+    pub(super) fn weigh(&self, prof: &Profile, node_of: &[u32], o: &Options) -> TrieWeights {
         let n = self.len();
         let mut wts = TrieWeights {
             sub: vec![(0, 0); n],
             ends: vec![(0, 0); n],
             first: vec![u32::MAX; n],
         };
-        for (position, g) in groups.groups.iter().enumerate() {
-            // Groups of a tree are numbered by the node their stack ends at.
-            let t = g.stack as usize;
+        let mut groups = 0u32;
+        for (s, &t) in prof.samples.iter().zip(node_of) {
+            let (w, dw) = sample_weights(s, o);
+            if dw == 0 && w == 0 {
+                continue;
+            }
+            let t = t as usize;
+            if wts.first[t] == u32::MAX {
+                wts.first[t] = groups;
+                groups += 1;
+            }
             let e = &mut wts.ends[t];
-            e.0 = e.0.wrapping_add(g.w);
-            e.1 = e.1.wrapping_add(g.dw);
-            // A group's position is where a group walk would meet it.
-            wts.first[t] = wts.first[t].min(position as u32);
+            e.0 = e.0.wrapping_add(w);
+            e.1 = e.1.wrapping_add(dw);
         }
-        for t in 0..n {
-            wts.sub[t] = wts.ends[t];
-        }
+        wts.sub.copy_from_slice(&wts.ends);
         for t in (1..n).rev() {
             let p = self.parent[t] as usize;
             let (w, dw) = wts.sub[t];
