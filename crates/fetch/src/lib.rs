@@ -8,6 +8,7 @@
 //! `server response: 404 Not Found`.
 
 mod gourl;
+pub mod pyroscope;
 mod save;
 pub mod watch;
 

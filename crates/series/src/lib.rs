@@ -15,6 +15,7 @@ pub mod identity;
 pub mod json;
 pub mod kind;
 pub mod notes;
+pub mod push;
 pub mod time;
 
 pub use builder::{BuildOptions, Built, Current, Data, Entry, Points, SeriesBuilder, SnapshotRef};
