@@ -13,6 +13,7 @@ use clap::{CommandFactory, FromArgMatches};
 use crate::flame_cmd::FlameArgs;
 use crate::hunt_cmd::HuntArgs;
 use crate::pprof_cli::{self, CliExit, PprofArgs};
+use crate::push_cmd::PushArgs;
 use crate::serve_cmd::ServeArgs;
 use crate::shell::{CompletionsArgs, ManArgs};
 use crate::watch_cmd::WatchArgs;
@@ -32,6 +33,8 @@ usage:
                                                     archive a Go service's profiles on a schedule
    heapdrift serve <archive or files> ... [--http=[host]:port] [--no_browser]
                                                     leak dashboard and flame graphs in the browser
+   heapdrift push --to pyroscope://HOST:PORT --service NAME <archive or files> ...
+                                                    back-fill recorded snapshots into Pyroscope
    heapdrift completions bash|zsh|fish|elvish|powershell
                                                     shell completions, on stdout
    heapdrift man [SUBCOMMAND]                       the manual page (roff), on stdout
@@ -53,6 +56,7 @@ pub enum Command {
     Flame(Box<FlameArgs>),
     Watch(WatchArgs),
     Serve(ServeArgs),
+    Push(PushArgs),
     Completions(CompletionsArgs),
     Man(ManArgs),
 }
@@ -67,6 +71,7 @@ impl Command {
             Command::Flame(_) => "flame",
             Command::Watch(_) => "watch",
             Command::Serve(_) => "serve",
+            Command::Push(_) => "push",
             Command::Completions(_) => "completions",
             Command::Man(_) => "man",
         }
@@ -113,6 +118,7 @@ pub(crate) const SUBCOMMANDS: &[&str] = &[
     "flame",
     "watch",
     "serve",
+    "push",
     "completions",
     "man",
 ];
@@ -142,6 +148,7 @@ pub fn parse(args: &[String]) -> Result<Command, EarlyExit> {
         "completions" => {
             clap_parse::<CompletionsArgs>("completions", rest).map(Command::Completions)
         }
+        "push" => clap_parse::<PushArgs>("push", rest).map(Command::Push),
         "man" => clap_parse::<ManArgs>("man", rest).map(Command::Man),
         other => Err(EarlyExit::Usage {
             command: "",
@@ -218,6 +225,7 @@ fn run_command(command: Command) -> anyhow::Result<ExitCode> {
         Command::Flame(a) => crate::flame_cmd::run(&a),
         Command::Watch(a) => crate::watch_cmd::run(a),
         Command::Serve(a) => crate::serve_cmd::run(&a),
+        Command::Push(a) => crate::push_cmd::run(&a),
         Command::Completions(a) => crate::shell::completions(&a),
         Command::Man(a) => crate::shell::man(&a),
     }
@@ -305,6 +313,7 @@ pub fn command_tree() -> clap::Command {
         .subcommand(subcommand::<FlameArgs>("flame"))
         .subcommand(subcommand::<WatchArgs>("watch"))
         .subcommand(subcommand::<ServeArgs>("serve"))
+        .subcommand(subcommand::<PushArgs>("push"))
         .subcommand(subcommand::<CompletionsArgs>("completions"))
         .subcommand(subcommand::<ManArgs>("man"))
 }

@@ -10,6 +10,7 @@ pub mod hunt_cmd;
 pub mod pprof_cli;
 pub mod pprof_cmd;
 pub mod pprof_shell;
+pub mod push_cmd;
 pub mod serve_cmd;
 pub mod shell;
 pub mod sources;

@@ -1,0 +1,353 @@
+//! `heapdrift push` against a real Grafana Pyroscope server, started by
+//! `scripts/pyroscope.sh` (testdata/pyroscope: the server built from the
+//! Go module proxy). Recorded snapshots pushed at their own times must read
+//! back with the same totals; credentials refused and rate limits must give
+//! one clear line; a server restarted in the middle of a push must lose
+//! nothing.
+
+use std::io::{Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn heapdrift(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_heapdrift"))
+        .args(args)
+        .output()
+        .expect("run heapdrift")
+}
+
+/// A server of `scripts/pyroscope.sh`, stopped when dropped.
+struct Pyroscope {
+    url: String,
+    port: String,
+}
+
+impl Pyroscope {
+    fn start(port: Option<&str>) -> Pyroscope {
+        let mut cmd = Command::new("bash");
+        cmd.arg(repo_root().join("scripts/pyroscope.sh"))
+            .arg("start");
+        if let Some(p) = port {
+            cmd.args(["--port", p]);
+        }
+        let out = cmd.output().expect("scripts/pyroscope.sh start");
+        assert!(
+            out.status.success(),
+            "pyroscope.sh start: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let url = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .last()
+            .expect("the URL on the last line")
+            .trim()
+            .to_string();
+        let port = url.rsplit(':').next().expect("a port").to_string();
+        Pyroscope { url, port }
+    }
+
+    /// Stops the server, keeping its data for a restart on the same port.
+    fn stop_keeping_data(&self) {
+        let out = Command::new("bash")
+            .arg(repo_root().join("scripts/pyroscope.sh"))
+            .args(["stop", "--port", &self.port, "--keep"])
+            .output()
+            .expect("scripts/pyroscope.sh stop");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+impl Drop for Pyroscope {
+    fn drop(&mut self) {
+        let _ = Command::new("bash")
+            .arg(repo_root().join("scripts/pyroscope.sh"))
+            .args(["stop", "--port", &self.port])
+            .output();
+    }
+}
+
+/// POSTs a Connect JSON request; the response body.
+fn connect_json(url: &str, method: &str, body: &serde_json::Value) -> serde_json::Value {
+    let rest = url.strip_prefix("http://").expect("http URL");
+    let mut stream = TcpStream::connect(rest).expect("connect");
+    let body = body.to_string();
+    write!(
+        stream,
+        "POST /{method} HTTP/1.1\r\nHost: {rest}\r\nContent-Type: application/json\r\n\
+         Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )
+    .unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).unwrap();
+    let (head, payload) = answer.split_once("\r\n\r\n").expect("an HTTP answer");
+    assert!(
+        head.starts_with("HTTP/1.1 200"),
+        "{method}: {head}\n{payload}"
+    );
+    // Connect answers small bodies in one piece, larger ones chunked.
+    let payload = if head
+        .to_ascii_lowercase()
+        .contains("transfer-encoding: chunked")
+    {
+        dechunk(payload)
+    } else {
+        payload.to_string()
+    };
+    serde_json::from_str(&payload).expect("JSON")
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).expect("chunk size");
+        if n == 0 {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = &rest[n + 2..];
+    }
+    out
+}
+
+fn now_ms() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as i64
+}
+
+/// Sum of a profile type's values over all of a service's profiles since
+/// `start_ms`, per value of `group_by`. The query ends now: a server files
+/// back-filled data under the time it arrived (docs/pyroscope-api.md).
+fn sums(
+    url: &str,
+    service: &str,
+    profile_type: &str,
+    start_ms: i64,
+    group_by: &str,
+) -> Vec<(String, f64, usize)> {
+    let end = now_ms() + 60_000;
+    // One bucket, (start, start + step]: its point must not lie past `end`,
+    // or the server leaves it out.
+    let step = ((end - start_ms) / 1000) as f64;
+    let answer = connect_json(
+        url,
+        "querier.v1.QuerierService/SelectSeries",
+        &serde_json::json!({
+            "profile_typeID": profile_type,
+            "label_selector": format!("{{service_name=\"{service}\"}}"),
+            "start": start_ms, "end": end, "step": step,
+            "group_by": [group_by],
+        }),
+    );
+    let mut out = Vec::new();
+    for s in answer["series"].as_array().cloned().unwrap_or_default() {
+        let label = s["labels"][0]["value"].as_str().unwrap_or("").to_string();
+        let points = s["points"].as_array().cloned().unwrap_or_default();
+        let total: f64 = points
+            .iter()
+            .map(|p| p["value"].as_f64().unwrap_or(0.0))
+            .sum();
+        out.push((label, total, points.len()));
+    }
+    out.sort_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+/// The files of `dir` whose names start with `prefix` and end in
+/// `.pb.gz`, with their sample value `index` summed.
+fn local_sum(dir: &Path, prefix: &str, index: usize) -> (f64, i64, usize) {
+    let mut total = 0f64;
+    let mut earliest = i64::MAX;
+    let mut files = 0;
+    for e in std::fs::read_dir(dir).unwrap() {
+        let path = e.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        if !name.starts_with(prefix) || !name.ends_with(".pb.gz") || name.contains(".debug") {
+            continue;
+        }
+        let bytes = std::fs::read(&path).unwrap();
+        let p = profile::parse(&bytes, &Default::default()).unwrap().profile;
+        total += p
+            .samples
+            .iter()
+            .map(|s| s.values[index] as f64)
+            .sum::<f64>();
+        earliest = earliest.min(p.time_nanos / 1_000_000);
+        files += 1;
+    }
+    (total, earliest, files)
+}
+
+#[test]
+#[cfg_attr(
+    not(heapdrift_pyroscope),
+    ignore = "needs HEAPDRIFT_PYROSCOPE, a Pyroscope server built by scripts/pyroscope.sh build"
+)]
+fn pushed_recordings_read_back_with_their_totals() {
+    let server = Pyroscope::start(None);
+    let dir = repo_root().join("examples/globalmap");
+    let out = heapdrift(&[
+        "push",
+        "--to",
+        &server.url.replace("http://", "pyroscope://"),
+        "--service",
+        "globalmap-push",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "push: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (heap, heap_start, heaps) = local_sum(&dir, "heap-", 3);
+    let (goroutines, g_start, _) = local_sum(&dir, "goroutine-", 0);
+    assert!(
+        heaps > 10,
+        "only {heaps} heap profiles in {}",
+        dir.display()
+    );
+    let start = heap_start.min(g_start) - 60_000;
+    let got = sums(
+        &server.url,
+        "globalmap-push",
+        "memory:inuse_space:bytes:space:bytes",
+        start,
+        "instance",
+    );
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(got[0].0, "globalmap");
+    assert_eq!(
+        got[0].1, heap,
+        "inuse_space summed over every heap snapshot"
+    );
+    let got = sums(
+        &server.url,
+        "globalmap-push",
+        "goroutine:goroutine:count:goroutine:count",
+        start,
+        "heapdrift_series",
+    );
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert!(got[0].0.contains('@'), "series label {:?}", got[0].0);
+    assert_eq!(
+        got[0].1, goroutines,
+        "goroutines summed over every snapshot"
+    );
+}
+
+#[test]
+#[cfg_attr(
+    not(heapdrift_pyroscope),
+    ignore = "needs HEAPDRIFT_PYROSCOPE, a Pyroscope server built by scripts/pyroscope.sh build"
+)]
+fn a_restart_in_the_middle_of_a_push_loses_nothing() {
+    let server = Pyroscope::start(None);
+    let dir = repo_root().join("examples/globalmap");
+    let push = Command::new(env!("CARGO_BIN_EXE_heapdrift"))
+        .args([
+            "push",
+            "--to",
+            &server.url,
+            "--service",
+            "restarted",
+            "--retry-for",
+            "120",
+            dir.to_str().unwrap(),
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("push");
+    // Each push takes ~0.5 s: stop after a few, then start again.
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    let mut push = push;
+    assert!(
+        push.try_wait().expect("push status").is_none(),
+        "the push ended before the server was stopped: nothing was tested"
+    );
+    server.stop_keeping_data();
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let restarted = Pyroscope::start(Some(&server.port));
+    let out = push.wait_with_output().expect("push ends");
+    assert!(
+        out.status.success(),
+        "push: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (heap, heap_start, _) = local_sum(&dir, "heap-", 3);
+    let got = sums(
+        &restarted.url,
+        "restarted",
+        "memory:inuse_space:bytes:space:bytes",
+        heap_start - 60_000,
+        "instance",
+    );
+    assert_eq!(got.len(), 1, "{got:?}");
+    assert_eq!(
+        got[0].1, heap,
+        "every acknowledged push is kept, the rest retried"
+    );
+    std::mem::forget(server);
+}
+
+/// A server that answers every request with `status` and a Connect error.
+fn refusing_server(status: &'static str) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut s) = stream else { continue };
+            let mut buf = [0u8; 65536];
+            let _ = s.read(&mut buf);
+            let body = r#"{"code":"unauthenticated","message":"no such token"}"#;
+            let _ = write!(
+                s,
+                "HTTP/1.1 {status}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    format!("pyroscope://{addr}")
+}
+
+#[test]
+fn refused_credentials_and_rate_limits_are_one_clear_line() {
+    let file = repo_root().join("examples/globalmap/heap-20261126T170849.577Z.pb.gz");
+    for (status, expect) in [
+        (
+            "401 Unauthorized",
+            "refused the credentials (no such token)",
+        ),
+        ("429 Too Many Requests", "429 Too Many Requests for"),
+    ] {
+        let url = refusing_server(status);
+        let out = heapdrift(&[
+            "push",
+            "--to",
+            &url,
+            "--service",
+            "s",
+            "--bearer-token",
+            "t",
+            "--retry-for",
+            "1",
+            file.to_str().unwrap(),
+        ]);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{status}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{status}: {stderr}");
+        assert!(stderr.starts_with("heapdrift push: "), "{stderr}");
+        assert!(stderr.contains(expect), "{status}: {stderr}");
+    }
+}
