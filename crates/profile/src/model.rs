@@ -170,6 +170,49 @@ pub struct Profile {
 }
 
 impl Profile {
+    /// A copy holding only the samples whose flag in `keep` is set (one
+    /// flag per sample): cheaper than cloning every sample to drop most.
+    pub fn clone_keeping_samples(&self, keep: &[bool]) -> Profile {
+        // Destructured whole so that a new field cannot be forgotten here.
+        let Profile {
+            sample_types,
+            default_sample_type,
+            samples,
+            mappings,
+            locations,
+            functions,
+            comments,
+            doc_url,
+            drop_frames,
+            keep_frames,
+            time_nanos,
+            duration_nanos,
+            period_type,
+            period,
+        } = self;
+        Profile {
+            samples: samples
+                .iter()
+                .zip(keep)
+                .filter(|(_, keep)| **keep)
+                .map(|(s, _)| s.clone())
+                .collect(),
+            sample_types: sample_types.clone(),
+            default_sample_type: default_sample_type.clone(),
+            mappings: mappings.clone(),
+            locations: locations.clone(),
+            functions: functions.clone(),
+            comments: comments.clone(),
+            doc_url: doc_url.clone(),
+            drop_frames: drop_frames.clone(),
+            keep_frames: keep_frames.clone(),
+            time_nanos: *time_nanos,
+            duration_nanos: *duration_nanos,
+            period_type: period_type.clone(),
+            period: *period,
+        }
+    }
+
     pub fn location(&self, idx: LocIdx) -> &Location {
         &self.locations[idx as usize]
     }

@@ -970,22 +970,18 @@ struct Prepared {
 impl ReportSource {
     /// A source for one report: the profile is prepared in place.
     pub fn once(p: Profile) -> ReportSource {
-        ReportSource {
-            profile: Some(Arc::new(p)),
-            session: false,
-            units: None,
-            prepared: Vec::new(),
-            reused: 0,
-            source_totals: None,
-            source_stacks: Arc::default(),
-        }
+        ReportSource::new(Arc::new(p), false)
     }
 
     /// A source for many reports of `p` (the shell, the web UI).
     pub fn session(p: Arc<Profile>) -> ReportSource {
+        ReportSource::new(p, true)
+    }
+
+    fn new(p: Arc<Profile>, session: bool) -> ReportSource {
         ReportSource {
             profile: Some(p),
-            session: true,
+            session,
             units: None,
             prepared: Vec::new(),
             reused: 0,
@@ -1186,31 +1182,8 @@ fn copy_for_preparation(source: &Profile, cfg: &Config, source_totals: &Totals) 
     let Some(keep) = passes::samples_kept_by_name(source, focus.as_ref(), ignore.as_ref()) else {
         return whole();
     };
-    let samples = source
-        .samples
-        .iter()
-        .zip(keep)
-        .filter(|(_, keep)| *keep)
-        .map(|(s, _)| s.clone())
-        .collect();
-    let profile = Profile {
-        samples,
-        sample_types: source.sample_types.clone(),
-        default_sample_type: source.default_sample_type.clone(),
-        mappings: source.mappings.clone(),
-        locations: source.locations.clone(),
-        functions: source.functions.clone(),
-        comments: source.comments.clone(),
-        doc_url: source.doc_url.clone(),
-        drop_frames: source.drop_frames.clone(),
-        keep_frames: source.keep_frames.clone(),
-        time_nanos: source.time_nanos,
-        duration_nanos: source.duration_nanos,
-        period_type: source.period_type.clone(),
-        period: source.period,
-    };
     ProfileCopy {
-        profile,
+        profile: source.clone_keeping_samples(&keep),
         totals,
         stacks: None,
     }

@@ -1407,6 +1407,11 @@ impl StackTable {
         u32::try_from(self.starts.len() - 2).expect("fewer than 2^32 stacks")
     }
 
+    /// How many stacks it holds.
+    fn len(&self) -> usize {
+        self.starts.len().saturating_sub(1)
+    }
+
     fn get(&self, i: u32) -> &[LocIdx] {
         let i = i as usize;
         &self.stacks[self.starts[i]..self.starts[i + 1]]
@@ -1474,7 +1479,6 @@ fn group_key(s: &Sample, collect_tags: bool) -> GroupKey<'_> {
 pub struct StackGroups {
     /// Each sample's group.
     group_of: Vec<u32>,
-    groups: usize,
     /// The groups' stacks: a group's number is its stack's in the table
     /// with tags, its call-tree node without (where graphs are built by
     /// walking the tree).
@@ -1495,7 +1499,6 @@ impl StackGroups {
                 StackTrie::of_stacks(prof.samples.iter().map(|s| &s.locations[..]));
             return StackGroups {
                 group_of,
-                groups: trie.len(),
                 stacks: GroupStacks::Trie(std::sync::Arc::new(trie)),
                 collect_tags,
             };
@@ -1512,7 +1515,6 @@ impl StackGroups {
         }
         StackGroups {
             group_of,
-            groups: index.len(),
             stacks: GroupStacks::Table(std::sync::Arc::new(table)),
             collect_tags,
         }
@@ -1523,16 +1525,20 @@ impl StackGroups {
     /// is).
     pub fn weigh(&self, prof: &Profile, o: &Options) -> SampleGroups {
         debug_assert_eq!(self.collect_tags, o.collect_tags);
-        if let GroupStacks::Trie(trie) = &self.stacks {
-            // Graphs walk the tree with these weights: no groups needed.
-            let weights = trie.weigh(prof, &self.group_of, o);
-            return SampleGroups {
-                trie: Some((trie.clone(), weights)),
-                ..Default::default()
-            };
-        }
+        let table = match &self.stacks {
+            GroupStacks::Table(table) => table,
+            GroupStacks::Trie(trie) => {
+                // Graphs walk the tree with these weights: no groups needed.
+                let weights = trie.weigh(prof, &self.group_of, o);
+                return SampleGroups {
+                    trie: Some((trie.clone(), weights)),
+                    ..Default::default()
+                };
+            }
+        };
         const UNSEEN: u32 = u32::MAX;
-        let mut position = vec![UNSEEN; self.groups];
+        // A group per stack of the table.
+        let mut position = vec![UNSEEN; table.len()];
         let mut groups: Vec<SampleGroup> = Vec::new();
         for (si, (s, &g)) in prof.samples.iter().zip(&self.group_of).enumerate() {
             let (w, dw) = sample_weights(s, o);
@@ -1554,9 +1560,6 @@ impl StackGroups {
                 group.dw = group.dw.wrapping_add(dw);
             }
         }
-        let GroupStacks::Table(table) = &self.stacks else {
-            unreachable!("handled above")
-        };
         SampleGroups {
             groups,
             table: table.clone(),
