@@ -370,6 +370,7 @@ mod tests {
                 ..MemStats::default()
             },
             rss: None,
+            anon_rss: None,
         }
     }
 

@@ -456,6 +456,7 @@ mod tests {
                         ..Default::default()
                     },
                     rss: None,
+                    anon_rss: None,
                 }
             })
             .collect();

@@ -63,6 +63,9 @@ pub struct MemPoint {
     pub time_nanos: i64,
     pub stats: MemStats,
     pub rss: Option<u64>,
+    /// The anonymous part of `rss` (RssAnon + RssShmem), when the reading
+    /// had it.
+    pub anon_rss: Option<u64>,
 }
 
 /// A part of the process's memory, as the MemStats footer (and the RSS)
@@ -207,35 +210,44 @@ const DERIVED_NOTE: &str = "runtime bookkeeping that follows the heap, the profi
 /// Where the RSS of the non-Go component comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum RssSource {
+    /// The anonymous part of the current RSS (`MemPoint::anon_rss`) at
+    /// every point.
+    Anonymous,
     /// The current RSS the caller read (`MemPoint::rss`) at every point.
     Current,
     /// The footer's MaxRSS at every point: a peak.
     Peak,
 }
 
-/// Memory outside Go, and Go's own memory it is measured against, per
-/// point. With the current RSS: RSS − (Sys − HeapReleased). With only the
-/// peak: how far the peak is above the highest Go-resident memory seen so
-/// far in the segment; `MaxRSS − (Go's current resident memory)` would rise
-/// whenever Go returns memory to the OS (the scavenger of an idle process
-/// does, a little every minute) while the peak stays, and against Go's own
-/// running peak only a new process peak that Go's memory never reached
-/// counts.
-fn outside_go(bds: &[Breakdown], breaks: &[usize], source: RssSource) -> (Vec<f64>, Vec<f64>) {
-    let mut go_peak = 0u64;
+/// A lower bound of the memory outside Go, per point, and Go's own memory
+/// it is measured against. Go's memory is all anonymous, and at most
+/// `Sys − HeapReleased` of it is resident (released pages are handed back
+/// with MADV_DONTNEED): the anonymous RSS minus that is the least the
+/// process holds outside Go. Without the anonymous part, the whole RSS
+/// stands in for it, file pages of the binary and libraries included.
+///
+/// With only the peak, Go's memory at the moment of the peak is unknown:
+/// a churning heap rises between snapshots and the scavenger returns it,
+/// so the peak outgrows any Go memory the snapshots saw (the zoo's
+/// controls were called leaking that way). It was at most `Sys`, which
+/// never falls: `MaxRSS − Sys` bounds the memory outside Go at the peak.
+///
+/// The bound is negative while Go holds more than the rest of the process
+/// (pages Go counts that were never touched, or not at the peak): then it
+/// shows nothing, and its rise may be Go touching its own pages. The
+/// caller judges the trend on the bound and the growth on its positive
+/// part.
+fn outside_go(bds: &[Breakdown], points: &[MemPoint], source: RssSource) -> (Vec<f64>, Vec<f64>) {
     bds.iter()
-        .enumerate()
-        .map(|(i, b)| {
-            if breaks.contains(&i) {
-                go_peak = 0;
-            }
-            go_peak = go_peak.max(b.go_resident);
-            let go = match source {
-                RssSource::Current => b.go_resident,
-                RssSource::Peak => go_peak,
+        .zip(points)
+        .map(|(b, p)| {
+            let (rss, go) = match source {
+                RssSource::Anonymous => (p.anon_rss, b.go_resident),
+                RssSource::Current => (p.rss, b.go_resident),
+                RssSource::Peak => (p.stats.max_rss, p.stats.sys),
             };
-            let rss = b.rss.unwrap_or(0);
-            ((rss as f64 - go as f64).max(0.0), go as f64)
+            let rss = rss.unwrap_or(0) as f64;
+            (rss - go as f64, go as f64)
         })
         .unzip()
 }
@@ -260,7 +272,9 @@ pub fn analyze_memory(points: &[MemPoint], breaks: &[usize], th: &Thresholds) ->
         .iter()
         .map(|p| (p.time_nanos - t0) as f64 / 1e9)
         .collect();
-    let source = if points.iter().all(|p| p.rss.is_some()) {
+    let source = if points.iter().all(|p| p.anon_rss.is_some()) {
+        Some(RssSource::Anonymous)
+    } else if points.iter().all(|p| p.rss.is_some()) {
         Some(RssSource::Current)
     } else if points.iter().all(|p| p.stats.max_rss.is_some()) {
         Some(RssSource::Peak)
@@ -271,7 +285,7 @@ pub fn analyze_memory(points: &[MemPoint], breaks: &[usize], th: &Thresholds) ->
         .iter()
         .map(|p| {
             let mut b = Breakdown::from_memstats(&p.stats);
-            if source == Some(RssSource::Current) {
+            if matches!(source, Some(RssSource::Current | RssSource::Anonymous)) {
                 b.rss = p.rss;
             }
             b
@@ -284,7 +298,7 @@ pub fn analyze_memory(points: &[MemPoint], breaks: &[usize], th: &Thresholds) ->
             let Some(source) = source else {
                 continue;
             };
-            let (outside, go) = outside_go(&bds, breaks, source);
+            let (outside, go) = outside_go(&bds, points, source);
             magnitudes = Some((source, go));
             outside
         } else {
@@ -301,36 +315,42 @@ pub fn analyze_memory(points: &[MemPoint], breaks: &[usize], th: &Thresholds) ->
         }
         let mut notes = a.notes.clone();
         if let Some((source, go)) = magnitudes {
-            // RSS also grows when Go's own memory does, and Go's share of
-            // it is only bounded: pages the runtime counts in Sys become
-            // resident when first written (fresh memory from the OS is not
-            // zeroed by the runtime), and a peak minus Go's memory wanders
-            // as pages are released and reused. Both are at most about
-            // Go's own growth over the window, so memory outside Go is
-            // reported when RSS grows by more than that again: judged by
-            // magnitudes, never switched off while Go's heap warms up.
-            let outside = growth(&s);
+            // Only the positive part of the bound proves memory outside
+            // Go, so only its growth counts. It also grows when Go's own
+            // memory does, by at most about Go's own growth (pages the
+            // runtime counts become resident when first written: fresh
+            // memory from the OS is not zeroed by the runtime), so memory
+            // outside Go is reported when the proven part grows by more
+            // than that: judged by magnitudes, never switched off while
+            // Go's heap warms up.
+            let proven: Vec<f64> = s.y.iter().map(|v| v.max(0.0)).collect();
+            let outside = growth(&Series::new(x.clone(), proven).with_breaks(breaks.to_vec()));
             let go = growth(&Series::new(x.clone(), go).with_breaks(breaks.to_vec()));
             if outside <= go {
                 continue;
             }
-            let (rss, how) = match source {
+            let (rss, how, go_name) = match source {
+                RssSource::Anonymous => (
+                    "the anonymous RSS",
+                    "the anonymous part of the current RSS (RssAnon + RssShmem; file pages of the binary and libraries are left out)",
+                    "Sys − HeapReleased",
+                ),
                 RssSource::Current => (
                     "RSS",
                     "the current RSS the caller read (not the footer's MaxRSS)",
+                    "Sys − HeapReleased",
                 ),
                 RssSource::Peak => (
                     "the peak RSS",
                     "the footer's MaxRSS, a peak: it shows growth only once RSS passes its old peak",
+                    "Sys, all Go ever held",
                 ),
             };
             notes.push(format!("RSS is {how}"));
             notes.push(format!(
-                "{rss} grew by {} over the window, Go's own memory (Sys − HeapReleased{}) by {}: {} of it is outside the Go runtime",
-                crate::units::amount(outside + go, Unit::Bytes),
-                if source == RssSource::Peak { ", its running peak" } else { "" },
-                crate::units::amount(go, Unit::Bytes),
+                "beyond Go's own memory ({go_name}), {rss} grew by at least {} over the window, Go's own memory by {}",
                 crate::units::amount(outside, Unit::Bytes),
+                crate::units::amount(go, Unit::Bytes),
             ));
         }
         let (c, f) = if a.verdict == Verdict::Plateau {

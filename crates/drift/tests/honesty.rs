@@ -101,6 +101,7 @@ fn causes_point_only_at_findings_that_are_there() {
             time_nanos: i as i64 * 60 * SEC,
             stats: memstats((30 << 20) + i * (2 << 20), (2 << 20) + i * (1 << 20)),
             rss: None,
+            anon_rss: None,
         })
         .collect();
     let mut gb = GoroutineSeriesBuilder::new(GroupOptions::default());

@@ -76,15 +76,51 @@ pub fn gauge(text: &[u8], name: &str) -> Result<Option<f64>, MetricsError> {
 /// size. `None` when the exposition has none (or a value that is not a
 /// byte count: negative, NaN, infinite).
 pub fn resident_memory_bytes(text: &[u8]) -> Result<Option<u64>, MetricsError> {
+    byte_gauge(text, "process_resident_memory_bytes")
+}
+
+/// A gauge that is a byte count: `None` when absent, negative, NaN or
+/// infinite.
+fn byte_gauge(text: &[u8], name: &str) -> Result<Option<u64>, MetricsError> {
     #[expect(
         clippy::cast_possible_truncation,
         clippy::cast_sign_loss,
         reason = "v is finite and in [0, 2^64) (filtered), and so is its rounding: exact"
     )]
     let round = |v: f64| v.round() as u64;
-    Ok(gauge(text, "process_resident_memory_bytes")?
+    Ok(gauge(text, name)?
         .filter(|v| v.is_finite() && *v >= 0.0 && *v < u64::MAX as f64)
         .map(round))
+}
+
+/// The process's resident memory as one reading gives it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Resident {
+    /// `process_resident_memory_bytes` (VmRSS): every resident page,
+    /// file-backed ones (the binary, shared libraries) included.
+    pub total: u64,
+    /// Resident anonymous and shared memory (`RssAnon + RssShmem` of
+    /// /proc/PID/status), when the reading has it: heapdrift's own /proc
+    /// reading exports `heapdrift_process_rss_anon_bytes` and
+    /// `heapdrift_process_rss_shmem_bytes`. All of Go's memory is
+    /// anonymous, and, unlike file pages, none of it can be dropped by
+    /// the kernel, so growth beyond Go's own is judged on this part.
+    pub anonymous: Option<u64>,
+}
+
+/// [`resident_memory_bytes`] with its anonymous part, when present.
+pub fn resident_memory(text: &[u8]) -> Result<Option<Resident>, MetricsError> {
+    let Some(total) = resident_memory_bytes(text)? else {
+        return Ok(None);
+    };
+    let anon = byte_gauge(text, "heapdrift_process_rss_anon_bytes")?;
+    // Shared memory is anonymous too (memfd, MAP_SHARED|MAP_ANONYMOUS);
+    // a reading without the gauge had none to report.
+    let shmem = byte_gauge(text, "heapdrift_process_rss_shmem_bytes")?.unwrap_or(0);
+    Ok(Some(Resident {
+        total,
+        anonymous: anon.map(|a| a.saturating_add(shmem)),
+    }))
 }
 
 /// `process_start_time_seconds`: when the process started (Unix seconds);
@@ -297,6 +333,30 @@ process_start_time_seconds 1.79571264512e+09
 # TYPE process_virtual_memory_max_bytes gauge
 process_virtual_memory_max_bytes 1.8446744073709552e+19
 ";
+
+    #[test]
+    fn heapdrift_proc_reading_has_the_anonymous_part() {
+        let text = "process_resident_memory_bytes 10084352\n\
+                    heapdrift_process_rss_anon_bytes 1740800\n\
+                    heapdrift_process_rss_file_bytes 8343552\n\
+                    heapdrift_process_rss_shmem_bytes 4096\n";
+        assert_eq!(
+            resident_memory(text.as_bytes()),
+            Ok(Some(Resident {
+                total: 10_084_352,
+                anonymous: Some(1_744_896),
+            }))
+        );
+        // client_golang's collector has only the total.
+        assert_eq!(
+            resident_memory(CLIENT_GOLANG.as_bytes()),
+            Ok(Some(Resident {
+                total: 34_181_120,
+                anonymous: None,
+            }))
+        );
+        assert_eq!(resident_memory(b"go_goroutines 3\n"), Ok(None));
+    }
 
     #[test]
     fn client_golang_exposition() {

@@ -67,7 +67,7 @@ pub enum Data<'a> {
     Sites(&'a [[i64; METRICS]]),
     /// The process's current resident set size, bytes (a metrics text):
     /// it goes beside the MemStats point taken nearest in time.
-    Rss(u64),
+    Rss(profile::metrics::Resident),
     /// Nothing for a series: the snapshot is counted for the format
     /// choice (and gives its MemStats), but its series is built only if
     /// that format is chosen, by reading the snapshots again. An archive
@@ -243,7 +243,7 @@ pub struct SeriesBuilder {
     leaks: Vec<SnapshotRef>,
     memory: Vec<(MemPoint, SnapshotRef)>,
     /// Current RSS readings: (time, bytes).
-    rss: Vec<(i64, u64)>,
+    rss: Vec<(i64, profile::metrics::Resident)>,
     process: String,
     build_id: String,
     notes: Vec<Note>,
@@ -336,6 +336,7 @@ impl SeriesBuilder {
                     time_nanos: e.time_nanos,
                     stats: m.clone(),
                     rss: None,
+                    anon_rss: None,
                 },
                 e.source.clone(),
             ));
@@ -622,12 +623,12 @@ fn memory_series(points: &[(MemPoint, SnapshotRef)]) -> (Vec<MemPoint>, Vec<usiz
 /// Sets each MemStats point's current RSS to the reading taken nearest in
 /// time, when one is within [`RSS_PAIRING`]: watch reads both in the same
 /// round, a recorder in the same loop. Returns how many points got one.
-fn attach_rss(memory: &mut [MemPoint], readings: &[(i64, u64)]) -> usize {
+fn attach_rss(memory: &mut [MemPoint], readings: &[(i64, profile::metrics::Resident)]) -> usize {
     if readings.is_empty() {
         return 0;
     }
     let mut sorted = readings.to_vec();
-    sorted.sort_unstable();
+    sorted.sort_unstable_by_key(|&(t, r)| (t, r.total, r.anonymous));
     let mut paired = 0;
     for p in memory.iter_mut() {
         let i = sorted.partition_point(|&(t, _)| t < p.time_nanos);
@@ -636,9 +637,11 @@ fn attach_rss(memory: &mut [MemPoint], readings: &[(i64, u64)]) -> usize {
             .flatten()
             .filter_map(|j| sorted.get(j))
             .min_by_key(|(t, _)| (t - p.time_nanos).abs());
-        p.rss = nearest
+        let reading = nearest
             .filter(|(t, _)| (t - p.time_nanos).abs() <= RSS_PAIRING)
             .map(|&(_, v)| v);
+        p.rss = reading.map(|r| r.total);
+        p.anon_rss = reading.and_then(|r| r.anonymous);
         paired += usize::from(p.rss.is_some());
     }
     paired

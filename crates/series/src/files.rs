@@ -208,7 +208,7 @@ enum Outcome {
     Full(Box<FullSnapshot>),
     /// A metrics text with the process's current RSS.
     Metrics {
-        rss: u64,
+        rss: profile::metrics::Resident,
         own_time: Option<(i64, TimeSource)>,
         mtime: Option<i64>,
     },
@@ -303,7 +303,7 @@ fn read_one(
         Err(e) => {
             // A Prometheus text with the process's RSS (as `watch` archives
             // it) is no profile but is read.
-            if let Ok(Some(rss)) = profile::metrics::resident_memory_bytes(bytes) {
+            if let Ok(Some(rss)) = profile::metrics::resident_memory(bytes) {
                 return Ok(Read1 {
                     fingerprint: fp,
                     outcome: Outcome::Metrics {
@@ -357,7 +357,7 @@ enum Content {
     /// Parsed, kept while within the budget, else read again.
     Parsed(Option<Box<Parsed>>),
     /// A metrics text's RSS.
-    Rss(u64),
+    Rss(profile::metrics::Resident),
 }
 
 /// One process found among the files.

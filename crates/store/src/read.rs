@@ -289,7 +289,7 @@ pub fn build_series(
             let bytes = std::fs::read(&path).map_err(crate::io_err("open", &path))?;
             // A reading that does not parse says nothing; the archive keeps
             // the file.
-            if let Ok(Some(rss)) = profile::metrics::resident_memory_bytes(&bytes) {
+            if let Ok(Some(rss)) = profile::metrics::resident_memory(&bytes) {
                 b.push(Entry {
                     kind: info.kind,
                     time_nanos: info.taken_at,

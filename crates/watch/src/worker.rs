@@ -407,7 +407,7 @@ impl Worker {
         drop(guard);
         match put {
             Ok(id) => {
-                if let Ok(Some(rss)) = profile::metrics::resident_memory_bytes(bytes) {
+                if let Ok(Some(rss)) = profile::metrics::resident_memory(bytes) {
                     let source = SnapshotRef::Id(id.0);
                     let _ = self.live.push(Entry {
                         kind: Kind::Metrics,

@@ -307,6 +307,7 @@ impl Run {
                         ..MemStats::default()
                     },
                     rss: None,
+                    anon_rss: None,
                 });
                 next_fetch += self.every;
                 continue;
