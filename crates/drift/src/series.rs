@@ -447,7 +447,13 @@ impl HeapSeriesBuilder {
         let n = p.location_count().min(prev.len());
         for li in 0..n {
             let was = &prev[li];
-            if was.site == UNSET || was.mapping_key == 0 || was.address != p.address(li) {
+            // Address 0 is no identity (symbolized profiles, such as a
+            // profile store's, carry none): as in `cached`.
+            if was.site == UNSET
+                || was.mapping_key == 0
+                || was.address == 0
+                || was.address != p.address(li)
+            {
                 continue;
             }
             if self.mapping_key(p, li) == was.mapping_key && p.line_count(li) == was.lines as usize

@@ -578,3 +578,32 @@ fn rust_and_cpp_heap_series_name_the_leaking_frame() {
         }
     }
 }
+
+/// Symbolized profiles (what a profile store such as Pyroscope returns)
+/// have address 0 at every location, under a mapping with a build id: a
+/// location at the same index as in the previous profile is no evidence of
+/// the same code. Before this was checked, `hunt --from pyroscope://` gave
+/// a leak's values to whatever site held its index in the previous answer.
+#[test]
+fn address_zero_locations_are_never_reused_by_index() {
+    let mut a = Builder::heap().with_mapping("build-1");
+    let s = a.stack(&[("main.first", "/a.go", 1)]);
+    a.heap_sample(s, [1, 1, 1, 10]);
+    let mut b = Builder::heap().with_mapping("build-1");
+    let s = b.stack(&[("main.second", "/b.go", 2)]);
+    b.heap_sample(s, [1, 1, 1, 20]);
+    for p in [&mut a.p, &mut b.p] {
+        for l in &mut p.locations {
+            l.address = 0;
+        }
+    }
+    let mut sb = HeapSeriesBuilder::new(SeriesOptions::default());
+    for (t, p) in [&a.p, &b.p, &a.p].into_iter().enumerate() {
+        sb.push_at(p, t as i64).unwrap();
+    }
+    let hs = sb.finish();
+    let names: Vec<&str> = hs.sites.iter().map(|s| s.function.as_str()).collect();
+    assert_eq!(names, vec!["main.first", "main.second"]);
+    assert_eq!(hs.column(Metric::InuseSpace, 0), vec![10.0, 0.0, 10.0]);
+    assert_eq!(hs.column(Metric::InuseSpace, 1), vec![0.0, 20.0, 0.0]);
+}
