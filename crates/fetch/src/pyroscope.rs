@@ -1,7 +1,8 @@
 //! A client of Grafana Pyroscope's Connect API, spoken as plain HTTP/1.1
 //! with binary protobuf bodies (docs/pyroscope-api.md records what a real
 //! server answers): no gRPC stack. Only what heapdrift needs: pushing
-//! profiles with labels.
+//! profiles with labels, listing services and their stored profiles, and
+//! reading one stored profile back.
 
 use std::io::Read;
 use std::time::{Duration, Instant};
@@ -55,6 +56,29 @@ pub enum PyroscopeError {
         "{url}: no answer within {timeout:?}; the push may have been stored, so it is not retried"
     )]
     Timeout { url: String, timeout: Duration },
+    #[error("{url}: the answer is not what the API documents: {message}")]
+    BadAnswer { url: String, message: String },
+}
+
+/// A stored profile of one profile type, as `SelectSeries` exemplars name
+/// it: the profile's own time (ms, truncated), the server's id of it, and
+/// its total.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StoredProfile {
+    pub time_ms: i64,
+    pub id: String,
+    pub value: f64,
+}
+
+/// The stored profiles of one value of the group-by label (an instance,
+/// a pod), oldest first.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GroupProfiles {
+    pub group: String,
+    pub profiles: Vec<StoredProfile>,
+    /// Seconds that held more than one profile of the group: only the
+    /// largest of each was listed.
+    pub shared_seconds: usize,
 }
 
 /// A Pyroscope server.
@@ -151,16 +175,201 @@ impl Server {
         self.call("push.v1.PusherService/Push", &body).map(|_| ())
     }
 
+    /// Every service that has profiles in `[start_ms, end_ms]`, with its
+    /// profile type ids (`memory:inuse_space:bytes:space:bytes`, …),
+    /// sorted. Served from the metastore's own labels, so it sees every
+    /// push at once (other label queries miss data not yet compacted).
+    pub fn services(
+        &self,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<Vec<(String, Vec<String>)>, PyroscopeError> {
+        let method = "querier.v1.QuerierService/Series";
+        let answer = self.call_json(
+            method,
+            &serde_json::json!({
+                "label_names": ["__profile_type__", "service_name"],
+                "start": start_ms,
+                "end": end_ms,
+            }),
+        )?;
+        let mut services: std::collections::BTreeMap<String, Vec<String>> = Default::default();
+        let sets = answer
+            .get("labelsSet")
+            .and_then(|v| v.as_array())
+            .map_or(&[][..], Vec::as_slice);
+        for set in sets {
+            let labels = labels_of(set.get("labels"));
+            let find = |n: &str| labels.iter().find(|(k, _)| k == n).map(|(_, v)| v.clone());
+            if let (Some(service), Some(ty)) = (find("service_name"), find("__profile_type__")) {
+                services.entry(service).or_default().push(ty);
+            }
+        }
+        Ok(services
+            .into_iter()
+            .map(|(s, mut types)| {
+                types.sort();
+                types.dedup();
+                (s, types)
+            })
+            .collect())
+    }
+
+    /// Every stored profile of `profile_type` matching `selector` in
+    /// `[start_ms, end_ms]`, grouped by the label `group_by`. Read from
+    /// one `SelectSeries` at a one-second step with one exemplar per
+    /// point: the server returns only steps that hold profiles, and a
+    /// point names its largest profile (id and own time). One query over
+    /// the whole window, never a window cut into narrower ones: the server
+    /// finds back-filled profiles only for queries that end within about a
+    /// day of the push (docs/pyroscope-api.md). A finer step costs the
+    /// server time per step (a week at 1 ms took 15–30 s, at 1 s well
+    /// under one): profiles of one group less than a second apart share a
+    /// point, and only the largest is listed (counted in
+    /// [`GroupProfiles::shared_seconds`]).
+    pub fn list_profiles(
+        &self,
+        profile_type: &str,
+        selector: &str,
+        group_by: &str,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<Vec<GroupProfiles>, PyroscopeError> {
+        let method = "querier.v1.QuerierService/SelectSeries";
+        let answer = self.call_json(
+            method,
+            &serde_json::json!({
+                "profile_typeID": profile_type,
+                "label_selector": selector,
+                "start": start_ms,
+                "end": end_ms,
+                "step": 1.0,
+                "group_by": [group_by],
+                "exemplar_type": "EXEMPLAR_TYPE_INDIVIDUAL",
+            }),
+        )?;
+        let bad = |message: String| PyroscopeError::BadAnswer {
+            url: format!("{}/{method}", self.base),
+            message,
+        };
+        let mut groups: std::collections::BTreeMap<String, (Vec<StoredProfile>, usize)> =
+            Default::default();
+        let series = answer
+            .get("series")
+            .and_then(|v| v.as_array())
+            .map_or(&[][..], Vec::as_slice);
+        for one in series {
+            let labels = labels_of(one.get("labels"));
+            let group = labels
+                .iter()
+                .find(|(k, _)| k == group_by)
+                .map(|(_, v)| v.clone())
+                .unwrap_or_default();
+            let points = one
+                .get("points")
+                .and_then(|v| v.as_array())
+                .map_or(&[][..], Vec::as_slice);
+            let g = groups.entry(group).or_default();
+            for point in points {
+                let Some(ex) = point
+                    .get("exemplars")
+                    .and_then(|v| v.as_array())
+                    .and_then(|v| v.first())
+                else {
+                    continue;
+                };
+                let value = ex
+                    .get("value")
+                    .and_then(|v| v.as_str().and_then(|s| s.parse().ok()).or(v.as_f64()))
+                    .unwrap_or(0.0);
+                let (Some(time_ms), Some(id)) = (
+                    int_of(ex.get("timestamp")),
+                    ex.get("profileId").and_then(|v| v.as_str()),
+                ) else {
+                    return Err(bad(format!("an exemplar without a time or id: {ex}")));
+                };
+                let sum = point.get("value").and_then(|v| v.as_f64()).unwrap_or(value);
+                if (sum - value).abs() > 0.5 {
+                    g.1 += 1;
+                }
+                g.0.push(StoredProfile {
+                    time_ms,
+                    id: id.to_string(),
+                    value,
+                });
+            }
+        }
+        Ok(groups
+            .into_iter()
+            .map(|(group, (mut profiles, shared_seconds))| {
+                profiles.sort_by(|a, b| a.time_ms.cmp(&b.time_ms).then(a.id.cmp(&b.id)));
+                profiles.dedup_by(|a, b| a.id == b.id);
+                GroupProfiles {
+                    group,
+                    profiles,
+                    shared_seconds,
+                }
+            })
+            .collect())
+    }
+
+    /// One stored profile (or the sum of several) as pprof bytes:
+    /// `SelectMergeProfile` narrowed to the profile ids of
+    /// [`Server::list_profiles`]. The answer holds the one sample type of
+    /// `profile_type`; its `time_nanos` is the query's end and its
+    /// `period` the server's guess from the profile name, not the pushed
+    /// ones.
+    pub fn merge_profile(
+        &self,
+        profile_type: &str,
+        selector: &str,
+        start_ms: i64,
+        end_ms: i64,
+        ids: &[&str],
+    ) -> Result<Vec<u8>, PyroscopeError> {
+        let mut req = Vec::new();
+        put_bytes(&mut req, 1, profile_type.as_bytes());
+        put_bytes(&mut req, 2, selector.as_bytes());
+        put_int(&mut req, 3, start_ms);
+        put_int(&mut req, 4, end_ms);
+        for id in ids {
+            put_bytes(&mut req, 7, id.as_bytes());
+        }
+        self.call("querier.v1.QuerierService/SelectMergeProfile", &req)
+    }
+
+    /// A JSON Connect call (protojson in and out).
+    fn call_json(
+        &self,
+        method: &str,
+        body: &serde_json::Value,
+    ) -> Result<serde_json::Value, PyroscopeError> {
+        let bytes = self.call_typed(method, JSON, body.to_string().as_bytes())?;
+        serde_json::from_slice(&bytes).map_err(|e| PyroscopeError::BadAnswer {
+            url: format!("{}/{method}", self.base),
+            message: format!("not JSON: {e}"),
+        })
+    }
+
     /// POSTs a binary Connect request; retries while the server is down,
     /// restarting, overloaded or rate limiting, up to `retry_for`. Never
     /// after a timeout: the server may have stored what it did not
     /// acknowledge, and Pyroscope does not deduplicate.
     fn call(&self, method: &str, body: &[u8]) -> Result<Vec<u8>, PyroscopeError> {
+        self.call_typed(method, PROTO, body)
+    }
+
+    fn call_typed(
+        &self,
+        method: &str,
+        content_type: &str,
+        body: &[u8],
+    ) -> Result<Vec<u8>, PyroscopeError> {
         let url = format!("{}/{method}", self.base);
         let started = Instant::now();
         let mut pause = Duration::from_millis(250);
         loop {
-            let retry = match self.call_once(&url, body) {
+            let retry = match self.call_once(&url, content_type, body) {
                 Ok(answer) => return Ok(answer),
                 Err(Attempt::Final(e)) => return Err(e),
                 Err(Attempt::Retry(e)) => e,
@@ -185,11 +394,8 @@ impl Server {
         }
     }
 
-    fn call_once(&self, url: &str, body: &[u8]) -> Result<Vec<u8>, Attempt> {
-        let mut req = self
-            .agent
-            .post(url)
-            .header("Content-Type", "application/proto");
+    fn call_once(&self, url: &str, content_type: &str, body: &[u8]) -> Result<Vec<u8>, Attempt> {
+        let mut req = self.agent.post(url).header("Content-Type", content_type);
         for (k, v) in &self.headers {
             req = req.header(k.as_str(), v.as_str());
         }
@@ -205,7 +411,7 @@ impl Server {
         let read = resp
             .body_mut()
             .as_reader()
-            .take(16 << 20)
+            .take(MAX_ANSWER)
             .read_to_end(&mut answer);
         if status == 200 {
             return read
@@ -228,6 +434,50 @@ impl Server {
                 message,
             }),
         })
+    }
+}
+
+const JSON: &str = "application/json";
+const PROTO: &str = "application/proto";
+
+/// The largest answer read: a merged heap profile of a big service is tens
+/// of MiB; more is cut (and then fails to decode, naming the call).
+const MAX_ANSWER: u64 = 256 << 20;
+
+/// `[{"name":…,"value":…}, …]` as pairs.
+fn labels_of(v: Option<&serde_json::Value>) -> Vec<(String, String)> {
+    v.and_then(|v| v.as_array())
+        .map_or(&[][..], Vec::as_slice)
+        .iter()
+        .filter_map(|l| {
+            Some((
+                l.get("name")?.as_str()?.to_string(),
+                l.get("value")?.as_str()?.to_string(),
+            ))
+        })
+        .collect()
+}
+
+/// An int64 as protojson writes it (a string), or a number.
+fn int_of(v: Option<&serde_json::Value>) -> Option<i64> {
+    let v = v?;
+    v.as_str()
+        .and_then(|s| s.parse().ok())
+        .or_else(|| v.as_i64())
+}
+
+/// `selector` with one more exact matcher `name="value"`.
+pub fn with_matcher(selector: &str, name: &str, value: &str) -> String {
+    let escaped = value.replace('\\', "\\\\").replace('"', "\\\"");
+    let inner = selector
+        .trim()
+        .trim_start_matches('{')
+        .trim_end_matches('}')
+        .trim();
+    if inner.is_empty() {
+        format!("{{{name}=\"{escaped}\"}}")
+    } else {
+        format!("{{{inner}, {name}=\"{escaped}\"}}")
     }
 }
 
@@ -292,6 +542,12 @@ fn put_bytes(out: &mut Vec<u8>, field: u32, bytes: &[u8]) {
     put_varint(out, u64::from(field) << 3 | 2);
     put_varint(out, bytes.len() as u64);
     out.extend_from_slice(bytes);
+}
+
+/// A varint field of an int64 (two's complement, as protobuf does).
+fn put_int(out: &mut Vec<u8>, field: u32, v: i64) {
+    put_varint(out, u64::from(field) << 3);
+    put_varint(out, v as u64);
 }
 
 fn put_varint(out: &mut Vec<u8>, mut v: u64) {
@@ -375,6 +631,15 @@ mod tests {
         .concat();
         let want = [&[0x0a, series.len() as u8][..], &series].concat();
         assert_eq!(got, want);
+    }
+
+    #[test]
+    fn selectors_get_one_more_matcher() {
+        assert_eq!(with_matcher("", "instance", "a"), r#"{instance="a"}"#);
+        assert_eq!(
+            with_matcher(r#"{service_name="s"}"#, "pod", r#"p"q\"#),
+            r#"{service_name="s", pod="p\"q\\"}"#
+        );
     }
 
     #[test]

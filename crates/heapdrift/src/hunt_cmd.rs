@@ -37,8 +37,48 @@ use store::read::{self, ArchiveOptions, SeriesPick};
 pub struct HuntArgs {
     /// Profile files or directories of them, or one archive made by
     /// `heapdrift watch`.
-    #[arg(required = true, value_name = "ARCHIVE_OR_FILES")]
+    #[arg(required_unless_present = "from", value_name = "ARCHIVE_OR_FILES")]
     pub inputs: Vec<PathBuf>,
+    /// Read the series from a profile store instead of files: a Grafana
+    /// Pyroscope server, pyroscope://HOST:PORT (plain HTTP), http://HOST or
+    /// https://HOST. Every instance of every service is reported on its own
+    /// (docs/fleet.md).
+    #[arg(long, value_name = "URL", conflicts_with_all = ["inputs", "target", "series", "from_files"])]
+    pub from: Option<String>,
+    /// --from: the services to read (repeatable; default every service
+    /// with Go heap or goroutine profiles).
+    #[arg(long, value_name = "NAME", requires = "from")]
+    pub service: Vec<String>,
+    /// --from: an extra label matcher, e.g. namespace="prod" (repeatable).
+    #[arg(long = "selector", value_name = "MATCHER", requires = "from")]
+    pub matchers: Vec<String>,
+    /// --from: the window, back from --to-time (Go-style duration).
+    #[arg(long, value_name = "DURATION", value_parser = crate::watch_cmd::parse_duration, requires = "from", conflicts_with = "from_time")]
+    pub since: Option<std::time::Duration>,
+    /// --from: the window's start, RFC 3339 in UTC (2026-12-03T10:00:00Z).
+    #[arg(long, value_name = "TIME", value_parser = parse_utc_ms, requires = "from")]
+    pub from_time: Option<i64>,
+    /// --from: the window's end (default now), RFC 3339 in UTC.
+    #[arg(long, value_name = "TIME", value_parser = parse_utc_ms, requires = "from")]
+    pub to_time: Option<i64>,
+    /// --from: one snapshot per step (the last in each), e.g. 1m; default
+    /// every snapshot the store holds.
+    #[arg(long, value_name = "DURATION", value_parser = crate::watch_cmd::parse_duration, requires = "from")]
+    pub step: Option<std::time::Duration>,
+    /// --from: the label that tells a service's instances apart.
+    #[arg(long, value_name = "LABEL", default_value = "instance")]
+    pub group_by: String,
+    /// --from: read only the K instances of each service whose in-use heap
+    /// or goroutine count grows most (a triage on the stored totals).
+    #[arg(long, value_name = "K", requires = "from")]
+    pub replicas: Option<usize>,
+    /// --from: read only shard I of N (0-based), split by a fixed hash of
+    /// service and instance, so that N workers cover the fleet exactly
+    /// once.
+    #[arg(long, value_name = "I/N", value_parser = parse_shard, requires = "from")]
+    pub shard: Option<(u32, u32)>,
+    #[command(flatten)]
+    pub store: crate::store_args::StoreArgs,
     /// Write the findings as JSON (schema: docs/hunt-json.md).
     #[arg(long)]
     pub json: bool,
@@ -75,6 +115,32 @@ pub enum FailOn {
     Suspect,
 }
 
+/// `I/N` with 0 <= I < N.
+fn parse_shard(s: &str) -> Result<(u32, u32), String> {
+    let bad = || format!("{s:?}: expected I/N with 0 <= I < N, e.g. 0/4");
+    let (i, n) = s.split_once('/').ok_or_else(bad)?;
+    let (i, n): (u32, u32) = (i.parse().map_err(|_| bad())?, n.parse().map_err(|_| bad())?);
+    if n == 0 || i >= n {
+        return Err(bad());
+    }
+    Ok((i, n))
+}
+
+/// Unix milliseconds as RFC 3339 in UTC.
+fn utc_ms(ms: i64) -> String {
+    watch::view::utc(std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64))
+}
+
+/// RFC 3339 in UTC, to Unix milliseconds.
+fn parse_utc_ms(s: &str) -> Result<i64, String> {
+    match series::time_from_name(s) {
+        Some(ns) if s.ends_with('Z') && s.len() >= 20 => Ok(ns.div_euclid(1_000_000)),
+        _ => Err(format!(
+            "{s:?} is not a time in RFC 3339 in UTC (e.g. 2026-12-03T10:00:00Z)"
+        )),
+    }
+}
+
 fn parse_confidence(s: &str) -> Result<f64, String> {
     let v: f64 = s.parse().map_err(|_| format!("{s:?} is not a number"))?;
     if (0.0..=1.0).contains(&v) {
@@ -99,6 +165,9 @@ pub const EXIT_FAIL_ON: u8 = 1;
 
 /// The analysis and the report; `Ok(true)` when `--fail-on` trips.
 fn hunt_inputs(a: &HuntArgs) -> anyhow::Result<bool> {
+    if let Some(url) = &a.from {
+        return run_fleet(a, url);
+    }
     let archives = a.inputs.iter().filter(|p| series::is_archive(p)).count();
     if archives > 0 {
         if a.inputs.len() > 1 {
@@ -166,6 +235,7 @@ fn hunt_inputs(a: &HuntArgs) -> anyhow::Result<bool> {
                     schema: SCHEMA,
                     archive: None,
                     inputs: Some(a.inputs.iter().map(|p| p.display().to_string()).collect()),
+                    store: None,
                     reports: docs,
                 },
             )
@@ -227,10 +297,126 @@ fn run_archive(a: &HuntArgs, dir: &std::path::Path) -> anyhow::Result<bool> {
                     schema: SCHEMA,
                     archive: Some(dir.display().to_string()),
                     inputs: None,
+                    store: None,
                     reports: docs,
                 },
             )
         }
+        .context("writing JSON")?;
+        writeln!(out)?;
+    } else {
+        for (i, (_, built, findings)) in reports.iter().enumerate() {
+            if i > 0 {
+                writeln!(out)?;
+            }
+            render_text(&mut out, built, findings, a)?;
+        }
+    }
+    out.flush()?;
+    Ok(reports.iter().any(|(_, _, f)| trips(f, a)))
+}
+
+/// `hunt --from STORE`: every chosen instance of every service, each
+/// analysed and reported on its own.
+fn run_fleet(a: &HuntArgs, url: &str) -> anyhow::Result<bool> {
+    let server = fetch::pyroscope::Server::new(url, &a.store.options()?)?;
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let end_ms = a.to_time.unwrap_or(now_ms);
+    let start_ms = a.from_time.unwrap_or_else(|| {
+        end_ms
+            - a.since
+                .unwrap_or(std::time::Duration::from_secs(7200))
+                .as_millis() as i64
+    });
+    if start_ms >= end_ms {
+        anyhow::bail!("--from-time must be before --to-time");
+    }
+    let q = series::fleet::FleetQuery {
+        services: a.service.clone(),
+        matchers: a.matchers.clone(),
+        start_ms,
+        end_ms,
+        step_ms: a.step.map(|d| d.as_millis() as i64),
+        group_by: a.group_by.clone(),
+        replicas: a.replicas,
+        shard: a.shard,
+    };
+    let plans = series::fleet::plan(&server, &q)?;
+    if plans.is_empty() {
+        anyhow::bail!(
+            "{url}: no service with Go heap or goroutine profiles between {} and {} (UTC){}",
+            utc_ms(start_ms),
+            utc_ms(end_ms),
+            if a.service.is_empty() {
+                String::new()
+            } else {
+                format!(" named {}", a.service.join(", "))
+            }
+        );
+    }
+    let mut reports = Vec::new();
+    for plan in &plans {
+        for inst in &plan.instances {
+            let mut built = series::fleet::build_instance(
+                &server,
+                &q,
+                &plan.service,
+                inst,
+                series::BuildOptions {
+                    user_prefixes: a.user_prefix.clone(),
+                    ..Default::default()
+                },
+            )?;
+            if !plan.left_out.is_empty() {
+                built.header.notes.push(format!(
+                    "{} of {} instances of {} read (--replicas); left out: {}",
+                    plan.instances.len(),
+                    plan.instances.len() + plan.left_out.len(),
+                    plan.service,
+                    plan.left_out.join(", ")
+                ));
+            }
+            let findings = analyse(&built, a);
+            let fleet = series::json::FleetRef {
+                store: server.base().to_string(),
+                service: plan.service.clone(),
+                group_by: a.group_by.clone(),
+                instance: inst.group.clone(),
+            };
+            reports.push((fleet, built, findings));
+        }
+    }
+    if reports.is_empty() {
+        // Only a shard can be empty: plans without instances were bailed
+        // on above.
+        eprintln!(
+            "heapdrift hunt: no instance of the {} service(s) read falls in shard {}",
+            plans.len(),
+            a.shard.map(|(i, n)| format!("{i}/{n}")).unwrap_or_default()
+        );
+    }
+    let mut out = io::stdout().lock();
+    if a.json {
+        let docs: Vec<HuntReport<'_>> = reports
+            .iter()
+            .map(|(fleet, built, findings)| {
+                let mut r = HuntReport::new(&built.header, findings.as_slice());
+                r.fleet = Some(fleet.clone());
+                r
+            })
+            .collect();
+        serde_json::to_writer_pretty(
+            &mut out,
+            &Envelope {
+                schema: SCHEMA,
+                archive: None,
+                inputs: None,
+                store: Some(server.base().to_string()),
+                reports: docs,
+            },
+        )
         .context("writing JSON")?;
         writeln!(out)?;
     } else {

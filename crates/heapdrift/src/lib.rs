@@ -14,4 +14,5 @@ pub mod push_cmd;
 pub mod serve_cmd;
 pub mod shell;
 pub mod sources;
+pub mod store_args;
 pub mod watch_cmd;

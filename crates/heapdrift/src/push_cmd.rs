@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use clap::Parser;
 use fetch::pyroscope::{Server, ServerOptions};
 use profile::ParseOptions;
@@ -36,7 +36,7 @@ pub struct PushArgs {
     /// Snapshot files, directories of them, or an archive made by `heapdrift watch`.
     #[arg(required = true, value_name = "FILES_OR_ARCHIVE")]
     pub inputs: Vec<PathBuf>,
-    /// The server: pyroscope://HOST:PORT (plain HTTP), http://… or https://….
+    /// The server: pyroscope://HOST:PORT (plain HTTP), http://HOST or https://HOST.
     #[arg(long, value_name = "URL")]
     pub to: String,
     /// The service_name label.
@@ -45,18 +45,8 @@ pub struct PushArgs {
     /// The instance label (default: an archive's target, host:port; for files, the first input's name).
     #[arg(long, value_name = "NAME")]
     pub instance: Option<String>,
-    /// Tenant, sent as X-Scope-OrgID.
-    #[arg(long, value_name = "ID")]
-    pub tenant: Option<String>,
-    /// An extra request header, `NAME: VALUE` (repeatable).
-    #[arg(long = "header", value_name = "NAME: VALUE")]
-    pub headers: Vec<String>,
-    /// HTTP basic auth (also accepted as user:password@ in the URL).
-    #[arg(long, value_name = "USER:PASSWORD")]
-    pub basic_auth: Option<String>,
-    /// Bearer token for the Authorization header.
-    #[arg(long, value_name = "TOKEN")]
-    pub bearer_token: Option<String>,
+    #[command(flatten)]
+    pub store: crate::store_args::StoreArgs,
     /// How long to keep retrying while the server cannot take a push.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     pub retry_for: u64,
@@ -72,30 +62,9 @@ struct Item {
 }
 
 pub fn run(a: &PushArgs) -> anyhow::Result<ExitCode> {
-    let headers = a
-        .headers
-        .iter()
-        .map(|h| match h.split_once(':') {
-            Some((k, v)) if !k.trim().is_empty() => {
-                Ok((k.trim().to_string(), v.trim().to_string()))
-            }
-            _ => bail!("--header {h:?}: expected NAME: VALUE"),
-        })
-        .collect::<anyhow::Result<Vec<_>>>()?;
-    let basic_auth = match &a.basic_auth {
-        Some(b) => match b.split_once(':') {
-            Some((u, p)) => Some((u.to_string(), p.to_string())),
-            None => bail!("--basic-auth: expected USER:PASSWORD"),
-        },
-        None => None,
-    };
     let opts = ServerOptions {
-        tenant: a.tenant.clone(),
-        headers,
-        basic_auth,
-        bearer_token: a.bearer_token.clone(),
         retry_for: std::time::Duration::from_secs(a.retry_for.max(1)),
-        ..Default::default()
+        ..a.store.options()?
     };
     let server = Server::new(&a.to, &opts)?;
     let items = snapshots(a)?;

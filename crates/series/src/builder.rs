@@ -42,6 +42,9 @@ use crate::{Kind, SeriesError};
 pub enum SnapshotRef {
     Path(PathBuf),
     Id(i64),
+    /// A profile kept by a profile store (Pyroscope), by the store's id
+    /// of its heap `inuse_space` (or goroutine) part.
+    Stored(String),
 }
 
 impl std::fmt::Display for SnapshotRef {
@@ -49,6 +52,7 @@ impl std::fmt::Display for SnapshotRef {
         match self {
             SnapshotRef::Path(p) => write!(f, "{}", p.display()),
             SnapshotRef::Id(id) => write!(f, "snapshot {id}"),
+            SnapshotRef::Stored(id) => write!(f, "stored profile {id}"),
         }
     }
 }

@@ -784,8 +784,8 @@ impl Consumed {
             let parse = opts.parse.clone();
             let built = p.builder.finish(&mut |source| match source {
                 SnapshotRef::Path(path) => reparse(path, &parse),
-                SnapshotRef::Id(id) => Err(SeriesError::Reread {
-                    what: format!("snapshot {id}"),
+                other => Err(SeriesError::Reread {
+                    what: other.to_string(),
                     why: "not a file".into(),
                 }),
             })?;

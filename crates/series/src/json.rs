@@ -38,6 +38,21 @@ pub struct Report<'a, F: Serialize> {
     /// Where in an archive the series comes from.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub archive: Option<ArchiveRef>,
+    /// Where in a profile store (Pyroscope) the series comes from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub fleet: Option<FleetRef>,
+}
+
+/// A service's instance in a profile store.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct FleetRef {
+    /// The store's URL.
+    pub store: String,
+    pub service: String,
+    /// The label that tells instances apart (`instance`, `pod`) and its
+    /// value.
+    pub group_by: String,
+    pub instance: String,
 }
 
 impl<'a, F: Serialize> Report<'a, F> {
@@ -58,6 +73,7 @@ impl<'a, F: Serialize> Report<'a, F> {
             notes: drift::render::header_notes(header),
             findings,
             archive: None,
+            fleet: None,
         }
     }
 }
@@ -78,6 +94,9 @@ pub struct Envelope<R: Serialize> {
     pub archive: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub inputs: Option<Vec<String>>,
+    /// The profile store the reports come from (`hunt --from`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub store: Option<String>,
     pub reports: Vec<R>,
 }
 

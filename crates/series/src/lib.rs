@@ -11,6 +11,7 @@
 
 pub mod builder;
 pub mod files;
+pub mod fleet;
 pub mod identity;
 pub mod json;
 pub mod kind;

@@ -319,8 +319,8 @@ pub fn build_series(
                     why: other.to_string(),
                 },
             }),
-        SnapshotRef::Path(p) => Err(series::SeriesError::Reread {
-            what: p.display().to_string(),
+        other => Err(series::SeriesError::Reread {
+            what: other.to_string(),
             why: "not in the archive".into(),
         }),
     })?;

@@ -158,7 +158,7 @@ impl Dashboard {
             files.extend(p.snapshots.into_iter().map(|s| s.path));
             let analysis = analyse(p.built, metas, |r| match r {
                 SnapshotRef::Path(path) => ids.get(path).cloned(),
-                SnapshotRef::Id(_) => None,
+                SnapshotRef::Id(_) | SnapshotRef::Stored(_) => None,
             });
             processes.push((files_series_id(i), Arc::new(analysis)));
         }
@@ -545,7 +545,7 @@ fn archive_analysis(
         .collect();
     Ok(analyse(built, metas, |r| match r {
         SnapshotRef::Id(id) => Some(id.to_string()),
-        SnapshotRef::Path(_) => None,
+        SnapshotRef::Path(_) | SnapshotRef::Stored(_) => None,
     }))
 }
 
