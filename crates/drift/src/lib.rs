@@ -8,6 +8,7 @@
 
 pub mod cycles;
 pub mod finding;
+pub mod fleet;
 pub mod frames;
 pub mod goroutine;
 pub mod memory;

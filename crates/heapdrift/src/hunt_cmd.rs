@@ -236,6 +236,7 @@ fn hunt_inputs(a: &HuntArgs) -> anyhow::Result<bool> {
                     archive: None,
                     inputs: Some(a.inputs.iter().map(|p| p.display().to_string()).collect()),
                     store: None,
+                    services: Vec::new(),
                     reports: docs,
                 },
             )
@@ -298,6 +299,7 @@ fn run_archive(a: &HuntArgs, dir: &std::path::Path) -> anyhow::Result<bool> {
                     archive: Some(dir.display().to_string()),
                     inputs: None,
                     store: None,
+                    services: Vec::new(),
                     reports: docs,
                 },
             )
@@ -397,6 +399,23 @@ fn run_fleet(a: &HuntArgs, url: &str) -> anyhow::Result<bool> {
             a.shard.map(|(i, n)| format!("{i}/{n}")).unwrap_or_default()
         );
     }
+    let rankings: Vec<series::json::ServiceRanking> = plans
+        .iter()
+        .map(|plan| {
+            let of_service: Vec<(&str, &[drift::Finding])> = reports
+                .iter()
+                .filter(|(f, _, _)| f.service == plan.service)
+                .map(|(f, _, findings)| (f.instance.as_str(), findings.as_slice()))
+                .collect();
+            series::json::ServiceRanking {
+                service: plan.service.clone(),
+                instances_read: of_service.len(),
+                instances_left_out: plan.left_out.clone(),
+                sites: drift::fleet::rank(&of_service),
+            }
+        })
+        .filter(|r| r.instances_read > 0)
+        .collect();
     let mut out = io::stdout().lock();
     if a.json {
         let docs: Vec<HuntReport<'_>> = reports
@@ -414,12 +433,24 @@ fn run_fleet(a: &HuntArgs, url: &str) -> anyhow::Result<bool> {
                 archive: None,
                 inputs: None,
                 store: Some(server.base().to_string()),
+                services: rankings,
                 reports: docs,
             },
         )
         .context("writing JSON")?;
         writeln!(out)?;
     } else {
+        // The fleet's view first, then each instance's own report.
+        for r in &rankings {
+            drift::fleet::render_text(
+                &mut out,
+                &r.service,
+                r.instances_read,
+                r.instances_left_out.len(),
+                &r.sites,
+            )?;
+            writeln!(out)?;
+        }
         for (i, (_, built, findings)) in reports.iter().enumerate() {
             if i > 0 {
                 writeln!(out)?;

@@ -470,3 +470,107 @@ fn hunt_from_pyroscope_finds_what_hunt_finds_in_the_files() {
     want.sort();
     assert_eq!(seen, want);
 }
+
+/// Issue 12, the fleet report: a service of three replicas, two of which
+/// leak at the same line (the globalmap recording pushed as pod-a and
+/// pod-b) and one that leaks goroutines elsewhere (chansend as pod-c). The
+/// shared site ranks first, growing on 2 of 3 replicas; `--replicas 2`
+/// reads two instances and names the third.
+#[test]
+#[cfg_attr(
+    not(heapdrift_pyroscope),
+    ignore = "needs HEAPDRIFT_PYROSCOPE, a Pyroscope server built by scripts/pyroscope.sh build"
+)]
+fn the_fleet_report_counts_the_replicas_a_site_grows_on() {
+    let server = Pyroscope::start(None);
+    let store = server.url.replace("http://", "pyroscope://");
+    for (example, pod) in [
+        ("globalmap", "pod-a"),
+        ("globalmap", "pod-b"),
+        ("chansend", "pod-c"),
+    ] {
+        let dir = repo_root().join("examples").join(example);
+        let out = heapdrift(&[
+            "push",
+            "--to",
+            &store,
+            "--service",
+            "fleet",
+            "--instance",
+            pod,
+            dir.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "push {pod}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let hunt = |extra: &[&str]| -> serde_json::Value {
+        let mut args = vec![
+            "hunt",
+            "--json",
+            "--from",
+            &store,
+            "--service",
+            "fleet",
+            "--from-time",
+            "2026-11-26T00:00:00Z",
+        ];
+        args.extend(extra);
+        let out = heapdrift(&args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_slice(&out.stdout).expect("JSON")
+    };
+    let doc = hunt(&[]);
+    let services = doc["services"].as_array().expect("services");
+    assert_eq!(services.len(), 1, "{doc:#}");
+    let fleet = &services[0];
+    assert_eq!(fleet["service"], "fleet");
+    assert_eq!(fleet["instances_read"], 3);
+    let top = &fleet["sites"][0];
+    assert_eq!(
+        (&top["function"], &top["line"], &top["verdict"]),
+        (
+            &serde_json::json!("main.handleLogin"),
+            &serde_json::json!(74),
+            &serde_json::json!("leak")
+        ),
+        "{fleet:#}"
+    );
+    assert_eq!(
+        (&top["growing"], &top["leaking"], &top["replicas"]),
+        (&2.into(), &2.into(), &3.into())
+    );
+    let on: Vec<&str> = top["instances"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["instance"].as_str().unwrap())
+        .collect();
+    assert_eq!(on.len(), 2);
+    assert!(on.contains(&"pod-a") && on.contains(&"pod-b"), "{on:?}");
+    let second = &fleet["sites"][1];
+    assert_eq!(second["kind"], "goroutine", "{fleet:#}");
+    assert_eq!(second["growing"], 1);
+    // Each instance's own report is there too, with its fleet reference.
+    let pods: Vec<&str> = doc["reports"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["fleet"]["instance"].as_str().unwrap())
+        .collect();
+    assert_eq!(pods, vec!["pod-a", "pod-b", "pod-c"]);
+    let doc = hunt(&["--replicas", "2"]);
+    let fleet = &doc["services"][0];
+    assert_eq!(fleet["instances_read"], 2, "{fleet:#}");
+    assert_eq!(
+        fleet["instances_left_out"].as_array().map(Vec::len),
+        Some(1)
+    );
+    assert_eq!(doc["reports"].as_array().map(Vec::len), Some(2));
+}

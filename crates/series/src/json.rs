@@ -43,6 +43,16 @@ pub struct Report<'a, F: Serialize> {
     pub fleet: Option<FleetRef>,
 }
 
+/// One service of a profile store: what grows, on how many replicas.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct ServiceRanking {
+    pub service: String,
+    pub instances_read: usize,
+    /// Instances the `--replicas` triage left out.
+    pub instances_left_out: Vec<String>,
+    pub sites: Vec<drift::fleet::FleetSite>,
+}
+
 /// A service's instance in a profile store.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct FleetRef {
@@ -97,6 +107,9 @@ pub struct Envelope<R: Serialize> {
     /// The profile store the reports come from (`hunt --from`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub store: Option<String>,
+    /// `hunt --from`: per service, its growing sites across instances.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub services: Vec<ServiceRanking>,
     pub reports: Vec<R>,
 }
 
