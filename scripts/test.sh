@@ -13,6 +13,11 @@ export HEAPDRIFT_PPROF_TESTDATA
 # Real third-party Go services (nats-server, etcd, caddy) from the Go module
 # proxy into target/thirdparty/ for tests/thirdparty.rs; skipped when built.
 scripts/build-thirdparty.sh
+# A real Grafana Pyroscope server (issue 12) from the Go module proxy into
+# target/pyroscope/ for tests/pyroscope.rs: ~5 min cold on 2 cores, skipped
+# when built.
+bash scripts/pyroscope.sh build
+export HEAPDRIFT_PYROSCOPE="$PWD/target/pyroscope/pyroscope"
 # Debian's chromium, graphviz and the pinned playwright-core, before any
 # test runs: the Rust tests use chromium and dot too, and a test whose
 # prerequisite is missing is ignored, not passed (under CI=true, a build

@@ -52,7 +52,9 @@ pub struct SiteOnInstance {
 /// most replicas growing, code the user owns before symptoms (memory
 /// components, standard library), then the larger median growth.
 pub fn rank(instances: &[(&str, &[Finding])]) -> Vec<FleetSite> {
-    let mut sites: BTreeMap<(Kind, &str, &str, i64), (FleetSite, bool, Vec<f64>)> = BTreeMap::new();
+    // Per site: the site, whether it is the user's code, its rates.
+    type Gathered = (FleetSite, bool, Vec<f64>);
+    let mut sites: BTreeMap<(Kind, &str, &str, i64), Gathered> = BTreeMap::new();
     for (instance, findings) in instances {
         for f in findings.iter().filter(|f| f.verdict >= Verdict::Suspect) {
             let (site, _, rates) = sites

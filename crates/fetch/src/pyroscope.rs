@@ -84,6 +84,9 @@ pub struct GroupProfiles {
 /// A Pyroscope server.
 pub struct Server {
     base: String,
+    /// Requests answered, and the bytes of their answers.
+    requests: std::sync::atomic::AtomicU64,
+    bytes_read: std::sync::atomic::AtomicU64,
     headers: Vec<(String, String)>,
     agent: ureq::Agent,
     timeout: Duration,
@@ -153,11 +156,19 @@ impl Server {
             .build();
         Ok(Server {
             base,
+            requests: Default::default(),
+            bytes_read: Default::default(),
             headers,
             agent: ureq::Agent::new_with_config(config),
             timeout,
             retry_for,
         })
+    }
+
+    /// Requests answered so far, and the bytes of their answers.
+    pub fn traffic(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.requests.load(Relaxed), self.bytes_read.load(Relaxed))
     }
 
     /// The base URL requests go to.
@@ -414,6 +425,9 @@ impl Server {
             .take(MAX_ANSWER)
             .read_to_end(&mut answer);
         if status == 200 {
+            use std::sync::atomic::Ordering::Relaxed;
+            self.requests.fetch_add(1, Relaxed);
+            self.bytes_read.fetch_add(answer.len() as u64, Relaxed);
             return read
                 .map(|_| answer)
                 .map_err(|e| Attempt::Retry(Retry::Unreachable(e.to_string())));

@@ -77,6 +77,9 @@ pub struct HuntArgs {
     /// once.
     #[arg(long, value_name = "I/N", value_parser = parse_shard, requires = "from")]
     pub shard: Option<(u32, u32)>,
+    /// --from: instances read at the same time.
+    #[arg(long, value_name = "N", default_value_t = 8, requires = "from")]
+    pub jobs: usize,
     #[command(flatten)]
     pub store: crate::store_args::StoreArgs,
     /// Write the findings as JSON (schema: docs/hunt-json.md).
@@ -345,6 +348,7 @@ fn run_fleet(a: &HuntArgs, url: &str) -> anyhow::Result<bool> {
         replicas: a.replicas,
         shard: a.shard,
     };
+    let started = std::time::Instant::now();
     let plans = series::fleet::plan(&server, &q)?;
     if plans.is_empty() {
         anyhow::bail!(
@@ -358,38 +362,50 @@ fn run_fleet(a: &HuntArgs, url: &str) -> anyhow::Result<bool> {
             }
         );
     }
-    let mut reports = Vec::new();
-    for plan in &plans {
-        for inst in &plan.instances {
-            let mut built = series::fleet::build_instance(
-                &server,
-                &q,
-                &plan.service,
-                inst,
-                series::BuildOptions {
-                    user_prefixes: a.user_prefix.clone(),
-                    ..Default::default()
-                },
-            )?;
-            if !plan.left_out.is_empty() {
-                built.header.notes.push(format!(
-                    "{} of {} instances of {} read (--replicas); left out: {}",
-                    plan.instances.len(),
-                    plan.instances.len() + plan.left_out.len(),
-                    plan.service,
-                    plan.left_out.join(", ")
-                ));
-            }
-            let findings = analyse(&built, a);
-            let fleet = series::json::FleetRef {
-                store: server.base().to_string(),
-                service: plan.service.clone(),
-                group_by: a.group_by.clone(),
-                instance: inst.group.clone(),
-            };
-            reports.push((fleet, built, findings));
+    // Instances are read side by side: each is a few hundred small
+    // queries whose time is the server's, not ours.
+    let work: Vec<(&series::fleet::ServicePlan, &series::fleet::InstancePlan)> = plans
+        .iter()
+        .flat_map(|p| p.instances.iter().map(move |i| (p, i)))
+        .collect();
+    type Read = (series::json::FleetRef, Built, Vec<drift::Finding>);
+    let results: Vec<std::sync::Mutex<Option<anyhow::Result<Read>>>> =
+        work.iter().map(|_| std::sync::Mutex::new(None)).collect();
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let failed = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        for _ in 0..a.jobs.clamp(1, work.len().max(1)) {
+            scope.spawn(|| {
+                use std::sync::atomic::Ordering::Relaxed;
+                while !failed.load(Relaxed) {
+                    let k = next.fetch_add(1, Relaxed);
+                    let Some(&(plan, inst)) = work.get(k) else {
+                        break;
+                    };
+                    let read = read_instance(a, &server, &q, plan, inst);
+                    failed.fetch_or(read.is_err(), Relaxed);
+                    *results[k].lock().unwrap_or_else(|e| e.into_inner()) = Some(read);
+                }
+            });
+        }
+    });
+    // In order; the first failure (every failure has its result) is the
+    // error, and instances not read after it are not missed silently.
+    let mut reports = Vec::with_capacity(work.len());
+    for r in results {
+        if let Some(read) = r.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            reports.push(read?);
         }
     }
+    let (requests, bytes) = server.traffic();
+    eprintln!(
+        "heapdrift hunt: {} instance(s) of {} service(s) read from {} in {:.1} s: {requests} queries, {:.1} MB",
+        reports.len(),
+        plans.len(),
+        server.base(),
+        started.elapsed().as_secs_f64(),
+        bytes as f64 / 1e6
+    );
     if reports.is_empty() {
         // Only a shard can be empty: plans without instances were bailed
         // on above.
@@ -460,6 +476,43 @@ fn run_fleet(a: &HuntArgs, url: &str) -> anyhow::Result<bool> {
     }
     out.flush()?;
     Ok(reports.iter().any(|(_, _, f)| trips(f, a)))
+}
+
+/// One instance of a fleet: its series, its findings, where it is.
+fn read_instance(
+    a: &HuntArgs,
+    server: &fetch::pyroscope::Server,
+    q: &series::fleet::FleetQuery,
+    plan: &series::fleet::ServicePlan,
+    inst: &series::fleet::InstancePlan,
+) -> anyhow::Result<(series::json::FleetRef, Built, Vec<drift::Finding>)> {
+    let mut built = series::fleet::build_instance(
+        server,
+        q,
+        &plan.service,
+        inst,
+        series::BuildOptions {
+            user_prefixes: a.user_prefix.clone(),
+            ..Default::default()
+        },
+    )?;
+    if !plan.left_out.is_empty() {
+        built.header.notes.push(format!(
+            "{} of {} instances of {} read (--replicas); left out: {}",
+            plan.instances.len(),
+            plan.instances.len() + plan.left_out.len(),
+            plan.service,
+            plan.left_out.join(", ")
+        ));
+    }
+    let findings = analyse(&built, a);
+    let fleet = series::json::FleetRef {
+        store: server.base().to_string(),
+        service: plan.service.clone(),
+        group_by: a.group_by.clone(),
+        instance: inst.group.clone(),
+    };
+    Ok((fleet, built, findings))
 }
 
 fn analyse(built: &Built, a: &HuntArgs) -> Vec<drift::Finding> {

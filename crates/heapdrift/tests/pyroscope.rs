@@ -269,8 +269,26 @@ fn a_restart_in_the_middle_of_a_push_loses_nothing() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .expect("push");
-    // Each push takes ~0.5 s: stop after a few, then start again.
-    std::thread::sleep(std::time::Duration::from_secs(3));
+    // Stop the server as soon as a push was acknowledged (the server
+    // answers a push every 50 ms here: scripts/pyroscope.sh), then start
+    // it again.
+    let (_, heap_start, _) = local_sum(&dir, "heap-", 3);
+    let started = std::time::Instant::now();
+    while sums(
+        &server.url,
+        "restarted",
+        "memory:inuse_space:bytes:space:bytes",
+        heap_start - 60_000,
+        "instance",
+    )
+    .is_empty()
+    {
+        assert!(
+            started.elapsed().as_secs() < 60,
+            "no push was stored within a minute"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
     let mut push = push;
     assert!(
         push.try_wait().expect("push status").is_none(),

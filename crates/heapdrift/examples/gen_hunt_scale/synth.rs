@@ -25,6 +25,9 @@ pub struct Config {
     pub interval_secs: i64,
     /// Unix nanoseconds of the first snapshot.
     pub start_nanos: i64,
+    /// Whether the four leaks are planted; without, their sites are
+    /// stable (a healthy replica of the same service).
+    pub plant_leaks: bool,
 }
 
 impl Config {
@@ -36,6 +39,7 @@ impl Config {
             interval_secs: 15,
             // 2026-11-20T10:00:00Z
             start_nanos: 1_795_168_800_000_000_000,
+            plant_leaks: true,
         }
     }
 
@@ -253,7 +257,11 @@ impl Generator {
         ];
         let mut roles = Vec::with_capacity(n);
         for k in 0..n {
-            let role = if let Some(i) = leak_at.iter().position(|&x| x == k) {
+            let leak = leak_at
+                .iter()
+                .position(|&x| x == k)
+                .filter(|_| cfg.plant_leaks);
+            let role = if let Some(i) = leak {
                 Role::Leak {
                     rate: leak_rates[i],
                 }
