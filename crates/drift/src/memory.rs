@@ -283,13 +283,7 @@ pub fn analyze_memory(points: &[MemPoint], breaks: &[usize], th: &Thresholds) ->
     };
     let bds: Vec<Breakdown> = points
         .iter()
-        .map(|p| {
-            let mut b = Breakdown::from_memstats(&p.stats);
-            if matches!(source, Some(RssSource::Current | RssSource::Anonymous)) {
-                b.rss = p.rss;
-            }
-            b
-        })
+        .map(|p| Breakdown::from_memstats(&p.stats))
         .collect();
     let mut out = Vec::new();
     for component in Component::ALL {

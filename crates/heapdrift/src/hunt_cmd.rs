@@ -247,12 +247,7 @@ fn hunt_inputs(a: &HuntArgs) -> anyhow::Result<bool> {
         .context("writing JSON")?;
         writeln!(out)?;
     } else {
-        for (i, (built, findings)) in reports.iter().enumerate() {
-            if i > 0 {
-                writeln!(out)?;
-            }
-            render_text(&mut out, built, findings, a)?;
-        }
+        render_reports(&mut out, reports.iter().map(|(b, f)| (b, f.as_slice())), a)?;
     }
     out.flush()?;
     Ok(reports.iter().any(|(_, f)| trips(f, a)))
@@ -310,12 +305,11 @@ fn run_archive(a: &HuntArgs, dir: &std::path::Path) -> anyhow::Result<bool> {
         .context("writing JSON")?;
         writeln!(out)?;
     } else {
-        for (i, (_, built, findings)) in reports.iter().enumerate() {
-            if i > 0 {
-                writeln!(out)?;
-            }
-            render_text(&mut out, built, findings, a)?;
-        }
+        render_reports(
+            &mut out,
+            reports.iter().map(|(_, b, f)| (b, f.as_slice())),
+            a,
+        )?;
     }
     out.flush()?;
     Ok(reports.iter().any(|(_, _, f)| trips(f, a)))
@@ -467,12 +461,11 @@ fn run_fleet(a: &HuntArgs, url: &str) -> anyhow::Result<bool> {
             )?;
             writeln!(out)?;
         }
-        for (i, (_, built, findings)) in reports.iter().enumerate() {
-            if i > 0 {
-                writeln!(out)?;
-            }
-            render_text(&mut out, built, findings, a)?;
-        }
+        render_reports(
+            &mut out,
+            reports.iter().map(|(_, b, f)| (b, f.as_slice())),
+            a,
+        )?;
     }
     out.flush()?;
     Ok(reports.iter().any(|(_, _, f)| trips(f, a)))
@@ -521,6 +514,21 @@ fn analyse(built: &Built, a: &HuntArgs) -> Vec<drift::Finding> {
         ..Default::default()
     });
     drift::render::filter(&report, a.min_confidence)
+}
+
+/// The text reports, a blank line between them.
+fn render_reports<'r>(
+    out: &mut impl Write,
+    reports: impl Iterator<Item = (&'r Built, &'r [drift::Finding])>,
+    a: &HuntArgs,
+) -> io::Result<()> {
+    for (i, (built, findings)) in reports.enumerate() {
+        if i > 0 {
+            writeln!(out)?;
+        }
+        render_text(out, built, findings, a)?;
+    }
+    Ok(())
 }
 
 fn render_text(

@@ -190,7 +190,10 @@ pub fn plan_service(
     q: &FleetQuery,
 ) -> ServicePlan {
     let mut instances: BTreeMap<String, InstancePlan> = BTreeMap::new();
-    let entry = |instances: &mut BTreeMap<String, InstancePlan>, g: &str| {
+    fn instance<'m>(
+        instances: &'m mut BTreeMap<String, InstancePlan>,
+        g: &str,
+    ) -> &'m mut InstancePlan {
         instances
             .entry(g.to_string())
             .or_insert_with(|| InstancePlan {
@@ -201,9 +204,7 @@ pub fn plan_service(
                 score: 0.0,
                 shared_seconds: 0,
             })
-            .group
-            .clone()
-    };
+    }
     if let Some(inuse) = heap_parts.get(3) {
         for g in inuse {
             let mut by_time: BTreeMap<i64, HeapSnapshot> = g
@@ -232,16 +233,14 @@ pub fn plan_service(
                     }
                 }
             }
-            let key = entry(&mut instances, &g.group);
             let heap: Vec<HeapSnapshot> = by_time.into_values().collect();
-            let inst = instances.get_mut(&key).expect("just made");
+            let inst = instance(&mut instances, &g.group);
             inst.heap = thin(heap, q.step_ms, |s| s.time_ms);
             inst.shared_seconds += g.shared_seconds;
         }
     }
     for g in goroutines {
-        let key = entry(&mut instances, &g.group);
-        let inst = instances.get_mut(&key).expect("just made");
+        let inst = instance(&mut instances, &g.group);
         inst.goroutines = thin(g.profiles.clone(), q.step_ms, |p| p.time_ms);
         inst.shared_seconds += g.shared_seconds;
     }
