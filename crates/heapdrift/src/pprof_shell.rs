@@ -144,9 +144,13 @@ pub fn run(p: Profile, args: &PprofArgs) -> anyhow::Result<()> {
     let mut shell = Shell::new(&p, args.config.clone());
     // pprof runs each command on a fresh copy decoded from the profile's
     // encoding, which drops what the encoding cannot hold (numeric labels
-    // of value 0 without a unit, for one). One round trip up front gives
-    // the same profile, which each command then clones.
-    let copy = std::sync::Arc::new(profile::proto::decode(&profile::proto::encode(&p))?);
+    // of value 0 without a unit, for one). The same changes, made once up
+    // front without encoding (checked against pprof's `Copy` in the
+    // profile crate's oracle tests), give the profile each command uses.
+    // It shares the samples with the original until a change needs its own.
+    let mut copy = p.clone();
+    profile::passes::roundtrip_normalize(&mut copy);
+    let copy = std::sync::Arc::new(copy);
     // The header is the original's, as in pprof; then only the copy stays.
     greet(p, &shell.config, &mut stderr)?;
     // Reports share what preparing the copy for one report gives the next.

@@ -620,7 +620,8 @@ fn xss_profile(i: i64, t: i64) -> profile::Profile {
             locations: vec![0, 1],
             values: vec![i * 1024, i << 20, i * 1024, i << 20],
             ..Default::default()
-        }],
+        }]
+        .into(),
         locations: vec![
             Location {
                 id: 1,
@@ -801,7 +802,7 @@ fn synthetic_heap(values: &[i64], round: i64, t: i64) -> profile::Profile {
             ValueType::new("inuse_objects", "count"),
             ValueType::new("inuse_space", "bytes"),
         ],
-        samples,
+        samples: samples.into(),
         locations,
         functions,
         mappings: vec![Mapping {

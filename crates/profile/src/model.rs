@@ -151,11 +151,71 @@ pub struct Function {
     pub start_line: i64,
 }
 
+/// A profile's samples, shared between copies of the profile until one of
+/// them changes its samples (copy on write): report preparations that only
+/// rewrite locations copy a profile without copying hundreds of thousands
+/// of samples. Reads and writes go through the `Vec` it derefs to.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Samples(Arc<Vec<Sample>>);
+
+impl Samples {
+    /// The samples, copied only if another profile shares them.
+    pub fn into_vec(self) -> Vec<Sample> {
+        Arc::unwrap_or_clone(self.0)
+    }
+
+    /// Whether `self` and `other` are the same shared samples.
+    pub fn shares(&self, other: &Samples) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl std::ops::Deref for Samples {
+    type Target = Vec<Sample>;
+    fn deref(&self) -> &Vec<Sample> {
+        &self.0
+    }
+}
+
+impl std::ops::DerefMut for Samples {
+    fn deref_mut(&mut self) -> &mut Vec<Sample> {
+        Arc::make_mut(&mut self.0)
+    }
+}
+
+impl From<Vec<Sample>> for Samples {
+    fn from(v: Vec<Sample>) -> Samples {
+        Samples(Arc::new(v))
+    }
+}
+
+impl FromIterator<Sample> for Samples {
+    fn from_iter<I: IntoIterator<Item = Sample>>(iter: I) -> Samples {
+        Samples(Arc::new(iter.into_iter().collect()))
+    }
+}
+
+impl<'a> IntoIterator for &'a Samples {
+    type Item = &'a Sample;
+    type IntoIter = std::slice::Iter<'a, Sample>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.0.iter()
+    }
+}
+
+impl<'a> IntoIterator for &'a mut Samples {
+    type Item = &'a mut Sample;
+    type IntoIter = std::slice::IterMut<'a, Sample>;
+    fn into_iter(self) -> Self::IntoIter {
+        Arc::make_mut(&mut self.0).iter_mut()
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Profile {
     pub sample_types: Vec<ValueType>,
     pub default_sample_type: String,
-    pub samples: Vec<Sample>,
+    pub samples: Samples,
     pub mappings: Vec<Mapping>,
     pub locations: Vec<Location>,
     pub functions: Vec<Function>,
@@ -191,12 +251,7 @@ impl Profile {
             period,
         } = self;
         Profile {
-            samples: samples
-                .iter()
-                .zip(keep)
-                .filter(|(_, keep)| **keep)
-                .map(|(s, _)| s.clone())
-                .collect(),
+            samples: clone_kept(samples, keep).into(),
             sample_types: sample_types.clone(),
             default_sample_type: default_sample_type.clone(),
             mappings: mappings.clone(),
@@ -224,4 +279,31 @@ impl Profile {
     pub fn mapping(&self, idx: MapIdx) -> &Mapping {
         &self.mappings[idx as usize]
     }
+}
+
+/// The samples flagged in `keep`, cloned: by two threads for large
+/// profiles, as each clone allocates its sample's vectors.
+fn clone_kept(samples: &[Sample], keep: &[bool]) -> Vec<Sample> {
+    const MIN_PER_THREAD: usize = 100_000;
+    let clone_part = |samples: &[Sample], keep: &[bool]| -> Vec<Sample> {
+        samples
+            .iter()
+            .zip(keep)
+            .filter(|(_, keep)| **keep)
+            .map(|(s, _)| s.clone())
+            .collect()
+    };
+    let n = samples.len().min(keep.len());
+    if n < 2 * MIN_PER_THREAD {
+        return clone_part(samples, keep);
+    }
+    let half = n / 2;
+    let (first, second) = std::thread::scope(|s| {
+        let second = s.spawn(|| clone_part(&samples[half..n], &keep[half..n]));
+        let first = clone_part(&samples[..half], &keep[..half]);
+        (first, second.join().expect("clone worker panicked"))
+    });
+    let mut all = first;
+    all.extend(second);
+    all
 }

@@ -181,7 +181,7 @@ mod tests {
                 ValueType::new("count", ""),
                 ValueType::new("space", "bytes"),
             ],
-            samples: vec![sample(1, 0), sample(0, 5), sample(2, 7), sample(0, 0)],
+            samples: vec![sample(1, 0), sample(0, 5), sample(2, 7), sample(0, 0)].into(),
             ..Default::default()
         }
     }

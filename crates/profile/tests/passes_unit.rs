@@ -39,7 +39,8 @@ fn small() -> Profile {
                 values: vec![-2],
                 ..Default::default()
             },
-        ],
+        ]
+        .into(),
         ..Default::default()
     }
 }
@@ -213,4 +214,61 @@ fn unsymbolizable_mappings() {
     for f in ["/bin/app", "/lib/libc.so.6", "dev/dri/x"] {
         assert!(!passes::mapping_unsymbolizable(&m(f)), "{f}");
     }
+}
+
+/// A copy of a profile shares its samples until either changes them, and
+/// pprof's round-trip changes leave shared samples shared when there is
+/// nothing to change: a session copies a 700k-sample profile without
+/// copying its samples.
+#[test]
+fn copies_share_samples_until_one_changes_them() {
+    let p = small();
+    let mut copy = p.clone();
+    assert!(copy.samples.shares(&p.samples));
+    passes::roundtrip_normalize(&mut copy);
+    assert!(
+        copy.samples.shares(&p.samples),
+        "nothing to change, nothing copied"
+    );
+    assert_eq!(copy.period_type, p.period_type);
+
+    // A numeric label of value 0 without a unit is what the encoding drops.
+    let mut labelled = p.clone();
+    labelled.samples[0].num_labels.push(profile::NumLabel {
+        key: "bytes".into(),
+        value: 0,
+        unit: None,
+    });
+    assert!(!labelled.samples.shares(&p.samples), "a change copies");
+    assert!(
+        p.samples[0].num_labels.is_empty(),
+        "the original is untouched"
+    );
+    let mut normalized = labelled.clone();
+    passes::roundtrip_normalize(&mut normalized);
+    assert!(!normalized.samples.shares(&labelled.samples));
+    assert!(normalized.samples[0].num_labels.is_empty());
+    assert_eq!(labelled.samples[0].num_labels.len(), 1);
+
+    let kept = p.clone_keeping_samples(&[false, true]);
+    assert_eq!(kept.samples.len(), 1);
+    assert_eq!(kept.samples[0].values, vec![-2]);
+}
+
+/// Large profiles clone their kept samples on two threads: in order.
+#[test]
+fn keeping_samples_of_a_large_profile_keeps_their_order() {
+    let mut p = small();
+    p.samples = (0..250_000)
+        .map(|i| Sample {
+            locations: vec![0],
+            values: vec![i],
+            ..Default::default()
+        })
+        .collect();
+    let keep: Vec<bool> = (0..250_000).map(|i| i % 3 == 1).collect();
+    let kept = p.clone_keeping_samples(&keep);
+    let values: Vec<i64> = kept.samples.iter().map(|s| s.values[0]).collect();
+    let want: Vec<i64> = (0..250_000).filter(|i| i % 3 == 1).collect();
+    assert_eq!(values, want);
 }

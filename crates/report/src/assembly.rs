@@ -364,7 +364,8 @@ mod tests {
                 locations: vec![0],
                 values: vec![5],
                 ..Default::default()
-            }],
+            }]
+            .into(),
             ..Default::default()
         };
         let mut o = Options::for_sample_index(&p, 0, OutputFormat::Dis);

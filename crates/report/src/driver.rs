@@ -1070,7 +1070,7 @@ impl ReportSource {
                         .get_or_insert_with(|| Totals::of(&source));
                     let stacks = &self.source_stacks;
                     let copy_and_prepare = || {
-                        let mut copy = copy_for_preparation(&source, &cfg, totals);
+                        let mut copy = copy_for_preparation(&source, &cfg, totals, stacks.get());
                         if keeps_stacks(&cfg) {
                             copy.stacks = Some(stacks.clone());
                         }
@@ -1158,7 +1158,12 @@ fn preparation_key(cfg: &Config) -> Config {
 /// filters unchanged (no tag roots). The totals come before focus unless
 /// percentages are relative to it: those of the whole profile, returned
 /// with a copy that lacks samples.
-fn copy_for_preparation(source: &Profile, cfg: &Config, source_totals: &Totals) -> ProfileCopy {
+fn copy_for_preparation(
+    source: &Profile,
+    cfg: &Config,
+    source_totals: &Totals,
+    source_stacks: Option<&StackGroups>,
+) -> ProfileCopy {
     if !cfg.tagroot.is_empty() || !cfg.tagleaf.is_empty() {
         return ProfileCopy {
             profile: source.clone(),
@@ -1179,13 +1184,38 @@ fn copy_for_preparation(source: &Profile, cfg: &Config, source_totals: &Totals) 
     ) else {
         return whole();
     };
-    let Some(keep) = passes::samples_kept_by_name(source, focus.as_ref(), ignore.as_ref()) else {
+    let Some(verdicts) = passes::location_verdicts(source, focus.as_ref(), ignore.as_ref()) else {
         return whole();
     };
+    // The call tree decides per node what the samples' frames would decide
+    // per frame.
+    let keep = match source_stacks.and_then(|st| st.samples_kept(&verdicts)) {
+        Some(keep) => keep,
+        None => match passes::samples_kept_by_name(source, focus.as_ref(), ignore.as_ref()) {
+            Some(keep) => keep,
+            None => return whole(),
+        },
+    };
+    // Where nothing else changes the kept samples or their stacks, their
+    // groups are a subset of the profile's.
+    let only_dropped_by_name = [
+        &cfg.hide,
+        &cfg.show,
+        &cfg.show_from,
+        &cfg.tagfocus,
+        &cfg.tagignore,
+        &cfg.prune_from,
+    ]
+    .iter()
+    .all(|f| f.is_empty());
+    let stacks = source_stacks
+        .filter(|_| only_dropped_by_name)
+        .and_then(|st| st.subset(&keep))
+        .map(|st| Arc::new(OnceLock::from(st)));
     ProfileCopy {
         profile: source.clone_keeping_samples(&keep),
         totals,
-        stacks: None,
+        stacks,
     }
 }
 
@@ -1260,6 +1290,9 @@ fn prepare(
         focused?;
     }
     aggregate(&mut p, cfg)?;
+    // Stack groups count the samples they were made for; a filter that
+    // dropped more than foreseen gets its own.
+    let stacks = stacks.filter(|st| st.get().is_none_or(|g| g.samples() == p.samples.len()));
     let prepared = Prepared {
         key,
         profile: Arc::new(p),
@@ -1588,7 +1621,8 @@ mod tests {
                 locations: vec![0],
                 values: vec![v],
                 ..Default::default()
-            }],
+            }]
+            .into(),
             locations: vec![profile::Location {
                 id: 1,
                 address: 0x10,

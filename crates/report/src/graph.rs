@@ -1056,8 +1056,12 @@ fn is_negative(n: &Node) -> bool {
 }
 
 fn sample_weights(s: &Sample, o: &Options) -> (i64, i64) {
-    let w = (o.sample_value)(&s.values);
-    let dw = o.sample_mean_divisor.map(|f| f(&s.values)).unwrap_or(0);
+    values_weights(&s.values, o)
+}
+
+fn values_weights(values: &[i64], o: &Options) -> (i64, i64) {
+    let w = (o.sample_value)(values);
+    let dw = o.sample_mean_divisor.map(|f| f(values)).unwrap_or(0);
     (w, dw)
 }
 
@@ -1479,6 +1483,10 @@ fn group_key(s: &Sample, collect_tags: bool) -> GroupKey<'_> {
 pub struct StackGroups {
     /// Each sample's group.
     group_of: Vec<u32>,
+    /// Every sample's values side by side (`width` each), for the call
+    /// tree's weighings: reading them through each sample's own vector
+    /// misses the cache once per sample, for every sample value weighed.
+    values: SampleValues,
     /// The groups' stacks: a group's number is its stack's in the table
     /// with tags, its call-tree node without (where graphs are built by
     /// walking the tree).
@@ -1499,6 +1507,7 @@ impl StackGroups {
                 StackTrie::of_stacks(prof.samples.iter().map(|s| &s.locations[..]));
             return StackGroups {
                 group_of,
+                values: SampleValues::of(prof),
                 stacks: GroupStacks::Trie(std::sync::Arc::new(trie)),
                 collect_tags,
             };
@@ -1515,9 +1524,62 @@ impl StackGroups {
         }
         StackGroups {
             group_of,
+            values: SampleValues::default(),
             stacks: GroupStacks::Table(std::sync::Arc::new(table)),
             collect_tags,
         }
+    }
+
+    /// Which samples `focus` and `ignore` keep, from their verdicts per
+    /// location, decided once per call-tree node instead of once per frame
+    /// (`None` for stacks kept as a table).
+    pub fn samples_kept(&self, verdicts: &[Option<bool>]) -> Option<Vec<bool>> {
+        let GroupStacks::Trie(trie) = &self.stacks else {
+            return None;
+        };
+        let kept = trie.kept_by_verdicts(verdicts);
+        Some(self.group_of.iter().map(|&t| kept[t as usize]).collect())
+    }
+
+    /// The groups of the samples flagged in `keep` (one flag per sample),
+    /// in a profile that holds only those samples, with their stacks
+    /// unchanged: the same call tree, whose nodes without kept samples
+    /// weigh nothing. `None` for stacks kept as a table.
+    pub fn subset(&self, keep: &[bool]) -> Option<StackGroups> {
+        let GroupStacks::Trie(trie) = &self.stacks else {
+            return None;
+        };
+        let group_of: Vec<u32> = self
+            .group_of
+            .iter()
+            .zip(keep)
+            .filter_map(|(&g, &k)| k.then_some(g))
+            .collect();
+        let values = if self.values.width == 0 {
+            SampleValues::default()
+        } else {
+            let mut all = Vec::with_capacity(group_of.len() * self.values.width);
+            for (row, &k) in self.values.all.chunks_exact(self.values.width).zip(keep) {
+                if k {
+                    all.extend_from_slice(row);
+                }
+            }
+            SampleValues {
+                width: self.values.width,
+                all,
+            }
+        };
+        Some(StackGroups {
+            group_of,
+            values,
+            stacks: GroupStacks::Trie(trie.clone()),
+            collect_tags: false,
+        })
+    }
+
+    /// How many samples the groups are of.
+    pub fn samples(&self) -> usize {
+        self.group_of.len()
     }
 
     /// The groups of [`group_samples`] for `o`'s sample value (and the
@@ -1529,7 +1591,7 @@ impl StackGroups {
             GroupStacks::Table(table) => table,
             GroupStacks::Trie(trie) => {
                 // Graphs walk the tree with these weights: no groups needed.
-                let weights = trie.weigh(prof, &self.group_of, o);
+                let weights = trie.weigh(prof, &self.group_of, &self.values, o);
                 return SampleGroups {
                     trie: Some((trie.clone(), weights)),
                     ..Default::default()
@@ -1565,6 +1627,34 @@ impl StackGroups {
             table: table.clone(),
             trie: None,
         }
+    }
+}
+
+/// Every sample's values in one vector, `width` per sample, when all
+/// samples have the same number of values (else empty: weighings then read
+/// each sample's own).
+#[derive(Debug, Default)]
+pub(crate) struct SampleValues {
+    width: usize,
+    all: Vec<i64>,
+}
+
+impl SampleValues {
+    fn of(prof: &Profile) -> SampleValues {
+        let width = prof.samples.first().map_or(0, |s| s.values.len());
+        if width == 0 || prof.samples.iter().any(|s| s.values.len() != width) {
+            return SampleValues::default();
+        }
+        let mut all = Vec::with_capacity(width * prof.samples.len());
+        for s in &prof.samples {
+            all.extend_from_slice(&s.values);
+        }
+        SampleValues { width, all }
+    }
+
+    /// Sample `i`'s values, if they are here.
+    fn get(&self, i: usize) -> Option<&[i64]> {
+        self.all.get(i * self.width..(i + 1) * self.width)
     }
 }
 

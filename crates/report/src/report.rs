@@ -1264,7 +1264,7 @@ mod tests {
                 ValueType::new("samples", "count"),
                 ValueType::new("cpu", "milliseconds"),
             ],
-            samples,
+            samples: samples.into(),
             ..Default::default()
         }
     }

@@ -174,3 +174,42 @@ fn call_tree_walk_gives_the_group_walk_graph() {
     }
     assert!(checked > 100, "only {checked} graphs compared");
 }
+
+/// Focus and ignore decided once per call-tree node keep exactly the
+/// samples that deciding per frame keeps, on every fixture, for regexps
+/// that match nothing, some frames and every frame.
+#[test]
+fn focus_and_ignore_per_tree_node_keep_what_they_keep_per_frame() {
+    let regex = |s: &str| regex::Regex::new(s).unwrap();
+    let pairs = [
+        (Some("main"), None),
+        (None, Some("runtime")),
+        (Some("."), Some("runtime\\.")),
+        (Some("nomatchanywhere"), None),
+        (None, Some(".")),
+        (Some("runtime"), Some("main")),
+    ];
+    let mut kept_somewhere = 0;
+    for (name, p) in profiles() {
+        let stacks = graph::StackGroups::new(&p, false);
+        for (focus, ignore) in pairs {
+            let (focus, ignore) = (focus.map(regex), ignore.map(regex));
+            let want = profile::passes::samples_kept_by_name(&p, focus.as_ref(), ignore.as_ref())
+                .expect("a regexp is given");
+            let verdicts =
+                profile::passes::location_verdicts(&p, focus.as_ref(), ignore.as_ref()).unwrap();
+            let got = stacks
+                .samples_kept(&verdicts)
+                .expect("stacks as a call tree");
+            assert_eq!(got, want, "{name} focus {focus:?} ignore {ignore:?}");
+            kept_somewhere += usize::from(want.iter().any(|&k| k) && want.iter().any(|&k| !k));
+            // The kept samples' groups, as a subset of the profile's.
+            let subset = stacks.subset(&got).expect("stacks as a call tree");
+            assert_eq!(subset.samples(), got.iter().filter(|&&k| k).count());
+        }
+    }
+    assert!(
+        kept_somewhere > 10,
+        "only {kept_somewhere} cases kept some samples and dropped others"
+    );
+}

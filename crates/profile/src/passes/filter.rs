@@ -136,18 +136,32 @@ pub fn samples_kept_by_name(
     focus: Option<&Regex>,
     ignore: Option<&Regex>,
 ) -> Option<Vec<bool>> {
-    if focus.is_none() && ignore.is_none() {
-        return None;
-    }
-    let verdicts: Vec<Option<bool>> = p
-        .locations
-        .iter()
-        .map(|l| focus_or_ignore_of(p, l, focus, ignore))
-        .collect();
+    let verdicts = location_verdicts(p, focus, ignore)?;
     Some(
         p.samples
             .iter()
             .map(|s| focused_and_not_ignored(&s.locations, &verdicts))
+            .collect(),
+    )
+}
+
+/// What each location says about the samples through it under `focus` and
+/// `ignore`: `Some(false)` drops them (ignore matches), `Some(true)` lets
+/// them be kept (focus matches, or there is no focus), `None` neither. A
+/// sample is kept when no location drops it and one lets it be kept.
+/// `None` without either regexp.
+pub fn location_verdicts(
+    p: &Profile,
+    focus: Option<&Regex>,
+    ignore: Option<&Regex>,
+) -> Option<Vec<Option<bool>>> {
+    if focus.is_none() && ignore.is_none() {
+        return None;
+    }
+    Some(
+        p.locations
+            .iter()
+            .map(|l| focus_or_ignore_of(p, l, focus, ignore))
             .collect(),
     )
 }

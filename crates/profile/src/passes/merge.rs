@@ -3,7 +3,9 @@
 //! Entities are deduplicated with pprof's keys and renumbered 1.. in the
 //! order they are first met, which `-raw` output depends on.
 use super::hash::{FxMap, map_with_capacity};
-use crate::model::{Function, Line, Location, Mapping, Profile, Sample, ValueType, mem_index};
+use crate::model::{
+    Function, Line, Location, Mapping, Profile, Sample, Samples, ValueType, mem_index,
+};
 use thiserror::Error;
 
 #[derive(Debug, Error, Clone, PartialEq, Eq)]
@@ -127,7 +129,7 @@ fn combine_headers(srcs: &[&Profile]) -> Result<Profile, MergeError> {
     Ok(Profile {
         sample_types: first.sample_types.clone(),
         default_sample_type,
-        samples: Vec::new(),
+        samples: Samples::default(),
         mappings: Vec::new(),
         locations: Vec::new(),
         functions: Vec::new(),

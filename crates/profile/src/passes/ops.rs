@@ -308,6 +308,18 @@ pub fn copy_profile(p: &Profile) -> Profile {
 
 /// The in-place form of [`copy_profile`].
 pub fn roundtrip_normalize(p: &mut Profile) {
+    // Samples shared with another profile are copied only if one changes.
+    let changes = |s: &crate::model::Sample| {
+        s.labels.iter().any(|l| l.value.is_empty())
+            || !s.labels.is_sorted_by(|a, b| a.key <= b.key)
+            || s.num_labels
+                .iter()
+                .any(|l| l.unit.as_deref() == Some("") || (l.value == 0 && l.unit.is_none()))
+            || !s.num_labels.is_sorted_by(|a, b| a.key <= b.key)
+    };
+    if !p.samples.iter().any(changes) {
+        return normalize_tables(p);
+    }
     for s in &mut p.samples {
         if !s.labels.is_empty() {
             s.labels.retain(|l| !l.value.is_empty());
@@ -323,6 +335,11 @@ pub fn roundtrip_normalize(p: &mut Profile) {
             s.num_labels.sort_by(|a, b| a.key.cmp(&b.key));
         }
     }
+    normalize_tables(p);
+}
+
+/// [`roundtrip_normalize`] but for the samples.
+fn normalize_tables(p: &mut Profile) {
     if p.period_type.is_none() {
         p.period_type = Some(Default::default());
     }

@@ -441,7 +441,7 @@ impl<'a> Decoder<'a> {
                 }));
             }
         };
-        p.samples = samples;
+        p.samples = samples.into();
 
         p.drop_frames = self.string(top.drop_frames);
         p.keep_frames = self.string(top.keep_frames);

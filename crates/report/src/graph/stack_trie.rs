@@ -14,8 +14,8 @@ use std::collections::HashMap;
 use profile::{LocIdx, Profile};
 
 use super::{
-    Counts, Edge, EdgeIdx, FxBuild, LocTables, NO_NODE, NodeIdx, Options, Partial, edge_key,
-    sample_weights,
+    Counts, Edge, EdgeIdx, FxBuild, LocTables, NO_NODE, NodeIdx, Options, Partial, SampleValues,
+    edge_key, sample_weights, values_weights,
 };
 
 /// The tree of a profile's stacks, root first, its nodes numbered in
@@ -53,16 +53,32 @@ impl StackTrie {
         parent.push(NONE);
         kids.push(Kids::default());
         let mut node_of_stack = Vec::with_capacity(stacks.len());
+        // Consecutive stacks mostly share their outer frames (83% of the
+        // compiler's heap profile's frames are its previous stack's): the
+        // nodes of the previous stack's path, outermost first, skip the
+        // lookups of the shared part, found by comparing the stacks.
+        let mut path: Vec<u32> = Vec::new();
+        let mut previous: &[LocIdx] = &[];
         for stack in stacks {
-            let mut cur = 0u32;
-            for &l in stack.iter().rev() {
+            let shared = stack
+                .iter()
+                .rev()
+                .zip(previous.iter().rev())
+                .take_while(|(a, b)| a == b)
+                .count();
+            previous = stack;
+            path.truncate(shared);
+            let mut cur = path.last().copied().unwrap_or(0);
+            for &l in stack[..stack.len() - shared].iter().rev() {
                 let k = kids[cur as usize];
                 if k.count >= 1 && k.first.0 == l {
                     cur = k.first.1;
+                    path.push(cur);
                     continue;
                 }
                 if k.count >= 2 && k.second.0 == l {
                     cur = k.second.1;
+                    path.push(cur);
                     continue;
                 }
                 let fresh = u32::try_from(loc.len()).expect("fewer than 2^32 tree nodes");
@@ -92,6 +108,7 @@ impl StackTrie {
                     k.count += 1;
                 }
                 cur = child;
+                path.push(cur);
             }
             node_of_stack.push(cur);
         }
@@ -131,6 +148,29 @@ impl StackTrie {
         (trie, node_of_stack)
     }
 
+    /// Whether the samples of each stack's node are kept under
+    /// per-location verdicts (see `profile::passes::location_verdicts`): a
+    /// stack is kept when no frame drops it and one lets it be kept. Each
+    /// node's state follows from its parent's and its own location, so one
+    /// pass over the nodes decides for every stack.
+    pub fn kept_by_verdicts(&self, verdicts: &[Option<bool>]) -> Vec<bool> {
+        const NEITHER: u8 = 0;
+        const KEPT: u8 = 1;
+        const DROPPED: u8 = 2;
+        let mut state = vec![NEITHER; self.len()];
+        // Parents come before their children in pre-order.
+        for t in 1..self.len() {
+            let above = state[self.parent[t] as usize];
+            let here = verdicts.get(self.loc[t] as usize).copied().flatten();
+            state[t] = match (above, here) {
+                (DROPPED, _) | (_, Some(false)) => DROPPED,
+                (KEPT, _) | (_, Some(true)) => KEPT,
+                _ => NEITHER,
+            };
+        }
+        state.into_iter().map(|s| s == KEPT).collect()
+    }
+
     /// How many tree nodes there are (the root included).
     pub fn len(&self) -> usize {
         self.loc.len()
@@ -145,16 +185,27 @@ impl StackTrie {
     /// below it. Samples of zero weight and divisor count nowhere, as in
     /// pprof; a node's first position is where a walk over the groups of
     /// [`super::group_samples`] would meet the first group below it.
-    pub(super) fn weigh(&self, prof: &Profile, node_of: &[u32], o: &Options) -> TrieWeights {
+    pub(super) fn weigh(
+        &self,
+        prof: &Profile,
+        node_of: &[u32],
+        values: &SampleValues,
+        o: &Options,
+    ) -> TrieWeights {
         let n = self.len();
+        let mean = o.sample_mean_divisor.is_some();
         let mut wts = TrieWeights {
-            sub: vec![(0, 0); n],
-            ends: vec![(0, 0); n],
+            sub: Vec::new(),
+            ends: vec![0; n],
+            div: mean.then(|| (Vec::new(), vec![0; n])),
             first: vec![u32::MAX; n],
         };
         let mut groups = 0u32;
-        for (s, &t) in prof.samples.iter().zip(node_of) {
-            let (w, dw) = sample_weights(s, o);
+        for (i, (s, &t)) in prof.samples.iter().zip(node_of).enumerate() {
+            let (w, dw) = match values.get(i) {
+                Some(v) => values_weights(v, o),
+                None => sample_weights(s, o),
+            };
             if dw == 0 && w == 0 {
                 continue;
             }
@@ -163,18 +214,23 @@ impl StackTrie {
                 wts.first[t] = groups;
                 groups += 1;
             }
-            let e = &mut wts.ends[t];
-            e.0 = e.0.wrapping_add(w);
-            e.1 = e.1.wrapping_add(dw);
+            wts.ends[t] = wts.ends[t].wrapping_add(w);
+            if let Some((_, ends)) = &mut wts.div {
+                ends[t] = ends[t].wrapping_add(dw);
+            }
         }
-        wts.sub.copy_from_slice(&wts.ends);
+        wts.sub = wts.ends.clone();
         for t in (1..n).rev() {
             let p = self.parent[t] as usize;
-            let (w, dw) = wts.sub[t];
-            let s = &mut wts.sub[p];
-            s.0 = s.0.wrapping_add(w);
-            s.1 = s.1.wrapping_add(dw);
+            wts.sub[p] = wts.sub[p].wrapping_add(wts.sub[t]);
             wts.first[p] = wts.first[p].min(wts.first[t]);
+        }
+        if let Some((sub, ends)) = &mut wts.div {
+            *sub = ends.clone();
+            for t in (1..n).rev() {
+                let p = self.parent[t] as usize;
+                sub[p] = sub[p].wrapping_add(sub[t]);
+            }
         }
         wts
     }
@@ -192,13 +248,31 @@ struct Kids {
 /// One sample value's weights on a [`StackTrie`].
 #[derive(Clone, Debug)]
 pub(super) struct TrieWeights {
-    /// (weight, divisor) of the groups in each node's subtree.
-    sub: Vec<(i64, i64)>,
-    /// (weight, divisor) of the groups whose stack ends at each node.
-    ends: Vec<(i64, i64)>,
+    /// The weight of the groups in each node's subtree.
+    sub: Vec<i64>,
+    /// The weight of the groups whose stack ends at each node.
+    ends: Vec<i64>,
+    /// With `-mean`, the same sums of the divisor (`sub`, `ends`); without,
+    /// every divisor is 0 and nothing is stored.
+    div: Option<(Vec<i64>, Vec<i64>)>,
     /// The first position, in the groups' order, of a group in each node's
     /// subtree (`u32::MAX`: no group, the subtree adds nothing).
     first: Vec<u32>,
+}
+
+impl TrieWeights {
+    /// (weight, divisor) of node `t`'s subtree.
+    fn sub(&self, t: usize) -> (i64, i64) {
+        (self.sub[t], self.div.as_ref().map_or(0, |(sub, _)| sub[t]))
+    }
+
+    /// (weight, divisor) of the groups whose stack ends at node `t`.
+    fn ends(&self, t: usize) -> (i64, i64) {
+        (
+            self.ends[t],
+            self.div.as_ref().map_or(0, |(_, ends)| ends[t]),
+        )
+    }
 }
 
 /// A node on the walk's current path: where its subtree ends, how long the
@@ -368,7 +442,7 @@ fn accumulate_range(
             }
             continue;
         }
-        let (w, dw) = if weigh { wts.sub[tu] } else { (0, 0) };
+        let (w, dw) = if weigh { wts.sub(tu) } else { (0, 0) };
         let (mut parent, mut residual, mut step) = open
             .last()
             .map_or((NO_NODE, false, 0), |o| (o.parent, o.residual, o.step));
@@ -429,7 +503,7 @@ fn accumulate_range(
         // Groups whose stack ends here: flat to the innermost node, unless
         // a dropped node ends the stack.
         if weigh && parent != NO_NODE && !residual {
-            let (ew, edw) = wts.ends[tu];
+            let (ew, edw) = wts.ends(tu);
             let c = &mut counts[parent as usize];
             c.flat = c.flat.wrapping_add(ew);
             c.flat_div = c.flat_div.wrapping_add(edw);
