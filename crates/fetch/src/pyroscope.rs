@@ -68,7 +68,15 @@ pub struct StoredProfile {
     pub time_ms: i64,
     pub id: String,
     pub value: f64,
+    /// The sampling period heapdrift pushed with it (label
+    /// [`PERIOD_LABEL`]): the store keeps none of its own.
+    pub period: Option<i64>,
 }
+
+/// The label heapdrift pushes a heap profile's sampling period under
+/// (Go's MemProfileRate): the store files every `memory` profile with its
+/// own guess, Go's default 512 KiB.
+pub const PERIOD_LABEL: &str = "heapdrift_period";
 
 /// The stored profiles of one value of the group-by label (an instance,
 /// a pod), oldest first.
@@ -303,10 +311,16 @@ impl Server {
                 if (sum - value).abs() > 0.5 {
                     g.1 += 1;
                 }
+                let period = labels_of(ex.get("labels"))
+                    .into_iter()
+                    .find(|(k, _)| k == PERIOD_LABEL)
+                    .and_then(|(_, v)| v.parse().ok())
+                    .filter(|&p: &i64| p > 0);
                 g.0.push(StoredProfile {
                     time_ms,
                     id: id.to_string(),
                     value,
+                    period,
                 });
             }
         }

@@ -11,7 +11,7 @@ use clap::Parser;
 use fetch::pyroscope::{Server, ServerOptions};
 use profile::ParseOptions;
 use series::Kind;
-use series::push::{kinds_to_push, payload, profile_name};
+use series::push::{kinds_to_push, labels, payload};
 
 /// Pushes recorded snapshots to Pyroscope.
 #[derive(Debug, Parser)]
@@ -76,15 +76,15 @@ pub fn run(a: &PushArgs) -> anyhow::Result<ExitCode> {
     };
     let parse = ParseOptions::default();
     for (done, item) in items.iter().enumerate() {
-        let name = profile_name(item.kind).expect("only profiles are listed");
-        let bytes = payload(&item.path, item.time_nanos, &parse)?;
-        let labels = [
-            ("__name__", name),
+        let payload = payload(&item.path, item.time_nanos, &parse)?;
+        let own = labels(item.kind, &payload);
+        let mut labels: Vec<(&str, &str)> = own.iter().map(|(k, v)| (*k, v.as_str())).collect();
+        labels.extend([
             ("service_name", a.service.as_str()),
             ("instance", item.instance.as_str()),
             ("heapdrift_series", item.series.as_str()),
-        ];
-        server.push(&labels, &bytes).with_context(|| {
+        ]);
+        server.push(&labels, &payload.bytes).with_context(|| {
             format!(
                 "{} ({done} of {} snapshots pushed before it)",
                 item.path.display(),
@@ -177,7 +177,7 @@ fn archive_snapshots(dir: &Path, instance: Option<&str>) -> anyhow::Result<Vec<I
 }
 
 /// `host:port` of a target URL (the URL itself if it has no such part).
-fn host_port(url: &str) -> String {
+pub(crate) fn host_port(url: &str) -> String {
     let rest = url.split_once("://").map_or(url, |(_, r)| r);
     let authority = rest.split('/').next().unwrap_or(rest);
     if authority.is_empty() {

@@ -43,6 +43,20 @@ pub struct WatchArgs {
     /// (0: never; each request runs a GC cycle in the target).
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub leak_every: u64,
+    /// Also push every profile archived to this Pyroscope server
+    /// (pyroscope://HOST:PORT, http:// or https://), labelled service_name,
+    /// instance (the target's host:port) and heapdrift_series.
+    #[arg(long, value_name = "URL", requires = "service")]
+    pub push: Option<String>,
+    /// The service_name label of pushed profiles.
+    #[arg(long, value_name = "NAME", requires = "push")]
+    pub service: Option<String>,
+    /// With --push: keep the archive in a temporary directory, removed at
+    /// the end once everything is pushed (kept, and named, if not).
+    #[arg(long, requires = "push", conflicts_with = "archive")]
+    pub no_archive: bool,
+    #[command(flatten)]
+    pub store: crate::store_args::StoreArgs,
 }
 
 /// Go's time.ParseDuration for the units people use: ns, us, ms, s, m, h,
@@ -103,6 +117,32 @@ pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
         },
         ..Default::default()
     };
+    let temporary = if args.no_archive {
+        Some(tempfile_dir()?)
+    } else {
+        None
+    };
+    let archive_dir = temporary.clone().unwrap_or_else(|| args.archive.clone());
+    let mut pusher = match &args.push {
+        Some(url) => {
+            let opts = fetch::pyroscope::ServerOptions {
+                // Short tries: the pusher's own backoff keeps what waits.
+                timeout: Duration::from_secs(10),
+                retry_for: Duration::from_secs(5),
+                ..args.store.options()?
+            };
+            Some(watch::push::Pusher::start(fetch::pyroscope::Server::new(
+                url, &opts,
+            )?))
+        }
+        None => None,
+    };
+    let service = args.service.clone().unwrap_or_default();
+    let instances: Vec<String> = args
+        .targets
+        .iter()
+        .map(|t| crate::push_cmd::host_port(t))
+        .collect();
     let stop = watch::Stop::new();
     {
         let stop = stop.clone();
@@ -120,6 +160,25 @@ pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
     let mut drawn = 0usize;
     let mut last_draw = std::time::Instant::now() - Duration::from_secs(1);
     let mut on_event = |e: Option<&watch::Event>, st: &watch::WatchState| {
+        if let (
+            Some(pusher),
+            Some(watch::Event::Stored {
+                target,
+                series,
+                kind,
+                taken_at,
+                path,
+            }),
+        ) = (pusher.as_mut(), e)
+        {
+            let labels = vec![
+                ("service_name".to_string(), service.clone()),
+                ("instance".to_string(), instances[*target].clone()),
+                ("heapdrift_series".to_string(), series.to_string()),
+            ];
+            pusher.archived(*target, *series, *kind, *taken_at, path.clone(), labels);
+            return;
+        }
         let mut out = std::io::stdout().lock();
         if live {
             // Redraw at most 4 times a second.
@@ -141,14 +200,42 @@ pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
         }
         let _ = out.flush();
     };
-    let state = watch::run(&args.targets, &args.archive, &opts, &stop, &mut on_event)?;
+    let state = watch::run(&args.targets, &archive_dir, &opts, &stop, &mut on_event)?;
     let mut out = std::io::stdout().lock();
     if live && drawn > 0 {
         write!(out, "\x1b[{drawn}A\x1b[J")?;
     }
     out.write_all(
-        watch::view::render_summary(&state, &args.archive.display().to_string()).as_bytes(),
+        watch::view::render_summary(&state, &archive_dir.display().to_string()).as_bytes(),
     )?;
+    if let (Some(pusher), Some(url)) = (pusher, &args.push) {
+        let counts = pusher.finish(PUSH_GRACE);
+        let left = counts.unsent + counts.dropped + counts.failed;
+        writeln!(
+            out,
+            "pushed {} snapshot(s) to {url} as service {service:?}",
+            counts.pushed
+        )?;
+        if let Some(e) = &counts.last_error
+            && left > 0
+        {
+            writeln!(out, "  last error from the store: {e}")?;
+        }
+        if left > 0 {
+            writeln!(
+                out,
+                "  {left} not pushed ({} waiting at the end, {} dropped from a full queue, {} failed); \
+                 they are in {}: heapdrift push --to {url} --service {service} {} sends them",
+                counts.unsent,
+                counts.dropped,
+                counts.failed,
+                archive_dir.display(),
+                archive_dir.display()
+            )?;
+        } else if let Some(dir) = &temporary {
+            let _ = std::fs::remove_dir_all(dir);
+        }
+    }
     out.flush()?;
     match state.nothing_stored() {
         None => Ok(ExitCode::SUCCESS),
@@ -158,6 +245,22 @@ pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
         }
         .into()),
     }
+}
+
+/// How long a finished watch keeps pushing what still waits for the store.
+const PUSH_GRACE: Duration = Duration::from_secs(30);
+
+/// A fresh directory for an archive that is not kept.
+fn tempfile_dir() -> anyhow::Result<PathBuf> {
+    let dir = std::env::temp_dir().join(format!(
+        "heapdrift-watch-{}-{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos())
+    ));
+    std::fs::create_dir_all(&dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
+    Ok(dir)
 }
 
 /// Lines longer than the terminal would wrap and break the in-place

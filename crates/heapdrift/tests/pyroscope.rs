@@ -11,6 +11,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+mod fake_http;
+
 fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -603,4 +605,205 @@ fn the_fleet_report_counts_the_replicas_a_site_grows_on() {
         Some(1)
     );
     assert_eq!(doc["reports"].as_array().map(Vec::len), Some(2));
+}
+
+/// A recorded service replayed as a live target: each request for the heap
+/// (or goroutine) profile answers the recording's next snapshot of it, the
+/// last one again once they run out.
+fn replay_target(dir: &Path) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let recorded = |prefix: &str| -> Vec<Vec<u8>> {
+        let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                let n = p.file_name().unwrap().to_string_lossy();
+                n.starts_with(prefix) && n.ends_with("Z.pb.gz")
+            })
+            .collect();
+        names.sort();
+        names.iter().map(|p| std::fs::read(p).unwrap()).collect()
+    };
+    let profiles = std::sync::Arc::new([recorded("heap-"), recorded("goroutine-")]);
+    let served = std::sync::Arc::new(std::sync::Mutex::new([0usize, 0usize]));
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let (profiles, served) = (profiles.clone(), served.clone());
+            std::thread::spawn(move || {
+                let Some(path) = fake_http::request_path(&conn) else {
+                    return;
+                };
+                let which = match path.as_str() {
+                    "/debug/pprof/heap" => Some(0),
+                    "/debug/pprof/goroutine" => Some(1),
+                    _ => None,
+                };
+                let (status, body) = match which {
+                    Some(i) => {
+                        let mut n = served.lock().unwrap();
+                        let list = &profiles[i];
+                        let body = list[n[i].min(list.len() - 1)].clone();
+                        n[i] += 1;
+                        ("200 OK", body)
+                    }
+                    None if path == "/debug/pprof/" => (
+                        "200 OK",
+                        b"<html><table>\n<tr><td>9</td><td><a href='goroutine?debug=1'>goroutine</a></td></tr>\n\
+                          <tr><td>3</td><td><a href='heap?debug=1'>heap</a></td></tr>\n</table></html>"
+                            .to_vec(),
+                    ),
+                    None => ("404 Not Found", b"Unknown profile\n".to_vec()),
+                };
+                let head = format!(
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = conn.write_all(head.as_bytes());
+                let _ = conn.write_all(&body);
+            });
+        }
+    });
+    url
+}
+
+/// Issue 12, `watch --push`: a watched service's profiles reach the store
+/// as they are archived, and `hunt --from` the store finds what `hunt` finds
+/// in the archive. A second watch with `--no-archive` pushes as much and
+/// leaves no archive behind.
+#[test]
+#[cfg_attr(
+    not(heapdrift_pyroscope),
+    ignore = "needs HEAPDRIFT_PYROSCOPE, a Pyroscope server built by scripts/pyroscope.sh build"
+)]
+fn watch_pushes_what_it_archives_and_hunt_from_the_store_agrees() {
+    let server = Pyroscope::start(None);
+    let store = server.url.replace("http://", "pyroscope://");
+    let target = replay_target(&repo_root().join("examples/globalmap"));
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("archive");
+    // Rounds more than a second apart: the store lists profiles by second.
+    let out = heapdrift(&[
+        "watch",
+        &target,
+        "--every",
+        "1500ms",
+        "--for",
+        "18s",
+        "--quiet",
+        "--dump-every",
+        "0",
+        "--leak-every",
+        "0",
+        "--allocs-every",
+        "0",
+        "--archive",
+        archive.to_str().unwrap(),
+        "--push",
+        &store,
+        "--service",
+        "watched",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let a = store::Archive::open_read_only(&archive).unwrap();
+    let mut archived = 0;
+    for t in a.targets().unwrap() {
+        for s in a.series(t.id).unwrap() {
+            for k in [store::Kind::Heap, store::Kind::Goroutine] {
+                archived += a.snapshots(s.id, Some(k)).unwrap().len();
+            }
+        }
+    }
+    assert!(
+        archived >= 16,
+        "{archived} heap and goroutine snapshots archived\n{stdout}"
+    );
+    assert!(
+        stdout.contains(&format!(
+            "pushed {archived} snapshot(s) to {store} as service \"watched\""
+        )),
+        "{stdout}"
+    );
+    assert!(!stdout.contains("not pushed"), "{stdout}");
+
+    let files = heapdrift(&["hunt", "--json", archive.to_str().unwrap()]);
+    assert!(
+        files.status.success(),
+        "{}",
+        String::from_utf8_lossy(&files.stderr)
+    );
+    let files = verdicts(&files.stdout);
+    let want = files.values().next().expect("one process");
+    assert!(!want.is_empty(), "no finding in the archive");
+    let fleet = heapdrift(&["hunt", "--json", "--from", &store, "--service", "watched"]);
+    assert!(
+        fleet.status.success(),
+        "{}",
+        String::from_utf8_lossy(&fleet.stderr)
+    );
+    // The store keeps no sampling period; heapdrift pushed it as a label.
+    assert!(
+        String::from_utf8_lossy(&fleet.stdout).contains("sampling period as pushed with it"),
+        "{}",
+        String::from_utf8_lossy(&fleet.stdout)
+    );
+    let fleet = verdicts(&fleet.stdout);
+    assert_eq!(&fleet["watched"], want);
+
+    // Without an archive: the same pushes, nothing left on disk.
+    let before: Vec<PathBuf> = temp_watch_dirs();
+    let out = heapdrift(&[
+        "watch",
+        &target,
+        "--every",
+        "1500ms",
+        "--for",
+        "5s",
+        "--quiet",
+        "--dump-every",
+        "0",
+        "--leak-every",
+        "0",
+        "--allocs-every",
+        "0",
+        "--no-archive",
+        "--push",
+        &store,
+        "--service",
+        "unarchived",
+    ]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("as service \"unarchived\""), "{stdout}");
+    assert!(!stdout.contains("pushed 0 "), "{stdout}");
+    assert_eq!(
+        temp_watch_dirs(),
+        before,
+        "the temporary archive is removed"
+    );
+}
+
+fn temp_watch_dirs() -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(std::env::temp_dir())
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with("heapdrift-watch-")
+        })
+        .collect();
+    v.sort();
+    v
 }

@@ -99,6 +99,8 @@ pub struct HeapSnapshot {
     pub ids: [Option<String>; 4],
     /// `inuse_space` total.
     pub inuse_bytes: f64,
+    /// The sampling period pushed with it, if heapdrift pushed it.
+    pub period: Option<i64>,
 }
 
 /// What the store holds of one instance, after the step's thinning.
@@ -219,6 +221,7 @@ pub fn plan_service(
                             time_ms: p.time_ms,
                             ids,
                             inuse_bytes: p.value,
+                            period: p.period,
                         },
                     )
                 })
@@ -373,6 +376,9 @@ pub fn read_heap(
         error,
     })?;
     merged.time_nanos = s.time_ms.saturating_mul(1_000_000);
+    if let Some(period) = s.period {
+        merged.period = period;
+    }
     Ok(merged)
 }
 
@@ -461,8 +467,13 @@ pub fn build_instance(
             plan.shared_seconds
         )));
     }
+    let period = if plan.heap.iter().all(|h| h.period.is_some()) {
+        "the heap's sampling period as pushed with it"
+    } else {
+        "the heap's sampling period is the server's guess (Go's default 512 KiB) where it was not pushed with it"
+    };
     b.note(Note::Text(format!(
-        "read from Pyroscope at {}: no MemStats (memory components and RSS are unavailable), no goroutine dumps, and the heap's period is the server's guess (Go's default 512 KiB)",
+        "read from Pyroscope at {}: no MemStats (memory components and RSS are unavailable), no goroutine dumps, and {period}",
         server.base()
     )));
     let built = b.finish(&mut |r| {
@@ -480,6 +491,7 @@ mod tests {
 
     fn stored(t: i64, id: &str, v: f64) -> StoredProfile {
         StoredProfile {
+            period: None,
             time_ms: t,
             id: id.into(),
             value: v,

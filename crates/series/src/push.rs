@@ -54,10 +54,33 @@ pub fn kinds_to_push(present: &[Kind]) -> Vec<Kind> {
     out
 }
 
+/// What to push for one snapshot.
+pub struct Payload {
+    /// The gzipped pprof.
+    pub bytes: Vec<u8>,
+    /// Its sampling period (0: none), which the store does not keep: heap
+    /// profiles carry it in the label `fetch::pyroscope::PERIOD_LABEL`.
+    pub period: i64,
+}
+
+/// The labels a snapshot of `kind` is pushed under, beyond the caller's
+/// own (`service_name`, `instance`, ...): its profile name and, for heap
+/// profiles, the sampling period the store would otherwise guess.
+pub fn labels(kind: Kind, payload: &Payload) -> Vec<(&'static str, String)> {
+    let Some(name) = profile_name(kind) else {
+        return Vec::new();
+    };
+    let mut out = vec![("__name__", name.to_string())];
+    if name == "memory" && payload.period > 0 {
+        out.push((fetch::pyroscope::PERIOD_LABEL, payload.period.to_string()));
+    }
+    out
+}
+
 /// The gzipped pprof to push for the snapshot at `path`: parsed as
 /// `hunt` parses it, stamped with the series' time for it (the store
 /// files a profile at its own `time_nanos`).
-pub fn payload(path: &Path, time_nanos: i64, opts: &ParseOptions) -> Result<Vec<u8>, SeriesError> {
+pub fn payload(path: &Path, time_nanos: i64, opts: &ParseOptions) -> Result<Payload, SeriesError> {
     let bytes =
         std::fs::read(path).map_err(|error| profile::PathError::new("open", path, error))?;
     let mut parsed = profile::parse(&bytes, opts).map_err(|error| SeriesError::Parse {
@@ -65,9 +88,10 @@ pub fn payload(path: &Path, time_nanos: i64, opts: &ParseOptions) -> Result<Vec<
         error,
     })?;
     parsed.profile.time_nanos = time_nanos;
-    Ok(profile::gz::compress(&profile::proto::encode(
-        &parsed.profile,
-    )))
+    Ok(Payload {
+        bytes: profile::gz::compress(&profile::proto::encode(&parsed.profile)),
+        period: parsed.profile.period,
+    })
 }
 
 #[cfg(test)]

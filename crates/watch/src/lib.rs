@@ -11,6 +11,7 @@
 //! hands both to a callback (the binary's live view or log lines, see
 //! [`view`]).
 
+pub mod push;
 mod rss;
 pub mod schedule;
 pub mod view;
@@ -215,6 +216,14 @@ pub enum Event {
         target: usize,
         message: String,
     },
+    /// A snapshot was archived (for `--push`, which sends it on).
+    Stored {
+        target: usize,
+        series: i64,
+        kind: Kind,
+        taken_at: i64,
+        path: std::path::PathBuf,
+    },
     Done {
         target: usize,
     },
@@ -335,6 +344,7 @@ impl WatchState {
             }
             Event::Skipped { .. } => {}
             Event::StoreFailed { target, .. } => self.targets[*target].store_failures += 1,
+            Event::Stored { .. } => {}
             Event::Done { target } => self.targets[*target].done = true,
         }
     }

@@ -238,7 +238,7 @@ pub fn log_line(e: &Event, st: &WatchState) -> Option<String> {
         Event::StoreFailed { target, message } => {
             format!("{} archive write failed: {message}", url(target))
         }
-        Event::Done { .. } => return None,
+        Event::Done { .. } | Event::Stored { .. } => return None,
     };
     Some(format!("{} {body}", utc(SystemTime::now())))
 }

@@ -501,6 +501,11 @@ impl Worker {
             return false;
         };
         let put = archive.put(series, kind, taken_at, Some(fetch_nanos), bytes, summary);
+        let path = put
+            .as_ref()
+            .ok()
+            .and_then(|&id| archive.snapshot(id).ok())
+            .map(|info| archive.path(&info));
         drop(guard);
         if let Some((id, reason, restart)) = began {
             self.send(Event::Series {
@@ -517,6 +522,15 @@ impl Worker {
                 return false;
             }
         };
+        if let Some(path) = path {
+            self.send(Event::Stored {
+                target: self.idx,
+                series: series.0,
+                kind,
+                taken_at,
+                path,
+            });
+        }
         if checks_restart(kind) {
             merge(&mut self.merged, &ident, kind);
             self.prev.insert(kind, ident);
