@@ -142,6 +142,8 @@ pub enum Unread {
     Kind(Kind),
     /// Sample types of no Go profile kind.
     Types(String),
+    /// A Java profile (heapz, contentionz or CPU), which pprof reads too.
+    Java,
 }
 
 impl std::fmt::Display for Unread {
@@ -154,6 +156,9 @@ impl std::fmt::Display for Unread {
                 f,
                 "a {} (hunt reads heap, goroutine and goroutineleak profiles)",
                 k.describe()
+            ),
+            Unread::Java => f.write_str(
+                "a Java profile (heapz, contentionz or CPU; hunt reads Go's heap, goroutine and goroutineleak profiles)",
             ),
             Unread::Types(t) => write!(
                 f,
@@ -173,6 +178,10 @@ pub fn classify(parsed: &Parsed, name: &str) -> Result<Kind, Unread> {
     let only = |t: &str| p.sample_types.len() == 1 && has(t);
     if parsed.format == SourceFormat::GoroutineDump {
         return Ok(Kind::GoroutineDump);
+    }
+    // A Java heapz has inuse_space too: it is no Go heap.
+    if parsed.format == SourceFormat::LegacyJava {
+        return Err(Unread::Java);
     }
     if only("goroutineleak") {
         return Ok(Kind::GoroutineLeak);
@@ -227,4 +236,29 @@ pub fn classify(parsed: &Parsed, name: &str) -> Result<Kind, Unread> {
                 .join(", "),
         ),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A Java heapz holds inuse_space and inuse_objects as a Go heap does;
+    /// it is named Java, not read as a Go heap text.
+    #[test]
+    fn a_java_heapz_is_no_go_heap() {
+        let text = "--- heapz 1 ---\nformat = java\nresolution = bytes\n          7048     1 @ 0x00000003\n";
+        let parsed = profile::parse(text.as_bytes(), &profile::ParseOptions::default())
+            .expect("pprof reads Java heapz");
+        assert_eq!(parsed.format, SourceFormat::LegacyJava);
+        assert!(
+            parsed
+                .profile
+                .sample_types
+                .iter()
+                .any(|t| t.r#type == "inuse_space")
+        );
+        let unread = classify(&parsed, "java.heap").unwrap_err();
+        assert_eq!(unread, Unread::Java);
+        assert!(unread.to_string().starts_with("a Java profile"), "{unread}");
+    }
 }
