@@ -45,41 +45,8 @@ pub struct HuntArgs {
     /// (docs/fleet.md).
     #[arg(long, value_name = "URL", conflicts_with_all = ["inputs", "target", "series", "from_files"])]
     pub from: Option<String>,
-    /// --from: the services to read (repeatable; default every service
-    /// with Go heap or goroutine profiles).
-    #[arg(long, value_name = "NAME", requires = "from")]
-    pub service: Vec<String>,
-    /// --from: an extra label matcher, e.g. namespace="prod" (repeatable).
-    #[arg(long = "selector", value_name = "MATCHER", requires = "from")]
-    pub matchers: Vec<String>,
-    /// --from: the window, back from --to-time (Go-style duration).
-    #[arg(long, value_name = "DURATION", value_parser = crate::watch_cmd::parse_duration, requires = "from", conflicts_with = "from_time")]
-    pub since: Option<std::time::Duration>,
-    /// --from: the window's start, RFC 3339 in UTC (2026-12-03T10:00:00Z).
-    #[arg(long, value_name = "TIME", value_parser = parse_utc_ms, requires = "from")]
-    pub from_time: Option<i64>,
-    /// --from: the window's end (default now), RFC 3339 in UTC.
-    #[arg(long, value_name = "TIME", value_parser = parse_utc_ms, requires = "from")]
-    pub to_time: Option<i64>,
-    /// --from: one snapshot per step (the last in each), e.g. 1m; default
-    /// every snapshot the store holds.
-    #[arg(long, value_name = "DURATION", value_parser = crate::watch_cmd::parse_duration, requires = "from")]
-    pub step: Option<std::time::Duration>,
-    /// --from: the label that tells a service's instances apart.
-    #[arg(long, value_name = "LABEL", default_value = "instance")]
-    pub group_by: String,
-    /// --from: read only the K instances of each service whose in-use heap
-    /// or goroutine count grows most (a triage on the stored totals).
-    #[arg(long, value_name = "K", requires = "from")]
-    pub replicas: Option<usize>,
-    /// --from: read only shard I of N (0-based), split by a fixed hash of
-    /// service and instance, so that N workers cover the fleet exactly
-    /// once.
-    #[arg(long, value_name = "I/N", value_parser = parse_shard, requires = "from")]
-    pub shard: Option<(u32, u32)>,
-    /// --from: instances read at the same time.
-    #[arg(long, value_name = "N", default_value_t = 8, requires = "from")]
-    pub jobs: usize,
+    #[command(flatten)]
+    pub fleet: crate::store_args::FleetArgs,
     #[command(flatten)]
     pub store: crate::store_args::StoreArgs,
     /// Write the findings as JSON (schema: docs/hunt-json.md).
@@ -116,32 +83,6 @@ pub struct HuntArgs {
 pub enum FailOn {
     Leak,
     Suspect,
-}
-
-/// `I/N` with 0 <= I < N.
-fn parse_shard(s: &str) -> Result<(u32, u32), String> {
-    let bad = || format!("{s:?}: expected I/N with 0 <= I < N, e.g. 0/4");
-    let (i, n) = s.split_once('/').ok_or_else(bad)?;
-    let (i, n): (u32, u32) = (i.parse().map_err(|_| bad())?, n.parse().map_err(|_| bad())?);
-    if n == 0 || i >= n {
-        return Err(bad());
-    }
-    Ok((i, n))
-}
-
-/// Unix milliseconds as RFC 3339 in UTC.
-fn utc_ms(ms: i64) -> String {
-    watch::view::utc(std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms.max(0) as u64))
-}
-
-/// RFC 3339 in UTC, to Unix milliseconds.
-fn parse_utc_ms(s: &str) -> Result<i64, String> {
-    match series::time_from_name(s) {
-        Some(ns) if s.ends_with('Z') && s.len() >= 20 => Ok(ns.div_euclid(1_000_000)),
-        _ => Err(format!(
-            "{s:?} is not a time in RFC 3339 in UTC (e.g. 2026-12-03T10:00:00Z)"
-        )),
-    }
 }
 
 fn parse_confidence(s: &str) -> Result<f64, String> {
@@ -319,78 +260,30 @@ fn run_archive(a: &HuntArgs, dir: &std::path::Path) -> anyhow::Result<bool> {
 /// analysed and reported on its own.
 fn run_fleet(a: &HuntArgs, url: &str) -> anyhow::Result<bool> {
     let server = fetch::pyroscope::Server::new(url, &a.store.options()?)?;
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
-    let end_ms = a.to_time.unwrap_or(now_ms);
-    let start_ms = a.from_time.unwrap_or_else(|| {
-        end_ms
-            - a.since
-                .unwrap_or(std::time::Duration::from_secs(7200))
-                .as_millis() as i64
-    });
-    if start_ms >= end_ms {
-        anyhow::bail!("--from-time must be before --to-time");
-    }
-    let q = series::fleet::FleetQuery {
-        services: a.service.clone(),
-        matchers: a.matchers.clone(),
-        start_ms,
-        end_ms,
-        step_ms: a.step.map(|d| d.as_millis() as i64),
-        group_by: a.group_by.clone(),
-        replicas: a.replicas,
-        shard: a.shard,
-    };
+    let q = a.fleet.query()?;
     let started = std::time::Instant::now();
     let plans = series::fleet::plan(&server, &q)?;
     if plans.is_empty() {
-        anyhow::bail!(
-            "{url}: no service with Go heap or goroutine profiles between {} and {} (UTC){}",
-            utc_ms(start_ms),
-            utc_ms(end_ms),
-            if a.service.is_empty() {
-                String::new()
-            } else {
-                format!(" named {}", a.service.join(", "))
-            }
-        );
+        anyhow::bail!("{url}: {}", a.fleet.nothing_found(&q));
     }
-    // Instances are read side by side: each is a few hundred small
-    // queries whose time is the server's, not ours.
-    let work: Vec<(&series::fleet::ServicePlan, &series::fleet::InstancePlan)> = plans
-        .iter()
-        .flat_map(|p| p.instances.iter().map(move |i| (p, i)))
-        .collect();
-    type Read = (series::json::FleetRef, Built, Vec<drift::Finding>);
-    let results: Vec<std::sync::Mutex<Option<anyhow::Result<Read>>>> =
-        work.iter().map(|_| std::sync::Mutex::new(None)).collect();
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let failed = std::sync::atomic::AtomicBool::new(false);
-    std::thread::scope(|scope| {
-        for _ in 0..a.jobs.clamp(1, work.len().max(1)) {
-            scope.spawn(|| {
-                use std::sync::atomic::Ordering::Relaxed;
-                while !failed.load(Relaxed) {
-                    let k = next.fetch_add(1, Relaxed);
-                    let Some(&(plan, inst)) = work.get(k) else {
-                        break;
-                    };
-                    let read = read_instance(a, &server, &q, plan, inst);
-                    failed.fetch_or(read.is_err(), Relaxed);
-                    *results[k].lock().unwrap_or_else(|e| e.into_inner()) = Some(read);
-                }
-            });
-        }
-    });
-    // In order; the first failure (every failure has its result) is the
-    // error, and instances not read after it are not missed silently.
-    let mut reports = Vec::with_capacity(work.len());
-    for r in results {
-        if let Some(read) = r.into_inner().unwrap_or_else(|e| e.into_inner()) {
-            reports.push(read?);
-        }
-    }
+    let opts = series::BuildOptions {
+        user_prefixes: a.user_prefix.clone(),
+        ..Default::default()
+    };
+    let reports: Vec<(series::json::FleetRef, Built, Vec<drift::Finding>)> =
+        series::fleet::read_fleet(&server, &q, &plans, &opts, a.fleet.jobs)?
+            .into_iter()
+            .map(|r| {
+                let findings = analyse(&r.built, a);
+                let fleet = series::json::FleetRef {
+                    store: server.base().to_string(),
+                    service: r.service,
+                    group_by: q.group_by.clone(),
+                    instance: r.instance.group,
+                };
+                (fleet, r.built, findings)
+            })
+            .collect();
     let (requests, bytes) = server.traffic();
     eprintln!(
         "heapdrift hunt: {} instance(s) of {} service(s) read from {} in {:.1} s: {requests} queries, {:.1} MB",
@@ -406,26 +299,14 @@ fn run_fleet(a: &HuntArgs, url: &str) -> anyhow::Result<bool> {
         eprintln!(
             "heapdrift hunt: no instance of the {} service(s) read falls in shard {}",
             plans.len(),
-            a.shard.map(|(i, n)| format!("{i}/{n}")).unwrap_or_default()
+            q.shard.map(|(i, n)| format!("{i}/{n}")).unwrap_or_default()
         );
     }
-    let rankings: Vec<series::json::ServiceRanking> = plans
+    let found: Vec<(&str, &str, &[drift::Finding])> = reports
         .iter()
-        .map(|plan| {
-            let of_service: Vec<(&str, &[drift::Finding])> = reports
-                .iter()
-                .filter(|(f, _, _)| f.service == plan.service)
-                .map(|(f, _, findings)| (f.instance.as_str(), findings.as_slice()))
-                .collect();
-            series::json::ServiceRanking {
-                service: plan.service.clone(),
-                instances_read: of_service.len(),
-                instances_left_out: plan.left_out.clone(),
-                sites: drift::fleet::rank(&of_service),
-            }
-        })
-        .filter(|r| r.instances_read > 0)
+        .map(|(f, _, findings)| (f.service.as_str(), f.instance.as_str(), findings.as_slice()))
         .collect();
+    let rankings = series::fleet::rank_services(&plans, &found);
     let mut out = io::stdout().lock();
     if a.json {
         let docs: Vec<HuntReport<'_>> = reports
@@ -469,43 +350,6 @@ fn run_fleet(a: &HuntArgs, url: &str) -> anyhow::Result<bool> {
     }
     out.flush()?;
     Ok(reports.iter().any(|(_, _, f)| trips(f, a)))
-}
-
-/// One instance of a fleet: its series, its findings, where it is.
-fn read_instance(
-    a: &HuntArgs,
-    server: &fetch::pyroscope::Server,
-    q: &series::fleet::FleetQuery,
-    plan: &series::fleet::ServicePlan,
-    inst: &series::fleet::InstancePlan,
-) -> anyhow::Result<(series::json::FleetRef, Built, Vec<drift::Finding>)> {
-    let mut built = series::fleet::build_instance(
-        server,
-        q,
-        &plan.service,
-        inst,
-        series::BuildOptions {
-            user_prefixes: a.user_prefix.clone(),
-            ..Default::default()
-        },
-    )?;
-    if !plan.left_out.is_empty() {
-        built.header.notes.push(format!(
-            "{} of {} instances of {} read (--replicas); left out: {}",
-            plan.instances.len(),
-            plan.instances.len() + plan.left_out.len(),
-            plan.service,
-            plan.left_out.join(", ")
-        ));
-    }
-    let findings = analyse(&built, a);
-    let fleet = series::json::FleetRef {
-        store: server.base().to_string(),
-        service: plan.service.clone(),
-        group_by: a.group_by.clone(),
-        instance: inst.group.clone(),
-    };
-    Ok((fleet, built, findings))
 }
 
 fn analyse(built: &Built, a: &HuntArgs) -> Vec<drift::Finding> {

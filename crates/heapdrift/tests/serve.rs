@@ -352,6 +352,14 @@ fn serves_plain_files() {
     let s = Server::start(&[&globalmap()]);
     let t = s.json("/api/targets");
     assert_eq!(t["source"], "files");
+    // Files are no fleet: its ranking is not there, said in JSON.
+    let fleet = s.get("/api/fleet");
+    assert_eq!(fleet.status, 404);
+    assert!(
+        fleet.body.contains("not served from a profile store"),
+        "{}",
+        fleet.body
+    );
     let targets = t["targets"].as_array().unwrap();
     assert_eq!(targets.len(), 1);
     let series = &targets[0]["series"][0];

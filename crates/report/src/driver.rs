@@ -1198,16 +1198,7 @@ fn copy_for_preparation(
     };
     // Where nothing else changes the kept samples or their stacks, their
     // groups are a subset of the profile's.
-    let only_dropped_by_name = [
-        &cfg.hide,
-        &cfg.show,
-        &cfg.show_from,
-        &cfg.tagfocus,
-        &cfg.tagignore,
-        &cfg.prune_from,
-    ]
-    .iter()
-    .all(|f| f.is_empty());
+    let only_dropped_by_name = other_filters(cfg).iter().all(|f| f.is_empty());
     let stacks = source_stacks
         .filter(|_| only_dropped_by_name)
         .and_then(|st| st.subset(&keep))
@@ -1234,11 +1225,16 @@ struct ProfileCopy {
 /// drop samples or change their stacks), so that the profile's own stack
 /// groups are the preparation's.
 fn keeps_stacks(cfg: &Config) -> bool {
+    [&cfg.tagroot, &cfg.tagleaf, &cfg.focus, &cfg.ignore]
+        .into_iter()
+        .chain(other_filters(cfg))
+        .all(|f| f.is_empty())
+}
+
+/// The filters besides tag roots, focus and ignore: they drop samples by
+/// their labels or change their stacks.
+fn other_filters(cfg: &Config) -> [&String; 6] {
     [
-        &cfg.tagroot,
-        &cfg.tagleaf,
-        &cfg.focus,
-        &cfg.ignore,
         &cfg.hide,
         &cfg.show,
         &cfg.show_from,
@@ -1246,8 +1242,6 @@ fn keeps_stacks(cfg: &Config) -> bool {
         &cfg.tagignore,
         &cfg.prune_from,
     ]
-    .iter()
-    .all(|f| f.is_empty())
 }
 
 /// Prepares `p` for a report, in pprof's order: tag roots, focus when

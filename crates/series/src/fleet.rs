@@ -401,6 +401,108 @@ pub fn read_goroutines(
     Ok(prof)
 }
 
+/// Per service of `plans` that has an instance in `instances` (service,
+/// instance, its findings), its sites ranked by the replicas they grow on.
+pub fn rank_services<'a>(
+    plans: &[ServicePlan],
+    instances: &[(&'a str, &'a str, &'a [drift::Finding])],
+) -> Vec<crate::json::ServiceRanking> {
+    plans
+        .iter()
+        .map(|plan| {
+            let of_service: Vec<(&str, &[drift::Finding])> = instances
+                .iter()
+                .filter(|(service, _, _)| *service == plan.service)
+                .map(|&(_, instance, findings)| (instance, findings))
+                .collect();
+            crate::json::ServiceRanking {
+                service: plan.service.clone(),
+                instances_read: of_service.len(),
+                instances_left_out: plan.left_out.clone(),
+                sites: drift::fleet::rank(&of_service),
+            }
+        })
+        .filter(|r| r.instances_read > 0)
+        .collect()
+}
+
+/// One instance of a fleet, read.
+pub struct InstanceRead {
+    pub service: String,
+    pub instance: InstancePlan,
+    pub built: Built,
+}
+
+/// Every instance of `plans` through [`build_instance`], `jobs` of them
+/// side by side (each is a few hundred small queries whose time is the
+/// server's), in plan order. The first failure is the error; instances
+/// not read after it are not returned.
+pub fn read_fleet(
+    server: &Server,
+    q: &FleetQuery,
+    plans: &[ServicePlan],
+    opts: &BuildOptions,
+    jobs: usize,
+) -> Result<Vec<InstanceRead>, FleetError> {
+    use std::sync::Mutex;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering::Relaxed};
+    let work: Vec<(&ServicePlan, &InstancePlan)> = plans
+        .iter()
+        .flat_map(|p| p.instances.iter().map(move |i| (p, i)))
+        .collect();
+    let results: Vec<Mutex<Option<Result<Built, FleetError>>>> =
+        work.iter().map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    let failed = AtomicBool::new(false);
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.clamp(1, work.len().max(1)) {
+            scope.spawn(|| {
+                while !failed.load(Relaxed) {
+                    let k = next.fetch_add(1, Relaxed);
+                    let Some(&(plan, inst)) = work.get(k) else {
+                        break;
+                    };
+                    let read = read_one(server, q, plan, inst, opts);
+                    failed.fetch_or(read.is_err(), Relaxed);
+                    *results[k].lock().unwrap_or_else(|e| e.into_inner()) = Some(read);
+                }
+            });
+        }
+    });
+    let mut out = Vec::with_capacity(work.len());
+    for ((plan, inst), r) in work.into_iter().zip(results) {
+        if let Some(read) = r.into_inner().unwrap_or_else(|e| e.into_inner()) {
+            out.push(InstanceRead {
+                service: plan.service.clone(),
+                instance: inst.clone(),
+                built: read?,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// One instance, with a note naming the instances the triage left out.
+fn read_one(
+    server: &Server,
+    q: &FleetQuery,
+    plan: &ServicePlan,
+    inst: &InstancePlan,
+    opts: &BuildOptions,
+) -> Result<Built, FleetError> {
+    let mut built = build_instance(server, q, &plan.service, inst, opts.clone())?;
+    if !plan.left_out.is_empty() {
+        built.header.notes.push(format!(
+            "{} of {} instances of {} read (--replicas); left out: {}",
+            plan.instances.len(),
+            plan.instances.len() + plan.left_out.len(),
+            plan.service,
+            plan.left_out.join(", ")
+        ));
+    }
+    Ok(built)
+}
+
 /// One instance's series, read profile by profile.
 pub fn build_instance(
     server: &Server,

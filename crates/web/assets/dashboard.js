@@ -398,6 +398,37 @@ function renderTargets(doc, selected) {
   }
 }
 
+// --- fleet (serve --from a profile store) ----------------------------------------
+
+function renderFleet(doc) {
+  const box = document.getElementById('fleet-body');
+  box.replaceChildren();
+  document.getElementById('fleet').hidden = false;
+  for (const s of doc.services) {
+    const left = s.instances_left_out.length ? ` · ${s.instances_left_out.length} left out by --replicas` : '';
+    box.append(el('h3', { class: 'fleet-service', 'data-service': s.service }, s.service,
+      el('span', { class: 'muted' }, ` · ${s.instances_read} ${doc.group_by}(s) read${left}`)));
+    if (s.sites.length === 0) {
+      box.append(el('p', { class: 'muted' }, 'No site grows on any of them.'));
+      continue;
+    }
+    const rows = s.sites.map((site) => el('tr', { class: 'fleet-site', 'data-function': site.function },
+      el('td', {}, el('span', { class: `badge ${site.verdict}` }, site.verdict)),
+      el('td', {}, site.kind),
+      el('td', {}, el('span', { class: 'fn' }, site.function), site.file ? ` ${site.file}:${site.line}` : ''),
+      el('td', { class: 'num grows' }, `${site.growing} of ${site.replicas}` + (site.leaking ? ` (leak on ${site.leaking})` : '')),
+      el('td', { class: 'num' }, `${amount(site.median_growth_per_min, site.unit)}/min`),
+      el('td', {}, ...site.instances.map((i, k) => {
+        const id = s.series[i.instance];
+        const a = id ? el('a', { href: seriesHref(id) }, i.instance) : el('span', {}, i.instance);
+        return k ? [', ', a] : [a];
+      }).flat())));
+    box.append(el('table', { class: 'series-table' },
+      el('thead', {}, el('tr', {}, ...['verdict', 'kind', 'site', 'grows on', 'median growth', 'where'].map((h) => el('th', {}, h)))),
+      el('tbody', {}, ...rows)));
+  }
+}
+
 function seriesHref(id) {
   const q = new URLSearchParams(location.search);
   q.set('series', id);
@@ -418,6 +449,7 @@ async function main() {
   try {
     const targets = await getJSON('/api/targets');
     const series = params.get('series') || defaultSeries(targets);
+    if (targets.source === 'fleet') renderFleet(await getJSON('/api/fleet'));
     renderTargets(targets, series);
     if (series === null) return;
     const s = targets.targets.flatMap((t) => t.series.map((x) => [t, x])).find(([, x]) => x.id === series);

@@ -22,6 +22,9 @@ use series::{Built, SeriesError, SnapshotRef};
 use store::read::{self, ArchiveOptions, SeriesPick};
 use store::{Archive, SeriesId, SnapshotId, StoreError};
 
+use fetch::pyroscope::{Server, StoredProfile};
+use series::fleet::{self, FleetQuery};
+
 /// Errors of the dashboard's data layer; each is one line for the user.
 #[derive(Debug, thiserror::Error)]
 pub enum DashboardError {
@@ -38,6 +41,8 @@ pub enum DashboardError {
         path: String,
         error: profile::ParseError,
     },
+    #[error(transparent)]
+    Fleet(#[from] series::fleet::FleetError),
     #[error("diff of {source_id} and its base: {error}")]
     Diff {
         source_id: String,
@@ -75,6 +80,7 @@ pub struct Points {
 /// Which inputs the dashboard shows.
 enum Origin {
     Archive(PathBuf),
+    Fleet(Box<Fleet>),
     Files {
         paths: Vec<PathBuf>,
         /// One per process found among the files, with its series id.
@@ -82,6 +88,57 @@ enum Origin {
         /// Snapshot files by snapshot id (= index).
         files: Vec<PathBuf>,
     },
+}
+
+/// A fleet in a profile store (`serve --from`): every instance read at
+/// start-up, as plain files are; a snapshot's profile is read from the
+/// store again when a view opens it.
+struct Fleet {
+    server: Server,
+    query: FleetQuery,
+    /// Per instance: its series id, service, instance name and analysis.
+    instances: Vec<FleetInstance>,
+    /// The stored profile behind each snapshot id (= index).
+    stored: Vec<StoredSnapshot>,
+    /// Per service, its sites ranked by the replicas they grow on.
+    rankings: Vec<series::json::ServiceRanking>,
+}
+
+struct FleetInstance {
+    series: String,
+    service: String,
+    instance: String,
+    analysis: Arc<Analysis>,
+}
+
+/// Where a snapshot of a fleet is in the store.
+enum StoredSnapshot {
+    Heap {
+        selector: String,
+        snapshot: fleet::HeapSnapshot,
+    },
+    Goroutines {
+        selector: String,
+        profile_type: &'static str,
+        profile: StoredProfile,
+    },
+}
+
+/// `GET /api/fleet`: the store, and per service the ranked sites and
+/// which series each instance is.
+#[derive(serde::Serialize)]
+pub struct FleetDoc<'a> {
+    pub store: &'a str,
+    pub group_by: &'a str,
+    pub services: Vec<FleetService<'a>>,
+}
+
+#[derive(serde::Serialize)]
+pub struct FleetService<'a> {
+    #[serde(flatten)]
+    pub ranking: &'a series::json::ServiceRanking,
+    /// Instance name → series id.
+    pub series: BTreeMap<&'a str, &'a str>,
 }
 
 /// The dashboard's data: targets, series, analyses (cached per series
@@ -169,6 +226,127 @@ impl Dashboard {
         }))
     }
 
+    /// A fleet read from a store: `plans` as `series::fleet::plan` made
+    /// them, `reads` as `series::fleet::read_fleet` read them.
+    pub fn fleet(
+        server: Server,
+        query: FleetQuery,
+        plans: &[fleet::ServicePlan],
+        reads: Vec<fleet::InstanceRead>,
+    ) -> Dashboard {
+        let mut stored = Vec::new();
+        let mut instances = Vec::with_capacity(reads.len());
+        for (i, read) in reads.into_iter().enumerate() {
+            let fleet::InstanceRead {
+                service,
+                instance,
+                built,
+            } = read;
+            let selector = fetch::pyroscope::with_matcher(
+                &fleet::service_selector(&service, &query.matchers),
+                &query.group_by,
+                &instance.group,
+            );
+            let place = format!("{service} {}={}", query.group_by, instance.group);
+            // Every stored profile of the instance, time-ordered, with the
+            // store's id a series point names it by.
+            let mut found: Vec<(i64, &'static str, String, StoredSnapshot)> = Vec::new();
+            for h in &instance.heap {
+                found.push((
+                    h.time_ms,
+                    "heap",
+                    h.ids[3].clone().unwrap_or_default(),
+                    StoredSnapshot::Heap {
+                        selector: selector.clone(),
+                        snapshot: h.clone(),
+                    },
+                ));
+            }
+            for (kind, profile_type, list) in [
+                ("goroutine", fleet::GOROUTINE_TYPE, &instance.goroutines),
+                ("goroutineleak", fleet::GOROUTINE_LEAK_TYPE, &instance.leaks),
+            ] {
+                for g in list {
+                    found.push((
+                        g.time_ms,
+                        kind,
+                        g.id.clone(),
+                        StoredSnapshot::Goroutines {
+                            selector: selector.clone(),
+                            profile_type,
+                            profile: g.clone(),
+                        },
+                    ));
+                }
+            }
+            found.sort_by_key(|(t, kind, _, _)| (*t, *kind));
+            let mut metas = Vec::with_capacity(found.len());
+            let mut ids: HashMap<String, String> = HashMap::new();
+            for (time_ms, kind, stored_id, snapshot) in found {
+                let id = stored.len().to_string();
+                metas.push(SnapshotMeta {
+                    id: id.clone(),
+                    kind: kind.into(),
+                    time_unix_nanos: time_ms.saturating_mul(1_000_000),
+                    path: format!("{place}: stored profile {stored_id}"),
+                });
+                if !stored_id.is_empty() {
+                    ids.insert(stored_id, id);
+                }
+                stored.push(snapshot);
+            }
+            let analysis = analyse(built, metas, |r| match r {
+                SnapshotRef::Stored(id) => ids.get(id).cloned(),
+                SnapshotRef::Path(_) | SnapshotRef::Id(_) => None,
+            });
+            instances.push(FleetInstance {
+                series: format!("fleet-{}", i + 1),
+                service,
+                instance: instance.group,
+                analysis: Arc::new(analysis),
+            });
+        }
+        let found: Vec<(&str, &str, &[drift::Finding])> = instances
+            .iter()
+            .map(|i| {
+                let findings = i.analysis.report.findings.as_slice();
+                (i.service.as_str(), i.instance.as_str(), findings)
+            })
+            .collect();
+        let rankings = fleet::rank_services(plans, &found);
+        Dashboard::with(Origin::Fleet(Box::new(Fleet {
+            server,
+            query,
+            instances,
+            stored,
+            rankings,
+        })))
+    }
+
+    /// The fleet's ranking (`None` unless served from a store).
+    pub fn fleet_doc(&self) -> Option<FleetDoc<'_>> {
+        let Origin::Fleet(f) = &self.origin else {
+            return None;
+        };
+        Some(FleetDoc {
+            store: f.server.base(),
+            group_by: &f.query.group_by,
+            services: f
+                .rankings
+                .iter()
+                .map(|r| FleetService {
+                    ranking: r,
+                    series: f
+                        .instances
+                        .iter()
+                        .filter(|i| i.service == r.service)
+                        .map(|i| (i.instance.as_str(), i.series.as_str()))
+                        .collect(),
+                })
+                .collect(),
+        })
+    }
+
     fn with(origin: Origin) -> Dashboard {
         Dashboard {
             origin,
@@ -182,6 +360,7 @@ impl Dashboard {
     pub fn describe(&self) -> (&'static str, String) {
         match &self.origin {
             Origin::Archive(dir) => ("archive", dir.display().to_string()),
+            Origin::Fleet(f) => ("fleet", f.server.base().to_string()),
             Origin::Files { paths, .. } => (
                 "files",
                 paths
@@ -197,35 +376,23 @@ impl Dashboard {
     pub fn targets(&self) -> Result<Vec<Target>, DashboardError> {
         match &self.origin {
             Origin::Archive(dir) => archive_targets(dir),
+            Origin::Fleet(f) => Ok(f
+                .instances
+                .iter()
+                .map(|i| {
+                    let place = format!("{} {}={}", i.service, f.query.group_by, i.instance);
+                    process_target(&i.series, place, &i.analysis)
+                })
+                .collect()),
             Origin::Files { processes, .. } => Ok(processes
                 .iter()
                 .map(|(id, a)| {
-                    let (first, last) = (
-                        a.snapshots.first().map_or(0, |s| s.time_unix_nanos),
-                        a.snapshots.last().map_or(0, |s| s.time_unix_nanos),
-                    );
-                    let gaps = detected_gaps(&a.snapshots);
-                    Target {
-                        id: id.clone(),
-                        url: if a.header.process.is_empty() {
-                            self.describe().1
-                        } else {
-                            a.header.process.clone()
-                        },
-                        series: vec![SeriesSummary {
-                            id: id.clone(),
-                            first_unix_nanos: first,
-                            last_unix_nanos: last,
-                            span_seconds: (last - first) as f64 / 1e9,
-                            snapshots: count_kinds(&a.snapshots),
-                            total: a.snapshots.len(),
-                            restart_reason: "first".into(),
-                            restarts: a.restarts,
-                            gaps: gaps.len(),
-                            build_id: a.header.build_id.clone(),
-                        }],
-                        gaps,
-                    }
+                    let url = if a.header.process.is_empty() {
+                        self.describe().1
+                    } else {
+                        a.header.process.clone()
+                    };
+                    process_target(id, url, a)
                 })
                 .collect()),
         }
@@ -235,6 +402,12 @@ impl Dashboard {
     /// gained or lost snapshots since the last request).
     pub fn analysis(&self, series: &str) -> Result<Arc<Analysis>, DashboardError> {
         match &self.origin {
+            Origin::Fleet(f) => f
+                .instances
+                .iter()
+                .find(|i| i.series == series)
+                .map(|i| i.analysis.clone())
+                .ok_or_else(|| DashboardError::NotFound(format!("series {series:?}"))),
             Origin::Files { processes, .. } => processes
                 .iter()
                 .find(|(id, _)| id == series)
@@ -347,6 +520,13 @@ impl Dashboard {
                 .find(|s| s.id == id)
                 .cloned()
                 .ok_or_else(missing),
+            Origin::Fleet(f) => f
+                .instances
+                .iter()
+                .flat_map(|i| i.analysis.snapshots.iter())
+                .find(|s| s.id == id)
+                .cloned()
+                .ok_or_else(missing),
             Origin::Archive(dir) => {
                 let n: i64 = id.parse().map_err(|_| missing())?;
                 let archive = Archive::open_read_only(dir)?;
@@ -362,6 +542,26 @@ impl Dashboard {
             Origin::Files { files, .. } => {
                 let i: usize = id.parse().map_err(|_| missing())?;
                 read_profile(files.get(i).ok_or_else(missing)?)
+            }
+            Origin::Fleet(f) => {
+                let i: usize = id.parse().map_err(|_| missing())?;
+                let p = match f.stored.get(i).ok_or_else(missing)? {
+                    StoredSnapshot::Heap { selector, snapshot } => {
+                        fleet::read_heap(&f.server, selector, &f.query, snapshot)?
+                    }
+                    StoredSnapshot::Goroutines {
+                        selector,
+                        profile_type,
+                        profile,
+                    } => fleet::read_goroutines(
+                        &f.server,
+                        selector,
+                        &f.query,
+                        profile_type,
+                        profile,
+                    )?,
+                };
+                Ok(Arc::new(p))
             }
             Origin::Archive(dir) => {
                 let n: i64 = id.parse().map_err(|_| missing())?;
@@ -390,6 +590,11 @@ impl Dashboard {
                 .first()
                 .and_then(|(_, a)| pick(&a.snapshots))
                 .ok_or_else(none),
+            Origin::Fleet(f) => f
+                .instances
+                .first()
+                .and_then(|i| pick(&i.analysis.snapshots))
+                .ok_or_else(none),
             Origin::Archive(dir) => {
                 let archive = Archive::open_read_only(dir)?;
                 for t in archive.targets()? {
@@ -414,6 +619,33 @@ impl Dashboard {
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     // A panicking request leaves only a cache behind: keep using it.
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// A process read whole at start-up (plain files, a fleet's instance) as
+/// a target with one series.
+fn process_target(id: &str, url: String, a: &Analysis) -> Target {
+    let (first, last) = (
+        a.snapshots.first().map_or(0, |s| s.time_unix_nanos),
+        a.snapshots.last().map_or(0, |s| s.time_unix_nanos),
+    );
+    let gaps = detected_gaps(&a.snapshots);
+    Target {
+        id: id.to_string(),
+        url,
+        series: vec![SeriesSummary {
+            id: id.to_string(),
+            first_unix_nanos: first,
+            last_unix_nanos: last,
+            span_seconds: (last - first) as f64 / 1e9,
+            snapshots: count_kinds(&a.snapshots),
+            total: a.snapshots.len(),
+            restart_reason: "first".into(),
+            restarts: a.restarts,
+            gaps: gaps.len(),
+            build_id: a.header.build_id.clone(),
+        }],
+        gaps,
+    }
 }
 
 fn series_exists(archive: &Archive, id: i64) -> Result<bool, DashboardError> {

@@ -33,6 +33,7 @@ pub fn dashboard_router(d: Arc<Dashboard>) -> Router {
         .route("/dashboard/dashboard.js", get(script))
         .route("/dashboard/dashboard.css", get(style))
         .route("/api/targets", get(targets))
+        .route("/api/fleet", get(fleet))
         .route("/api/series/{id}/findings", get(findings))
         .route("/api/series/{id}/memory", get(memory))
         .route("/api/series/{id}/snapshots", get(snapshots))
@@ -110,6 +111,18 @@ async fn targets(State(d): State<Arc<Dashboard>>) -> Response {
             targets: d.targets()?,
         };
         Ok(api::to_safe_json(&doc))
+    })
+    .await
+}
+
+/// Per service of a fleet (`serve --from`), its sites ranked by the
+/// replicas they grow on; 404 for an archive or files.
+async fn fleet(State(d): State<Arc<Dashboard>>) -> Response {
+    blocking(move || match d.fleet_doc() {
+        Some(doc) => Ok(api::to_safe_json(&doc)),
+        None => Err(DashboardError::NotFound(
+            "fleet (the dashboard is not served from a profile store)".into(),
+        )),
     })
     .await
 }

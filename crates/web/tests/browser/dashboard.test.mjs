@@ -2,14 +2,16 @@
 // it loads cleanly, a finding's timeline has one point per snapshot, the
 // memory plot renders, a point opens that snapshot's flame graph, the
 // two-snapshot picker opens a diff flame graph, times and gaps from the
-// JSON render as dates, hostile names stay text, and an archive that a running `heapdrift watch` writes (against a fake
+// JSON render as dates, hostile names stay text, a fleet served from a real
+// Pyroscope ranks its sites, and an archive that a running `heapdrift watch` writes (against a fake
 // service replaying examples/globalmap) is followed page load by page load.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { useSession, newPage, screenshot, load, repoPath } from './harness.mjs';
+import { useSession, newPage, screenshot, load, repoPath, heapdriftBin } from './harness.mjs';
 
 const GLOBALMAP = repoPath('examples/globalmap');
 const XSS_SERIES = repoPath('testdata/dashboard/xss-series');
@@ -314,5 +316,45 @@ test('an archive that a running watch writes: the dashboard follows it', async (
     target.close();
     const { rmSync } = await import('node:fs');
     rmSync(archive, { recursive: true, force: true });
+  }
+});
+
+// `serve --from` a real Pyroscope (scripts/pyroscope.sh, built by
+// scripts/test.sh): three replicas of one service pushed from the examples,
+// two of them leaking at the same line. The fleet section ranks that site
+// first, "2 of 3", and a replica's link opens its series.
+const PYROSCOPE = process.env.HEAPDRIFT_PYROSCOPE || repoPath('target/pyroscope/pyroscope');
+test('a fleet served from Pyroscope ranks its sites and links each replica', { skip: !existsSync(PYROSCOPE) && `no Pyroscope server at ${PYROSCOPE} (scripts/pyroscope.sh build)` }, async () => {
+  const sh = (args) => execFileSync('bash', [repoPath('scripts/pyroscope.sh'), ...args], { cwd: repoPath('.'), encoding: 'utf8' });
+  const url = sh(['start']).trim().split('\n').pop().trim();
+  const port = url.split(':').pop();
+  try {
+    const store = url.replace('http://', 'pyroscope://');
+    for (const [example, pod] of [['globalmap', 'pod-a'], ['globalmap', 'pod-b'], ['chansend', 'pod-c']]) {
+      execFileSync(heapdriftBin, ['push', '--to', store, '--service', 'served', '--instance', pod, repoPath(`examples/${example}`)]);
+    }
+    const s = await session.start(['serve', '--http=127.0.0.1:0', '--no_browser', '--from', store,
+      '--service', 'served', '--from-time', '2026-11-26T00:00:00Z']);
+    const page = await newPage(session.browser);
+    await load(page, `${s.url}/`);
+    await dashboardReady(page);
+    assert.equal(await page.locator('#fleet').isHidden(), false);
+    assert.equal(await page.locator('h3.fleet-service[data-service="served"]').count(), 1);
+    const first = page.locator('tr.fleet-site').first();
+    assert.equal(await first.getAttribute('data-function'), 'main.handleLogin');
+    assert.equal(await first.locator('.grows').textContent(), '2 of 3 (leak on 2)');
+    const links = first.locator('a');
+    assert.deepEqual((await links.allTextContents()).sort(), ['pod-a', 'pod-b']);
+    // Every replica is a target below.
+    assert.equal(await page.locator('#targets-body table.series-table tbody tr').count(), 3);
+    await screenshot(page, 'dashboard-fleet');
+    await links.first().click();
+    await page.waitForLoadState('load');
+    await dashboardReady(page);
+    assert.match(await page.locator('#series-title').textContent(), /served instance=pod-[ab]/);
+    assert.equal(await page.locator('article.finding').first().getAttribute('data-verdict'), 'leak');
+    page.assertClean('fleet dashboard');
+  } finally {
+    sh(['stop', '--port', port]);
   }
 });
