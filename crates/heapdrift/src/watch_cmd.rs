@@ -6,6 +6,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
+use anyhow::Context;
 use clap::Parser;
 
 /// Poll Go services' /debug/pprof/ endpoints and archive every snapshot.
@@ -118,7 +119,11 @@ pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
         ..Default::default()
     };
     let temporary = if args.no_archive {
-        Some(tempfile_dir()?)
+        let dir = tempfile::Builder::new()
+            .prefix("heapdrift-watch-")
+            .tempdir()
+            .context("a temporary archive directory")?;
+        Some(dir.keep())
     } else {
         None
     };
@@ -249,19 +254,6 @@ pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
 
 /// How long a finished watch keeps pushing what still waits for the store.
 const PUSH_GRACE: Duration = Duration::from_secs(30);
-
-/// A fresh directory for an archive that is not kept.
-fn tempfile_dir() -> anyhow::Result<PathBuf> {
-    let dir = std::env::temp_dir().join(format!(
-        "heapdrift-watch-{}-{}",
-        std::process::id(),
-        std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.as_nanos())
-    ));
-    std::fs::create_dir_all(&dir).map_err(|e| anyhow::anyhow!("{}: {e}", dir.display()))?;
-    Ok(dir)
-}
 
 /// Lines longer than the terminal would wrap and break the in-place
 /// redraw, so the view is cut to the width.

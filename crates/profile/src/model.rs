@@ -159,11 +159,6 @@ pub struct Function {
 pub struct Samples(Arc<Vec<Sample>>);
 
 impl Samples {
-    /// The samples, copied only if another profile shares them.
-    pub fn into_vec(self) -> Vec<Sample> {
-        Arc::unwrap_or_clone(self.0)
-    }
-
     /// Whether `self` and `other` are the same shared samples.
     pub fn shares(&self, other: &Samples) -> bool {
         Arc::ptr_eq(&self.0, &other.0)

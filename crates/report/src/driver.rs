@@ -1189,13 +1189,9 @@ fn copy_for_preparation(
     };
     // The call tree decides per node what the samples' frames would decide
     // per frame.
-    let keep = match source_stacks.and_then(|st| st.samples_kept(&verdicts)) {
-        Some(keep) => keep,
-        None => match passes::samples_kept_by_name(source, focus.as_ref(), ignore.as_ref()) {
-            Some(keep) => keep,
-            None => return whole(),
-        },
-    };
+    let keep = source_stacks
+        .and_then(|st| st.samples_kept(&verdicts))
+        .unwrap_or_else(|| passes::samples_kept_by_verdicts(source, &verdicts));
     // Where nothing else changes the kept samples or their stacks, their
     // groups are a subset of the profile's.
     let only_dropped_by_name = other_filters(cfg).iter().all(|f| f.is_empty());

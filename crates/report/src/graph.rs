@@ -1555,23 +1555,9 @@ impl StackGroups {
             .zip(keep)
             .filter_map(|(&g, &k)| k.then_some(g))
             .collect();
-        let values = if self.values.width == 0 {
-            SampleValues::default()
-        } else {
-            let mut all = Vec::with_capacity(group_of.len() * self.values.width);
-            for (row, &k) in self.values.all.chunks_exact(self.values.width).zip(keep) {
-                if k {
-                    all.extend_from_slice(row);
-                }
-            }
-            SampleValues {
-                width: self.values.width,
-                all,
-            }
-        };
         Some(StackGroups {
             group_of,
-            values,
+            values: self.values.subset(keep),
             stacks: GroupStacks::Trie(trie.clone()),
             collect_tags: false,
         })
@@ -1650,6 +1636,23 @@ impl SampleValues {
             all.extend_from_slice(&s.values);
         }
         SampleValues { width, all }
+    }
+
+    /// The values of the samples flagged in `keep`.
+    fn subset(&self, keep: &[bool]) -> SampleValues {
+        if self.width == 0 {
+            return SampleValues::default();
+        }
+        let mut all = Vec::new();
+        for (row, &k) in self.all.chunks_exact(self.width).zip(keep) {
+            if k {
+                all.extend_from_slice(row);
+            }
+        }
+        SampleValues {
+            width: self.width,
+            all,
+        }
     }
 
     /// Sample `i`'s values, if they are here.

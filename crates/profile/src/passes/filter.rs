@@ -137,12 +137,16 @@ pub fn samples_kept_by_name(
     ignore: Option<&Regex>,
 ) -> Option<Vec<bool>> {
     let verdicts = location_verdicts(p, focus, ignore)?;
-    Some(
-        p.samples
-            .iter()
-            .map(|s| focused_and_not_ignored(&s.locations, &verdicts))
-            .collect(),
-    )
+    Some(samples_kept_by_verdicts(p, &verdicts))
+}
+
+/// The samples that [`location_verdicts`]' `verdicts` keep, one flag per
+/// sample, deciding frame by frame.
+pub fn samples_kept_by_verdicts(p: &Profile, verdicts: &[Option<bool>]) -> Vec<bool> {
+    p.samples
+        .iter()
+        .map(|s| focused_and_not_ignored(&s.locations, verdicts))
+        .collect()
 }
 
 /// What each location says about the samples through it under `focus` and

@@ -10,7 +10,7 @@ pub mod validate;
 
 pub use filter::{
     filter_samples_by_name, filter_samples_by_tag, filter_tags_by_name, location_verdicts,
-    samples_kept_by_name, show_from,
+    samples_kept_by_name, samples_kept_by_verdicts, show_from,
 };
 pub use index::{SampleIndexError, sample_index_by_name};
 pub use merge::{MergeError, compact, compatibilize_sample_types, compatible, merge, merge_refs};

@@ -338,7 +338,7 @@ pub fn roundtrip_normalize(p: &mut Profile) {
     normalize_tables(p);
 }
 
-/// [`roundtrip_normalize`] but for the samples.
+/// What [`roundtrip_normalize`] changes outside the samples.
 fn normalize_tables(p: &mut Profile) {
     if p.period_type.is_none() {
         p.period_type = Some(Default::default());
