@@ -142,7 +142,29 @@ fn call_tree_walk_gives_the_group_walk_graph() {
                     .step_by(3)
                     .map(|&n| whole.node(n).info.clone())
                     .collect();
-                for kept in [None, Some(&kept_half), Some(&kept_third)] {
+                // Few nodes, and the hottest alone: most frames then drop,
+                // and residual edges bridge long runs of them.
+                let kept_few: NodeSet = whole
+                    .nodes
+                    .iter()
+                    .skip(2)
+                    .step_by(11)
+                    .map(|&n| whole.node(n).info.clone())
+                    .collect();
+                let kept_hottest: NodeSet = whole
+                    .nodes
+                    .iter()
+                    .max_by_key(|&&n| whole.node(n).cum.unsigned_abs())
+                    .map(|&n| whole.node(n).info.clone())
+                    .into_iter()
+                    .collect();
+                for kept in [
+                    None,
+                    Some(&kept_half),
+                    Some(&kept_third),
+                    Some(&kept_few),
+                    Some(&kept_hottest),
+                ] {
                     for drop_negative in [false, true] {
                         let o = graph::Options {
                             kept_nodes: kept,
