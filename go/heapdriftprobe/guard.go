@@ -193,8 +193,10 @@ func (g *guard) read() reading {
 	if limit := debug.SetMemoryLimit(-1); limit > 0 && limit != math.MaxInt64 {
 		setLimit(uint64(limit), "gomemlimit")
 	}
-	if cg := readCgroup(g.collector.fsys); cg != nil && cg.LimitBytes != nil {
-		setLimit(*cg.LimitBytes, "cgroup")
+	if cg := g.collector.cgroup(); cg != nil {
+		if limit, _, ok := cg.limit(g.collector.fsys); ok {
+			setLimit(limit, "cgroup")
+		}
 	}
 	if r.limit == 0 {
 		return r
@@ -273,7 +275,8 @@ func (g *guard) capture(now time.Time, r reading) (Capture, error) {
 		}
 	}
 	// The snapshot goes last: its presence says the capture is complete.
-	s := g.collector.snapshot()
+	// Near the limit the breakdown of RSS is worth smaps_rollup's cost.
+	s := g.collector.snapshot(SnapshotOptions{SmapsRollup: true})
 	s.Capture = &c
 	return c, g.writeFile(c.Snapshot, func(w io.Writer) error {
 		enc := json.NewEncoder(w)

@@ -14,7 +14,8 @@ const Prefix = "/debug/heapdrift/"
 // Register serves heapdrift's endpoints on mux under /debug/heapdrift/:
 //
 //	/debug/heapdrift/               the index: what is served (JSON)
-//	/debug/heapdrift/snapshot       a Snapshot (JSON)
+//	/debug/heapdrift/snapshot       a Snapshot (JSON); ?smaps_rollup=1 adds
+//	                                /proc/self/smaps_rollup (see SnapshotOptions)
 //	/debug/heapdrift/goroutineleak  the runtime's goroutineleak profile
 //
 // It registers one pattern without a method, so that it works under both
@@ -35,7 +36,7 @@ func serve(w http.ResponseWriter, r *http.Request) {
 	case Prefix:
 		writeJSON(w, index())
 	case Prefix + "snapshot":
-		writeJSON(w, TakeSnapshot())
+		writeJSON(w, TakeSnapshot(SnapshotOptions{SmapsRollup: r.FormValue("smaps_rollup") == "1"}))
 	case Prefix + "goroutineleak":
 		serveGoroutineLeak(w, r)
 	default:
@@ -69,7 +70,7 @@ func index() indexDoc {
 	return indexDoc{
 		Version: IndexVersion,
 		Endpoints: []endpoint{
-			{Prefix + "snapshot", true, fmt.Sprintf("memory snapshot: RSS, cgroup, GOMEMLIMIT, runtime/metrics, build (JSON, version %d)", SnapshotVersion)},
+			{Prefix + "snapshot", true, fmt.Sprintf("memory snapshot: RSS, cgroup, GOMEMLIMIT, runtime/metrics, build (JSON, version %d); ?smaps_rollup=1 adds PSS (costs ~20 us per MiB of RSS)", SnapshotVersion)},
 			{Prefix + "goroutineleak", hasGoroutineLeakProfile(), "the runtime's goroutineleak profile (Go 1.27+, or 1.26 with GOEXPERIMENT=goroutineleakprofile); ?debug=1 or 2 for text; runs a leak-detecting GC"},
 		},
 		Trackers: trackerCounts(),

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"io"
 	"io/fs"
 	"path"
 	"strconv"
@@ -164,21 +165,34 @@ const (
 // (9223372036854771712); anything this large is no limit.
 const cgroup1Unlimited = 1 << 62
 
-// readCgroup finds the process's memory cgroup: v2 when /sys/fs/cgroup is a
-// cgroup2 mount with the memory controller, else v1.
-func readCgroup(fsys fs.FS) *Cgroup {
-	self, err := fs.ReadFile(fsys, "proc/self/cgroup")
+// cgroupFiles are the files of the process's memory cgroup, found once:
+// a process stays in its cgroup unless something moves it, while the limits
+// and usage are read at every use, since they change.
+type cgroupFiles struct {
+	version int
+	dir     string
+	usage   string
+	// limits are the limit files of dir and of its ancestors, nearest
+	// first: the kernel enforces every one of them.
+	limits []string
+}
+
+// findCgroup finds the process's memory cgroup: v2 when /sys/fs/cgroup is
+// a cgroup2 mount with the memory controller, else v1; nil when neither is
+// visible.
+func findCgroup(fsys fs.FS) *cgroupFiles {
+	self, err := readSmallFile(fsys, "proc/self/cgroup")
 	if err != nil {
 		return nil
 	}
 	v2Path, v1Path := cgroupPaths(self)
 	if v2Path != "" {
-		if cg := readCgroupDir(fsys, 2, cgroup2Root, v2Path, "memory.max", "memory.current"); cg != nil {
+		if cg := findCgroupDir(fsys, 2, cgroup2Root, v2Path, "memory.max", "memory.current"); cg != nil {
 			return cg
 		}
 	}
 	if v1Path != "" {
-		return readCgroupDir(fsys, 1, cgroup1Root, v1Path, "memory.limit_in_bytes", "memory.usage_in_bytes")
+		return findCgroupDir(fsys, 1, cgroup1Root, v1Path, "memory.limit_in_bytes", "memory.usage_in_bytes")
 	}
 	return nil
 }
@@ -204,11 +218,11 @@ func cgroupPaths(data []byte) (v2, v1 string) {
 	return v2, v1
 }
 
-// readCgroupDir reads usage from the process's cgroup directory and the
-// smallest limit from it and its ancestors. Inside a container without a
-// cgroup namespace the path in /proc/self/cgroup is the host's and does not
-// exist under the mount; the mount's root is then the container's cgroup.
-func readCgroupDir(fsys fs.FS, version int, root, cgPath, limitFile, usageFile string) *Cgroup {
+// findCgroupDir finds the cgroup directory under the mount root. Inside a
+// container without a cgroup namespace, the path in /proc/self/cgroup is
+// the host's and does not exist under the mount; the mount's root is then
+// the container's cgroup.
+func findCgroupDir(fsys fs.FS, version int, root, cgPath, limitFile, usageFile string) *cgroupFiles {
 	dir := path.Join(root, strings.TrimPrefix(path.Clean("/"+cgPath), "/"))
 	if _, err := fs.Stat(fsys, path.Join(dir, limitFile)); err != nil {
 		dir = root
@@ -216,17 +230,10 @@ func readCgroupDir(fsys fs.FS, version int, root, cgPath, limitFile, usageFile s
 			return nil
 		}
 	}
-	cg := &Cgroup{Version: version, Dir: "/" + dir}
-	if usage, err := readUintFile(fsys, path.Join(dir, usageFile)); err == nil {
-		cg.UsageBytes = &usage
-	}
+	cg := &cgroupFiles{version: version, dir: dir, usage: path.Join(dir, usageFile)}
 	for d := dir; ; d = path.Dir(d) {
-		limit, err := readUintFile(fsys, path.Join(d, limitFile))
-		if err == nil && (version == 2 || limit < cgroup1Unlimited) {
-			if cg.LimitBytes == nil || limit < *cg.LimitBytes {
-				l, ld := limit, "/"+d
-				cg.LimitBytes, cg.LimitDir = &l, &ld
-			}
+		if _, err := fs.Stat(fsys, path.Join(d, limitFile)); err == nil {
+			cg.limits = append(cg.limits, path.Join(d, limitFile))
 		}
 		if d == root || !strings.HasPrefix(d, root+"/") {
 			break
@@ -235,12 +242,38 @@ func readCgroupDir(fsys fs.FS, version int, root, cgPath, limitFile, usageFile s
 	return cg
 }
 
+// limit is the smallest limit set, and the directory that sets it.
+func (cg *cgroupFiles) limit(fsys fs.FS) (limit uint64, dir string, ok bool) {
+	for _, name := range cg.limits {
+		v, err := readUintFile(fsys, name)
+		if err != nil || (cg.version == 1 && v >= cgroup1Unlimited) {
+			continue
+		}
+		if !ok || v < limit {
+			limit, dir, ok = v, path.Dir(name), true
+		}
+	}
+	return limit, dir, ok
+}
+
+func (cg *cgroupFiles) read(fsys fs.FS) *Cgroup {
+	c := &Cgroup{Version: cg.version, Dir: "/" + cg.dir}
+	if usage, err := readUintFile(fsys, cg.usage); err == nil {
+		c.UsageBytes = &usage
+	}
+	if limit, dir, ok := cg.limit(fsys); ok {
+		dir = "/" + dir
+		c.LimitBytes, c.LimitDir = &limit, &dir
+	}
+	return c
+}
+
 var errNoLimit = errors.New("no limit")
 
 // readUintFile reads a cgroup file holding one number, or "max" (v2's no
 // limit, returned as errNoLimit).
 func readUintFile(fsys fs.FS, name string) (uint64, error) {
-	data, err := fs.ReadFile(fsys, name)
+	data, err := readSmallFile(fsys, name)
 	if err != nil {
 		return 0, err
 	}
@@ -249,6 +282,31 @@ func readUintFile(fsys fs.FS, name string) (uint64, error) {
 		return 0, errNoLimit
 	}
 	return strconv.ParseUint(s, 10, 64)
+}
+
+// readSmallFile reads a kernel file. Unlike fs.ReadFile it does not stat the
+// file first: /proc and cgroup files report a size of 0 or 4096, and the
+// stat is a system call as dear as the read.
+func readSmallFile(fsys fs.FS, name string) ([]byte, error) {
+	f, err := fsys.Open(name)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	buf := make([]byte, 0, 4096)
+	for {
+		n, err := f.Read(buf[len(buf):cap(buf)])
+		buf = buf[:len(buf)+n]
+		if err == io.EOF {
+			return buf, nil
+		}
+		if err != nil {
+			return nil, err
+		}
+		if len(buf) == cap(buf) {
+			buf = append(buf, 0)[:len(buf)]
+		}
+	}
 }
 
 // The auxiliary vector's key for the clock tick (sysconf(_SC_CLK_TCK)),
@@ -260,7 +318,7 @@ const atClkTck = 17
 // /proc/stat, and the tick rate from the auxiliary vector, so that none of
 // the three is assumed.
 func processStartUnixNanos(fsys fs.FS) (int64, bool) {
-	stat, err := fs.ReadFile(fsys, "proc/self/stat")
+	stat, err := readSmallFile(fsys, "proc/self/stat")
 	if err != nil {
 		return 0, false
 	}
@@ -279,7 +337,7 @@ func processStartUnixNanos(fsys fs.FS) (int64, bool) {
 	if err != nil {
 		return 0, false
 	}
-	procStat, err := fs.ReadFile(fsys, "proc/stat")
+	procStat, err := readSmallFile(fsys, "proc/stat")
 	if err != nil {
 		return 0, false
 	}
@@ -295,7 +353,7 @@ func processStartUnixNanos(fsys fs.FS) (int64, bool) {
 	if bootSeconds < 0 {
 		return 0, false
 	}
-	auxv, err := fs.ReadFile(fsys, "proc/self/auxv")
+	auxv, err := readSmallFile(fsys, "proc/self/auxv")
 	if err != nil {
 		return 0, false
 	}

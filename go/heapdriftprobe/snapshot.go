@@ -24,7 +24,9 @@ type Snapshot struct {
 		PID                int    `json:"pid"`
 		StartTimeUnixNanos *int64 `json:"start_time_unix_nanos"`
 	} `json:"process"`
-	RSS         *RSS         `json:"rss"`
+	RSS *RSS `json:"rss"`
+	// SmapsRollup is read only when asked for (SnapshotOptions); null
+	// when not asked for or not available.
 	SmapsRollup *SmapsRollup `json:"smaps_rollup"`
 	Cgroup      *Cgroup      `json:"cgroup"`
 	// GoMemLimitBytes is the runtime's soft memory limit (GOMEMLIMIT or
@@ -274,11 +276,12 @@ func gomemlimit() *int64 {
 }
 
 // collector takes snapshots from a file system (the real one, or a test's);
-// what never changes in a process is read once.
+// what does not change in a process is read once.
 type collector struct {
 	fsys       fs.FS
 	start      func() (int64, bool)
 	build      func() *Build
+	cgroup     func() *cgroupFiles
 	samplePool sync.Pool
 }
 
@@ -286,6 +289,7 @@ func newCollector(fsys fs.FS) *collector {
 	c := &collector{fsys: fsys}
 	c.start = sync.OnceValues(func() (int64, bool) { return processStartUnixNanos(fsys) })
 	c.build = sync.OnceValue(readBuild)
+	c.cgroup = sync.OnceValue(func() *cgroupFiles { return findCgroup(fsys) })
 	c.samplePool.New = func() any {
 		samples := newMetricSamples()
 		return &samples
@@ -295,40 +299,44 @@ func newCollector(fsys fs.FS) *collector {
 
 var defaultCollector = newCollector(os.DirFS("/"))
 
-// TakeSnapshot reads the process's memory now. It costs tens of
-// microseconds (a few small /proc and cgroup files, runtime/metrics, no GC
-// and no stop-the-world), so it may be called often; see docs/probe.md for
-// measurements.
-func TakeSnapshot() *Snapshot {
-	return defaultCollector.snapshot()
+// SnapshotOptions choose the parts of a Snapshot that cost more.
+type SnapshotOptions struct {
+	// SmapsRollup reads /proc/self/smaps_rollup. The kernel walks the
+	// page tables of the whole process for it, under the lock that page
+	// faults and mmap also take: about 20 µs per MiB of RSS (20 ms at
+	// 1 GiB), against tens of microseconds for the rest of the snapshot.
+	SmapsRollup bool
 }
 
-func (c *collector) snapshot() *Snapshot {
+// TakeSnapshot reads the process's memory now. Without SmapsRollup it costs
+// tens of microseconds (a few small /proc and cgroup files and
+// runtime/metrics; no GC, no stop-the-world), so it may be called often;
+// docs/probe.md has measurements.
+func TakeSnapshot(opts SnapshotOptions) *Snapshot {
+	return defaultCollector.snapshot(opts)
+}
+
+func (c *collector) snapshot(opts SnapshotOptions) *Snapshot {
 	s := &Snapshot{Version: SnapshotVersion, TimeUnixNanos: time.Now().UnixNano()}
 	s.Process.PID = os.Getpid()
 	if start, ok := c.start(); ok {
 		s.Process.StartTimeUnixNanos = &start
 	}
-	if data, err := fs.ReadFile(c.fsys, "proc/self/status"); err == nil {
+	if data, err := readSmallFile(c.fsys, "proc/self/status"); err == nil {
 		s.RSS = parseStatus(data)
 	}
-	if data, err := fs.ReadFile(c.fsys, "proc/self/smaps_rollup"); err == nil {
-		s.SmapsRollup = parseSmapsRollup(data)
+	if opts.SmapsRollup {
+		if data, err := readSmallFile(c.fsys, "proc/self/smaps_rollup"); err == nil {
+			s.SmapsRollup = parseSmapsRollup(data)
+		}
 	}
-	s.Cgroup = readCgroup(c.fsys)
+	if cg := c.cgroup(); cg != nil {
+		s.Cgroup = cg.read(c.fsys)
+	}
 	s.GoMemLimitBytes = gomemlimit()
 	samples := c.samplePool.Get().(*[]metrics.Sample)
 	s.Runtime = readRuntimeMetrics(*samples)
 	c.samplePool.Put(samples)
 	s.Build = c.build()
 	return s
-}
-
-// goMemoryBytes is the memory the runtime holds from the OS, the quantity
-// GOMEMLIMIT bounds.
-func (m RuntimeMetrics) goMemoryBytes() (uint64, bool) {
-	if m.MappedBytes == nil || m.ReleasedBytes == nil {
-		return 0, false
-	}
-	return *m.MappedBytes - *m.ReleasedBytes, true
 }
