@@ -67,9 +67,10 @@ const (
 // Guard starts watching the process's memory on a goroutine of its own and,
 // when RSS or Go's memory (mapped minus released, what GOMEMLIMIT bounds)
 // reaches Fraction of the effective limit, writes into Dir a heap profile, a
-// goroutine dump and a Snapshot whose capture field says why. It polls
-// without allocating; a capture stops the world once, briefly, for the
-// goroutine dump, which is why captures are rate-limited. Without any limit
+// goroutine dump and a Snapshot whose capture field says why. A poll reads
+// a few small kernel files and runtime/metrics, allocating under 1 KiB of
+// short-lived garbage; a capture stops the world once, briefly, for the
+// goroutine dump, which is one reason captures are rate-limited. Without any limit
 // set, Guard polls and waits for one (a later debug.SetMemoryLimit).
 //
 // stop ends the watch and waits for a capture in progress to finish; it may

@@ -273,15 +273,23 @@ var errNoLimit = errors.New("no limit")
 // readUintFile reads a cgroup file holding one number, or "max" (v2's no
 // limit, returned as errNoLimit).
 func readUintFile(fsys fs.FS, name string) (uint64, error) {
-	data, err := readSmallFile(fsys, name)
+	f, err := fsys.Open(name)
 	if err != nil {
 		return 0, err
 	}
-	s := strings.TrimSpace(string(data))
-	if s == "max" {
+	defer f.Close()
+	// Guard reads these at every poll: one read into a buffer on the
+	// stack, which holds any 64-bit number.
+	var buf [32]byte
+	n, err := f.Read(buf[:])
+	if err != nil && err != io.EOF {
+		return 0, err
+	}
+	s := bytes.TrimSpace(buf[:n])
+	if string(s) == "max" {
 		return 0, errNoLimit
 	}
-	return strconv.ParseUint(s, 10, 64)
+	return strconv.ParseUint(string(s), 10, 64)
 }
 
 // readSmallFile reads a kernel file. Unlike fs.ReadFile it does not stat the
