@@ -68,8 +68,8 @@ const (
 // when RSS or Go's memory (mapped minus released, what GOMEMLIMIT bounds)
 // reaches Fraction of the effective limit, writes into Dir a heap profile, a
 // goroutine dump and a Snapshot whose capture field says why. A poll reads
-// a few small kernel files and runtime/metrics, allocating under 1 KiB of
-// short-lived garbage; a capture stops the world once, briefly, for the
+// runtime/metrics and a few small kernel files, kept open and read with
+// pread, allocating about 100 bytes; a capture stops the world once, briefly, for the
 // goroutine dump, which is one reason captures are rate-limited. Without any limit
 // set, Guard polls and waits for one (a later debug.SetMemoryLimit).
 //
@@ -98,7 +98,10 @@ type guard struct {
 	collector *collector
 	samples   []metrics.Sample
 	statusBuf []byte
-	last      time.Time // of the last capture
+	// status and cgroupLimits are kept open between polls.
+	status       keptFile
+	cgroupLimits map[string]*keptFile
+	last         time.Time // of the last capture
 }
 
 func newGuard(opts GuardOptions, c *collector) (*guard, error) {
@@ -135,11 +138,13 @@ func newGuard(opts GuardOptions, c *collector) (*guard, error) {
 		samples:   newMetricSamples(),
 		// /proc/self/status is about 1.5 KiB; VmRSS is in its first half.
 		statusBuf: make([]byte, 8<<10),
+		status:    keptFile{name: "proc/self/status"},
 	}, nil
 }
 
 func (g *guard) run(stop <-chan struct{}, done chan<- struct{}) {
 	defer close(done)
+	defer g.closeFiles()
 	ticker := time.NewTicker(g.opts.PollInterval)
 	defer ticker.Stop()
 	for {
@@ -195,7 +200,7 @@ func (g *guard) read() reading {
 		setLimit(uint64(limit), "gomemlimit")
 	}
 	if cg := g.collector.cgroup(); cg != nil {
-		if limit, _, ok := cg.limit(g.collector.fsys); ok {
+		if limit, _, ok := cg.limit(g.readCgroupLimit); ok {
 			setLimit(limit, "cgroup")
 		}
 	}
@@ -219,18 +224,37 @@ func (g *guard) read() reading {
 
 // readRSS reads VmRSS into a buffer kept across polls.
 func (g *guard) readRSS() (uint64, bool) {
-	f, err := g.collector.fsys.Open("proc/self/status")
+	// A leading newline lets vmRSSBytes match a first line too.
+	g.statusBuf[0] = '\n'
+	n, err := g.status.readAt0(g.collector.fsys, g.statusBuf[1:])
 	if err != nil {
 		return 0, false
 	}
-	defer f.Close()
-	// A leading newline lets vmRSSBytes match a first line too.
-	g.statusBuf[0] = '\n'
-	n, err := io.ReadFull(f, g.statusBuf[1:])
-	if err != nil && err != io.ErrUnexpectedEOF && err != io.EOF {
-		return 0, false
-	}
 	return vmRSSBytes(g.statusBuf[:1+n])
+}
+
+func (g *guard) readCgroupLimit(name string) (uint64, error) {
+	if g.cgroupLimits == nil {
+		g.cgroupLimits = map[string]*keptFile{}
+	}
+	k := g.cgroupLimits[name]
+	if k == nil {
+		k = &keptFile{name: name}
+		g.cgroupLimits[name] = k
+	}
+	var buf [32]byte
+	n, err := k.readAt0(g.collector.fsys, buf[:])
+	if err != nil {
+		return 0, err
+	}
+	return parseCgroupNumber(buf[:n])
+}
+
+func (g *guard) closeFiles() {
+	g.status.close()
+	for _, k := range g.cgroupLimits {
+		k.close()
+	}
 }
 
 // Capture file names: a kind, a UTC time stamp heapdrift reads as the

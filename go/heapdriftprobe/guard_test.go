@@ -53,6 +53,7 @@ func TestGuardCaptureFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(g.closeFiles)
 	now := time.Date(2026, 12, 4, 11, 20, 4, 123456789, time.UTC)
 	g.poll(now)
 	g.poll(now.Add(time.Minute)) // within MinInterval: no capture
@@ -92,6 +93,7 @@ func TestGuardLargeGoroutineCountWritesProto(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(g.closeFiles)
 	var c Capture
 	g.opts.OnCapture = func(got Capture) { c = got }
 	g.poll(time.Now())
@@ -278,6 +280,7 @@ func BenchmarkGuardPoll(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	b.Cleanup(g.closeFiles)
 	b.ReportAllocs()
 	for i := 0; i < b.N; i++ {
 		g.poll(time.Now())

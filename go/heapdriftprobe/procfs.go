@@ -243,9 +243,10 @@ func findCgroupDir(fsys fs.FS, version int, root, cgPath, limitFile, usageFile s
 }
 
 // limit is the smallest limit set, and the directory that sets it.
-func (cg *cgroupFiles) limit(fsys fs.FS) (limit uint64, dir string, ok bool) {
+// readNumber reads a file of one number, such as readUintFile.
+func (cg *cgroupFiles) limit(readNumber func(name string) (uint64, error)) (limit uint64, dir string, ok bool) {
 	for _, name := range cg.limits {
-		v, err := readUintFile(fsys, name)
+		v, err := readNumber(name)
 		if err != nil || (cg.version == 1 && v >= cgroup1Unlimited) {
 			continue
 		}
@@ -261,7 +262,8 @@ func (cg *cgroupFiles) read(fsys fs.FS) *Cgroup {
 	if usage, err := readUintFile(fsys, cg.usage); err == nil {
 		c.UsageBytes = &usage
 	}
-	if limit, dir, ok := cg.limit(fsys); ok {
+	readNumber := func(name string) (uint64, error) { return readUintFile(fsys, name) }
+	if limit, dir, ok := cg.limit(readNumber); ok {
 		dir = "/" + dir
 		c.LimitBytes, c.LimitDir = &limit, &dir
 	}
@@ -278,18 +280,63 @@ func readUintFile(fsys fs.FS, name string) (uint64, error) {
 		return 0, err
 	}
 	defer f.Close()
-	// Guard reads these at every poll: one read into a buffer on the
-	// stack, which holds any 64-bit number.
-	var buf [32]byte
+	var buf [32]byte // any 64-bit number, on the stack
 	n, err := f.Read(buf[:])
 	if err != nil && err != io.EOF {
 		return 0, err
 	}
-	s := bytes.TrimSpace(buf[:n])
+	return parseCgroupNumber(buf[:n])
+}
+
+func parseCgroupNumber(data []byte) (uint64, error) {
+	s := bytes.TrimSpace(data)
 	if string(s) == "max" {
 		return 0, errNoLimit
 	}
 	return strconv.ParseUint(string(s), 10, 64)
+}
+
+// keptFile is a kernel file kept open and read with pread at offset 0,
+// which makes the kernel generate it afresh: one system call a read instead
+// of three (open, read, close), for Guard's polls.
+type keptFile struct {
+	name string
+	f    fs.File
+}
+
+// readAt0 reads the file from its start into buf. A failed read closes the
+// file, so that the next one opens it again.
+func (k *keptFile) readAt0(fsys fs.FS, buf []byte) (int, error) {
+	if k.f == nil {
+		f, err := fsys.Open(k.name)
+		if err != nil {
+			return 0, err
+		}
+		k.f = f
+	}
+	var n int
+	var err error
+	if ra, ok := k.f.(io.ReaderAt); ok {
+		n, err = ra.ReadAt(buf, 0)
+	} else {
+		// Without ReadAt, read once and reopen next time.
+		n, err = io.ReadFull(k.f, buf)
+		k.close()
+	}
+	if err == io.EOF || err == io.ErrUnexpectedEOF {
+		err = nil
+	}
+	if err != nil {
+		k.close()
+	}
+	return n, err
+}
+
+func (k *keptFile) close() {
+	if k.f != nil {
+		k.f.Close()
+		k.f = nil
+	}
 }
 
 // readSmallFile reads a kernel file. Unlike fs.ReadFile it does not stat the

@@ -215,3 +215,52 @@ func TestProcessStartOfThisProcess(t *testing.T) {
 		t.Errorf("process started %v ago, by /proc", age)
 	}
 }
+
+func TestKeptFileReadsAfresh(t *testing.T) {
+	limit := &fstest.MapFile{Data: []byte("100\n")}
+	fsys := fstest.MapFS{"memory.max": limit}
+	k := keptFile{name: "memory.max"}
+	defer k.close()
+	var buf [32]byte
+	for _, want := range []string{"100\n", "max\n"} {
+		limit.Data = []byte(want)
+		n, err := k.readAt0(fsys, buf[:])
+		if err != nil || string(buf[:n]) != want {
+			t.Errorf("readAt0 = %q, %v; want %q", buf[:n], err, want)
+		}
+	}
+	delete(fsys, "memory.max")
+	k.close()
+	if _, err := k.readAt0(fsys, buf[:]); err == nil {
+		t.Error("no error reading a file that is gone")
+	}
+}
+
+func TestKeptProcStatusFollowsRSS(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads Linux's /proc")
+	}
+	fsys := os.DirFS("/")
+	k := keptFile{name: "proc/self/status"}
+	defer k.close()
+	buf := make([]byte, 8<<10)
+	rss := func() uint64 {
+		n, err := k.readAt0(fsys, buf[1:])
+		buf[0] = '\n'
+		v, ok := vmRSSBytes(buf[:1+n])
+		if err != nil || !ok {
+			t.Fatalf("VmRSS from the kept /proc/self/status: %v, found %v", err, ok)
+		}
+		return v
+	}
+	before := rss()
+	touched := make([]byte, 64<<20)
+	for i := 0; i < len(touched); i += 4096 {
+		touched[i] = 1
+	}
+	after := rss()
+	runtime.KeepAlive(touched)
+	if after < before+48<<20 {
+		t.Errorf("VmRSS %d MiB after touching 64 MiB, was %d MiB: the kept file is not read afresh", after>>20, before>>20)
+	}
+}
