@@ -222,7 +222,10 @@ func init() {
 			chunk[i] = byte(i)
 		}
 		retained = append(retained, chunk)
-		time.Sleep(3 * time.Millisecond)
+		// Two polls a step, and a capture (tens of milliseconds on a
+		// loaded machine) takes a few steps: the test is of the guard's
+		// timing, not of a race with the allocator.
+		time.Sleep(10 * time.Millisecond)
 		entries, _ := filepath.Glob(filepath.Join(dir, "heapdrift-*.json"))
 		if len(entries) > 0 {
 			stop()
@@ -263,6 +266,7 @@ func TestGuardCapturesBeforeGOMEMLIMIT(t *testing.T) {
 		}
 		s := readCaptureSnapshot(t, filepath.Join(dir, "heapdrift-"+stamp+".json"))
 		c := s.Capture
+		t.Logf("capture: %+v", c)
 		if c == nil || c.LimitBytes > childLimit || c.MeasuredBytes < c.ThresholdBytes || c.MeasuredBytes >= c.LimitBytes ||
 			(c.Measure != "rss" && c.Measure != "go_memory") {
 			t.Errorf("capture = %+v", c)
