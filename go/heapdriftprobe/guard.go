@@ -69,9 +69,10 @@ const (
 // reaches Fraction of the effective limit, writes into Dir a heap profile, a
 // goroutine dump and a Snapshot whose capture field says why. A poll reads
 // runtime/metrics and a few small kernel files, kept open and read with
-// pread, allocating about 100 bytes; a capture stops the world once, briefly, for the
-// goroutine dump, which is one reason captures are rate-limited. Without any limit
-// set, Guard polls and waits for one (a later debug.SetMemoryLimit).
+// pread, allocating about 100 bytes. A capture stops the world once,
+// briefly, for the goroutine dump, which is one reason captures are
+// rate-limited. Without any limit set, Guard polls and waits for one (a
+// later debug.SetMemoryLimit).
 //
 // stop ends the watch and waits for a capture in progress to finish; it may
 // be called more than once.
