@@ -7,6 +7,18 @@ export TZ=UTC
 GO=$(scripts/setup-go.sh)
 export PATH="$(dirname "$GO"):$PATH"
 export HEAPDRIFT_GO="$GO"
+# The Go companion (go/heapdriftprobe, docs/probe.md): gofmt, vet and its
+# tests (~10 s), before the long Rust steps.
+(
+  cd go/heapdriftprobe
+  unformatted=$("$("$GO" env GOROOT)/bin/gofmt" -l .)
+  if [ -n "$unformatted" ]; then
+    echo "gofmt -l go/heapdriftprobe: $unformatted" >&2
+    exit 1
+  fi
+  "$GO" vet ./...
+  "$GO" test ./...
+)
 # google/pprof's own test inputs and goldens, from the Go module proxy.
 HEAPDRIFT_PPROF_TESTDATA=$(scripts/fetch-pprof-testdata.sh)
 export HEAPDRIFT_PPROF_TESTDATA

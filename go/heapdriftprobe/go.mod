@@ -1,0 +1,3 @@
+module heapdrift.dev/heapdriftprobe
+
+go 1.22
