@@ -1098,3 +1098,49 @@ fn file_times_far_from_the_profiles_are_not_believed() {
         "{notes}"
     );
 }
+
+/// What heapdriftprobe.Guard leaves near the memory limit (heap profiles,
+/// goroutine dumps and snapshots marked `near_limit`, written by
+/// testdata/probe/guardleak through scripts/gen-probe-fixtures.sh) is a
+/// series like any other: hunt names the leaking line (its `// LEAK:`
+/// marker) and says the snapshots were captured near the limit.
+#[test]
+fn a_guard_capture_directory_is_a_series_marked_near_the_limit() {
+    let dir = root().join("testdata/probe/guard-captures");
+    let src = std::fs::read_to_string(root().join("testdata/probe/guardleak/main.go")).unwrap();
+    let leak_line = src
+        .lines()
+        .position(|l| l.contains("// LEAK:"))
+        .expect("a LEAK marker") as i64
+        + 1;
+    let v = json(&[&dir]);
+    let top = &findings(&v)[0];
+    assert_eq!(top["function"], "main.remember", "{top}");
+    assert_eq!(top["file"], "guardleak/main.go");
+    assert_eq!(top["line"].as_i64(), Some(leak_line));
+    assert_eq!(top["verdict"], "leak", "{top}");
+    let snapshots = std::fs::read_dir(&dir)
+        .unwrap()
+        .filter(|e| {
+            let name = e.as_ref().unwrap().file_name();
+            name.to_string_lossy().starts_with("heapdrift-")
+        })
+        .count();
+    let notes: Vec<&str> = v["notes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|n| n.as_str())
+        .collect();
+    let near = format!(
+        "{snapshots} snapshots were captured near the memory limit by heapdriftprobe.Guard"
+    );
+    assert!(
+        notes.iter().any(|n| n.starts_with(&near)),
+        "no note {near:?} in {notes:?}"
+    );
+    // The text report says it too, and skips none of Guard's files.
+    let text = stdout(&hunt(&[&dir]));
+    assert!(text.contains("heapdriftprobe.Guard"), "{text}");
+    assert!(!text.contains("skipped"), "{text}");
+}

@@ -711,7 +711,7 @@ fn go() -> String {
         .expect("HEAPDRIFT_GO is not set (scripts/test.sh sets it to Go 1.27)")
 }
 
-/// Builds globalmap and chansend once for all tests.
+/// Builds globalmap, chansend and mmapleak once for all tests.
 fn zoo_bin(name: &str) -> PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     let dir = DIR.get_or_init(|| {
@@ -722,7 +722,7 @@ fn zoo_bin(name: &str) -> PathBuf {
             .arg("build")
             .arg("-o")
             .arg(format!("{}/", d.display()))
-            .args(["./globalmap", "./chansend"])
+            .args(["./globalmap", "./chansend", "./mmapleak"])
             .status()
             .unwrap();
         assert!(st.success(), "go build of the zoo failed");
@@ -741,8 +741,15 @@ impl Drop for Service {
 }
 
 fn start_service(name: &str, addr: &str) -> (Service, String) {
+    start_zoo(
+        name,
+        &["-memprofilerate", "4096", "-rate", "4", "-addr", addr],
+    )
+}
+
+fn start_zoo(name: &str, args: &[&str]) -> (Service, String) {
     let mut c = Command::new(zoo_bin(name))
-        .args(["-memprofilerate", "4096", "-rate", "4", "-addr", addr])
+        .args(args)
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
@@ -1056,4 +1063,82 @@ fn a_second_watch_continues_the_series_of_the_same_process() {
     assert_eq!(series.len(), 2, "{series:#?}");
     assert!(series[1].restart_reason.contains("alloc_space went down"));
     assert!(a.snapshots(series[0].id, Some(Kind::Heap)).unwrap().len() >= 8);
+}
+
+/// heapdrift's Go companion in the target (issue 13): `watch` finds
+/// `/debug/heapdrift/snapshot`, reads the current RSS from it and archives
+/// the snapshots; `hunt` then names mmapleak's leak outside the Go heap (its
+/// `// LEAK-MEMORY:` component) from that RSS by the 6th snapshot, and says
+/// where the RSS came from.
+#[test]
+fn the_probe_gives_watch_the_current_rss_and_hunt_names_memory_outside_the_heap() {
+    let src = std::fs::read_to_string(repo().join("testdata/zoo/mmapleak/main.go")).unwrap();
+    let component = src
+        .lines()
+        .find_map(|l| l.split("// LEAK-MEMORY: ").nth(1))
+        .expect("a LEAK-MEMORY marker")
+        .trim()
+        .to_string();
+    let (_svc, addr) = start_zoo("mmapleak", &["-probe", "-rate", "6"]);
+    let dir = tempfile::tempdir().unwrap();
+    let out = watch_cmd(
+        dir.path(),
+        std::slice::from_ref(&addr),
+        &["--every", "1s", "--for", "6s"],
+    )
+    .output()
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    assert!(
+        stdout.contains(&format!(
+            "RSS from http://{addr}/debug/heapdrift/snapshot (heapdriftprobe)"
+        )),
+        "{stdout}"
+    );
+    let a = Archive::open_read_only(dir.path()).unwrap();
+    let t = &a.targets().unwrap()[0];
+    let series = a.series(t.id).unwrap();
+    let n = |k| a.snapshots(series[0].id, Some(k)).unwrap().len();
+    let rounds = n(Kind::Heap);
+    assert!((6..=7).contains(&rounds), "{rounds} rounds\n{stdout}");
+    assert_eq!(n(Kind::Probe), rounds, "one probe snapshot per round");
+    assert_eq!(n(Kind::Metrics), 0, "the probe, not /metrics or /proc");
+    // Archived as served: JSON that the probe's schema reads.
+    let snap = a
+        .snapshots(series[0].id, Some(Kind::Probe))
+        .unwrap()
+        .remove(0);
+    let bytes = std::fs::read(a.path(&snap)).unwrap();
+    assert!(
+        profile::probe::parse_snapshot(&bytes)
+            .unwrap()
+            .rss
+            .is_some()
+    );
+    drop(a);
+
+    let o = Command::new(bin())
+        .arg("hunt")
+        .arg(dir.path())
+        .arg("--json")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let top = &v["findings"][0];
+    assert_eq!(top["kind"], "memory", "{top}");
+    assert!(
+        top["function"].as_str().unwrap().starts_with(&component),
+        "{top}"
+    );
+    assert_eq!(top["verdict"], "leak", "{top}");
+    assert!(
+        v["notes"].as_array().unwrap().iter().any(|n| n
+            .as_str()
+            .unwrap()
+            .contains("from heapdriftprobe's snapshots")),
+        "{}",
+        v["notes"]
+    );
 }

@@ -20,6 +20,7 @@ pub mod metrics;
 pub mod model;
 pub mod parse;
 pub mod passes;
+pub mod probe;
 pub mod proto;
 pub mod raw;
 pub mod strconv;

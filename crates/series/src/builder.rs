@@ -248,6 +248,8 @@ pub struct SeriesBuilder {
     memory: Vec<(MemPoint, SnapshotRef)>,
     /// Current RSS readings: (time, bytes).
     rss: Vec<(i64, profile::metrics::Resident)>,
+    /// Whether some of those readings came from heapdrift's Go companion.
+    rss_from_probe: bool,
     process: String,
     build_id: String,
     notes: Vec<Note>,
@@ -282,6 +284,7 @@ impl SeriesBuilder {
             leaks: Vec::new(),
             memory: Vec::new(),
             rss: Vec::new(),
+            rss_from_probe: false,
             process: String::new(),
             build_id: String::new(),
             notes: Vec::new(),
@@ -370,9 +373,10 @@ impl SeriesBuilder {
                     stream.points.push(e.source.clone());
                 }
             }
-            Kind::Metrics => {
+            Kind::Metrics | Kind::Probe => {
                 if let Data::Rss(bytes) = e.data {
                     self.rss.push((e.time_nanos, bytes));
+                    self.rss_from_probe |= e.kind == Kind::Probe;
                 }
             }
             Kind::GoroutineLeak => {
@@ -505,6 +509,7 @@ impl SeriesBuilder {
             self.notes.push(Note::CurrentRss {
                 with: with_rss,
                 of: memory.len(),
+                from_probe: self.rss_from_probe,
             });
         }
         let memory_points: Vec<SnapshotRef> = self.memory.into_iter().map(|(_, s)| s).collect();

@@ -206,9 +206,12 @@ enum Outcome {
         identity: Identity,
     },
     Full(Box<FullSnapshot>),
-    /// A metrics text with the process's current RSS.
+    /// A metrics text or a probe snapshot with the process's current RSS.
     Metrics {
+        kind: Kind,
         rss: profile::metrics::Resident,
+        /// A probe snapshot that `Guard` wrote near the memory limit.
+        capture: Option<profile::probe::Capture>,
         own_time: Option<(i64, TimeSource)>,
         mtime: Option<i64>,
     },
@@ -307,11 +310,36 @@ fn read_one(
                 return Ok(Read1 {
                     fingerprint: fp,
                     outcome: Outcome::Metrics {
+                        kind: Kind::Metrics,
                         rss,
+                        capture: None,
                         own_time: time_from_name(name).map(|t| (t, TimeSource::FileName)),
                         mtime: mtime(path),
                     },
                 });
+            }
+            // So is the snapshot of heapdrift's Go companion, with a time
+            // of its own.
+            if profile::probe::looks_like_snapshot(bytes) {
+                return match profile::probe::parse_snapshot(bytes) {
+                    Ok(snap) => match snap.rss {
+                        Some(rss) => Ok(Read1 {
+                            fingerprint: fp,
+                            outcome: Outcome::Metrics {
+                                kind: Kind::Probe,
+                                rss,
+                                capture: snap.capture,
+                                own_time: Some((snap.time_nanos, TimeSource::Profile)),
+                                mtime: mtime(path),
+                            },
+                        }),
+                        None => skip(SkipReason::NotProfile(
+                            "a heapdrift probe snapshot without the RSS (no /proc where it ran)"
+                                .into(),
+                        )),
+                    },
+                    Err(e) => skip(SkipReason::NotProfile(e.to_string())),
+                };
             }
             return skip(SkipReason::NotProfile(e.to_string()));
         }
@@ -356,8 +384,8 @@ struct Deferred {
 enum Content {
     /// Parsed, kept while within the budget, else read again.
     Parsed(Option<Box<Parsed>>),
-    /// A metrics text's RSS.
-    Rss(profile::metrics::Resident),
+    /// A metrics text's or probe snapshot's RSS, and a probe's capture.
+    Rss(profile::metrics::Resident, Option<profile::probe::Capture>),
 }
 
 /// One process found among the files.
@@ -507,17 +535,19 @@ impl Consumed {
                 })?;
             }
             Outcome::Metrics {
+                kind,
                 rss,
+                capture,
                 own_time,
                 mtime,
             } => self.deferred.push(Deferred {
                 path: path.clone(),
-                kind: Kind::Metrics,
+                kind,
                 own_time,
                 identity: Identity::default(),
                 mtime,
                 last_gc: None,
-                content: Content::Rss(rss),
+                content: Content::Rss(rss, capture),
             }),
             Outcome::Full(f) => {
                 let FullSnapshot {
@@ -680,18 +710,27 @@ impl Consumed {
             }
         }
         ready.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.3.path.cmp(&b.3.path)));
+        // Per process: how many snapshots Guard captured, and the last.
+        let mut near_limit: HashMap<usize, (usize, profile::probe::Capture)> = HashMap::new();
         for (time, ts, p, d) in ready {
             let source = SnapshotRef::Path(d.path.clone());
             let proc = &mut self.processes[p];
             proc.saw(d.kind, &d.identity, time, &d.path, ts);
             match d.content {
-                Content::Rss(rss) => proc.builder.push(Entry {
-                    kind: d.kind,
-                    time_nanos: time,
-                    data: Data::Rss(rss),
-                    memstats: None,
-                    source: &source,
-                })?,
+                Content::Rss(rss, capture) => {
+                    if let Some(c) = capture {
+                        let near = near_limit.entry(p).or_insert((0, c.clone()));
+                        near.0 += 1;
+                        near.1 = c;
+                    }
+                    proc.builder.push(Entry {
+                        kind: d.kind,
+                        time_nanos: time,
+                        data: Data::Rss(rss),
+                        memstats: None,
+                        source: &source,
+                    })?
+                }
                 Content::Parsed(parsed) => {
                     let parsed = match parsed {
                         Some(p) => *p,
@@ -701,6 +740,11 @@ impl Consumed {
                         .push(Entry::parsed(d.kind, time, &parsed, &source))?;
                 }
             }
+        }
+        for (p, (count, last)) in near_limit {
+            self.processes[p]
+                .builder
+                .note(Note::NearLimit { count, last });
         }
 
         // Notes every process's header carries.

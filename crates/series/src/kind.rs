@@ -31,6 +31,10 @@ pub enum Kind {
     /// (`process_resident_memory_bytes`): the target's `/metrics`, or one
     /// `watch` wrote from `/proc/PID/status` (docs/archive.md).
     Metrics,
+    /// The JSON snapshot of heapdrift's Go companion
+    /// (`/debug/heapdrift/snapshot`, or written by its `Guard` near the
+    /// memory limit): the current RSS and the limits (docs/probe.md).
+    Probe,
 }
 
 /// The series a kind feeds.
@@ -55,7 +59,7 @@ impl Family {
 }
 
 impl Kind {
-    pub const ALL: [Kind; 12] = [
+    pub const ALL: [Kind; 13] = [
         Kind::Heap,
         Kind::HeapDebug1,
         Kind::Allocs,
@@ -68,6 +72,7 @@ impl Kind {
         Kind::Mutex,
         Kind::Threadcreate,
         Kind::Metrics,
+        Kind::Probe,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -84,6 +89,7 @@ impl Kind {
             Kind::Mutex => "mutex",
             Kind::Threadcreate => "threadcreate",
             Kind::Metrics => "metrics",
+            Kind::Probe => "probe",
         }
     }
 
@@ -96,7 +102,11 @@ impl Kind {
     pub fn is_text(self) -> bool {
         matches!(
             self,
-            Kind::HeapDebug1 | Kind::GoroutineDebug1 | Kind::GoroutineDump | Kind::Metrics
+            Kind::HeapDebug1
+                | Kind::GoroutineDebug1
+                | Kind::GoroutineDump
+                | Kind::Metrics
+                | Kind::Probe
         )
     }
 
@@ -111,7 +121,7 @@ impl Kind {
                 Some(Family::Goroutine)
             }
             Kind::GoroutineLeak => Some(Family::GoroutineLeak),
-            Kind::Metrics => Some(Family::Rss),
+            Kind::Metrics | Kind::Probe => Some(Family::Rss),
             Kind::Allocs | Kind::Profile | Kind::Block | Kind::Mutex | Kind::Threadcreate => None,
         }
     }
@@ -131,6 +141,17 @@ impl Kind {
             Kind::Mutex => "mutex profile",
             Kind::Threadcreate => "threadcreate profile",
             Kind::Metrics => "metrics text (RSS)",
+            Kind::Probe => "heapdriftprobe snapshot (current RSS)",
+        }
+    }
+
+    /// The current RSS that a snapshot of this kind holds (`None` for
+    /// kinds without one, and for bytes that do not say it).
+    pub fn rss_reading(self, bytes: &[u8]) -> Option<profile::metrics::Resident> {
+        match self {
+            Kind::Metrics => profile::metrics::resident_memory(bytes).ok().flatten(),
+            Kind::Probe => profile::probe::parse_snapshot(bytes).ok()?.rss,
+            _ => None,
         }
     }
 }

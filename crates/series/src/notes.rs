@@ -82,10 +82,25 @@ pub enum Note {
     /// Snapshots without a process identity of their own, not attributable
     /// to one of several processes.
     Unattributed { count: usize, first: PathBuf },
-    /// MemStats points that have the process's current RSS beside them.
-    CurrentRss { with: usize, of: usize },
+    /// MemStats points that have the process's current RSS beside them;
+    /// `from_probe` when heapdrift's Go companion gave some of it.
+    CurrentRss {
+        with: usize,
+        of: usize,
+        from_probe: bool,
+    },
+    /// Snapshots that heapdrift's Go companion (`Guard`) captured near the
+    /// memory limit: how many, and the last one's reason.
+    NearLimit {
+        count: usize,
+        last: profile::probe::Capture,
+    },
     /// Free text from a source the builder does not know (an archive).
     Text(String),
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1u64 << 20) as f64)
 }
 
 fn plural(n: usize, one: &str, many: &str) -> String {
@@ -173,11 +188,41 @@ impl std::fmt::Display for Note {
                 plural(*count, "snapshot", "snapshots"),
                 first.display()
             ),
-            Note::CurrentRss { with, of } => write!(
+            Note::CurrentRss {
+                with,
+                of,
+                from_probe,
+            } => write!(
                 f,
-                "current RSS read beside {with} of {} (from /metrics or /proc): used instead of MemStats' MaxRSS, a peak",
-                plural(*of, "MemStats point", "MemStats points")
+                "current RSS read beside {with} of {} ({}): used instead of MemStats' MaxRSS, a peak",
+                plural(*of, "MemStats point", "MemStats points"),
+                if *from_probe {
+                    "from heapdriftprobe's snapshots"
+                } else {
+                    "from /metrics or /proc"
+                }
             ),
+            Note::NearLimit { count, last } => {
+                let measure = match last.measure.as_str() {
+                    "go_memory" => "Go's memory (mapped minus released)",
+                    "rss" => "RSS",
+                    other => other,
+                };
+                let source = match last.limit_source.as_str() {
+                    "cgroup" => "the cgroup's limit",
+                    "gomemlimit" => "GOMEMLIMIT",
+                    "fixed" => "the limit Guard was given",
+                    other => other,
+                };
+                write!(
+                    f,
+                    "{} captured near the memory limit by heapdriftprobe.Guard; the last: {measure} {} crossed {}% of {source}, {}",
+                    plural(*count, "snapshot was", "snapshots were"),
+                    mib(last.measured_bytes),
+                    (last.fraction * 100.0).round(),
+                    mib(last.limit_bytes)
+                )
+            }
             Note::Text(t) => f.write_str(t),
         }
     }

@@ -22,7 +22,7 @@ pub fn profile_name(kind: Kind) -> Option<&'static str> {
         Kind::Block => "block",
         Kind::Mutex => "mutex",
         Kind::Threadcreate => "threadcreate",
-        Kind::Metrics => return None,
+        Kind::Metrics | Kind::Probe => return None,
     })
 }
 

@@ -133,6 +133,10 @@ const KIND_WORDS: &[&str] = &[
     "json",
     "inuse",
     "leak",
+    // heapdriftprobe's snapshots (heapdrift-STAMP.json beside Guard's
+    // heap-STAMP.pb.gz) and watch's archived ones.
+    "heapdrift",
+    "probe",
 ];
 
 /// The [`NameKey`] of `path`.

@@ -89,6 +89,9 @@ pub use series::Kind;
 /// text).
 pub fn extension(kind: Kind, bytes: &[u8]) -> &'static str {
     let gz = bytes.starts_with(&[0x1f, 0x8b]);
+    if kind == Kind::Probe && !gz {
+        return "json";
+    }
     match (kind.is_text(), gz) {
         (false, true) => "pb.gz",
         (false, false) => "pb",

@@ -284,12 +284,12 @@ pub fn build_series(
             })?;
             continue;
         }
-        if info.kind == Kind::Metrics {
+        if info.kind.family() == Some(series::Family::Rss) {
             let path = archive.path(info);
             let bytes = std::fs::read(&path).map_err(crate::io_err("open", &path))?;
             // A reading that does not parse says nothing; the archive keeps
             // the file.
-            if let Ok(Some(rss)) = profile::metrics::resident_memory(&bytes) {
+            if let Some(rss) = info.kind.rss_reading(&bytes) {
                 b.push(Entry {
                     kind: info.kind,
                     time_nanos: info.taken_at,

@@ -96,10 +96,10 @@ pub(crate) fn run(a: &mut Archive) -> Result<RecoveryReport, StoreError> {
     for (series, kind, taken_at, rel) in todo {
         let path = root.join(&rel);
         let bytes = fs::read(&path).map_err(io_err("open", &path))?;
-        let (summary, status) = if kind == Kind::Metrics {
+        let (summary, status) = if kind.family() == Some(series::Family::Rss) {
             // No profile: its reading is what makes it usable.
-            match profile::metrics::resident_memory_bytes(&bytes) {
-                Ok(Some(_)) => (Summary::default(), "ok"),
+            match kind.rss_reading(&bytes) {
+                Some(_) => (Summary::default(), "ok"),
                 _ => {
                     rep.unparsed += 1;
                     (Summary::default(), "unparsed")

@@ -3,13 +3,16 @@
 //! set is what the OS charges the process, and grows with memory Go does
 //! not manage (cgo, mmap) or has not returned.
 //!
-//! Found once per target, in this order: (1) the target's Prometheus
+//! Found once per target, in this order: (1) heapdrift's Go companion,
+//! `/debug/heapdrift/snapshot` (docs/probe.md), read in the process itself;
+//! (2) the target's Prometheus
 //! `/metrics`, if it has `process_resident_memory_bytes` (client_golang
-//! exports it by default); (2) for a target on a loopback address, the
+//! exports it by default); (3) for a target on a loopback address, the
 //! process on this machine that listens on its port (`/proc/net/tcp{,6}`
 //! listening sockets, then the `/proc/*/fd` that holds the socket; Linux,
 //! best effort: processes we may not inspect are skipped), read from
-//! `/proc/PID/status`. Each round's reading is archived as a metrics text
+//! `/proc/PID/status`. Each round's reading is archived: the probe's
+//! snapshot as served (`store::Kind::Probe`), or a metrics text
 //! (`store::Kind::Metrics`): the `/metrics` body as served, or a text
 //! written from `/proc/PID/status`.
 
@@ -22,6 +25,8 @@ use fetch::watch::{Client, Failure, FailureClass, Target};
 /// Where a target's RSS is read.
 #[derive(Clone, Debug, PartialEq)]
 pub(crate) enum RssSource {
+    /// The snapshot of heapdrift's Go companion.
+    Probe { url: String },
     /// The target's Prometheus exposition.
     Metrics { url: String },
     /// The process listening on the target's (loopback) port.
@@ -31,10 +36,21 @@ pub(crate) enum RssSource {
 impl RssSource {
     pub(crate) fn describe(&self) -> String {
         match self {
+            RssSource::Probe { url } => format!("{url} (heapdriftprobe)"),
             RssSource::Metrics { url } => format!("{url} (process_resident_memory_bytes)"),
             RssSource::Proc { pid, port, .. } => {
                 format!("/proc/{pid}/status (pid {pid} listens on port {port})")
             }
+        }
+    }
+}
+
+impl RssSource {
+    /// The kind its readings are archived as.
+    pub(crate) fn kind(&self) -> store::Kind {
+        match self {
+            RssSource::Probe { .. } => store::Kind::Probe,
+            RssSource::Metrics { .. } | RssSource::Proc { .. } => store::Kind::Metrics,
         }
     }
 }
@@ -55,6 +71,10 @@ pub(crate) fn discover(
     target: &Target,
     main_binary: Option<&str>,
 ) -> Result<(RssSource, Option<Reading>), String> {
+    let probe_url = format!("{}/debug/heapdrift/snapshot", target.url);
+    if let Ok(r) = read_probe(client, &probe_url) {
+        return Ok((RssSource::Probe { url: probe_url }, Some(r)));
+    }
     let url = format!("{}/metrics", target.url);
     let metrics_why = match read_metrics(client, &url) {
         Ok(r) => return Ok((RssSource::Metrics { url }, Some(r))),
@@ -79,6 +99,7 @@ pub(crate) fn read(
     main_binary: Option<&str>,
 ) -> Result<Reading, Failure> {
     match source {
+        RssSource::Probe { url } => read_probe(client, url),
         RssSource::Metrics { url } => read_metrics(client, url),
         RssSource::Proc { pid, host, port } => {
             let status = match ProcStatus::read(*pid) {
@@ -119,6 +140,28 @@ fn read_metrics(client: &Client, url: &str) -> Result<Reading, Failure> {
         Ok(Some(rss)) => Ok(Reading { bytes, rss }),
         Ok(None) => Err(garbage("no process_resident_memory_bytes".into())),
         Err(e) => Err(garbage(format!("not a Prometheus exposition ({e})"))),
+    }
+}
+
+/// GETs the probe's snapshot and its RSS. A snapshot without the RSS (a
+/// process without /proc) or that does not parse is garbage (`Protocol`).
+fn read_probe(client: &Client, url: &str) -> Result<Reading, Failure> {
+    let bytes = client.get(url, 1 << 20)?;
+    let garbage = |message: String| Failure {
+        class: FailureClass::Protocol,
+        url: url.to_string(),
+        message,
+        unknown_profile: false,
+    };
+    match profile::probe::parse_snapshot(&bytes) {
+        Ok(snap) => match snap.rss {
+            Some(rss) => Ok(Reading {
+                bytes,
+                rss: rss.total,
+            }),
+            None => Err(garbage("the probe's snapshot has no RSS (no /proc)".into())),
+        },
+        Err(e) => Err(garbage(e.to_string())),
     }
 }
 

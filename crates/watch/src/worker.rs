@@ -359,6 +359,7 @@ impl Worker {
             return;
         };
         let before = source.clone();
+        let kind = source.kind();
         let reading = match first {
             Some(r) => Ok(r),
             None => rss::read(&self.client, source, main_binary.as_deref()),
@@ -373,22 +374,22 @@ impl Worker {
         }
         match reading {
             Ok(r) => {
-                self.close_gap(Some(Kind::Metrics), taken_at);
-                if self.store_metrics(taken_at, fetch_nanos, &r.bytes) {
+                self.close_gap(Some(kind), taken_at);
+                if self.store_metrics(kind, taken_at, fetch_nanos, &r.bytes) {
                     self.totals.rss = Some(r.rss);
-                    stored.push(Kind::Metrics);
+                    stored.push(kind);
                 }
             }
             Err(f) => {
                 self.totals.rss = None;
-                self.fail(Some(Kind::Metrics), gap_reason(&f), f.to_string(), taken_at);
+                self.fail(Some(kind), gap_reason(&f), f.to_string(), taken_at);
             }
         }
     }
 
     /// Puts a metrics text into the current series (begun by the round's
     /// heap profile); false if there is none or the archive refused it.
-    fn store_metrics(&mut self, taken_at: i64, fetch_nanos: i64, bytes: &[u8]) -> bool {
+    fn store_metrics(&mut self, kind: Kind, taken_at: i64, fetch_nanos: i64, bytes: &[u8]) -> bool {
         let Some(series) = self.series else {
             return false;
         };
@@ -398,7 +399,7 @@ impl Worker {
         };
         let put = archive.put(
             series,
-            Kind::Metrics,
+            kind,
             taken_at,
             Some(fetch_nanos),
             bytes,
@@ -407,10 +408,10 @@ impl Worker {
         drop(guard);
         match put {
             Ok(id) => {
-                if let Ok(Some(rss)) = profile::metrics::resident_memory(bytes) {
+                if let Some(rss) = kind.rss_reading(bytes) {
                     let source = SnapshotRef::Id(id.0);
                     let _ = self.live.push(Entry {
-                        kind: Kind::Metrics,
+                        kind,
                         time_nanos: taken_at,
                         data: Data::Rss(rss),
                         memstats: None,

@@ -16,6 +16,8 @@ import (
 	"os"
 	"runtime"
 	"time"
+
+	"heapdrift.dev/heapdriftprobe"
 )
 
 // Config holds the flags common to all zoo services.
@@ -27,6 +29,9 @@ type Config struct {
 	Rate float64
 	// MemProfileRate is applied to runtime.MemProfileRate before any work.
 	MemProfileRate int
+	// Probe serves heapdrift's Go companion (/debug/heapdrift/) beside
+	// net/http/pprof.
+	Probe bool
 }
 
 // Setup parses the common flags (plus any the caller registered on the
@@ -36,6 +41,7 @@ func Setup(name string) *Config {
 	flag.StringVar(&c.Addr, "addr", "127.0.0.1:0", "listen address (port 0 picks a free port)")
 	flag.Float64Var(&c.Rate, "rate", 1, "workload speed multiplier (2 = twice as many requests, leaks grow twice as fast)")
 	flag.IntVar(&c.MemProfileRate, "memprofilerate", runtime.MemProfileRate, "runtime.MemProfileRate (bytes per heap sample; 1 = every allocation)")
+	flag.BoolVar(&c.Probe, "probe", false, "serve heapdriftprobe's /debug/heapdrift/ (current RSS, limits)")
 	flag.Parse()
 	if c.Rate <= 0 {
 		fmt.Fprintf(os.Stderr, "%s: -rate must be > 0\n", name)
@@ -91,6 +97,9 @@ func (c *Config) ServeServer(ln net.Listener, srv *http.Server) string {
 	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
 	mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
 	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	if c.Probe {
+		heapdriftprobe.Register(mux)
+	}
 
 	addr := ln.Addr().String()
 	fmt.Printf("listening on %s\n", addr)
