@@ -391,6 +391,34 @@ fn serves_plain_files() {
     check_views(&s, &doc["findings"][0]);
 }
 
+/// A directory heapdriftprobe.Guard filled near the memory limit is served
+/// like any series: its snapshots counted by kind (the probe's too), its
+/// captures noted as near the limit, its leak found.
+#[test]
+fn serves_a_guard_capture_directory() {
+    let dir = repo().join("testdata/probe/guard-captures");
+    let s = Server::start(&[&dir]);
+    let t = s.json("/api/targets");
+    let series = &t["targets"][0]["series"][0];
+    let captures = count_files(&dir, "heapdrift-", ".json");
+    assert!(captures >= 6, "{captures} captures");
+    assert_eq!(series["snapshots"]["probe"].as_u64(), Some(captures as u64));
+    assert_eq!(series["snapshots"]["heap"].as_u64(), Some(captures as u64));
+    let doc = s.json("/api/series/files/findings");
+    let near = format!("{captures} snapshots were captured near the memory limit");
+    assert!(
+        doc["notes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|n| n.as_str().unwrap().starts_with(&near)),
+        "{}",
+        doc["notes"]
+    );
+    assert_eq!(doc["findings"][0]["function"], "main.remember");
+    assert_eq!(doc["findings"][0]["verdict"], "leak");
+}
+
 #[test]
 fn serves_an_archive_while_it_grows() {
     let dir = tempfile::tempdir().unwrap();
