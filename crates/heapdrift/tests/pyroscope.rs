@@ -8,73 +8,20 @@
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 mod fake_http;
+mod store_server;
 
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn heapdrift(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_heapdrift"))
-        .args(args)
-        .output()
-        .expect("run heapdrift")
-}
+use store_server::{StoreServer, heapdrift, repo_root, verdicts};
 
 /// A server of `scripts/pyroscope.sh`, stopped when dropped.
-struct Pyroscope {
-    url: String,
-    port: String,
-}
+struct Pyroscope;
 
 impl Pyroscope {
-    fn start(port: Option<&str>) -> Pyroscope {
-        let mut cmd = Command::new("bash");
-        cmd.arg(repo_root().join("scripts/pyroscope.sh"))
-            .arg("start");
-        if let Some(p) = port {
-            cmd.args(["--port", p]);
-        }
-        let out = cmd.output().expect("scripts/pyroscope.sh start");
-        assert!(
-            out.status.success(),
-            "pyroscope.sh start: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let url = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .last()
-            .expect("the URL on the last line")
-            .trim()
-            .to_string();
-        let port = url.rsplit(':').next().expect("a port").to_string();
-        Pyroscope { url, port }
-    }
-
-    /// Stops the server, keeping its data for a restart on the same port.
-    fn stop_keeping_data(&self) {
-        let out = Command::new("bash")
-            .arg(repo_root().join("scripts/pyroscope.sh"))
-            .args(["stop", "--port", &self.port, "--keep"])
-            .output()
-            .expect("scripts/pyroscope.sh stop");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-}
-
-impl Drop for Pyroscope {
-    fn drop(&mut self) {
-        let _ = Command::new("bash")
-            .arg(repo_root().join("scripts/pyroscope.sh"))
-            .args(["stop", "--port", &self.port])
-            .output();
+    fn start(port: Option<&str>) -> StoreServer {
+        StoreServer::start("pyroscope.sh", port)
     }
 }
 
@@ -296,7 +243,7 @@ fn a_restart_in_the_middle_of_a_push_loses_nothing() {
         push.try_wait().expect("push status").is_none(),
         "the push ended before the server was stopped: nothing was tested"
     );
-    server.stop_keeping_data();
+    server.stop(&["--keep"]);
     std::thread::sleep(std::time::Duration::from_secs(2));
     let restarted = Pyroscope::start(Some(&server.port));
     let out = push.wait_with_output().expect("push ends");
@@ -384,43 +331,6 @@ fn refused_credentials_and_rate_limits_are_one_clear_line() {
     }
 }
 
-/// Rank-1 finding and every heap and goroutine verdict of each report, by
-/// service (fleet) or process (files). Memory findings are left out:
-/// Pyroscope holds no MemStats.
-fn verdicts(json: &[u8]) -> std::collections::BTreeMap<String, Vec<(String, String, i64, String)>> {
-    let doc: serde_json::Value = serde_json::from_slice(json).expect("hunt --json");
-    let reports = match doc.get("reports") {
-        Some(r) => r.as_array().expect("reports").clone(),
-        None => vec![doc],
-    };
-    reports
-        .iter()
-        .map(|r| {
-            let key = r
-                .pointer("/fleet/service")
-                .or_else(|| r.get("process"))
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .to_string();
-            let findings = r["findings"]
-                .as_array()
-                .expect("findings")
-                .iter()
-                .filter(|f| f["kind"] != "memory")
-                .map(|f| {
-                    (
-                        f["kind"].as_str().unwrap_or_default().to_string(),
-                        f["function"].as_str().unwrap_or_default().to_string(),
-                        f["line"].as_i64().unwrap_or_default(),
-                        f["verdict"].as_str().unwrap_or_default().to_string(),
-                    )
-                })
-                .collect();
-            (key, findings)
-        })
-        .collect()
-}
-
 /// Issue 12: `hunt --from` on recordings pushed to a real server finds
 /// what `hunt` finds on the files: the same rank-1 site and the same
 /// verdicts, every snapshot read and also one per 10 s (buckets twice the
@@ -434,22 +344,8 @@ fn hunt_from_pyroscope_finds_what_hunt_finds_in_the_files() {
     let server = Pyroscope::start(None);
     let store = server.url.replace("http://", "pyroscope://");
     let examples = ["globalmap", "chansend", "smallunderplateau"];
-    for e in examples {
-        let dir = repo_root().join("examples").join(e);
-        let out = heapdrift(&[
-            "push",
-            "--to",
-            &store,
-            "--service",
-            e,
-            dir.to_str().unwrap(),
-        ]);
-        assert!(
-            out.status.success(),
-            "push {e}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    store_server::push_examples(&store, &examples, &[]);
+    let files = store_server::file_verdicts(&examples);
     // The recordings are from 2026-11-26; the window reaches now, which
     // a store needs to find back-filled profiles (docs/pyroscope-api.md).
     let from = [
@@ -472,16 +368,7 @@ fn hunt_from_pyroscope_finds_what_hunt_finds_in_the_files() {
             String::from_utf8_lossy(&out.stderr)
         );
         let fleet = verdicts(&out.stdout);
-        assert_eq!(fleet.len(), examples.len(), "{fleet:?}");
-        for e in examples {
-            let dir = repo_root().join("examples").join(e);
-            let files = heapdrift(&["hunt", "--json", dir.to_str().unwrap()]);
-            let files = verdicts(&files.stdout);
-            let want = files.values().next().expect("one process");
-            let got = &fleet[e];
-            assert!(!want.is_empty(), "{e}: no finding in the files");
-            assert_eq!(got, want, "{e}, step {step:?}");
-        }
+        assert_eq!(fleet, files, "step {step:?}");
     }
     // Three shards: every service's instance read by exactly one.
     let mut seen = Vec::new();
