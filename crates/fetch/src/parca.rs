@@ -106,10 +106,13 @@ impl Server {
         Ok(out)
     }
 
-    /// `QueryRange` at a one-second step: per label set, every profile of
+    /// `QueryRange` without a step: per label set, every profile of
     /// `query` (`TYPE{matchers}`) in the window with its exact time (ns),
-    /// its total, and how many profiles its second held (more than one:
-    /// Parca sums them into the point, which names the first).
+    /// its total, and how many profiles shared that time. For gauges
+    /// (heap, goroutines) Parca reads every row of the window whatever the
+    /// step and uses the step only to drop all but the first profile of
+    /// each bucket: without one, nothing is dropped, at no extra cost.
+    /// A window without data is an empty listing (Parca answers 404).
     pub fn query_range(
         &self,
         query: &str,
@@ -117,12 +120,19 @@ impl Server {
         end_ms: i64,
     ) -> Result<Vec<RangeSeries>, StoreError> {
         let path = format!(
-            "api/profiles/query_range?query={}&start={}&end={}&step=1s",
+            "api/profiles/query_range?query={}&start={}&end={}",
             query_escape(query),
             query_escape(&rfc3339(ms_to_ns(start_ms))),
             query_escape(&rfc3339(ms_to_ns(end_ms))),
         );
-        let answer = self.http.call_json(&path, Body::Get)?;
+        let answer = match self.http.call_json(&path, Body::Get) {
+            Err(StoreError::Rejected {
+                status: 404,
+                message,
+                ..
+            }) if message.starts_with("No data found") => return Ok(Vec::new()),
+            answer => answer?,
+        };
         let bad = |message: String| StoreError::BadAnswer {
             url: self.http.url_of(&path),
             message,

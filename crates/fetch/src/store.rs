@@ -91,8 +91,9 @@ pub struct StoredProfile {
 pub struct GroupProfiles {
     pub group: String,
     pub profiles: Vec<StoredProfile>,
-    /// Seconds that held more than one profile of the group: only one of
-    /// each was listed.
+    /// Times that held more than one profile of the group (Pyroscope
+    /// lists by the second, Parca by the nanosecond): only one of each was
+    /// listed.
     pub shared_seconds: usize,
 }
 

@@ -563,9 +563,8 @@ pub fn build_instance(
     }
     if plan.shared_seconds > 0 {
         b.note(Note::Text(format!(
-            "{} seconds held more than one profile of a kind; one of each was read ({} lists profiles by the second)",
+            "{} times held more than one profile of a kind; one of each was read (Pyroscope lists one profile per second, Parca one per nanosecond)",
             plan.shared_seconds,
-            server.kind()
         )));
     }
     let period = if plan.heap.iter().all(|h| h.period.is_some()) {
