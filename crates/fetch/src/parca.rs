@@ -185,27 +185,6 @@ impl Server {
                 message: "no base64 \"pprof\" in the answer".into(),
             })
     }
-
-    /// Pushes one profile as one series with `labels` (`__name__` among
-    /// them): `WriteRaw`, which files each sample type at the profile's
-    /// own `time_nanos`. One series per request, as for Pyroscope: a
-    /// retry then never duplicates other series.
-    pub fn push(&self, labels: &[(&str, &str)], raw_profile: &[u8]) -> Result<(), StoreError> {
-        let body = writeraw_request(labels, raw_profile).to_string();
-        self.http
-            .call(
-                "api/profiles/writeraw",
-                Body::Post {
-                    content_type: "application/json",
-                    bytes: body.as_bytes(),
-                },
-            )
-            .map(|_| ())
-    }
-
-    pub fn base(&self) -> &str {
-        self.http.base()
-    }
 }
 
 /// One label set's profiles, as [`Server::query_range`] lists them.
@@ -257,8 +236,21 @@ impl ProfileStore for Server {
         SERVICE_LABEL
     }
 
+    /// Pushes one profile as one series with `labels` (`__name__` among
+    /// them): `WriteRaw`, which files each sample type at the profile's
+    /// own `time_nanos`. One series per request, as for Pyroscope: a
+    /// retry then never duplicates other series.
     fn push(&self, labels: &[(&str, &str)], raw_profile: &[u8]) -> Result<(), StoreError> {
-        Server::push(self, labels, raw_profile)
+        let body = writeraw_request(labels, raw_profile).to_string();
+        self.http
+            .call(
+                "api/profiles/writeraw",
+                Body::Post {
+                    content_type: "application/json",
+                    bytes: body.as_bytes(),
+                },
+            )
+            .map(|_| ())
     }
 
     /// One `ProfileTypes`, then one `Values` of `job` per type.

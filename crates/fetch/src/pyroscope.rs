@@ -28,14 +28,74 @@ impl Server {
         }
     }
 
-    /// Requests answered so far, and the bytes of their answers.
-    pub fn traffic(&self) -> (u64, u64) {
+    /// One stored profile (or the sum of several) as pprof bytes:
+    /// `SelectMergeProfile` narrowed to the profile ids of
+    /// [`ProfileStore::list_profiles`]. The answer holds the one sample type of
+    /// `profile_type`; its `time_nanos` is the query's end and its
+    /// `period` the server's guess from the profile name, not the pushed
+    /// ones.
+    pub fn merge_profile(
+        &self,
+        profile_type: &str,
+        selector: &str,
+        start_ms: i64,
+        end_ms: i64,
+        ids: &[&str],
+    ) -> Result<Vec<u8>, StoreError> {
+        let mut req = Vec::new();
+        put_bytes(&mut req, 1, profile_type.as_bytes());
+        put_bytes(&mut req, 2, selector.as_bytes());
+        put_int(&mut req, 3, start_ms);
+        put_int(&mut req, 4, end_ms);
+        for id in ids {
+            put_bytes(&mut req, 7, id.as_bytes());
+        }
+        self.call("querier.v1.QuerierService/SelectMergeProfile", &req)
+    }
+
+    /// A JSON Connect call (protojson in and out).
+    fn call_json(
+        &self,
+        method: &str,
+        body: &serde_json::Value,
+    ) -> Result<serde_json::Value, StoreError> {
+        let bytes = body.to_string();
+        self.http.call_json(
+            method,
+            Body::Post {
+                content_type: "application/json",
+                bytes: bytes.as_bytes(),
+            },
+        )
+    }
+
+    /// A binary Connect call.
+    fn call(&self, method: &str, body: &[u8]) -> Result<Vec<u8>, StoreError> {
+        self.http.call(
+            method,
+            Body::Post {
+                content_type: "application/proto",
+                bytes: body,
+            },
+        )
+    }
+}
+
+impl ProfileStore for Server {
+    fn kind(&self) -> StoreKind {
+        StoreKind::Pyroscope
+    }
+
+    fn base(&self) -> &str {
+        self.http.base()
+    }
+
+    fn traffic(&self) -> (u64, u64) {
         self.http.traffic()
     }
 
-    /// The base URL requests go to.
-    pub fn base(&self) -> &str {
-        self.http.base()
+    fn service_label(&self) -> &'static str {
+        "service_name"
     }
 
     /// Pushes one profile (pprof bytes, gzipped or not) as one series with
@@ -43,7 +103,7 @@ impl Server {
     /// splits it by sample type and stores it at the profile's own
     /// `time_nanos`. One series per request: a request is stored series
     /// by series, so a 4xx for one would make a retry duplicate others.
-    pub fn push(&self, labels: &[(&str, &str)], raw_profile: &[u8]) -> Result<(), StoreError> {
+    fn push(&self, labels: &[(&str, &str)], raw_profile: &[u8]) -> Result<(), StoreError> {
         let body = push_request(labels, raw_profile);
         self.call("push.v1.PusherService/Push", &body).map(|_| ())
     }
@@ -52,7 +112,7 @@ impl Server {
     /// profile type ids (`memory:inuse_space:bytes:space:bytes`, …),
     /// sorted. Served from the metastore's own labels, so it sees every
     /// push at once (other label queries miss data not yet compacted).
-    pub fn services(
+    fn services(
         &self,
         start_ms: i64,
         end_ms: i64,
@@ -100,7 +160,7 @@ impl Server {
     /// under one): profiles of one group less than a second apart share a
     /// point, and only the largest is listed (counted in
     /// [`GroupProfiles::shared_seconds`]).
-    pub fn list_profiles(
+    fn list_profiles(
         &self,
         profile_type: &str,
         selector: &str,
@@ -186,99 +246,6 @@ impl Server {
                 }
             })
             .collect())
-    }
-
-    /// One stored profile (or the sum of several) as pprof bytes:
-    /// `SelectMergeProfile` narrowed to the profile ids of
-    /// [`Server::list_profiles`]. The answer holds the one sample type of
-    /// `profile_type`; its `time_nanos` is the query's end and its
-    /// `period` the server's guess from the profile name, not the pushed
-    /// ones.
-    pub fn merge_profile(
-        &self,
-        profile_type: &str,
-        selector: &str,
-        start_ms: i64,
-        end_ms: i64,
-        ids: &[&str],
-    ) -> Result<Vec<u8>, StoreError> {
-        let mut req = Vec::new();
-        put_bytes(&mut req, 1, profile_type.as_bytes());
-        put_bytes(&mut req, 2, selector.as_bytes());
-        put_int(&mut req, 3, start_ms);
-        put_int(&mut req, 4, end_ms);
-        for id in ids {
-            put_bytes(&mut req, 7, id.as_bytes());
-        }
-        self.call("querier.v1.QuerierService/SelectMergeProfile", &req)
-    }
-
-    /// A JSON Connect call (protojson in and out).
-    fn call_json(
-        &self,
-        method: &str,
-        body: &serde_json::Value,
-    ) -> Result<serde_json::Value, StoreError> {
-        let bytes = body.to_string();
-        self.http.call_json(
-            method,
-            Body::Post {
-                content_type: "application/json",
-                bytes: bytes.as_bytes(),
-            },
-        )
-    }
-
-    /// A binary Connect call.
-    fn call(&self, method: &str, body: &[u8]) -> Result<Vec<u8>, StoreError> {
-        self.http.call(
-            method,
-            Body::Post {
-                content_type: "application/proto",
-                bytes: body,
-            },
-        )
-    }
-}
-
-impl ProfileStore for Server {
-    fn kind(&self) -> StoreKind {
-        StoreKind::Pyroscope
-    }
-
-    fn base(&self) -> &str {
-        self.http.base()
-    }
-
-    fn traffic(&self) -> (u64, u64) {
-        self.http.traffic()
-    }
-
-    fn service_label(&self) -> &'static str {
-        "service_name"
-    }
-
-    fn push(&self, labels: &[(&str, &str)], raw_profile: &[u8]) -> Result<(), StoreError> {
-        Server::push(self, labels, raw_profile)
-    }
-
-    fn services(
-        &self,
-        start_ms: i64,
-        end_ms: i64,
-    ) -> Result<Vec<(String, Vec<String>)>, StoreError> {
-        Server::services(self, start_ms, end_ms)
-    }
-
-    fn list_profiles(
-        &self,
-        profile_type: &str,
-        selector: &str,
-        group_by: &str,
-        start_ms: i64,
-        end_ms: i64,
-    ) -> Result<Vec<GroupProfiles>, StoreError> {
-        Server::list_profiles(self, profile_type, selector, group_by, start_ms, end_ms)
     }
 
     fn read_profile(

@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 mod store_server;
 
+use fetch::store::ProfileStore;
 use store_server::{StoreServer, file_verdicts, heapdrift, push_examples, verdicts};
 
 const EXAMPLES: [&str; 3] = ["globalmap", "chansend", "smallunderplateau"];
@@ -296,4 +297,19 @@ fn heaps_pushed_without_period_within_a_second_are_all_read_with_the_default_per
         "{notes}"
     );
     assert!(!notes.contains("more than one profile"), "{notes}");
+}
+
+/// `serve --from parca://`: the fleet's dashboard over Parca, as over
+/// Pyroscope (tests/pyroscope.rs): the shared leak ranked first on 2 of 3
+/// replicas, each instance a target, a finding's snapshot read back from
+/// Parca into pprof's views.
+#[test]
+#[cfg_attr(
+    not(heapdrift_parca),
+    ignore = "needs HEAPDRIFT_PARCA, a Parca server built by scripts/parca.sh build"
+)]
+fn serve_from_parca_shows_the_fleet_then_its_instances() {
+    let (_server, store) = parca();
+    store_server::push_three_replicas(&store, "served");
+    store_server::serve_shows_the_fleet_then_its_instances(&store, "served");
 }

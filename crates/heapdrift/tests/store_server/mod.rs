@@ -5,6 +5,8 @@
 
 #![allow(dead_code)] // Each test binary uses a different part of this module.
 
+use std::io::{Read, Write};
+use std::net::TcpStream;
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
@@ -147,4 +149,171 @@ pub fn file_verdicts(
             (e.to_string(), want)
         })
         .collect()
+}
+
+/// Three replicas of `service`: two leaking at the same line (the
+/// globalmap recording pushed as pod-a and pod-b) and one leaking
+/// goroutines elsewhere (chansend as pod-c).
+pub fn push_three_replicas(store: &str, service: &str) {
+    for (example, pod) in [
+        ("globalmap", "pod-a"),
+        ("globalmap", "pod-b"),
+        ("chansend", "pod-c"),
+    ] {
+        let dir = repo_root().join("examples").join(example);
+        let out = heapdrift(&[
+            "push",
+            "--to",
+            store,
+            "--service",
+            service,
+            "--instance",
+            pod,
+            dir.to_str().unwrap(),
+        ]);
+        assert!(
+            out.status.success(),
+            "push {pod}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
+
+pub fn http_get(url: &str) -> (u16, String) {
+    let rest = url.strip_prefix("http://").expect("http URL");
+    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let mut s = TcpStream::connect(host).expect("connect");
+    write!(
+        s,
+        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").expect("an HTTP answer");
+    let status = head
+        .split_whitespace()
+        .nth(1)
+        .and_then(|c| c.parse().ok())
+        .expect("a status");
+    (status, body.to_string())
+}
+
+pub fn get_json(url: &str) -> serde_json::Value {
+    let (status, body) = http_get(url);
+    assert_eq!(status, 200, "{url}: {body}");
+    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{url}: {e}: {body}"))
+}
+
+/// `serve --from STORE --service SERVICE` on the replicas of
+/// [`push_three_replicas`]: the fleet ranks the site two of three replicas
+/// leak at first, naming them and linking each to its series; each
+/// instance is a target whose findings have timelines whose snapshots open
+/// in pprof's views, read back from the store.
+pub fn serve_shows_the_fleet_then_its_instances(store: &str, service: &str) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_heapdrift"))
+        .args([
+            "serve",
+            "--from",
+            store,
+            "--service",
+            service,
+            "--from-time",
+            "2026-11-26T00:00:00Z",
+            "--http=127.0.0.1:0",
+            "--no_browser",
+        ])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("heapdrift serve");
+    struct Killed(std::process::Child);
+    impl Drop for Killed {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let stderr = child.stderr.take().unwrap();
+    let child = Killed(child);
+    let mut seen = Vec::new();
+    let mut base = None;
+    for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)) {
+        let line = line.unwrap();
+        if let Some(url) = line.strip_prefix("Serving web UI on ") {
+            base = Some(url.trim().trim_end_matches('/').to_string());
+            break;
+        }
+        seen.push(line);
+    }
+    let base = base.unwrap_or_else(|| panic!("no URL from serve: {seen:?}"));
+    assert!(
+        seen.iter()
+            .any(|l| l.contains("3 instance(s) of 1 service(s)")),
+        "{seen:?}"
+    );
+
+    let targets = get_json(&format!("{base}/api/targets"));
+    assert_eq!(targets["source"], "fleet", "{targets:#}");
+    let urls: Vec<&str> = targets["targets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["url"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        urls,
+        [
+            format!("{service} instance=pod-a"),
+            format!("{service} instance=pod-b"),
+            format!("{service} instance=pod-c")
+        ]
+    );
+
+    let fleet = get_json(&format!("{base}/api/fleet"));
+    let ranked = &fleet["services"][0];
+    assert_eq!(ranked["service"], service, "{fleet:#}");
+    let top = &ranked["sites"][0];
+    assert_eq!(
+        (
+            &top["function"],
+            &top["verdict"],
+            &top["growing"],
+            &top["replicas"]
+        ),
+        (
+            &serde_json::json!("main.handleLogin"),
+            &serde_json::json!("leak"),
+            &serde_json::json!(2),
+            &serde_json::json!(3)
+        ),
+        "{fleet:#}"
+    );
+    let pod_a = ranked["series"]["pod-a"].as_str().expect("pod-a's series");
+
+    let findings = get_json(&format!("{base}/api/series/{pod_a}/findings"));
+    let leak = findings["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["function"] == "main.handleLogin")
+        .unwrap_or_else(|| panic!("{findings:#}"));
+    assert_eq!(leak["verdict"], "leak");
+    let points = leak["points"].as_array().unwrap();
+    assert!(points.len() >= 10, "{leak:#}");
+    let flame = leak["flame"].as_str().expect("a flame graph link");
+    let src = flame
+        .split("src=")
+        .nth(1)
+        .expect("src")
+        .split('&')
+        .next()
+        .unwrap();
+    // The snapshot behind the link, read back from the store.
+    let (status, top_view) = http_get(&format!("{base}/ui/top?src={src}"));
+    assert_eq!(status, 200, "{top_view}");
+    assert!(top_view.contains("main.handleLogin"), "{top_view}");
+    let (status, page) = http_get(&format!("{base}{flame}"));
+    assert_eq!(status, 200, "{page}");
+    drop(child);
 }
