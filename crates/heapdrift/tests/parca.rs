@@ -11,6 +11,7 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+mod fake_http;
 mod store_server;
 
 use fetch::store::ProfileStore;
@@ -312,4 +313,56 @@ fn serve_from_parca_shows_the_fleet_then_its_instances() {
     let (_server, store) = parca();
     store_server::push_three_replicas(&store, "served");
     store_server::serve_shows_the_fleet_then_its_instances(&store, "served");
+}
+
+/// `watch --push parca://`: a watched service's profiles reach Parca as
+/// they are archived, under `job`, and `hunt --from parca://` finds what
+/// `hunt` finds in the archive, with the period pushed with the heaps.
+#[test]
+#[cfg_attr(
+    not(heapdrift_parca),
+    ignore = "needs HEAPDRIFT_PARCA, a Parca server built by scripts/parca.sh build"
+)]
+fn watch_pushes_to_parca_what_it_archives_and_hunt_from_parca_agrees() {
+    let (_server, store) = parca();
+    let target = store_server::replay_target(&store_server::repo_root().join("examples/globalmap"));
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("archive");
+    let archive = archive.to_str().unwrap();
+    let stdout = store_server::watch_pushing(
+        &target,
+        "15s",
+        &[
+            "--archive",
+            archive,
+            "--push",
+            &store,
+            "--service",
+            "watched",
+        ],
+    );
+    assert!(stdout.contains("as service \"watched\""), "{stdout}");
+    assert!(
+        !stdout.contains("pushed 0 ") && !stdout.contains("not pushed"),
+        "{stdout}"
+    );
+    let files = heapdrift(&["hunt", "--json", archive]);
+    let files = verdicts(&files.stdout);
+    let want = files.values().next().expect("one process");
+    assert!(!want.is_empty(), "no finding in the archive");
+    // The profiles are live ones: the default window (the last 2 h) holds them.
+    let out = heapdrift(&["hunt", "--json", "--from", &store, "--service", "watched"]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["reports"][0]["fleet"]["service"], "watched", "{doc:#}");
+    let notes = doc["reports"][0]["notes"].to_string();
+    assert!(
+        notes.contains("sampling period as pushed with it"),
+        "{notes}"
+    );
+    assert_eq!(&verdicts(&out.stdout)["watched"], want);
 }

@@ -473,67 +473,6 @@ fn the_fleet_report_counts_the_replicas_a_site_grows_on() {
     assert_eq!(doc["reports"].as_array().map(Vec::len), Some(2));
 }
 
-/// A recorded service replayed as a live target: each request for the heap
-/// (or goroutine) profile answers the recording's next snapshot of it, the
-/// last one again once they run out.
-fn replay_target(dir: &Path) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let recorded = |prefix: &str| -> Vec<Vec<u8>> {
-        let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| {
-                let n = p.file_name().unwrap().to_string_lossy();
-                n.starts_with(prefix) && n.ends_with("Z.pb.gz")
-            })
-            .collect();
-        names.sort();
-        names.iter().map(|p| std::fs::read(p).unwrap()).collect()
-    };
-    let profiles = std::sync::Arc::new([recorded("heap-"), recorded("goroutine-")]);
-    let served = std::sync::Arc::new(std::sync::Mutex::new([0usize, 0usize]));
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut conn) = conn else { continue };
-            let (profiles, served) = (profiles.clone(), served.clone());
-            std::thread::spawn(move || {
-                let Some(path) = fake_http::request_path(&conn) else {
-                    return;
-                };
-                let which = match path.as_str() {
-                    "/debug/pprof/heap" => Some(0),
-                    "/debug/pprof/goroutine" => Some(1),
-                    _ => None,
-                };
-                let (status, body) = match which {
-                    Some(i) => {
-                        let mut n = served.lock().unwrap();
-                        let list = &profiles[i];
-                        let body = list[n[i].min(list.len() - 1)].clone();
-                        n[i] += 1;
-                        ("200 OK", body)
-                    }
-                    None if path == "/debug/pprof/" => (
-                        "200 OK",
-                        b"<html><table>\n<tr><td>9</td><td><a href='goroutine?debug=1'>goroutine</a></td></tr>\n\
-                          <tr><td>3</td><td><a href='heap?debug=1'>heap</a></td></tr>\n</table></html>"
-                            .to_vec(),
-                    ),
-                    None => ("404 Not Found", b"Unknown profile\n".to_vec()),
-                };
-                let head = format!(
-                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = conn.write_all(head.as_bytes());
-                let _ = conn.write_all(&body);
-            });
-        }
-    });
-    url
-}
-
 /// Issue 12, `watch --push`: a watched service's profiles reach the store
 /// as they are archived, and `hunt --from` the store finds what `hunt` finds
 /// in the archive. A second watch with `--no-archive` pushes as much and
@@ -546,10 +485,10 @@ fn replay_target(dir: &Path) -> String {
 fn watch_pushes_what_it_archives_and_hunt_from_the_store_agrees() {
     let server = Pyroscope::start(None);
     let store = server.url.replace("http://", "pyroscope://");
-    let target = replay_target(&repo_root().join("examples/globalmap"));
+    let target = store_server::replay_target(&repo_root().join("examples/globalmap"));
     let tmp = tempfile::tempdir().unwrap();
     let archive = tmp.path().join("archive");
-    let stdout = watch_pushing(
+    let stdout = store_server::watch_pushing(
         &target,
         "18s",
         &[
@@ -608,7 +547,7 @@ fn watch_pushes_what_it_archives_and_hunt_from_the_store_agrees() {
 
     // Without an archive: the same pushes, nothing left on disk.
     let before: Vec<PathBuf> = temp_watch_dirs();
-    let stdout = watch_pushing(
+    let stdout = store_server::watch_pushing(
         &target,
         "5s",
         &["--no-archive", "--push", &store, "--service", "unarchived"],
@@ -620,36 +559,6 @@ fn watch_pushes_what_it_archives_and_hunt_from_the_store_agrees() {
         before,
         "the temporary archive is removed"
     );
-}
-
-/// `heapdrift watch TARGET` for `for_`, a round every 1.5 s (more than a
-/// second apart: the store lists profiles by the second), heap and
-/// goroutine profiles only, with `extra`; its stdout.
-fn watch_pushing(target: &str, for_: &str, extra: &[&str]) -> String {
-    let mut args = vec![
-        "watch",
-        target,
-        "--every",
-        "1500ms",
-        "--for",
-        for_,
-        "--quiet",
-        "--dump-every",
-        "0",
-        "--leak-every",
-        "0",
-        "--allocs-every",
-        "0",
-    ];
-    args.extend(extra);
-    let out = heapdrift(&args);
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
 }
 
 fn temp_watch_dirs() -> Vec<PathBuf> {
@@ -667,8 +576,6 @@ fn temp_watch_dirs() -> Vec<PathBuf> {
     v
 }
 
-/// A plain HTTP/1.1 GET: status and body (chunked bodies are left as they
-/// come; the checks below only look for words in them).
 /// Issue 12, `serve --from`: the dashboard of a fleet in the store. The
 /// fleet ranks the site two of three replicas leak at first, naming them
 /// and linking each to its series; each instance is a target whose

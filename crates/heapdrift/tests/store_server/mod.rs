@@ -6,8 +6,8 @@
 #![allow(dead_code)] // Each test binary uses a different part of this module.
 
 use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::path::PathBuf;
+use std::net::{TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 pub fn repo_root() -> PathBuf {
@@ -179,6 +179,8 @@ pub fn push_three_replicas(store: &str, service: &str) {
     }
 }
 
+/// A plain HTTP/1.1 GET: status and body (chunked bodies are left as they
+/// come; the checks only look for words in them).
 pub fn http_get(url: &str) -> (u16, String) {
     let rest = url.strip_prefix("http://").expect("http URL");
     let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
@@ -316,4 +318,95 @@ pub fn serve_shows_the_fleet_then_its_instances(store: &str, service: &str) {
     let (status, page) = http_get(&format!("{base}{flame}"));
     assert_eq!(status, 200, "{page}");
     drop(child);
+}
+
+/// A recorded service replayed as a live target: each request for the heap
+/// (or goroutine) profile answers the recording's next snapshot of it, the
+/// last one again once they run out.
+pub fn replay_target(dir: &Path) -> String {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let recorded = |prefix: &str| -> Vec<Vec<u8>> {
+        let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .filter(|p| {
+                let n = p.file_name().unwrap().to_string_lossy();
+                n.starts_with(prefix) && n.ends_with("Z.pb.gz")
+            })
+            .collect();
+        names.sort();
+        names.iter().map(|p| std::fs::read(p).unwrap()).collect()
+    };
+    let profiles = std::sync::Arc::new([recorded("heap-"), recorded("goroutine-")]);
+    let served = std::sync::Arc::new(std::sync::Mutex::new([0usize, 0usize]));
+    std::thread::spawn(move || {
+        for conn in listener.incoming() {
+            let Ok(mut conn) = conn else { continue };
+            let (profiles, served) = (profiles.clone(), served.clone());
+            std::thread::spawn(move || {
+                let Some(path) = super::fake_http::request_path(&conn) else {
+                    return;
+                };
+                let which = match path.as_str() {
+                    "/debug/pprof/heap" => Some(0),
+                    "/debug/pprof/goroutine" => Some(1),
+                    _ => None,
+                };
+                let (status, body) = match which {
+                    Some(i) => {
+                        let mut n = served.lock().unwrap();
+                        let list = &profiles[i];
+                        let body = list[n[i].min(list.len() - 1)].clone();
+                        n[i] += 1;
+                        ("200 OK", body)
+                    }
+                    None if path == "/debug/pprof/" => (
+                        "200 OK",
+                        b"<html><table>\n<tr><td>9</td><td><a href='goroutine?debug=1'>goroutine</a></td></tr>\n\
+                          <tr><td>3</td><td><a href='heap?debug=1'>heap</a></td></tr>\n</table></html>"
+                            .to_vec(),
+                    ),
+                    None => ("404 Not Found", b"Unknown profile\n".to_vec()),
+                };
+                let head = format!(
+                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                    body.len()
+                );
+                let _ = conn.write_all(head.as_bytes());
+                let _ = conn.write_all(&body);
+            });
+        }
+    });
+    url
+}
+
+/// `heapdrift watch TARGET` for `for_`, a round every 1.5 s (more than a
+/// second apart: Pyroscope lists profiles by the second), heap and
+/// goroutine profiles only, with `extra`; its stdout.
+pub fn watch_pushing(target: &str, for_: &str, extra: &[&str]) -> String {
+    let mut args = vec![
+        "watch",
+        target,
+        "--every",
+        "1500ms",
+        "--for",
+        for_,
+        "--quiet",
+        "--dump-every",
+        "0",
+        "--leak-every",
+        "0",
+        "--allocs-every",
+        "0",
+    ];
+    args.extend(extra);
+    let out = heapdrift(&args);
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
 }
