@@ -13,7 +13,9 @@
 //   the machine, not installable, so never fatal);
 // - `heapdrift_pyroscope`: `HEAPDRIFT_PYROSCOPE`, a Grafana Pyroscope server
 //   binary (`scripts/pyroscope.sh build`: unoptimised, ~5 min cold on 2
-//   cores).
+//   cores);
+// - `heapdrift_parca`: `HEAPDRIFT_PARCA`, a Parca server binary
+//   (`scripts/parca.sh build`: unoptimised).
 // A test that needs one says so with
 // `#[cfg_attr(not(heapdrift_go), ignore = "needs HEAPDRIFT_GO: scripts/setup-go.sh")]`:
 // without it the test is reported ignored, with the reason, never passed.
@@ -30,6 +32,7 @@ fn main() {
         "HEAPDRIFT_PPROF_TESTDATA",
         "HEAPDRIFT_CHROMIUM",
         "HEAPDRIFT_PYROSCOPE",
+        "HEAPDRIFT_PARCA",
         "PATH",
         "HEAPDRIFT_REQUIRE_TEST_PREREQS",
     ] {
@@ -57,6 +60,7 @@ fn main() {
             "heapdrift_pyroscope",
             env_path("HEAPDRIFT_PYROSCOPE").is_some(),
         ),
+        ("heapdrift_parca", env_path("HEAPDRIFT_PARCA").is_some()),
     ];
     let required = std::env::var("HEAPDRIFT_REQUIRE_TEST_PREREQS").is_ok_and(|v| v == "1");
     let mut missing = Vec::new();

@@ -32,64 +32,17 @@ out=$root/target/pyroscope
 bin=$out/pyroscope
 runs=$out/run
 
-say() { echo "pyroscope.sh: $*" >&2; }
-die() { say "$*"; exit 1; }
+name=pyroscope
+# shellcheck source=scripts/engine-lib.sh
+. scripts/engine-lib.sh
 
 build() {
-  local stamp t0 GO
-  mkdir -p "$out"
-  # One build at a time, however many starts race for it.
-  exec 8>"$out/build.lock"
-  flock 8
-  # Unoptimised, without symbol tables: the tests need a working server,
-  # not a fast one, and the Go compiler does far less work (a cold build
-  # took 13 min on 2 cores optimised; see docs/fleet.md for the numbers).
-  local flags=(-trimpath "-gcflags=all=-N -l" "-ldflags=-s -w")
-  stamp=$( (cat "$mod"/go.mod "$mod"/go.sum; echo "${flags[*]}") | sha256sum | cut -d' ' -f1)
-  if [ -x "$bin" ] && [ "$(cat "$bin.stamp" 2>/dev/null)" = "$stamp" ]; then
-    exec 8>&-
-    return
-  fi
-  GO=${HEAPDRIFT_GO:-$(scripts/setup-go.sh)}
-  say "building Pyroscope from $mod with $("$GO" env GOVERSION) (minutes when cold)"
-  t0=$SECONDS
-  # The pinned go.mod must be used as it is: no toolchain download, no silent
-  # edit. No `embedassets` tag: the HTTP/Connect API without the web UI.
-  (cd "$mod" && GOTOOLCHAIN=local GOFLAGS="-mod=readonly -buildvcs=false" \
-    nice -n 10 "$GO" build "${flags[@]}" -o "$bin.tmp" github.com/grafana/pyroscope/cmd/pyroscope)
-  mv "$bin.tmp" "$bin"
-  echo "$stamp" >"$bin.stamp"
-  say "built $bin in $((SECONDS - t0)) s"
-  exec 8>&-
+  engine_build "$mod" github.com/grafana/pyroscope/cmd/pyroscope "$bin" Pyroscope
 }
-
-port_free() { # PORT: nothing listens on it on loopback
-  ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-pick_port() { # a free port below the kernel's ephemeral range, not in "$@"
-  local p
-  while :; do
-    p=$((20000 + RANDOM % 12000))
-    case " $* " in *" $p "*) continue ;; esac
-    port_free "$p" && { echo "$p"; return; }
-  done
-}
-
-alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
 
 stop_one() { # DIR KEEP
-  local dir=$1 keep=$2 pid i
-  pid=$(cat "$dir/pid" 2>/dev/null || true)
-  if alive "$pid" && [[ $(readlink "/proc/$pid/exe" 2>/dev/null) == "$bin"* ]]; then
-    kill -TERM "$pid"
-    for i in $(seq 1 100); do alive "$pid" || break; sleep 0.1; done
-    if alive "$pid"; then
-      say "pid $pid did not stop within 10 s; killing it"
-      kill -KILL "$pid" 2>/dev/null || true
-    fi
-  fi
-  rm -f "$dir/pid"
+  local dir=$1 keep=$2
+  engine_kill "$dir" "$bin"
   if [ "$keep" = 1 ]; then
     say "stopped $(basename "$dir"); kept $dir"
   else

@@ -30,6 +30,11 @@ scripts/build-thirdparty.sh
 # when built.
 bash scripts/pyroscope.sh build
 export HEAPDRIFT_PYROSCOPE="$PWD/target/pyroscope/pyroscope"
+# A real Parca server (issue 12's second store) from the Go module proxy into
+# target/engines/ for tests/parca.rs: ~4 min cold on 2 cores (unoptimised;
+# docs/fleet.md), seconds with Go's build cache warm, skipped when built.
+bash scripts/parca.sh build
+export HEAPDRIFT_PARCA="$PWD/target/engines/parca"
 # Debian's chromium, graphviz and the pinned playwright-core, before any
 # test runs: the Rust tests use chromium and dot too, and a test whose
 # prerequisite is missing is ignored, not passed (under CI=true, a build

@@ -1,5 +1,6 @@
-// Harness module that pins the Parca server for issue 12's second source
-// (not wired into the tests yet; see README.md beside this file). Build with
+// Harness module that pins the Parca server for issue 12's second source,
+// built by scripts/parca.sh for crates/heapdrift/tests/parca.rs (see README.md
+// beside this file), as
 //   go build -o ../../target/engines/parca github.com/parca-dev/parca/cmd/parca
 // from here: `go install github.com/parca-dev/parca/cmd/parca@v0.28.0` stops at
 // the module's version list, which the Go module proxy here refuses (403).

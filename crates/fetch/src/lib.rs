@@ -8,8 +8,10 @@
 //! `server response: 404 Not Found`.
 
 mod gourl;
+pub mod parca;
 pub mod pyroscope;
 mod save;
+pub mod store;
 pub mod watch;
 
 use std::path::{Path, PathBuf};

@@ -4,184 +4,98 @@
 //! profiles with labels, listing services and their stored profiles, and
 //! reading one stored profile back.
 
-use std::io::Read;
-use std::time::{Duration, Instant};
-
-/// How to reach a server beyond its URL.
-#[derive(Clone, Debug, Default)]
-pub struct ServerOptions {
-    /// `X-Scope-OrgID`, for servers with multitenancy on.
-    pub tenant: Option<String>,
-    /// Extra request headers, as given.
-    pub headers: Vec<(String, String)>,
-    /// HTTP basic auth (also taken from `user:password@` in the URL).
-    pub basic_auth: Option<(String, String)>,
-    pub bearer_token: Option<String>,
-    /// One request's timeout (0: 30 s).
-    pub timeout: Duration,
-    /// How long to keep retrying a push the server could not take (down,
-    /// restarting, 5xx, 429) before giving up (0: 60 s).
-    pub retry_for: Duration,
-}
-
-#[derive(Debug, thiserror::Error)]
-pub enum PyroscopeError {
-    #[error("{0}: not a Pyroscope URL (pyroscope://HOST:PORT, http:// or https://)")]
-    BadUrl(String),
-    #[error("{url}: {status}: the server refused the credentials ({message})")]
-    Unauthorized {
-        url: String,
-        status: u16,
-        message: String,
-    },
-    #[error("{url}: 429 Too Many Requests for {waited:.0?}: the server's rate limit ({message})")]
-    RateLimited {
-        url: String,
-        waited: Duration,
-        message: String,
-    },
-    #[error("{url}: {status}: {message}")]
-    Rejected {
-        url: String,
-        status: u16,
-        message: String,
-    },
-    #[error("{url}: {message} (gave up after {waited:.0?})")]
-    Unreachable {
-        url: String,
-        waited: Duration,
-        message: String,
-    },
-    #[error(
-        "{url}: no answer within {timeout:?}; the push may have been stored, so it is not retried"
-    )]
-    Timeout { url: String, timeout: Duration },
-    #[error("{url}: the answer is not what the API documents: {message}")]
-    BadAnswer { url: String, message: String },
-}
-
-/// A stored profile of one profile type, as `SelectSeries` exemplars name
-/// it: the profile's own time (ms, truncated), the server's id of it, and
-/// its total.
-#[derive(Clone, Debug, PartialEq)]
-pub struct StoredProfile {
-    pub time_ms: i64,
-    pub id: String,
-    pub value: f64,
-    /// The sampling period heapdrift pushed with it (label
-    /// [`PERIOD_LABEL`]): the store keeps none of its own.
-    pub period: Option<i64>,
-}
-
-/// The label heapdrift pushes a heap profile's sampling period under
-/// (Go's MemProfileRate): the store files every `memory` profile with its
-/// own guess, Go's default 512 KiB.
-pub const PERIOD_LABEL: &str = "heapdrift_period";
-
-/// The stored profiles of one value of the group-by label (an instance,
-/// a pod), oldest first.
-#[derive(Clone, Debug, PartialEq)]
-pub struct GroupProfiles {
-    pub group: String,
-    pub profiles: Vec<StoredProfile>,
-    /// Seconds that held more than one profile of the group: only the
-    /// largest of each was listed.
-    pub shared_seconds: usize,
-}
+use crate::store::{
+    Body, GroupProfiles, Http, ProfileStore, ServerOptions, StoreError, StoreKind, StoreUrl,
+    StoredProfile, int_of, labels_of, period_of,
+};
 
 /// A Pyroscope server.
 pub struct Server {
-    base: String,
-    /// Requests answered, and the bytes of their answers.
-    requests: std::sync::atomic::AtomicU64,
-    bytes_read: std::sync::atomic::AtomicU64,
-    headers: Vec<(String, String)>,
-    agent: ureq::Agent,
-    timeout: Duration,
-    retry_for: Duration,
-}
-
-/// The server's base URL (`http(s)://host:port[/path]`, no trailing slash)
-/// and the basic-auth credentials in it, from `pyroscope://HOST:PORT`
-/// (plain HTTP: what a server in a cluster speaks), `http://` or
-/// `https://`.
-pub fn parse_url(url: &str) -> Result<(String, Option<(String, String)>), PyroscopeError> {
-    let bad = || PyroscopeError::BadUrl(url.to_string());
-    let (scheme, rest) = if let Some(rest) = url.strip_prefix("pyroscope://") {
-        ("http", rest)
-    } else if let Some(rest) = url.strip_prefix("http://") {
-        ("http", rest)
-    } else if let Some(rest) = url.strip_prefix("https://") {
-        ("https", rest)
-    } else {
-        return Err(bad());
-    };
-    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let (userinfo, host) = match authority.rsplit_once('@') {
-        Some((u, h)) => (Some(u), h),
-        None => (None, authority),
-    };
-    if host.is_empty() || host.contains(char::is_whitespace) {
-        return Err(bad());
-    }
-    let auth = userinfo.map(|u| match u.split_once(':') {
-        Some((user, pass)) => (user.to_string(), pass.to_string()),
-        None => (u.to_string(), String::new()),
-    });
-    let path = path.trim_end_matches('/');
-    Ok((format!("{scheme}://{host}{path}"), auth))
+    http: Http,
 }
 
 impl Server {
-    pub fn new(url: &str, opts: &ServerOptions) -> Result<Server, PyroscopeError> {
-        let (base, url_auth) = parse_url(url)?;
-        let timeout = if opts.timeout.is_zero() {
-            Duration::from_secs(30)
-        } else {
-            opts.timeout
-        };
-        let retry_for = if opts.retry_for.is_zero() {
-            Duration::from_secs(60)
-        } else {
-            opts.retry_for
-        };
-        let mut headers = Vec::new();
-        if let Some(t) = &opts.tenant {
-            headers.push(("X-Scope-OrgID".to_string(), t.clone()));
-        }
-        if let Some((user, pass)) = opts.basic_auth.clone().or(url_auth) {
-            let token = base64(format!("{user}:{pass}").as_bytes());
-            headers.push(("Authorization".to_string(), format!("Basic {token}")));
-        }
-        if let Some(t) = &opts.bearer_token {
-            headers.push(("Authorization".to_string(), format!("Bearer {t}")));
-        }
-        headers.extend(opts.headers.iter().cloned());
-        let config = ureq::Agent::config_builder()
-            .http_status_as_error(false)
-            .timeout_global(Some(timeout))
-            .user_agent(concat!("heapdrift/", env!("CARGO_PKG_VERSION")))
-            .build();
+    /// The server at `url` (`pyroscope://HOST:PORT`, `http://`, `https://`).
+    pub fn new(url: &str, opts: &ServerOptions) -> Result<Server, StoreError> {
         Ok(Server {
-            base,
-            requests: Default::default(),
-            bytes_read: Default::default(),
-            headers,
-            agent: ureq::Agent::new_with_config(config),
-            timeout,
-            retry_for,
+            http: Http::for_kind(url, opts, StoreKind::Pyroscope)?,
         })
     }
 
-    /// Requests answered so far, and the bytes of their answers.
-    pub fn traffic(&self) -> (u64, u64) {
-        use std::sync::atomic::Ordering::Relaxed;
-        (self.requests.load(Relaxed), self.bytes_read.load(Relaxed))
+    pub(crate) fn from_url(url: StoreUrl, opts: &ServerOptions) -> Server {
+        Server {
+            http: Http::new(url, opts),
+        }
     }
 
-    /// The base URL requests go to.
-    pub fn base(&self) -> &str {
-        &self.base
+    /// One stored profile (or the sum of several) as pprof bytes:
+    /// `SelectMergeProfile` narrowed to the profile ids of
+    /// [`ProfileStore::list_profiles`]. The answer holds the one sample type of
+    /// `profile_type`; its `time_nanos` is the query's end and its
+    /// `period` the server's guess from the profile name, not the pushed
+    /// ones.
+    pub fn merge_profile(
+        &self,
+        profile_type: &str,
+        selector: &str,
+        start_ms: i64,
+        end_ms: i64,
+        ids: &[&str],
+    ) -> Result<Vec<u8>, StoreError> {
+        let mut req = Vec::new();
+        put_bytes(&mut req, 1, profile_type.as_bytes());
+        put_bytes(&mut req, 2, selector.as_bytes());
+        put_int(&mut req, 3, start_ms);
+        put_int(&mut req, 4, end_ms);
+        for id in ids {
+            put_bytes(&mut req, 7, id.as_bytes());
+        }
+        self.call("querier.v1.QuerierService/SelectMergeProfile", &req)
+    }
+
+    /// A JSON Connect call (protojson in and out).
+    fn call_json(
+        &self,
+        method: &str,
+        body: &serde_json::Value,
+    ) -> Result<serde_json::Value, StoreError> {
+        let bytes = body.to_string();
+        self.http.call_json(
+            method,
+            Body::Post {
+                content_type: "application/json",
+                bytes: bytes.as_bytes(),
+            },
+        )
+    }
+
+    /// A binary Connect call.
+    fn call(&self, method: &str, body: &[u8]) -> Result<Vec<u8>, StoreError> {
+        self.http.call(
+            method,
+            Body::Post {
+                content_type: "application/proto",
+                bytes: body,
+            },
+        )
+    }
+}
+
+impl ProfileStore for Server {
+    fn kind(&self) -> StoreKind {
+        StoreKind::Pyroscope
+    }
+
+    fn base(&self) -> &str {
+        self.http.base()
+    }
+
+    fn traffic(&self) -> (u64, u64) {
+        self.http.traffic()
+    }
+
+    fn service_label(&self) -> &'static str {
+        "service_name"
     }
 
     /// Pushes one profile (pprof bytes, gzipped or not) as one series with
@@ -189,7 +103,7 @@ impl Server {
     /// splits it by sample type and stores it at the profile's own
     /// `time_nanos`. One series per request: a request is stored series
     /// by series, so a 4xx for one would make a retry duplicate others.
-    pub fn push(&self, labels: &[(&str, &str)], raw_profile: &[u8]) -> Result<(), PyroscopeError> {
+    fn push(&self, labels: &[(&str, &str)], raw_profile: &[u8]) -> Result<(), StoreError> {
         let body = push_request(labels, raw_profile);
         self.call("push.v1.PusherService/Push", &body).map(|_| ())
     }
@@ -198,11 +112,11 @@ impl Server {
     /// profile type ids (`memory:inuse_space:bytes:space:bytes`, …),
     /// sorted. Served from the metastore's own labels, so it sees every
     /// push at once (other label queries miss data not yet compacted).
-    pub fn services(
+    fn services(
         &self,
         start_ms: i64,
         end_ms: i64,
-    ) -> Result<Vec<(String, Vec<String>)>, PyroscopeError> {
+    ) -> Result<Vec<(String, Vec<String>)>, StoreError> {
         let method = "querier.v1.QuerierService/Series";
         let answer = self.call_json(
             method,
@@ -246,14 +160,14 @@ impl Server {
     /// under one): profiles of one group less than a second apart share a
     /// point, and only the largest is listed (counted in
     /// [`GroupProfiles::shared_seconds`]).
-    pub fn list_profiles(
+    fn list_profiles(
         &self,
         profile_type: &str,
         selector: &str,
         group_by: &str,
         start_ms: i64,
         end_ms: i64,
-    ) -> Result<Vec<GroupProfiles>, PyroscopeError> {
+    ) -> Result<Vec<GroupProfiles>, StoreError> {
         let method = "querier.v1.QuerierService/SelectSeries";
         let answer = self.call_json(
             method,
@@ -267,8 +181,8 @@ impl Server {
                 "exemplar_type": "EXEMPLAR_TYPE_INDIVIDUAL",
             }),
         )?;
-        let bad = |message: String| PyroscopeError::BadAnswer {
-            url: format!("{}/{method}", self.base),
+        let bad = |message: String| StoreError::BadAnswer {
+            url: self.http.url_of(method),
             message,
         };
         let mut groups: std::collections::BTreeMap<String, (Vec<StoredProfile>, usize)> =
@@ -311,11 +225,7 @@ impl Server {
                 if (sum - value).abs() > 0.5 {
                     g.1 += 1;
                 }
-                let period = labels_of(ex.get("labels"))
-                    .into_iter()
-                    .find(|(k, _)| k == PERIOD_LABEL)
-                    .and_then(|(_, v)| v.parse().ok())
-                    .filter(|&p: &i64| p > 0);
+                let period = period_of(&labels_of(ex.get("labels")));
                 g.0.push(StoredProfile {
                     time_ms,
                     id: id.to_string(),
@@ -338,213 +248,16 @@ impl Server {
             .collect())
     }
 
-    /// One stored profile (or the sum of several) as pprof bytes:
-    /// `SelectMergeProfile` narrowed to the profile ids of
-    /// [`Server::list_profiles`]. The answer holds the one sample type of
-    /// `profile_type`; its `time_nanos` is the query's end and its
-    /// `period` the server's guess from the profile name, not the pushed
-    /// ones.
-    pub fn merge_profile(
+    fn read_profile(
         &self,
         profile_type: &str,
         selector: &str,
         start_ms: i64,
         end_ms: i64,
-        ids: &[&str],
-    ) -> Result<Vec<u8>, PyroscopeError> {
-        let mut req = Vec::new();
-        put_bytes(&mut req, 1, profile_type.as_bytes());
-        put_bytes(&mut req, 2, selector.as_bytes());
-        put_int(&mut req, 3, start_ms);
-        put_int(&mut req, 4, end_ms);
-        for id in ids {
-            put_bytes(&mut req, 7, id.as_bytes());
-        }
-        self.call("querier.v1.QuerierService/SelectMergeProfile", &req)
+        id: &str,
+    ) -> Result<Vec<u8>, StoreError> {
+        self.merge_profile(profile_type, selector, start_ms, end_ms, &[id])
     }
-
-    /// A JSON Connect call (protojson in and out).
-    fn call_json(
-        &self,
-        method: &str,
-        body: &serde_json::Value,
-    ) -> Result<serde_json::Value, PyroscopeError> {
-        let bytes = self.call_typed(method, JSON, body.to_string().as_bytes())?;
-        serde_json::from_slice(&bytes).map_err(|e| PyroscopeError::BadAnswer {
-            url: format!("{}/{method}", self.base),
-            message: format!("not JSON: {e}"),
-        })
-    }
-
-    /// POSTs a binary Connect request; retries while the server is down,
-    /// restarting, overloaded or rate limiting, up to `retry_for`. Never
-    /// after a timeout: the server may have stored what it did not
-    /// acknowledge, and Pyroscope does not deduplicate.
-    fn call(&self, method: &str, body: &[u8]) -> Result<Vec<u8>, PyroscopeError> {
-        self.call_typed(method, PROTO, body)
-    }
-
-    fn call_typed(
-        &self,
-        method: &str,
-        content_type: &str,
-        body: &[u8],
-    ) -> Result<Vec<u8>, PyroscopeError> {
-        let url = format!("{}/{method}", self.base);
-        let started = Instant::now();
-        let mut pause = Duration::from_millis(250);
-        loop {
-            let retry = match self.call_once(&url, content_type, body) {
-                Ok(answer) => return Ok(answer),
-                Err(Attempt::Final(e)) => return Err(e),
-                Err(Attempt::Retry(e)) => e,
-            };
-            let waited = started.elapsed();
-            if waited + pause > self.retry_for {
-                return Err(match retry {
-                    Retry::RateLimited(message) => PyroscopeError::RateLimited {
-                        url,
-                        waited,
-                        message,
-                    },
-                    Retry::Unreachable(message) => PyroscopeError::Unreachable {
-                        url,
-                        waited,
-                        message,
-                    },
-                });
-            }
-            std::thread::sleep(pause);
-            pause = (pause * 2).min(Duration::from_secs(4));
-        }
-    }
-
-    fn call_once(&self, url: &str, content_type: &str, body: &[u8]) -> Result<Vec<u8>, Attempt> {
-        let mut req = self.agent.post(url).header("Content-Type", content_type);
-        for (k, v) in &self.headers {
-            req = req.header(k.as_str(), v.as_str());
-        }
-        let mut resp = req.send(body).map_err(|e| match e {
-            ureq::Error::Timeout(_) => Attempt::Final(PyroscopeError::Timeout {
-                url: url.to_string(),
-                timeout: self.timeout,
-            }),
-            e => Attempt::Retry(Retry::Unreachable(e.to_string())),
-        })?;
-        let status = resp.status().as_u16();
-        let mut answer = Vec::new();
-        let read = resp
-            .body_mut()
-            .as_reader()
-            .take(MAX_ANSWER)
-            .read_to_end(&mut answer);
-        if status == 200 {
-            use std::sync::atomic::Ordering::Relaxed;
-            self.requests.fetch_add(1, Relaxed);
-            self.bytes_read.fetch_add(answer.len() as u64, Relaxed);
-            return read
-                .map(|_| answer)
-                .map_err(|e| Attempt::Retry(Retry::Unreachable(e.to_string())));
-        }
-        let message = connect_message(&answer);
-        let url = url.to_string();
-        Err(match status {
-            401 | 403 => Attempt::Final(PyroscopeError::Unauthorized {
-                url,
-                status,
-                message,
-            }),
-            429 => Attempt::Retry(Retry::RateLimited(message)),
-            500.. => Attempt::Retry(Retry::Unreachable(format!("{status}: {message}"))),
-            _ => Attempt::Final(PyroscopeError::Rejected {
-                url,
-                status,
-                message,
-            }),
-        })
-    }
-}
-
-const JSON: &str = "application/json";
-const PROTO: &str = "application/proto";
-
-/// The largest answer read: a merged heap profile of a big service is tens
-/// of MiB; more is cut (and then fails to decode, naming the call).
-const MAX_ANSWER: u64 = 256 << 20;
-
-/// `[{"name":…,"value":…}, …]` as pairs.
-fn labels_of(v: Option<&serde_json::Value>) -> Vec<(String, String)> {
-    v.and_then(|v| v.as_array())
-        .map_or(&[][..], Vec::as_slice)
-        .iter()
-        .filter_map(|l| {
-            Some((
-                l.get("name")?.as_str()?.to_string(),
-                l.get("value")?.as_str()?.to_string(),
-            ))
-        })
-        .collect()
-}
-
-/// An int64 as protojson writes it (a string), or a number.
-fn int_of(v: Option<&serde_json::Value>) -> Option<i64> {
-    let v = v?;
-    v.as_str()
-        .and_then(|s| s.parse().ok())
-        .or_else(|| v.as_i64())
-}
-
-/// `selector` with one more exact matcher `name="value"`.
-pub fn with_matcher(selector: &str, name: &str, value: &str) -> String {
-    let escaped = value.replace('\\', "\\\\").replace('"', "\\\"");
-    let inner = selector
-        .trim()
-        .trim_start_matches('{')
-        .trim_end_matches('}')
-        .trim();
-    if inner.is_empty() {
-        format!("{{{name}=\"{escaped}\"}}")
-    } else {
-        format!("{{{inner}, {name}=\"{escaped}\"}}")
-    }
-}
-
-enum Attempt {
-    Final(PyroscopeError),
-    Retry(Retry),
-}
-
-enum Retry {
-    RateLimited(String),
-    Unreachable(String),
-}
-
-/// The message of a Connect error body (`{"code":…,"message":…}`), or the
-/// start of whatever the body is.
-fn connect_message(body: &[u8]) -> String {
-    let text = String::from_utf8_lossy(body);
-    let text = text.trim();
-    if let Some(start) = text.find("\"message\":\"") {
-        let rest = &text[start + 11..];
-        let mut out = String::new();
-        let mut chars = rest.chars();
-        while let Some(c) = chars.next() {
-            match c {
-                '"' => return out,
-                '\\' => {
-                    if let Some(n) = chars.next() {
-                        out.push(n);
-                    }
-                }
-                c => out.push(c),
-            }
-        }
-    }
-    let mut excerpt: String = text.chars().take(200).collect();
-    if excerpt.is_empty() {
-        excerpt = "(empty body)".to_string();
-    }
-    excerpt
 }
 
 /// `push.v1.PushRequest{series: [RawProfileSeries{labels, samples:
@@ -586,63 +299,9 @@ fn put_varint(out: &mut Vec<u8>, mut v: u64) {
     out.push(v as u8);
 }
 
-/// Standard base64 with padding (for basic auth).
-fn base64(data: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(data.len().div_ceil(3) * 4);
-    for chunk in data.chunks(3) {
-        let b = [
-            chunk[0],
-            chunk.get(1).copied().unwrap_or(0),
-            chunk.get(2).copied().unwrap_or(0),
-        ];
-        let n = u32::from(b[0]) << 16 | u32::from(b[1]) << 8 | u32::from(b[2]);
-        for i in 0..4 {
-            if i <= chunk.len() {
-                out.push(ALPHABET[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn urls() {
-        assert_eq!(
-            parse_url("pyroscope://127.0.0.1:4040").unwrap(),
-            ("http://127.0.0.1:4040".to_string(), None)
-        );
-        assert_eq!(
-            parse_url("https://u:p@prof.example.com/pyro/").unwrap(),
-            (
-                "https://prof.example.com/pyro".to_string(),
-                Some(("u".to_string(), "p".to_string()))
-            )
-        );
-        assert!(parse_url("ftp://x").is_err());
-        assert!(parse_url("pyroscope://").is_err());
-    }
-
-    #[test]
-    fn base64_matches_rfc_4648() {
-        for (plain, encoded) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("fooba", "Zm9vYmE="),
-            ("foobar", "Zm9vYmFy"),
-        ] {
-            assert_eq!(base64(plain.as_bytes()), encoded);
-        }
-    }
 
     #[test]
     fn push_request_wire_format() {
@@ -659,24 +318,5 @@ mod tests {
         .concat();
         let want = [&[0x0a, series.len() as u8][..], &series].concat();
         assert_eq!(got, want);
-    }
-
-    #[test]
-    fn selectors_get_one_more_matcher() {
-        assert_eq!(with_matcher("", "instance", "a"), r#"{instance="a"}"#);
-        assert_eq!(
-            with_matcher(r#"{service_name="s"}"#, "pod", r#"p"q\"#),
-            r#"{service_name="s", pod="p\"q\\"}"#
-        );
-    }
-
-    #[test]
-    fn connect_error_messages() {
-        assert_eq!(
-            connect_message(br#"{"code":"invalid_argument","message":"outside of \"window\""}"#),
-            "outside of \"window\""
-        );
-        assert_eq!(connect_message(b""), "(empty body)");
-        assert_eq!(connect_message(b"<html>nope</html>"), "<html>nope</html>");
     }
 }

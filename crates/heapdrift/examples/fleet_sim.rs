@@ -1,4 +1,4 @@
-//! Pushes a simulated fleet into a Pyroscope server for the fleet scale
+//! Pushes a simulated fleet into a profile store (Pyroscope or Parca) for the fleet scale
 //! benchmark (bench/fleet-scale.sh): SERVICES services of INSTANCES
 //! replicas each, SNAPSHOTS heap snapshots per replica (15 s apart, ending
 //! now), made by the hunt scale benchmark's generator. The four leaks of
@@ -16,7 +16,7 @@ mod synth;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use fetch::pyroscope::{Server, ServerOptions};
+use fetch::store::ServerOptions;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -36,7 +36,7 @@ fn main() {
     };
     let (services, instances, snapshots, sites) = (num(1, 10), num(2, 20), num(3, 60), num(4, 200));
     let (leaky_services, leaky, threads) = (num(5, 2), num(6, 5), num(7, 8));
-    let server = Server::new(
+    let server = fetch::store::open(
         url,
         &ServerOptions {
             retry_for: Duration::from_secs(120),
@@ -100,7 +100,7 @@ fn main() {
                     bytes.fetch_add(gz.len(), Ordering::Relaxed);
                     let labels = [
                         ("__name__", "memory"),
-                        ("service_name", service.as_str()),
+                        (server.service_label(), service.as_str()),
                         ("instance", instance.as_str()),
                     ];
                     if let Err(e) = server.push(&labels, &gz) {

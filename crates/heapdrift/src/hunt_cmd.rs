@@ -41,8 +41,9 @@ pub struct HuntArgs {
     pub inputs: Vec<PathBuf>,
     /// Read the series from a profile store instead of files: a Grafana
     /// Pyroscope server, pyroscope://HOST:PORT (plain HTTP), http://HOST or
-    /// https://HOST. Every instance of every service is reported on its own
-    /// (docs/fleet.md).
+    /// https://HOST, or a Parca server, parca://HOST:PORT (plain HTTP) or
+    /// parca+https://HOST. Every instance of every service is reported on
+    /// its own (docs/fleet.md).
     #[arg(long, value_name = "URL", conflicts_with_all = ["inputs", "target", "series", "from_files"])]
     pub from: Option<String>,
     #[command(flatten)]
@@ -259,10 +260,11 @@ fn run_archive(a: &HuntArgs, dir: &std::path::Path) -> anyhow::Result<bool> {
 /// `hunt --from STORE`: every chosen instance of every service, each
 /// analysed and reported on its own.
 fn run_fleet(a: &HuntArgs, url: &str) -> anyhow::Result<bool> {
-    let server = fetch::pyroscope::Server::new(url, &a.store.options()?)?;
+    let server = fetch::store::open(url, &a.store.options()?)?;
+    let server = &*server;
     let q = a.fleet.query()?;
     let started = std::time::Instant::now();
-    let plans = series::fleet::plan(&server, &q)?;
+    let plans = series::fleet::plan(server, &q)?;
     if plans.is_empty() {
         anyhow::bail!("{url}: {}", a.fleet.nothing_found(&q));
     }
@@ -271,7 +273,7 @@ fn run_fleet(a: &HuntArgs, url: &str) -> anyhow::Result<bool> {
         ..Default::default()
     };
     let reports: Vec<(series::json::FleetRef, Built, Vec<drift::Finding>)> =
-        series::fleet::read_fleet(&server, &q, &plans, &opts, a.fleet.jobs)?
+        series::fleet::read_fleet(server, &q, &plans, &opts, a.fleet.jobs)?
             .into_iter()
             .map(|r| {
                 let findings = analyse(&r.built, a);

@@ -1,45 +1,49 @@
 //! `heapdrift push`: back-fills recorded snapshots (files, or an archive
-//! made by `watch`) into a Pyroscope server at their own times, so that
-//! old recordings can be studied with a fleet. The pprof of each snapshot
-//! comes from `series::push`, the talking from `fetch::pyroscope`.
+//! made by `watch`) into a profile store (Pyroscope or Parca) at their own
+//! times, so that old recordings can be studied with a fleet. The pprof of
+//! each snapshot comes from `series::push`, the talking from
+//! `fetch::store`.
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::Parser;
-use fetch::pyroscope::{Server, ServerOptions};
+use fetch::store::ServerOptions;
 use profile::ParseOptions;
 use series::Kind;
 use series::push::{kinds_to_push, labels, payload};
 
-/// Pushes recorded snapshots to Pyroscope.
+/// Pushes recorded snapshots to a profile store.
 #[derive(Debug, Parser)]
 #[command(
     name = "heapdrift push",
-    about = "Push recorded snapshots (files, or an archive made by watch) to a Pyroscope server, at their own times",
+    about = "Push recorded snapshots (files, or an archive made by watch) to a Pyroscope or Parca server, at their own times",
     long_about = "Push recorded snapshots (files, directories of them, or an archive made by \
-        `heapdrift watch`) to a Grafana Pyroscope server, each at its own time, labelled \
-        service_name, instance and heapdrift_series (the process series it belongs to). \
+        `heapdrift watch`) to a Grafana Pyroscope or Parca server, each at its own time, \
+        labelled with the service (service_name in Pyroscope, job in Parca), instance and \
+        heapdrift_series (the process series it belongs to). \
         Profiles are filed as Pyroscope's Go integrations file them (memory, goroutine, \
         goroutineleak, process_cpu, block, mutex); of the heap's views (proto, debug=1 text, \
         allocs) and the goroutine's only the most complete is pushed, since the server adds up \
-        what shares a name. MemStats, goroutine states and RSS stay behind: Pyroscope holds \
-        profiles only.\n\n\
-        The server must accept old samples (`-validation.reject-older-than`, 1h by default). A \
+        what shares a name. MemStats, goroutine states and RSS stay behind: the stores hold \
+        profiles only; the heap's sampling period goes as the label heapdrift_period.\n\n\
+        Pyroscope must accept old samples (`-validation.reject-older-than`, 1h by default); \
+        Parca takes them as they are. A \
         server that is down, restarting or rate limiting is retried for --retry-for seconds; a \
-        push that timed out is not retried (it may have been stored, and Pyroscope does not \
-        deduplicate). See docs/fleet.md.\n\n\
+        push that timed out is not retried (it may have been stored, and neither store \
+        deduplicates). See docs/fleet.md.\n\n\
         Exit status: 0 all pushed, 2 bad usage, unreadable input or a push that failed."
 )]
 pub struct PushArgs {
     /// Snapshot files, directories of them, or an archive made by `heapdrift watch`.
     #[arg(required = true, value_name = "FILES_OR_ARCHIVE")]
     pub inputs: Vec<PathBuf>,
-    /// The server: pyroscope://HOST:PORT (plain HTTP), http://HOST or https://HOST.
+    /// The server: Pyroscope at pyroscope://HOST:PORT (plain HTTP), http://HOST or
+    /// https://HOST; Parca at parca://HOST:PORT (plain HTTP) or parca+https://HOST.
     #[arg(long, value_name = "URL")]
     pub to: String,
-    /// The service_name label.
+    /// The service (label service_name in Pyroscope, job in Parca).
     #[arg(long, value_name = "NAME")]
     pub service: String,
     /// The instance label (default: an archive's target, host:port; for files, the first input's name).
@@ -66,7 +70,7 @@ pub fn run(a: &PushArgs) -> anyhow::Result<ExitCode> {
         retry_for: std::time::Duration::from_secs(a.retry_for.max(1)),
         ..a.store.options()?
     };
-    let server = Server::new(&a.to, &opts)?;
+    let server = fetch::store::open(&a.to, &opts)?;
     let items = snapshots(a)?;
     let series_count = {
         let mut s: Vec<&str> = items.iter().map(|i| i.series.as_str()).collect();
@@ -80,7 +84,7 @@ pub fn run(a: &PushArgs) -> anyhow::Result<ExitCode> {
         let own = labels(item.kind, &payload);
         let mut labels: Vec<(&str, &str)> = own.iter().map(|(k, v)| (*k, v.as_str())).collect();
         labels.extend([
-            ("service_name", a.service.as_str()),
+            (server.service_label(), a.service.as_str()),
             ("instance", item.instance.as_str()),
             ("heapdrift_series", item.series.as_str()),
         ]);

@@ -28,7 +28,8 @@ pub struct ServeArgs {
     #[arg(required_unless_present = "from", value_name = "ARCHIVE_OR_FILES")]
     pub inputs: Vec<PathBuf>,
     /// Serve a fleet from a profile store instead: a Grafana Pyroscope
-    /// server (pyroscope://HOST:PORT, http:// or https://). Every instance
+    /// server (pyroscope://HOST:PORT, http:// or https://) or a Parca
+    /// server (parca://HOST:PORT, parca+https://). Every instance
     /// of every service is read at start-up as `hunt --from` reads it; the
     /// page ranks each service's sites by the replicas they grow on, then
     /// lists the instances with their findings and timelines; snapshots
@@ -78,14 +79,14 @@ pub fn run(a: &ServeArgs) -> anyhow::Result<ExitCode> {
 
 /// The fleet `--from` names, read whole before the server starts.
 fn fleet_dashboard(a: &ServeArgs, url: &str) -> anyhow::Result<web::dashboard::Dashboard> {
-    let server = fetch::pyroscope::Server::new(url, &a.store.options()?)?;
+    let server = fetch::store::open(url, &a.store.options()?)?;
     let q = a.fleet.query()?;
-    let plans = series::fleet::plan(&server, &q)?;
+    let plans = series::fleet::plan(&*server, &q)?;
     if plans.is_empty() {
         anyhow::bail!("{url}: {}", a.fleet.nothing_found(&q));
     }
     let reads = series::fleet::read_fleet(
-        &server,
+        &*server,
         &q,
         &plans,
         &series::BuildOptions::default(),

@@ -1,10 +1,10 @@
-//! How to reach a profile store (Pyroscope): the flags `push`, `hunt
+//! How to reach a profile store (Pyroscope, Parca): the flags `push`, `hunt
 //! --from` and `serve --from` share, and what to read from it (`hunt` and
 //! `serve`).
 
 use anyhow::bail;
 use clap::Args;
-use fetch::pyroscope::ServerOptions;
+use fetch::store::ServerOptions;
 
 #[derive(Debug, Default, Args)]
 pub struct StoreArgs {

@@ -44,12 +44,13 @@ pub struct WatchArgs {
     /// (0: never; each request runs a GC cycle in the target).
     #[arg(long, default_value_t = 10, value_name = "N")]
     pub leak_every: u64,
-    /// Also push every profile archived to this Pyroscope server
-    /// (pyroscope://HOST:PORT, http:// or https://), labelled service_name,
-    /// instance (the target's host:port) and heapdrift_series.
+    /// Also push every profile archived to this profile store: Grafana
+    /// Pyroscope (pyroscope://HOST:PORT, http:// or https://) labelled
+    /// service_name, or Parca (parca://HOST:PORT, parca+https://) labelled
+    /// job; and instance (the target's host:port) and heapdrift_series.
     #[arg(long, value_name = "URL", requires = "service")]
     pub push: Option<String>,
-    /// The service_name label of pushed profiles.
+    /// The service of pushed profiles (label service_name, or job in Parca).
     #[arg(long, value_name = "NAME", requires = "push")]
     pub service: Option<String>,
     /// With --push: keep the archive in a temporary directory, removed at
@@ -128,17 +129,19 @@ pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
         None
     };
     let archive_dir = temporary.clone().unwrap_or_else(|| args.archive.clone());
+    // Pyroscope's service_name, Parca's job.
+    let mut service_label = "service_name";
     let mut pusher = match &args.push {
         Some(url) => {
-            let opts = fetch::pyroscope::ServerOptions {
+            let opts = fetch::store::ServerOptions {
                 // Short tries: the pusher's own backoff keeps what waits.
                 timeout: Duration::from_secs(10),
                 retry_for: Duration::from_secs(5),
                 ..args.store.options()?
             };
-            Some(watch::push::Pusher::start(fetch::pyroscope::Server::new(
-                url, &opts,
-            )?))
+            let server = fetch::store::open(url, &opts)?;
+            service_label = server.service_label();
+            Some(watch::push::Pusher::start(server))
         }
         None => None,
     };
@@ -177,7 +180,7 @@ pub fn run(args: WatchArgs) -> anyhow::Result<ExitCode> {
         ) = (pusher.as_mut(), e)
         {
             let labels = vec![
-                ("service_name".to_string(), service.clone()),
+                (service_label.to_string(), service.clone()),
                 ("instance".to_string(), instances[*target].clone()),
                 ("heapdrift_series".to_string(), series.to_string()),
             ];

@@ -8,73 +8,20 @@
 use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{SystemTime, UNIX_EPOCH};
 
 mod fake_http;
+mod store_server;
 
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn heapdrift(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_heapdrift"))
-        .args(args)
-        .output()
-        .expect("run heapdrift")
-}
+use store_server::{StoreServer, heapdrift, repo_root, verdicts};
 
 /// A server of `scripts/pyroscope.sh`, stopped when dropped.
-struct Pyroscope {
-    url: String,
-    port: String,
-}
+struct Pyroscope;
 
 impl Pyroscope {
-    fn start(port: Option<&str>) -> Pyroscope {
-        let mut cmd = Command::new("bash");
-        cmd.arg(repo_root().join("scripts/pyroscope.sh"))
-            .arg("start");
-        if let Some(p) = port {
-            cmd.args(["--port", p]);
-        }
-        let out = cmd.output().expect("scripts/pyroscope.sh start");
-        assert!(
-            out.status.success(),
-            "pyroscope.sh start: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        let url = String::from_utf8_lossy(&out.stdout)
-            .lines()
-            .last()
-            .expect("the URL on the last line")
-            .trim()
-            .to_string();
-        let port = url.rsplit(':').next().expect("a port").to_string();
-        Pyroscope { url, port }
-    }
-
-    /// Stops the server, keeping its data for a restart on the same port.
-    fn stop_keeping_data(&self) {
-        let out = Command::new("bash")
-            .arg(repo_root().join("scripts/pyroscope.sh"))
-            .args(["stop", "--port", &self.port, "--keep"])
-            .output()
-            .expect("scripts/pyroscope.sh stop");
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-}
-
-impl Drop for Pyroscope {
-    fn drop(&mut self) {
-        let _ = Command::new("bash")
-            .arg(repo_root().join("scripts/pyroscope.sh"))
-            .args(["stop", "--port", &self.port])
-            .output();
+    fn start(port: Option<&str>) -> StoreServer {
+        StoreServer::start("pyroscope.sh", port)
     }
 }
 
@@ -296,7 +243,7 @@ fn a_restart_in_the_middle_of_a_push_loses_nothing() {
         push.try_wait().expect("push status").is_none(),
         "the push ended before the server was stopped: nothing was tested"
     );
-    server.stop_keeping_data();
+    server.stop(&["--keep"]);
     std::thread::sleep(std::time::Duration::from_secs(2));
     let restarted = Pyroscope::start(Some(&server.port));
     let out = push.wait_with_output().expect("push ends");
@@ -384,43 +331,6 @@ fn refused_credentials_and_rate_limits_are_one_clear_line() {
     }
 }
 
-/// Rank-1 finding and every heap and goroutine verdict of each report, by
-/// service (fleet) or process (files). Memory findings are left out:
-/// Pyroscope holds no MemStats.
-fn verdicts(json: &[u8]) -> std::collections::BTreeMap<String, Vec<(String, String, i64, String)>> {
-    let doc: serde_json::Value = serde_json::from_slice(json).expect("hunt --json");
-    let reports = match doc.get("reports") {
-        Some(r) => r.as_array().expect("reports").clone(),
-        None => vec![doc],
-    };
-    reports
-        .iter()
-        .map(|r| {
-            let key = r
-                .pointer("/fleet/service")
-                .or_else(|| r.get("process"))
-                .and_then(|v| v.as_str())
-                .unwrap_or_default()
-                .to_string();
-            let findings = r["findings"]
-                .as_array()
-                .expect("findings")
-                .iter()
-                .filter(|f| f["kind"] != "memory")
-                .map(|f| {
-                    (
-                        f["kind"].as_str().unwrap_or_default().to_string(),
-                        f["function"].as_str().unwrap_or_default().to_string(),
-                        f["line"].as_i64().unwrap_or_default(),
-                        f["verdict"].as_str().unwrap_or_default().to_string(),
-                    )
-                })
-                .collect();
-            (key, findings)
-        })
-        .collect()
-}
-
 /// Issue 12: `hunt --from` on recordings pushed to a real server finds
 /// what `hunt` finds on the files: the same rank-1 site and the same
 /// verdicts, every snapshot read and also one per 10 s (buckets twice the
@@ -434,22 +344,8 @@ fn hunt_from_pyroscope_finds_what_hunt_finds_in_the_files() {
     let server = Pyroscope::start(None);
     let store = server.url.replace("http://", "pyroscope://");
     let examples = ["globalmap", "chansend", "smallunderplateau"];
-    for e in examples {
-        let dir = repo_root().join("examples").join(e);
-        let out = heapdrift(&[
-            "push",
-            "--to",
-            &store,
-            "--service",
-            e,
-            dir.to_str().unwrap(),
-        ]);
-        assert!(
-            out.status.success(),
-            "push {e}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    store_server::push_examples(&store, &examples, &[]);
+    let files = store_server::file_verdicts(&examples);
     // The recordings are from 2026-11-26; the window reaches now, which
     // a store needs to find back-filled profiles (docs/pyroscope-api.md).
     let from = [
@@ -472,16 +368,7 @@ fn hunt_from_pyroscope_finds_what_hunt_finds_in_the_files() {
             String::from_utf8_lossy(&out.stderr)
         );
         let fleet = verdicts(&out.stdout);
-        assert_eq!(fleet.len(), examples.len(), "{fleet:?}");
-        for e in examples {
-            let dir = repo_root().join("examples").join(e);
-            let files = heapdrift(&["hunt", "--json", dir.to_str().unwrap()]);
-            let files = verdicts(&files.stdout);
-            let want = files.values().next().expect("one process");
-            let got = &fleet[e];
-            assert!(!want.is_empty(), "{e}: no finding in the files");
-            assert_eq!(got, want, "{e}, step {step:?}");
-        }
+        assert_eq!(fleet, files, "step {step:?}");
     }
     // Three shards: every service's instance read by exactly one.
     let mut seen = Vec::new();
@@ -516,7 +403,7 @@ fn hunt_from_pyroscope_finds_what_hunt_finds_in_the_files() {
 fn the_fleet_report_counts_the_replicas_a_site_grows_on() {
     let server = Pyroscope::start(None);
     let store = server.url.replace("http://", "pyroscope://");
-    push_three_replicas(&store, "fleet");
+    store_server::push_three_replicas(&store, "fleet");
     let hunt = |extra: &[&str]| -> serde_json::Value {
         let mut args = vec![
             "hunt",
@@ -586,95 +473,6 @@ fn the_fleet_report_counts_the_replicas_a_site_grows_on() {
     assert_eq!(doc["reports"].as_array().map(Vec::len), Some(2));
 }
 
-/// Three replicas of `service`: two leaking at the same line (the
-/// globalmap recording pushed as pod-a and pod-b) and one leaking
-/// goroutines elsewhere (chansend as pod-c).
-fn push_three_replicas(store: &str, service: &str) {
-    for (example, pod) in [
-        ("globalmap", "pod-a"),
-        ("globalmap", "pod-b"),
-        ("chansend", "pod-c"),
-    ] {
-        let dir = repo_root().join("examples").join(example);
-        let out = heapdrift(&[
-            "push",
-            "--to",
-            store,
-            "--service",
-            service,
-            "--instance",
-            pod,
-            dir.to_str().unwrap(),
-        ]);
-        assert!(
-            out.status.success(),
-            "push {pod}: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
-}
-
-/// A recorded service replayed as a live target: each request for the heap
-/// (or goroutine) profile answers the recording's next snapshot of it, the
-/// last one again once they run out.
-fn replay_target(dir: &Path) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let url = format!("http://{}", listener.local_addr().unwrap());
-    let recorded = |prefix: &str| -> Vec<Vec<u8>> {
-        let mut names: Vec<PathBuf> = std::fs::read_dir(dir)
-            .unwrap()
-            .map(|e| e.unwrap().path())
-            .filter(|p| {
-                let n = p.file_name().unwrap().to_string_lossy();
-                n.starts_with(prefix) && n.ends_with("Z.pb.gz")
-            })
-            .collect();
-        names.sort();
-        names.iter().map(|p| std::fs::read(p).unwrap()).collect()
-    };
-    let profiles = std::sync::Arc::new([recorded("heap-"), recorded("goroutine-")]);
-    let served = std::sync::Arc::new(std::sync::Mutex::new([0usize, 0usize]));
-    std::thread::spawn(move || {
-        for conn in listener.incoming() {
-            let Ok(mut conn) = conn else { continue };
-            let (profiles, served) = (profiles.clone(), served.clone());
-            std::thread::spawn(move || {
-                let Some(path) = fake_http::request_path(&conn) else {
-                    return;
-                };
-                let which = match path.as_str() {
-                    "/debug/pprof/heap" => Some(0),
-                    "/debug/pprof/goroutine" => Some(1),
-                    _ => None,
-                };
-                let (status, body) = match which {
-                    Some(i) => {
-                        let mut n = served.lock().unwrap();
-                        let list = &profiles[i];
-                        let body = list[n[i].min(list.len() - 1)].clone();
-                        n[i] += 1;
-                        ("200 OK", body)
-                    }
-                    None if path == "/debug/pprof/" => (
-                        "200 OK",
-                        b"<html><table>\n<tr><td>9</td><td><a href='goroutine?debug=1'>goroutine</a></td></tr>\n\
-                          <tr><td>3</td><td><a href='heap?debug=1'>heap</a></td></tr>\n</table></html>"
-                            .to_vec(),
-                    ),
-                    None => ("404 Not Found", b"Unknown profile\n".to_vec()),
-                };
-                let head = format!(
-                    "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                    body.len()
-                );
-                let _ = conn.write_all(head.as_bytes());
-                let _ = conn.write_all(&body);
-            });
-        }
-    });
-    url
-}
-
 /// Issue 12, `watch --push`: a watched service's profiles reach the store
 /// as they are archived, and `hunt --from` the store finds what `hunt` finds
 /// in the archive. A second watch with `--no-archive` pushes as much and
@@ -687,10 +485,10 @@ fn replay_target(dir: &Path) -> String {
 fn watch_pushes_what_it_archives_and_hunt_from_the_store_agrees() {
     let server = Pyroscope::start(None);
     let store = server.url.replace("http://", "pyroscope://");
-    let target = replay_target(&repo_root().join("examples/globalmap"));
+    let target = store_server::replay_target(&repo_root().join("examples/globalmap"));
     let tmp = tempfile::tempdir().unwrap();
     let archive = tmp.path().join("archive");
-    let stdout = watch_pushing(
+    let stdout = store_server::watch_pushing(
         &target,
         "18s",
         &[
@@ -749,7 +547,7 @@ fn watch_pushes_what_it_archives_and_hunt_from_the_store_agrees() {
 
     // Without an archive: the same pushes, nothing left on disk.
     let before: Vec<PathBuf> = temp_watch_dirs();
-    let stdout = watch_pushing(
+    let stdout = store_server::watch_pushing(
         &target,
         "5s",
         &["--no-archive", "--push", &store, "--service", "unarchived"],
@@ -761,36 +559,6 @@ fn watch_pushes_what_it_archives_and_hunt_from_the_store_agrees() {
         before,
         "the temporary archive is removed"
     );
-}
-
-/// `heapdrift watch TARGET` for `for_`, a round every 1.5 s (more than a
-/// second apart: the store lists profiles by the second), heap and
-/// goroutine profiles only, with `extra`; its stdout.
-fn watch_pushing(target: &str, for_: &str, extra: &[&str]) -> String {
-    let mut args = vec![
-        "watch",
-        target,
-        "--every",
-        "1500ms",
-        "--for",
-        for_,
-        "--quiet",
-        "--dump-every",
-        "0",
-        "--leak-every",
-        "0",
-        "--allocs-every",
-        "0",
-    ];
-    args.extend(extra);
-    let out = heapdrift(&args);
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{stdout}{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
 }
 
 fn temp_watch_dirs() -> Vec<PathBuf> {
@@ -808,34 +576,6 @@ fn temp_watch_dirs() -> Vec<PathBuf> {
     v
 }
 
-/// A plain HTTP/1.1 GET: status and body (chunked bodies are left as they
-/// come; the checks below only look for words in them).
-fn http_get(url: &str) -> (u16, String) {
-    let rest = url.strip_prefix("http://").expect("http URL");
-    let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
-    let mut s = TcpStream::connect(host).expect("connect");
-    write!(
-        s,
-        "GET {path} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n"
-    )
-    .unwrap();
-    let mut raw = String::new();
-    s.read_to_string(&mut raw).unwrap();
-    let (head, body) = raw.split_once("\r\n\r\n").expect("an HTTP answer");
-    let status = head
-        .split_whitespace()
-        .nth(1)
-        .and_then(|c| c.parse().ok())
-        .expect("a status");
-    (status, body.to_string())
-}
-
-fn get_json(url: &str) -> serde_json::Value {
-    let (status, body) = http_get(url);
-    assert_eq!(status, 200, "{url}: {body}");
-    serde_json::from_str(&body).unwrap_or_else(|e| panic!("{url}: {e}: {body}"))
-}
-
 /// Issue 12, `serve --from`: the dashboard of a fleet in the store. The
 /// fleet ranks the site two of three replicas leak at first, naming them
 /// and linking each to its series; each instance is a target whose
@@ -849,110 +589,6 @@ fn get_json(url: &str) -> serde_json::Value {
 fn serve_from_the_store_shows_the_fleet_then_its_instances() {
     let server = Pyroscope::start(None);
     let store = server.url.replace("http://", "pyroscope://");
-    push_three_replicas(&store, "served");
-    let mut child = Command::new(env!("CARGO_BIN_EXE_heapdrift"))
-        .args([
-            "serve",
-            "--from",
-            &store,
-            "--service",
-            "served",
-            "--from-time",
-            "2026-11-26T00:00:00Z",
-            "--http=127.0.0.1:0",
-            "--no_browser",
-        ])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("heapdrift serve");
-    struct Killed(std::process::Child);
-    impl Drop for Killed {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let stderr = child.stderr.take().unwrap();
-    let child = Killed(child);
-    let mut seen = Vec::new();
-    let mut base = None;
-    for line in std::io::BufRead::lines(std::io::BufReader::new(stderr)) {
-        let line = line.unwrap();
-        if let Some(url) = line.strip_prefix("Serving web UI on ") {
-            base = Some(url.trim().trim_end_matches('/').to_string());
-            break;
-        }
-        seen.push(line);
-    }
-    let base = base.unwrap_or_else(|| panic!("no URL from serve: {seen:?}"));
-    assert!(
-        seen.iter()
-            .any(|l| l.contains("3 instance(s) of 1 service(s)")),
-        "{seen:?}"
-    );
-
-    let targets = get_json(&format!("{base}/api/targets"));
-    assert_eq!(targets["source"], "fleet", "{targets:#}");
-    let urls: Vec<&str> = targets["targets"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["url"].as_str().unwrap())
-        .collect();
-    assert_eq!(
-        urls,
-        [
-            "served instance=pod-a",
-            "served instance=pod-b",
-            "served instance=pod-c"
-        ]
-    );
-
-    let fleet = get_json(&format!("{base}/api/fleet"));
-    let service = &fleet["services"][0];
-    assert_eq!(service["service"], "served", "{fleet:#}");
-    let top = &service["sites"][0];
-    assert_eq!(
-        (
-            &top["function"],
-            &top["verdict"],
-            &top["growing"],
-            &top["replicas"]
-        ),
-        (
-            &serde_json::json!("main.handleLogin"),
-            &serde_json::json!("leak"),
-            &serde_json::json!(2),
-            &serde_json::json!(3)
-        ),
-        "{fleet:#}"
-    );
-    let pod_a = service["series"]["pod-a"].as_str().expect("pod-a's series");
-
-    let findings = get_json(&format!("{base}/api/series/{pod_a}/findings"));
-    let leak = findings["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|f| f["function"] == "main.handleLogin")
-        .unwrap_or_else(|| panic!("{findings:#}"));
-    assert_eq!(leak["verdict"], "leak");
-    let points = leak["points"].as_array().unwrap();
-    assert!(points.len() >= 10, "{leak:#}");
-    let flame = leak["flame"].as_str().expect("a flame graph link");
-    let src = flame
-        .split("src=")
-        .nth(1)
-        .expect("src")
-        .split('&')
-        .next()
-        .unwrap();
-    // The snapshot behind the link, read back from the store.
-    let (status, top_view) = http_get(&format!("{base}/ui/top?src={src}"));
-    assert_eq!(status, 200, "{top_view}");
-    assert!(top_view.contains("main.handleLogin"), "{top_view}");
-    let (status, page) = http_get(&format!("{base}{flame}"));
-    assert_eq!(status, 200, "{page}");
-    drop(child);
+    store_server::push_three_replicas(&store, "served");
+    store_server::serve_shows_the_fleet_then_its_instances(&store, "served");
 }

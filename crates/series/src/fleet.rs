@@ -1,23 +1,26 @@
-//! Series from a profile store: Grafana Pyroscope keeps a fleet's
-//! profiles, split by sample type; this module lists what it holds per
-//! service and instance and rebuilds each instance's snapshots for the one
-//! [`SeriesBuilder`].
+//! Series from a profile store: Grafana Pyroscope and Parca keep a
+//! fleet's profiles, split by sample type; this module lists what one
+//! holds per service and instance (through [`ProfileStore`]) and rebuilds
+//! each instance's snapshots for the one [`SeriesBuilder`].
 //!
-//! What a store cannot give is said, not guessed: Pyroscope keeps no
-//! MemStats footer, no goroutine dump and no numeric sample labels, and
-//! its answers carry a period guessed from the profile name (524288 for
-//! `memory`, Go's default rate).
+//! What a store cannot give is said, not guessed: neither keeps a MemStats
+//! footer, a goroutine dump or numeric sample labels, nor the heap's
+//! sampling period (Pyroscope answers Go's default rate, Parca 0): the
+//! period heapdrift pushed as a label is used, else Go's default is
+//! assumed, in a note.
 
 use std::collections::BTreeMap;
 
-use fetch::pyroscope::{GroupProfiles, PyroscopeError, Server, StoredProfile, with_matcher};
+use fetch::store::{
+    GO_DEFAULT_HEAP_PERIOD, GroupProfiles, ProfileStore, StoreError, StoredProfile, with_matcher,
+};
 use profile::{ParseOptions, Profile, ValueType};
 
 use crate::builder::{BuildOptions, Built, Data, Entry, SeriesBuilder, SnapshotRef};
 use crate::kind::Kind;
 use crate::notes::Note;
 
-/// The four parts of a Go heap profile as Pyroscope stores them (pushed
+/// The four parts of a Go heap profile as the stores keep them (pushed
 /// with `__name__=memory`), in the order of Go's own heap profile.
 pub const HEAP_TYPES: [(&str, &str); 4] = [
     ("alloc_objects", "count"),
@@ -41,7 +44,7 @@ fn heap_type_id(i: usize) -> String {
 #[derive(Debug, thiserror::Error)]
 pub enum FleetError {
     #[error(transparent)]
-    Server(#[from] PyroscopeError),
+    Server(#[from] StoreError),
     #[error("{what}: {error}")]
     Parse {
         what: String,
@@ -127,9 +130,10 @@ pub struct ServicePlan {
     pub left_out: Vec<String>,
 }
 
-/// The label selector of one service.
-pub fn service_selector(service: &str, matchers: &[String]) -> String {
-    let mut sel = with_matcher("", "service_name", service);
+/// The label selector of one service, named by the store's service label
+/// ([`ProfileStore::service_label`]).
+pub fn service_selector(label: &str, service: &str, matchers: &[String]) -> String {
+    let mut sel = with_matcher("", label, service);
     for m in matchers {
         let inner = sel.trim_end_matches('}').to_string();
         sel = format!("{inner}, {}}}", m.trim());
@@ -139,7 +143,7 @@ pub fn service_selector(service: &str, matchers: &[String]) -> String {
 
 /// Lists services, instances and their snapshots: three `Series`-like
 /// calls per service at most (heap parts, goroutines), no profile read.
-pub fn plan(server: &Server, q: &FleetQuery) -> Result<Vec<ServicePlan>, FleetError> {
+pub fn plan(server: &dyn ProfileStore, q: &FleetQuery) -> Result<Vec<ServicePlan>, FleetError> {
     let stored = server.services(q.start_ms, q.end_ms)?;
     let heap_id = heap_type_id(3);
     let mut out = Vec::new();
@@ -152,7 +156,7 @@ pub fn plan(server: &Server, q: &FleetQuery) -> Result<Vec<ServicePlan>, FleetEr
         if !has_heap && !has_goroutines {
             continue;
         }
-        let sel = service_selector(&service, &q.matchers);
+        let sel = service_selector(server.service_label(), &service, &q.matchers);
         let list = |ty: &str| server.list_profiles(ty, &sel, &q.group_by, q.start_ms, q.end_ms);
         let mut parts: Vec<Vec<GroupProfiles>> = Vec::new();
         if has_heap {
@@ -325,7 +329,7 @@ pub fn triage_score(i: &InstancePlan) -> f64 {
 /// The four parts of one heap snapshot, read and put together as Go's own
 /// heap profile (four sample types, one sample per stack).
 pub fn read_heap(
-    server: &Server,
+    server: &dyn ProfileStore,
     selector: &str,
     q: &FleetQuery,
     s: &HeapSnapshot,
@@ -347,13 +351,7 @@ pub fn read_heap(
         let Some(id) = id else {
             continue;
         };
-        let bytes = server.merge_profile(
-            &heap_type_id(part),
-            selector,
-            q.start_ms,
-            q.end_ms,
-            &[id.as_str()],
-        )?;
+        let bytes = server.read_profile(&heap_type_id(part), selector, q.start_ms, q.end_ms, id)?;
         let mut p = profile::parse(&bytes, &ParseOptions::default())
             .map_err(|error| FleetError::Parse {
                 what: what(part),
@@ -376,21 +374,21 @@ pub fn read_heap(
         error,
     })?;
     merged.time_nanos = s.time_ms.saturating_mul(1_000_000);
-    if let Some(period) = s.period {
-        merged.period = period;
-    }
+    // The pushed period, else Go's default (what Pyroscope answers; Parca
+    // answers 0): build_instance's note says which.
+    merged.period = s.period.unwrap_or(GO_DEFAULT_HEAP_PERIOD);
     Ok(merged)
 }
 
 /// One goroutine (or goroutineleak) profile of type `ty`.
 pub fn read_goroutines(
-    server: &Server,
+    server: &dyn ProfileStore,
     selector: &str,
     q: &FleetQuery,
     ty: &str,
     p: &StoredProfile,
 ) -> Result<Profile, FleetError> {
-    let bytes = server.merge_profile(ty, selector, q.start_ms, q.end_ms, &[&p.id])?;
+    let bytes = server.read_profile(ty, selector, q.start_ms, q.end_ms, &p.id)?;
     let mut prof = profile::parse(&bytes, &ParseOptions::default())
         .map_err(|error| FleetError::Parse {
             what: format!("{}: stored profile {} ({ty})", server.base(), p.id),
@@ -438,7 +436,7 @@ pub struct InstanceRead {
 /// server's), in plan order. The first failure is the error; instances
 /// not read after it are not returned.
 pub fn read_fleet(
-    server: &Server,
+    server: &dyn ProfileStore,
     q: &FleetQuery,
     plans: &[ServicePlan],
     opts: &BuildOptions,
@@ -484,7 +482,7 @@ pub fn read_fleet(
 
 /// One instance, with a note naming the instances the triage left out.
 fn read_one(
-    server: &Server,
+    server: &dyn ProfileStore,
     q: &FleetQuery,
     plan: &ServicePlan,
     inst: &InstancePlan,
@@ -505,14 +503,14 @@ fn read_one(
 
 /// One instance's series, read profile by profile.
 pub fn build_instance(
-    server: &Server,
+    server: &dyn ProfileStore,
     q: &FleetQuery,
     service: &str,
     plan: &InstancePlan,
     opts: BuildOptions,
 ) -> Result<Built, FleetError> {
     let selector = with_matcher(
-        &service_selector(service, &q.matchers),
+        &service_selector(server.service_label(), service, &q.matchers),
         &q.group_by,
         &plan.group,
     );
@@ -565,17 +563,21 @@ pub fn build_instance(
     }
     if plan.shared_seconds > 0 {
         b.note(Note::Text(format!(
-            "{} seconds held more than one profile of a kind; one of each was read (Pyroscope lists profiles by the second)",
-            plan.shared_seconds
+            "{} times held more than one profile of a kind; one of each was read (Pyroscope lists one profile per second, Parca one per nanosecond)",
+            plan.shared_seconds,
         )));
     }
     let period = if plan.heap.iter().all(|h| h.period.is_some()) {
-        "the heap's sampling period as pushed with it"
+        "the heap's sampling period as pushed with it".to_string()
     } else {
-        "the heap's sampling period is the server's guess (Go's default 512 KiB) where it was not pushed with it"
+        format!(
+            "the heap's sampling period assumed to be Go's default, {GO_DEFAULT_HEAP_PERIOD} bytes (512 KiB), where it was not pushed with it (label {})",
+            fetch::store::PERIOD_LABEL
+        )
     };
     b.note(Note::Text(format!(
-        "read from Pyroscope at {}: no MemStats (memory components and RSS are unavailable), no goroutine dumps, and {period}",
+        "read from {} at {}: no MemStats (memory components and RSS are unavailable), no goroutine dumps, and {period}",
+        server.kind(),
         server.base()
     )));
     let built = b.finish(&mut |r| {
@@ -715,9 +717,13 @@ mod tests {
 
     #[test]
     fn selectors() {
-        assert_eq!(service_selector("api", &[]), r#"{service_name="api"}"#);
         assert_eq!(
-            service_selector("api", &[r#"namespace="prod""#.into()]),
+            service_selector("service_name", "api", &[]),
+            r#"{service_name="api"}"#
+        );
+        assert_eq!(service_selector("job", "api", &[]), r#"{job="api"}"#);
+        assert_eq!(
+            service_selector("service_name", "api", &[r#"namespace="prod""#.into()]),
             r#"{service_name="api", namespace="prod"}"#
         );
     }

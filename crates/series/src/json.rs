@@ -38,7 +38,7 @@ pub struct Report<'a, F: Serialize> {
     /// Where in an archive the series comes from.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub archive: Option<ArchiveRef>,
-    /// Where in a profile store (Pyroscope) the series comes from.
+    /// Where in a profile store (Pyroscope, Parca) the series comes from.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub fleet: Option<FleetRef>,
 }

@@ -59,7 +59,7 @@ pub struct Payload {
     /// The gzipped pprof.
     pub bytes: Vec<u8>,
     /// Its sampling period (0: none), which the store does not keep: heap
-    /// profiles carry it in the label `fetch::pyroscope::PERIOD_LABEL`.
+    /// profiles carry it in the label `fetch::store::PERIOD_LABEL`.
     pub period: i64,
 }
 
@@ -72,7 +72,7 @@ pub fn labels(kind: Kind, payload: &Payload) -> Vec<(&'static str, String)> {
     };
     let mut out = vec![("__name__", name.to_string())];
     if name == "memory" && payload.period > 0 {
-        out.push((fetch::pyroscope::PERIOD_LABEL, payload.period.to_string()));
+        out.push((fetch::store::PERIOD_LABEL, payload.period.to_string()));
     }
     out
 }

@@ -1,5 +1,5 @@
 //! `watch --push`: every profile the watch archives is also sent to a
-//! profile store (Grafana Pyroscope), from a thread of its own, so that a
+//! profile store (Grafana Pyroscope or Parca), from a thread of its own, so that a
 //! store that is down, slow or rate limiting never delays a fetch.
 //!
 //! Snapshots wait in a bounded queue as archive paths (the archive holds
@@ -7,7 +7,7 @@
 //! restarting, 5xx, 429) is retried with backoff, keeping the order; when
 //! the queue is full the oldest waiting snapshot is dropped and counted.
 //! A push that timed out is not retried (the store may have kept it, and
-//! Pyroscope does not deduplicate); a push the store refused (401, 400)
+//! neither store deduplicates); a push the store refused (401, 400)
 //! is counted with the store's message. Whatever was not pushed stays in
 //! the archive for `heapdrift push`.
 
@@ -17,7 +17,7 @@ use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use fetch::pyroscope::{PyroscopeError, Server};
+use fetch::store::{ProfileStore, StoreError};
 use profile::ParseOptions;
 use series::Kind;
 use series::push::{kinds_to_push, labels, payload, profile_name};
@@ -35,7 +35,7 @@ pub struct Item {
     pub path: PathBuf,
     pub kind: Kind,
     pub taken_at: i64,
-    /// `service_name`, `instance`, `heapdrift_series` (the `__name__` comes
+    /// the store's service label (`service_name`, `job`), `instance`, `heapdrift_series` (the `__name__` comes
     /// from the kind).
     pub labels: Vec<(String, String)>,
 }
@@ -80,7 +80,7 @@ pub struct Pusher {
 
 impl Pusher {
     /// Starts the pushing thread.
-    pub fn start(server: Server) -> Pusher {
+    pub fn start(server: Box<dyn ProfileStore>) -> Pusher {
         let shared: Shared = Arc::new((
             Mutex::new(Queue {
                 items: VecDeque::new(),
@@ -93,7 +93,7 @@ impl Pusher {
         ));
         let thread = {
             let shared = shared.clone();
-            std::thread::spawn(move || push_loop(&server, &shared))
+            std::thread::spawn(move || push_loop(&*server, &shared))
         };
         Pusher {
             shared,
@@ -175,7 +175,7 @@ impl Pusher {
 
 /// The pushing thread: the oldest waiting snapshot first; while the store
 /// cannot take it, waits (doubling up to a minute) and tries it again.
-fn push_loop(server: &Server, shared: &Shared) {
+fn push_loop(server: &dyn ProfileStore, shared: &Shared) {
     let (lock, ready) = &**shared;
     let parse = ParseOptions::default();
     let mut backoff = Duration::ZERO;
@@ -245,7 +245,7 @@ enum Outcome {
     Failed(String),
 }
 
-fn push_one(server: &Server, item: &Item, parse: &ParseOptions) -> Outcome {
+fn push_one(server: &dyn ProfileStore, item: &Item, parse: &ParseOptions) -> Outcome {
     if profile_name(item.kind).is_none() {
         return Outcome::Failed(format!("{}: not a profile", item.path.display()));
     }
@@ -258,7 +258,7 @@ fn push_one(server: &Server, item: &Item, parse: &ParseOptions) -> Outcome {
     labels.extend(item.labels.iter().map(|(k, v)| (k.as_str(), v.as_str())));
     match server.push(&labels, &payload.bytes) {
         Ok(()) => Outcome::Pushed,
-        Err(e @ (PyroscopeError::Unreachable { .. } | PyroscopeError::RateLimited { .. })) => {
+        Err(e @ (StoreError::Unreachable { .. } | StoreError::RateLimited { .. })) => {
             Outcome::Retry(e.to_string())
         }
         Err(e) => Outcome::Failed(e.to_string()),
@@ -337,11 +337,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = heap_file(dir.path());
         let (url, taken) = store(3);
-        let opts = fetch::pyroscope::ServerOptions {
+        let opts = fetch::store::ServerOptions {
             retry_for: Duration::from_millis(100),
             ..Default::default()
         };
-        let mut pusher = Pusher::start(Server::new(&url, &opts).unwrap());
+        let mut pusher = Pusher::start(fetch::store::open(&url, &opts).unwrap());
         for series in 0..5 {
             let labels = vec![("heapdrift_series".to_string(), series.to_string())];
             pusher.archived(0, series, Kind::Heap, 1, path.clone(), labels);
@@ -366,11 +366,11 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = heap_file(dir.path());
         let (url, _) = store(usize::MAX);
-        let opts = fetch::pyroscope::ServerOptions {
+        let opts = fetch::store::ServerOptions {
             retry_for: Duration::from_millis(100),
             ..Default::default()
         };
-        let mut pusher = Pusher::start(Server::new(&url, &opts).unwrap());
+        let mut pusher = Pusher::start(fetch::store::open(&url, &opts).unwrap());
         for series in 0..3 {
             pusher.archived(0, series, Kind::Goroutine, 1, path.clone(), vec![]);
         }

@@ -22,7 +22,7 @@ use series::{Built, SeriesError, SnapshotRef};
 use store::read::{self, ArchiveOptions, SeriesPick};
 use store::{Archive, SeriesId, SnapshotId, StoreError};
 
-use fetch::pyroscope::{Server, StoredProfile};
+use fetch::store::{ProfileStore, StoredProfile};
 use series::fleet::{self, FleetQuery};
 
 /// Errors of the dashboard's data layer; each is one line for the user.
@@ -94,7 +94,7 @@ enum Origin {
 /// start-up, as plain files are; a snapshot's profile is read from the
 /// store again when a view opens it.
 struct Fleet {
-    server: Server,
+    server: Box<dyn ProfileStore>,
     query: FleetQuery,
     /// Per instance: its series id, service, instance name and analysis.
     instances: Vec<FleetInstance>,
@@ -229,7 +229,7 @@ impl Dashboard {
     /// A fleet read from a store: `plans` as `series::fleet::plan` made
     /// them, `reads` as `series::fleet::read_fleet` read them.
     pub fn fleet(
-        server: Server,
+        server: Box<dyn ProfileStore>,
         query: FleetQuery,
         plans: &[fleet::ServicePlan],
         reads: Vec<fleet::InstanceRead>,
@@ -242,8 +242,8 @@ impl Dashboard {
                 instance,
                 built,
             } = read;
-            let selector = fetch::pyroscope::with_matcher(
-                &fleet::service_selector(&service, &query.matchers),
+            let selector = fetch::store::with_matcher(
+                &fleet::service_selector(server.service_label(), &service, &query.matchers),
                 &query.group_by,
                 &instance.group,
             );
@@ -547,14 +547,14 @@ impl Dashboard {
                 let i: usize = id.parse().map_err(|_| missing())?;
                 let p = match f.stored.get(i).ok_or_else(missing)? {
                     StoredSnapshot::Heap { selector, snapshot } => {
-                        fleet::read_heap(&f.server, selector, &f.query, snapshot)?
+                        fleet::read_heap(&*f.server, selector, &f.query, snapshot)?
                     }
                     StoredSnapshot::Goroutines {
                         selector,
                         profile_type,
                         profile,
                     } => fleet::read_goroutines(
-                        &f.server,
+                        &*f.server,
                         selector,
                         &f.query,
                         profile_type,
