@@ -177,6 +177,13 @@ impl GoroutineSeries {
             .unwrap_or(0)
     }
 
+    /// All goroutines in one snapshot.
+    pub fn count_total(&self, snapshot: usize) -> u64 {
+        (0..self.groups.len())
+            .map(|g| self.count(g, snapshot))
+            .sum()
+    }
+
     pub fn max_wait_minutes(&self, group: usize, snapshot: usize) -> Option<u64> {
         self.waits
             .get(snapshot)

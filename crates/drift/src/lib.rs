@@ -70,6 +70,9 @@ pub fn hunt(inputs: &Inputs<'_>, opts: &HuntOptions) -> Report {
     goroutine::link_http_callers(&mut all, inputs.heap.zip(cycles.as_ref()));
     link_tickers(&mut all);
     link_stacks(&mut all);
+    if let Some(g) = inputs.goroutines {
+        cap_stacks_without_more_goroutines(&mut all, g, &opts.goroutines.thresholds);
+    }
     link_memory(&mut all, inputs.heap);
     settle_references(&mut all);
     Report::new(all)
@@ -313,6 +316,40 @@ fn link_stacks(all: &mut [Finding]) {
             "{leaking} goroutine group{} leak; stack memory grows with them in steps of whole stack spans, so its late flat stretch is no plateau",
             if leaking == 1 { "" } else { "s" }
         ));
+    }
+}
+
+/// Stack memory (`StackSys`) is the goroutines' stacks: each starts small
+/// and is copied to twice its size when a call needs more, up to the
+/// deepest call it makes, and dead goroutines' stacks are reused or freed
+/// at GC. With as many goroutines at the end as at the start, stack memory
+/// can only grow towards the deepest stacks and the peak of concurrent
+/// goroutines, both bounded: no leak. So when goroutine profiles were read
+/// and their total count does not grow, a `leak` of goroutine stacks is at
+/// most `suspect` (a zoo control, syncpool, was called leaking once on
+/// stacks alone).
+fn cap_stacks_without_more_goroutines(all: &mut [Finding], g: &GoroutineSeries, th: &Thresholds) {
+    if g.len() < 2 {
+        return;
+    }
+    let totals: Vec<f64> = (0..g.len())
+        .map(|snap| g.count_total(snap) as f64)
+        .collect();
+    let total = stats::Series::new(g.seconds(), totals).with_breaks(g.breaks.clone());
+    if verdict::assess(&total, th).verdict >= Verdict::Suspect {
+        return;
+    }
+    for f in all.iter_mut() {
+        if f.component() == Some(Component::GoroutineStacks) && f.verdict == Verdict::Leak {
+            f.verdict = Verdict::Suspect;
+            f.confidence = f.confidence.min(0.5);
+            f.score = verdict::score(f.confidence, f.evidence.share_of_growth);
+            f.notes.push(format!(
+                "the number of goroutines does not grow ({} to {} over the goroutine profiles): existing stacks deepen or are reused, which is bounded; at most suspect",
+                g.count_total(0),
+                g.count_total(g.len() - 1)
+            ));
+        }
     }
 }
 

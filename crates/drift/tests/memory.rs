@@ -399,3 +399,69 @@ fn a_churning_control_has_no_memory_outside_go() {
         }
     }
 }
+
+/// Goroutines parked at one place: `n` of them in a debug=2 dump.
+fn parked(n: u64) -> Vec<profile::goroutine_dump::Goroutine> {
+    let mut text = String::new();
+    for id in 1..=n {
+        text.push_str(&format!(
+            "goroutine {id} [chan receive]:\nmain.worker(...)\n\t/src/pool.go:20 +0x1\n\
+             created by main.start in goroutine 1\n\t/src/pool.go:12 +0x2\n\n"
+        ));
+    }
+    profile::goroutine_dump::parse_dump(&text).unwrap()
+}
+
+/// Stack memory is the goroutines' stacks: without more goroutines it can
+/// only grow towards their deepest calls, so a rise of it alone is no leak
+/// when the goroutine profiles show a constant count; with a growing count
+/// it stays one.
+#[test]
+fn growing_stacks_without_more_goroutines_are_at_most_suspect() {
+    use drift::goroutine::{GoroutineSeriesBuilder, GroupOptions};
+    let points: Vec<MemPoint> = (0..12)
+        .map(|i| MemPoint {
+            time_nanos: i * MIN,
+            stats: stats(
+                50 * MB,
+                (2 + i as u64) * MB,
+                5 * MB,
+                200 * MB + i as u64 * MB,
+            ),
+            rss: None,
+            anon_rss: None,
+        })
+        .collect();
+    let stacks = |per_minute: u64| {
+        let mut b = GoroutineSeriesBuilder::new(GroupOptions::default());
+        for m in 0..12u64 {
+            b.push_dump(&parked(20 + per_minute * m), m as i64 * MIN)
+                .unwrap();
+        }
+        let gs = b.finish();
+        let report = drift::hunt(
+            &drift::Inputs {
+                heap: None,
+                goroutines: Some(&gs),
+                memory: &points,
+                memory_breaks: &[],
+            },
+            &drift::HuntOptions::default(),
+        );
+        report
+            .findings
+            .into_iter()
+            .find(|f| f.function == "goroutine stacks")
+            .expect("a stacks finding")
+    };
+    let flat = stacks(0);
+    assert_eq!(flat.verdict, Verdict::Suspect, "{:?}", flat.notes);
+    assert!(
+        flat.notes
+            .iter()
+            .any(|n| n.contains("the number of goroutines does not grow (20 to 20")),
+        "{:?}",
+        flat.notes
+    );
+    assert_eq!(stacks(10).verdict, Verdict::Leak);
+}
