@@ -14,6 +14,9 @@ pub enum Kind {
     Heap,
     Goroutine,
     Memory,
+    /// An acquiring site in a custom profile of held resources
+    /// (`pprof.NewProfile`, heapdriftprobe's `Track`).
+    Resource,
 }
 
 /// Ordered by severity: `Stable < Plateau < Stuck < Suspect < Leak`.
@@ -194,6 +197,9 @@ pub struct Finding {
     /// Goroutines: where the group is blocked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub blocking_frame: Option<Frame>,
+    /// Resources: the custom profile's name (`pprof.NewProfile`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub resource: Option<String>,
     pub root_cause: String,
     pub fix_hint: String,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]

@@ -166,6 +166,7 @@ pub fn render_text(
             Kind::Heap => "heap",
             Kind::Goroutine => "goroutines",
             Kind::Memory => "memory",
+            Kind::Resource => "resource",
         };
         let place = if s.file.is_empty() {
             String::new()
@@ -241,6 +242,7 @@ mod tests {
             created_by: None,
             created_at: None,
             blocking_frame: None,
+            resource: None,
             root_cause: String::new(),
             fix_hint: String::new(),
             notes: Vec::new(),

@@ -794,6 +794,7 @@ pub fn analyze_goroutines(gs: &GoroutineSeries, opts: &GoroutineOptions) -> Vec<
             created_by: g.created_by.clone(),
             created_at: g.created_at.clone(),
             blocking_frame: Some(g.blocking.clone()),
+            resource: None,
             root_cause: cause.into(),
             fix_hint: fix.into(),
             notes,

@@ -13,6 +13,7 @@ pub mod frames;
 pub mod goroutine;
 pub mod memory;
 pub mod render;
+pub mod resource;
 pub mod series;
 pub mod stats;
 pub mod units;
@@ -37,6 +38,8 @@ pub struct Inputs<'a> {
     pub memory: &'a [MemPoint],
     /// Restart indexes of `memory`.
     pub memory_breaks: &'a [usize],
+    /// Custom profiles of tracked resources, one series per profile.
+    pub resources: &'a [resource::ResourceSeries],
 }
 
 /// Options of `hunt`.
@@ -60,6 +63,9 @@ pub fn hunt(inputs: &Inputs<'_>, opts: &HuntOptions) -> Report {
     }
     if let Some(g) = inputs.goroutines {
         all.extend(goroutine::analyze_goroutines(g, &opts.goroutines));
+    }
+    for r in inputs.resources {
+        all.extend(resource::analyze_resources(r, &opts.goroutines));
     }
     let th = opts.memory.clone().unwrap_or_else(Thresholds::heap);
     all.extend(memory::analyze_memory(
@@ -386,6 +392,7 @@ mod tests {
             created_by: None,
             created_at: None,
             blocking_frame: None,
+            resource: None,
             root_cause: String::new(),
             fix_hint: String::new(),
             notes: vec!["grew, then levelled off: a warm-up (cache, pool), not a leak".into()],
@@ -504,6 +511,7 @@ mod tests {
                 goroutines: None,
                 memory: &memory,
                 memory_breaks: &[],
+                resources: &[],
             },
             &HuntOptions::default(),
         )

@@ -369,6 +369,7 @@ pub fn analyze_memory(points: &[MemPoint], breaks: &[usize], th: &Thresholds) ->
             created_by: None,
             created_at: None,
             blocking_frame: None,
+            resource: None,
             root_cause: c.into(),
             fix_hint: f.into(),
             notes,

@@ -30,6 +30,10 @@ pub struct Header {
     /// Heap sites and goroutine groups examined (reported or not).
     pub heap_sites: usize,
     pub goroutine_groups: usize,
+    /// Acquiring sites of tracked resources examined, all custom profiles
+    /// together.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub resource_sites: usize,
     /// Extra lines for the header (input rules applied, files skipped).
     pub notes: Vec<String>,
 }
@@ -151,6 +155,14 @@ pub fn render_text(
         header.goroutine_groups,
         plural(header.goroutine_groups)
     )?;
+    if header.resource_sites > 0 {
+        writeln!(
+            w,
+            "examined: {} acquiring site{} of tracked resources",
+            header.resource_sites,
+            plural(header.resource_sites)
+        )?;
+    }
     for n in header_notes(header) {
         writeln!(w, "note: {n}")?;
     }
@@ -158,7 +170,7 @@ pub fn render_text(
     if findings.is_empty() {
         writeln!(
             w,
-            "No leaks: no heap site, goroutine group or memory component grows."
+            "No leaks: no heap site, goroutine group, tracked resource or memory component grows."
         )?;
         return Ok(());
     }
@@ -183,6 +195,10 @@ pub fn render_text(
     Ok(())
 }
 
+fn is_zero(n: &usize) -> bool {
+    *n == 0
+}
+
 fn plural(n: usize) -> &'static str {
     if n == 1 { "" } else { "s" }
 }
@@ -198,6 +214,7 @@ fn render_finding(
         Kind::Heap => "heap",
         Kind::Goroutine => "goroutines",
         Kind::Memory => "memory",
+        Kind::Resource => "resource",
     };
     writeln!(
         w,
@@ -213,6 +230,12 @@ fn render_finding(
             "   site       {} {}",
             st.bold(&f.function),
             site(&f.file, f.line)
+        )?;
+    }
+    if let Some(r) = &f.resource {
+        writeln!(
+            w,
+            "   resource   {r} (custom profile: held, by acquiring stack)"
         )?;
     }
     let ev = &f.evidence;
@@ -233,6 +256,7 @@ fn render_finding(
                 Kind::Heap => "heap sites",
                 Kind::Goroutine => "goroutine groups",
                 Kind::Memory => "memory components",
+                Kind::Resource => "acquiring sites of this resource",
             }
         ));
     }

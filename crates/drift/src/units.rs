@@ -12,6 +12,8 @@ use serde::{Deserialize, Serialize};
 pub enum Unit {
     Bytes,
     Goroutines,
+    /// Resources held (a custom profile's count).
+    Held,
 }
 
 impl Unit {
@@ -19,6 +21,7 @@ impl Unit {
         match self {
             Unit::Bytes => "bytes",
             Unit::Goroutines => "goroutines",
+            Unit::Held => "held",
         }
     }
 }
@@ -118,6 +121,7 @@ pub fn amount(v: f64, unit: Unit) -> String {
         Unit::Goroutines => {
             format!("{} goroutine{}", count(v), if v == 1.0 { "" } else { "s" })
         }
+        Unit::Held => format!("{} held", count(v)),
     }
 }
 
@@ -126,6 +130,7 @@ pub fn rate(per_min: f64, unit: Unit) -> String {
     match unit {
         Unit::Bytes => format!("{}/min", with_sign(per_min, bytes(per_min.abs()))),
         Unit::Goroutines => format!("{} goroutines/min", signed_count(per_min)),
+        Unit::Held => format!("{} held/min", signed_count(per_min)),
     }
 }
 

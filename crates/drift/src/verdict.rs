@@ -892,6 +892,7 @@ impl HeapContext<'_> {
             created_by: None,
             created_at: None,
             blocking_frame: None,
+            resource: None,
             root_cause: cause,
             fix_hint: fix,
             notes,

@@ -445,6 +445,7 @@ fn growing_stacks_without_more_goroutines_are_at_most_suspect() {
                 goroutines: Some(&gs),
                 memory: &points,
                 memory_breaks: &[],
+                resources: &[],
             },
             &drift::HuntOptions::default(),
         );

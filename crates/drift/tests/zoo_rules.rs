@@ -171,6 +171,7 @@ fn finding(kind: Kind, verdict: Verdict, function: &str, confidence: f64, share:
         created_by: None,
         created_at: None,
         blocking_frame: None,
+        resource: None,
         root_cause: String::new(),
         fix_hint: String::new(),
         notes: Vec::new(),

@@ -102,6 +102,12 @@ impl Target {
     pub fn endpoint_url(&self, e: Endpoint) -> String {
         format!("{}{}", self.pprof_base, e.path())
     }
+
+    /// The URL of a profile the index lists, by its name there (as the
+    /// index's link has it: already escaped for a URL).
+    pub fn profile_url(&self, name: &str) -> String {
+        format!("{}{name}", self.pprof_base)
+    }
 }
 
 /// What the `/debug/pprof/` index page lists.
@@ -142,6 +148,31 @@ impl Index {
             }
         }
         (!profiles.is_empty()).then_some(Index { profiles })
+    }
+
+    /// The profiles listed that are not the runtime's own: custom
+    /// profiles made with `pprof.NewProfile` (heapdriftprobe's `Track`
+    /// makes them), which count resources held by acquiring stack.
+    pub fn custom_profiles(&self) -> impl Iterator<Item = &str> {
+        // Go's own profiles, and the index's other rows (net/http/pprof
+        // lists cmdline, profile, symbol and trace too).
+        const RUNTIME: [&str; 11] = [
+            "allocs",
+            "block",
+            "cmdline",
+            "goroutine",
+            "goroutineleak",
+            "heap",
+            "mutex",
+            "profile",
+            "symbol",
+            "threadcreate",
+            "trace",
+        ];
+        self.profiles
+            .iter()
+            .map(|(n, _)| n.as_str())
+            .filter(|n| !RUNTIME.contains(n))
     }
 
     pub fn has(&self, name: &str) -> bool {
@@ -453,11 +484,22 @@ mod tests {
             <tr><td>0</td><td><a href='goroutineleak?debug=1'>goroutineleak</a></td></tr>\n\
             <tr><td>7</td><td><a href='heap?debug=1'>heap</a></td></tr>\n\
             <tr><td>0</td><td><a href='profile?debug=1'>profile</a></td></tr>\n\
+            <tr><td>3</td><td><a href='example.com/shop/db.conns?debug=1'>example.com/shop/db.conns</a></td></tr>\n\
             </table>\n<a href=\"goroutine?debug=2\">full goroutine stack dump</a>";
         let ix = Index::parse(html).unwrap();
         assert!(ix.has("heap") && ix.has("goroutineleak") && !ix.has("mutex"));
         assert_eq!(ix.count("goroutine"), Some(13));
-        assert_eq!(ix.profiles.len(), 5);
+        assert_eq!(ix.profiles.len(), 6);
+        assert_eq!(
+            ix.custom_profiles().collect::<Vec<_>>(),
+            ["example.com/shop/db.conns"]
+        );
+        assert_eq!(
+            Target::parse("h:1")
+                .unwrap()
+                .profile_url("example.com/shop/db.conns"),
+            "http://h:1/debug/pprof/example.com/shop/db.conns"
+        );
         assert_eq!(Index::parse("<html>hello</html>"), None);
     }
 

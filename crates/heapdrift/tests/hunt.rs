@@ -1144,3 +1144,57 @@ fn a_guard_capture_directory_is_a_series_marked_near_the_limit() {
     assert!(text.contains("heapdriftprobe.Guard"), "{text}");
     assert!(!text.contains("skipped"), "{text}");
 }
+
+/// The line of a `// RESOURCE-…:` marker in the zoo's filestore, and the
+/// resource it names.
+fn filestore_marker(tag: &str) -> (i64, String) {
+    let src =
+        std::fs::read_to_string(root().join("testdata/zoo/resource/filestore/main.go")).unwrap();
+    src.lines()
+        .enumerate()
+        .find_map(|(i, l)| {
+            l.split(&format!("// {tag}: "))
+                .nth(1)
+                .map(|rest| (i as i64 + 1, rest.trim().to_string()))
+        })
+        .unwrap_or_else(|| panic!("no {tag} marker"))
+}
+
+/// Custom profiles of tracked resources (heapdriftprobe's `Track`,
+/// recorded from the zoo's filestore by scripts/gen-probe-fixtures.sh) are
+/// a series of their own: the file that the error path never closes is
+/// named at the line that acquired it, and the pool that fills once and
+/// the reads that hold a file for a while are not called leaks.
+#[test]
+fn a_tracked_resource_left_open_is_named_at_the_acquiring_line() {
+    let dir = root().join("testdata/probe/tracked-files");
+    let (line, resource) = filestore_marker("RESOURCE-LEAK");
+    let v = json(&[&dir]);
+    let top = &findings(&v)[0];
+    assert_eq!(top["kind"], "resource", "{top}");
+    assert_eq!(top["resource"], resource.as_str(), "{top}");
+    assert_eq!(top["function"], "main.(*store).read", "{top}");
+    assert_eq!(top["file"], "zoo/resource/filestore/main.go");
+    assert_eq!(top["line"].as_i64(), Some(line), "{top}");
+    assert_eq!(top["verdict"], "leak", "{top}");
+    assert_eq!(top["unit"], "held", "{top}");
+    for tag in ["RESOURCE-PLATEAU", "RESOURCE-CHURN"] {
+        let (l, _) = filestore_marker(tag);
+        for f in findings(&v) {
+            if f["kind"] == "resource" && f["line"].as_i64() == Some(l) {
+                assert!(
+                    f["verdict"] != "leak" && f["verdict"] != "suspect",
+                    "{tag}: {f}"
+                );
+            }
+        }
+    }
+    assert!(
+        !findings(&v).iter().skip(1).any(|f| f["verdict"] == "leak"),
+        "{v}"
+    );
+    let text = stdout(&hunt(&[&dir]));
+    assert!(text.contains(&format!("resource   {resource}")), "{text}");
+    assert!(text.contains("(resource)"), "{text}");
+    assert!(!text.contains("skipped"), "{text}");
+}

@@ -419,6 +419,34 @@ fn serves_a_guard_capture_directory() {
     assert_eq!(doc["findings"][0]["verdict"], "leak");
 }
 
+/// Custom profiles of tracked resources are a series the dashboard shows:
+/// the finding names its resource, and its timeline has a point per
+/// snapshot of that profile.
+#[test]
+fn serves_tracked_resources() {
+    let dir = repo().join("testdata/probe/tracked-files");
+    let s = Server::start(&[&dir]);
+    let t = s.json("/api/targets");
+    let series = &t["targets"][0]["series"][0];
+    let profiles = count_files(&dir, "files-", ".pb.gz");
+    assert_eq!(
+        series["snapshots"]["resource"].as_u64(),
+        Some(2 * profiles as u64),
+        "{series}"
+    );
+    let doc = s.json("/api/series/files/findings");
+    let top = &doc["findings"][0];
+    assert_eq!(top["kind"], "resource", "{top}");
+    assert_eq!(top["resource"], "heapdrift.dev/zoo/filestore.files");
+    assert_eq!(top["verdict"], "leak");
+    assert_eq!(
+        top["rate"].as_str().map(|r| r.ends_with("held/min")),
+        Some(true),
+        "{top}"
+    );
+    assert_eq!(top["points"].as_array().unwrap().len(), profiles, "{top}");
+}
+
 #[test]
 fn serves_an_archive_while_it_grows() {
     let dir = tempfile::tempdir().unwrap();

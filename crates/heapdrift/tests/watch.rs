@@ -722,7 +722,12 @@ fn zoo_bin(name: &str) -> PathBuf {
             .arg("build")
             .arg("-o")
             .arg(format!("{}/", d.display()))
-            .args(["./globalmap", "./chansend", "./mmapleak"])
+            .args([
+                "./globalmap",
+                "./chansend",
+                "./mmapleak",
+                "./resource/filestore",
+            ])
             .status()
             .unwrap();
         assert!(st.success(), "go build of the zoo failed");
@@ -1141,4 +1146,82 @@ fn the_probe_gives_watch_the_current_rss_and_hunt_names_memory_outside_the_heap(
         "{}",
         v["notes"]
     );
+}
+
+/// A tracked resource that an error path never releases, end to end: the
+/// zoo's filestore (heapdriftprobe's `Track` around its open files) and
+/// its control (`-fixed`, which closes on every path) watched together.
+/// `watch` finds their custom profiles in Go's index and archives them;
+/// `hunt` names the leaking one at the line that acquired the file, and
+/// calls nothing in the control a leak.
+#[test]
+fn a_forgotten_release_is_named_at_the_acquiring_line_and_the_control_is_clean() {
+    let src =
+        std::fs::read_to_string(repo().join("testdata/zoo/resource/filestore/main.go")).unwrap();
+    let (line, resource) = src
+        .lines()
+        .enumerate()
+        .find_map(|(i, l)| {
+            l.split("// RESOURCE-LEAK: ")
+                .nth(1)
+                .map(|r| (i as i64 + 1, r.trim().to_string()))
+        })
+        .expect("a RESOURCE-LEAK marker");
+    let (_leaky, leaky) = start_zoo("filestore", &[]);
+    let (_fixed, fixed) = start_zoo("filestore", &["-fixed"]);
+    let dir = tempfile::tempdir().unwrap();
+    let out = watch_cmd(
+        dir.path(),
+        &[leaky.clone(), fixed.clone()],
+        &["--every", "1s", "--for", "8s"],
+    )
+    .output()
+    .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}");
+    let a = Archive::open_read_only(dir.path()).unwrap();
+    for t in a.targets().unwrap() {
+        let series = a.series(t.id).unwrap();
+        let n = |k| a.snapshots(series[0].id, Some(k)).unwrap().len();
+        // Both trackers, every round.
+        assert_eq!(n(Kind::Resource), 2 * n(Kind::Heap), "{}", t.url);
+        assert!(n(Kind::Heap) >= 6, "{} rounds\n{stdout}", n(Kind::Heap));
+    }
+    drop(a);
+    let hunt = |addr: &str| -> serde_json::Value {
+        let o = Command::new(bin())
+            .arg("hunt")
+            .arg(dir.path())
+            .args(["--target", &format!("http://{addr}"), "--json"])
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let v = hunt(&leaky);
+    let top = &v["findings"][0];
+    assert_eq!(top["kind"], "resource", "{v}");
+    assert_eq!(top["resource"], resource.as_str(), "{top}");
+    assert_eq!(top["function"], "main.(*store).read", "{top}");
+    assert_eq!(top["line"].as_i64(), Some(line), "{top}");
+    assert_eq!(top["verdict"], "leak", "{top}");
+    // The control's resources were read, and none grows. (What its heap
+    // and memory do in an 8-second warm-up is the zoo's business.)
+    let v = hunt(&fixed);
+    let resources = v["snapshots"]
+        .as_object()
+        .unwrap()
+        .keys()
+        .filter(|k| k.ends_with("(resource)"))
+        .count();
+    assert_eq!(resources, 2, "{v}");
+    let growing: Vec<_> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| {
+            f["kind"] == "resource" && (f["verdict"] == "leak" || f["verdict"] == "suspect")
+        })
+        .collect();
+    assert!(growing.is_empty(), "{growing:?}");
 }

@@ -20,11 +20,13 @@
 //!
 //! [`finish`]: SeriesBuilder::finish
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 use drift::goroutine::{GoroutineSeries, GoroutineSeriesBuilder, GroupOptions};
 use drift::memory::MemPoint;
 use drift::render::Header;
+use drift::resource::ResourceSeries;
 use drift::series::{HeapSeries, HeapSeriesBuilder, METRICS, SeriesOptions, Site};
 use drift::{HuntOptions, Inputs, Report};
 use profile::goroutine_dump::Goroutine;
@@ -132,6 +134,8 @@ pub struct Points {
     pub heap: Vec<SnapshotRef>,
     pub goroutines: Vec<SnapshotRef>,
     pub memory: Vec<SnapshotRef>,
+    /// Per custom profile, in the order of [`Built::resources`].
+    pub resources: Vec<Vec<SnapshotRef>>,
 }
 
 /// The series `drift::hunt` reads, the header that describes them, and the
@@ -141,6 +145,8 @@ pub struct Built {
     pub goroutines: Option<GoroutineSeries>,
     pub memory: Vec<MemPoint>,
     pub memory_breaks: Vec<usize>,
+    /// One series per custom profile of tracked resources, by name.
+    pub resources: Vec<ResourceSeries>,
     pub header: Header,
     pub points: Points,
 }
@@ -153,6 +159,7 @@ impl Built {
             goroutines: self.goroutines.as_ref(),
             memory: &self.memory,
             memory_breaks: &self.memory_breaks,
+            resources: &self.resources,
         }
     }
 
@@ -243,6 +250,8 @@ pub struct SeriesBuilder {
     /// Goroutine dumps and goroutine profiles (proto and debug=1).
     dumps: Stream<GoroutineSeriesBuilder>,
     goroutine_profiles: Stream<GoroutineSeriesBuilder>,
+    /// Custom profiles of tracked resources, by name (their sample type).
+    resources: BTreeMap<String, Stream<GoroutineSeriesBuilder>>,
     /// goroutineleak profiles seen (pushed to both goroutine streams).
     leaks: Vec<SnapshotRef>,
     memory: Vec<(MemPoint, SnapshotRef)>,
@@ -281,6 +290,7 @@ impl SeriesBuilder {
             heap_text: heap(),
             dumps: gor(),
             goroutine_profiles: gor(),
+            resources: BTreeMap::new(),
             leaks: Vec::new(),
             memory: Vec::new(),
             rss: Vec::new(),
@@ -379,6 +389,25 @@ impl SeriesBuilder {
                     self.rss_from_probe |= e.kind == Kind::Probe;
                 }
             }
+            Kind::Resource => {
+                // The profile names the resource; without the profile
+                // (Data::None) there is nothing to count.
+                let Data::Profile(p) = e.data else {
+                    return Ok(());
+                };
+                let Some(name) = resource_name(p) else {
+                    return Ok(());
+                };
+                let opts = group_opts(&self.opts);
+                let stream = self
+                    .resources
+                    .entry(name.to_string())
+                    .or_insert_with(|| Stream::new(GoroutineSeriesBuilder::new(opts)));
+                if stream.admit(e.time_nanos, e.source, &e.data, false) {
+                    push_goroutines(&mut stream.builder, e.data, e.time_nanos).map_err(err)?;
+                    stream.points.push(e.source.clone());
+                }
+            }
             Kind::GoroutineLeak => {
                 if let Data::Profile(p) = e.data {
                     self.dumps.builder.push_leak_profile(p);
@@ -438,11 +467,21 @@ impl SeriesBuilder {
         points.sort_by(|a, b| a.0.time_nanos.cmp(&b.0.time_nanos).then(a.1.cmp(&b.1)));
         let (mut memory, memory_breaks) = memory_series(&points);
         attach_rss(&mut memory, &self.rss);
+        let resources = self
+            .resources
+            .iter()
+            .map(|(name, stream)| ResourceSeries {
+                name: name.clone(),
+                series: stream.builder.snapshot(),
+            })
+            .filter(|r| !r.series.is_empty())
+            .collect();
         Current {
             heap: heap.filter(|h| !h.is_empty()),
             goroutines: (!goroutines.is_empty()).then_some(goroutines),
             memory,
             memory_breaks,
+            resources,
         }
     }
 
@@ -513,6 +552,15 @@ impl SeriesBuilder {
             });
         }
         let memory_points: Vec<SnapshotRef> = self.memory.into_iter().map(|(_, s)| s).collect();
+        let mut resources = Vec::new();
+        let mut resource_points = Vec::new();
+        for (name, stream) in self.resources {
+            let (series, points) = finish_goroutines(stream, &[], &opts, reload)?;
+            if let Some(series) = series.filter(|s| !s.is_empty()) {
+                resources.push(ResourceSeries { name, series });
+                resource_points.push(points);
+            }
+        }
 
         let heap = heap.filter(|h| !h.is_empty());
         let goroutines = goroutines.filter(|g| !g.is_empty() || !self.leaks.is_empty());
@@ -540,6 +588,13 @@ impl SeriesBuilder {
                 .snapshots
                 .push(("goroutineleak".into(), self.leaks.len()));
         }
+        for r in &resources {
+            header
+                .snapshots
+                .push((format!("{} (resource)", r.name), r.series.len()));
+            let t = &r.series.time_nanos;
+            times.extend(t.first().into_iter().chain(t.last()));
+        }
         if !memory.is_empty() {
             header.snapshots.push(("memstats".into(), memory.len()));
             times.extend(memory.first().map(|m| m.time_nanos));
@@ -549,6 +604,7 @@ impl SeriesBuilder {
         header.end_unix_nanos = times.iter().copied().max().unwrap_or(0);
         header.heap_sites = heap.as_ref().map_or(0, |h| h.sites.len());
         header.goroutine_groups = goroutines.as_ref().map_or(0, |g| g.groups.len());
+        header.resource_sites = resources.iter().map(|r| r.series.groups.len()).sum();
         // Where the series come from first, then the formats used, then
         // the rest.
         self.notes.sort_by_key(|n| match n {
@@ -562,11 +618,13 @@ impl SeriesBuilder {
             goroutines,
             memory,
             memory_breaks,
+            resources,
             header,
             points: Points {
                 heap: heap_points,
                 goroutines: goroutine_points,
                 memory: memory_points,
+                resources: resource_points,
             },
         })
     }
@@ -599,6 +657,7 @@ pub struct Current {
     pub goroutines: Option<GoroutineSeries>,
     pub memory: Vec<MemPoint>,
     pub memory_breaks: Vec<usize>,
+    pub resources: Vec<ResourceSeries>,
 }
 
 impl Current {
@@ -608,6 +667,7 @@ impl Current {
             goroutines: self.goroutines.as_ref(),
             memory: &self.memory,
             memory_breaks: &self.memory_breaks,
+            resources: &self.resources,
         }
     }
 }
@@ -798,4 +858,12 @@ fn finish_goroutines(
         again.push_leak_profile(&r.profile);
     }
     Ok((Some(again.finish()), points))
+}
+
+/// The resource a custom profile counts: its one sample type's name.
+fn resource_name(p: &Profile) -> Option<&str> {
+    match p.sample_types.as_slice() {
+        [t] if !t.r#type.is_empty() => Some(&t.r#type),
+        _ => None,
+    }
 }

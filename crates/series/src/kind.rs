@@ -35,6 +35,10 @@ pub enum Kind {
     /// (`/debug/heapdrift/snapshot`, or written by its `Guard` near the
     /// memory limit): the current RSS and the limits (docs/probe.md).
     Probe,
+    /// A custom profile (`pprof.NewProfile`, heapdriftprobe's `Track`):
+    /// resources held, counted by acquiring stack, served at
+    /// `/debug/pprof/<name>`. Its name is its sample type.
+    Resource,
 }
 
 /// The series a kind feeds.
@@ -45,6 +49,8 @@ pub enum Family {
     GoroutineLeak,
     /// The current RSS, beside the MemStats of the memory series.
     Rss,
+    /// Tracked resources: one series per custom profile name.
+    Resource,
 }
 
 impl Family {
@@ -54,12 +60,13 @@ impl Family {
             Family::Goroutine => "goroutine",
             Family::GoroutineLeak => "goroutineleak",
             Family::Rss => "rss",
+            Family::Resource => "resource",
         }
     }
 }
 
 impl Kind {
-    pub const ALL: [Kind; 13] = [
+    pub const ALL: [Kind; 14] = [
         Kind::Heap,
         Kind::HeapDebug1,
         Kind::Allocs,
@@ -73,6 +80,7 @@ impl Kind {
         Kind::Threadcreate,
         Kind::Metrics,
         Kind::Probe,
+        Kind::Resource,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -90,6 +98,7 @@ impl Kind {
             Kind::Threadcreate => "threadcreate",
             Kind::Metrics => "metrics",
             Kind::Probe => "probe",
+            Kind::Resource => "resource",
         }
     }
 
@@ -122,6 +131,7 @@ impl Kind {
             }
             Kind::GoroutineLeak => Some(Family::GoroutineLeak),
             Kind::Metrics | Kind::Probe => Some(Family::Rss),
+            Kind::Resource => Some(Family::Resource),
             Kind::Allocs | Kind::Profile | Kind::Block | Kind::Mutex | Kind::Threadcreate => None,
         }
     }
@@ -142,6 +152,7 @@ impl Kind {
             Kind::Threadcreate => "threadcreate profile",
             Kind::Metrics => "metrics text (RSS)",
             Kind::Probe => "heapdriftprobe snapshot (current RSS)",
+            Kind::Resource => "custom profile (tracked resources)",
         }
     }
 
@@ -175,7 +186,7 @@ impl std::fmt::Display for Unread {
             ),
             Unread::Kind(k) => write!(
                 f,
-                "a {} (hunt reads heap, goroutine and goroutineleak profiles)",
+                "a {} (hunt reads heap, goroutine, goroutineleak and custom resource profiles)",
                 k.describe()
             ),
             Unread::Java => f.write_str(
@@ -183,7 +194,7 @@ impl std::fmt::Display for Unread {
             ),
             Unread::Types(t) => write!(
                 f,
-                "not a Go heap, goroutine or goroutineleak profile (sample types {t})"
+                "not a Go heap, goroutine, goroutineleak or custom resource profile (sample types {t})"
             ),
         }
     }
@@ -244,6 +255,15 @@ pub fn classify(parsed: &Parsed, name: &str) -> Result<Kind, Unread> {
         })
     } else if only("threadcreate") {
         Some(Kind::Threadcreate)
+    } else if let [t] = p.sample_types.as_slice()
+        && t.unit == "count"
+        && t.r#type != "samples"
+        && !text
+    {
+        // What runtime/pprof writes for a `pprof.NewProfile`: one count
+        // named after the profile. Go's own count profiles are all matched
+        // above by name.
+        return Ok(Kind::Resource);
     } else {
         None
     };

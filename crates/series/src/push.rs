@@ -22,7 +22,9 @@ pub fn profile_name(kind: Kind) -> Option<&'static str> {
         Kind::Block => "block",
         Kind::Mutex => "mutex",
         Kind::Threadcreate => "threadcreate",
-        Kind::Metrics | Kind::Probe => return None,
+        // Not pushed: `hunt --from` reads no custom profile back yet
+        // (docs/fleet.md).
+        Kind::Metrics | Kind::Probe | Kind::Resource => return None,
     })
 }
 

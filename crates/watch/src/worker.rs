@@ -29,6 +29,10 @@ fn kind_of(e: Endpoint) -> Kind {
     }
 }
 
+/// How often (in rounds) the Go index is read again for custom profiles
+/// created since.
+const INDEX_REFRESH_ROUNDS: u64 = 10;
+
 fn now_ns() -> i64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
@@ -72,6 +76,10 @@ fn sane(k: Kind, p: &Parsed, s: &Summary) -> Result<(), String> {
             t.len() == 1 && matches!(t[0].r#type.as_str(), "goroutineleak" | "goroutine")
         }
         Kind::GoroutineDump => p.goroutines.is_some(),
+        Kind::Resource => matches!(
+            p.profile.sample_types.as_slice(),
+            [t] if t.unit == "count"
+        ),
         _ => true,
     };
     if ok {
@@ -116,6 +124,8 @@ pub(crate) struct Worker {
     probe: Probe,
     rss: Rss,
     absent: HashSet<Kind>,
+    /// Custom profiles the index listed that answered 404 since.
+    absent_custom: HashSet<String>,
     series: Option<SeriesId>,
     prev: HashMap<Kind, Identity>,
     merged: Identity,
@@ -155,6 +165,7 @@ impl Worker {
             probe: Probe::Pending,
             rss: Rss::Pending,
             absent: HashSet::new(),
+            absent_custom: HashSet::new(),
             series: None,
             prev: HashMap::new(),
             merged: Identity::default(),
@@ -296,18 +307,7 @@ impl Worker {
                     continue;
                 }
             };
-            let parsed = profile::parse(
-                &bytes,
-                &profile::ParseOptions {
-                    max_decompressed: self.opts.max_bytes.max(1 << 20) * 8,
-                    ..Default::default()
-                },
-            );
-            let checked = parsed.map_err(|e| e.to_string()).and_then(|p| {
-                let s = Summary::from_parsed(&p, &drift::series::SeriesOptions::default());
-                sane(kind, &p, &s).map(|()| (p, s))
-            });
-            let (parsed, summary) = match checked {
+            let (parsed, summary) = match self.check(kind, &bytes) {
                 Ok(v) => v,
                 Err(msg) => {
                     let msg = format!("{}: {msg}", self.target.endpoint_url(e));
@@ -328,7 +328,83 @@ impl Worker {
                 }
             }
         }
+        if !self.stop.is_set() {
+            self.fetch_custom_profiles(&mut stored);
+        }
         Ok(stored)
+    }
+
+    /// Parses a fetched snapshot and checks that it is of its kind.
+    fn check(&self, kind: Kind, bytes: &[u8]) -> Result<(Parsed, Summary), String> {
+        let parsed = profile::parse(
+            bytes,
+            &profile::ParseOptions {
+                max_decompressed: self.opts.max_bytes.max(1 << 20) * 8,
+                ..Default::default()
+            },
+        );
+        parsed.map_err(|e| e.to_string()).and_then(|p| {
+            let s = Summary::from_parsed(&p, &drift::series::SeriesOptions::default());
+            sane(kind, &p, &s).map(|()| (p, s))
+        })
+    }
+
+    /// Fetches every custom profile the Go index lists (tracked resources,
+    /// such as heapdriftprobe's `Track` serves) and archives each as a
+    /// [`Kind::Resource`] snapshot. The index is read again now and then,
+    /// as a program may create its trackers after start-up.
+    fn fetch_custom_profiles(&mut self, stored: &mut Vec<Kind>) {
+        if self.round > 0
+            && self.round.is_multiple_of(INDEX_REFRESH_ROUNDS)
+            && let Probe::Done(Some(_)) = self.probe
+            && let Ok(Some(ix)) = self.client.probe(&self.target)
+        {
+            self.probe = Probe::Done(Some(ix));
+        }
+        let Probe::Done(Some(ix)) = &self.probe else {
+            return;
+        };
+        let names: Vec<String> = ix
+            .custom_profiles()
+            .filter(|n| !self.absent_custom.contains(*n))
+            .map(str::to_string)
+            .collect();
+        let kind = Kind::Resource;
+        for name in names {
+            if self.stop.is_set() {
+                break;
+            }
+            let url = self.target.profile_url(&name);
+            let taken_at = now_ns();
+            let t = Instant::now();
+            let res = self.client.get(&url, self.opts.max_bytes);
+            let fetch_nanos = t.elapsed().as_nanos() as i64;
+            let bytes = match res {
+                Ok(b) => b,
+                Err(f) if f.unknown_profile => {
+                    self.absent_custom.insert(name);
+                    continue;
+                }
+                Err(f) => {
+                    self.fail(Some(kind), gap_reason(&f), f.to_string(), taken_at);
+                    continue;
+                }
+            };
+            match self.check(kind, &bytes) {
+                Ok((parsed, summary)) => {
+                    self.close_gap(Some(kind), taken_at);
+                    if self.store(kind, taken_at, fetch_nanos, &bytes, &parsed, &summary) {
+                        stored.push(kind);
+                    }
+                }
+                Err(msg) => self.fail(
+                    Some(kind),
+                    GapReason::Garbage,
+                    format!("{url}: {msg}"),
+                    taken_at,
+                ),
+            }
+        }
     }
 
     /// Reads and archives the current RSS, finding its source first if

@@ -214,7 +214,7 @@ function findingCard(f) {
   const head = el('header', {},
     el('span', { class: 'rank' }, `#${f.rank}`),
     el('span', { class: `badge ${f.verdict}` }, f.verdict),
-    el('span', { class: 'kind' }, f.kind),
+    el('span', { class: 'kind' }, f.resource ? `resource ${f.resource}` : f.kind),
     el('span', { class: 'conf' }, `confidence ${f.confidence.toFixed(2)}`),
     el('span', { class: 'rate' }, f.rate),
     f.signature ? el('span', { class: 'sig' }, f.signature) : null);

@@ -56,10 +56,16 @@ pub fn findings<'a>(series: &'a str, a: &'a Analysis) -> FindingsReport<'a> {
 }
 
 fn finding_view<'a>(rank: usize, f: &'a Finding, a: &'a Analysis) -> FindingView<'a> {
+    let none = Points::default();
     let src: &Points = match f.kind {
         drift::Kind::Heap => &a.heap,
         drift::Kind::Goroutine => &a.goroutines,
         drift::Kind::Memory => &a.memory,
+        drift::Kind::Resource => a
+            .resources
+            .iter()
+            .find(|(name, _)| Some(name) == f.resource.as_ref())
+            .map_or(&none, |(_, p)| p),
     };
     let ev = &f.evidence;
     // Times come from the evidence: a heap point is timed at the GC it

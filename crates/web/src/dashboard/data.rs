@@ -63,6 +63,8 @@ pub struct Analysis {
     pub heap: Points,
     pub goroutines: Points,
     pub memory: Points,
+    /// Per custom profile name, the points of its series.
+    pub resources: Vec<(String, Points)>,
     pub memory_points: Vec<MemPoint>,
     pub memory_breaks: Vec<usize>,
     /// Restarts seen inside the series (plain files: build id or counter
@@ -812,6 +814,12 @@ fn analyse(
     });
     let mem_times: Vec<i64> = built.memory.iter().map(|m| m.time_nanos).collect();
     let memory = points(&mem_times, &built.points.memory, &id);
+    let resources = built
+        .resources
+        .iter()
+        .zip(&built.points.resources)
+        .map(|(r, sources)| (r.name.clone(), points(&r.series.time_nanos, sources, &id)))
+        .collect();
     let restarts = [
         built.heap.as_ref().map_or(0, |h| h.breaks.len()),
         built.goroutines.as_ref().map_or(0, |g| g.breaks.len()),
@@ -827,6 +835,7 @@ fn analyse(
         heap,
         goroutines,
         memory,
+        resources,
         memory_points: built.memory,
         memory_breaks: built.memory_breaks,
         restarts,
