@@ -26,8 +26,11 @@ use series::push::{kinds_to_push, labels, payload};
         Profiles are filed as Pyroscope's Go integrations file them (memory, goroutine, \
         goroutineleak, process_cpu, block, mutex); of the heap's views (proto, debug=1 text, \
         allocs) and the goroutine's only the most complete is pushed, since the server adds up \
-        what shares a name. MemStats, goroutine states and RSS stay behind: the stores hold \
-        profiles only; the heap's sampling period goes as the label heapdrift_period.\n\n\
+        what shares a name. RSS readings (heapdriftprobe snapshots, metrics texts) go as a side \
+        series, heapdrift_rss: a pprof whose total is the RSS, with the probe's limits as \
+        labels. MemStats, goroutine states and tracked-resource profiles stay behind: the \
+        stores hold profiles only; the heap's sampling period goes as the label \
+        heapdrift_period.\n\n\
         Pyroscope must accept old samples (`-validation.reject-older-than`, 1h by default); \
         Parca takes them as they are. A \
         server that is down, restarting or rate limiting is retried for --retry-for seconds; a \
@@ -80,7 +83,7 @@ pub fn run(a: &PushArgs) -> anyhow::Result<ExitCode> {
     };
     let parse = ParseOptions::default();
     for (done, item) in items.iter().enumerate() {
-        let payload = payload(&item.path, item.time_nanos, &parse)?;
+        let payload = payload(item.kind, &item.path, item.time_nanos, &parse)?;
         let own = labels(item.kind, &payload);
         let mut labels: Vec<(&str, &str)> = own.iter().map(|(k, v)| (*k, v.as_str())).collect();
         labels.extend([

@@ -196,6 +196,60 @@ fn pushed_recordings_read_back_with_their_totals() {
     );
 }
 
+/// The facts of heapdrift's Go companion that a store cannot hold as a
+/// profile (the current RSS, the limit a Guard capture was taken near) go
+/// as a side series: a pprof of the RSS per snapshot, whose total is the
+/// RSS, with the limit as a label.
+#[test]
+#[cfg_attr(
+    not(heapdrift_pyroscope),
+    ignore = "needs HEAPDRIFT_PYROSCOPE, a Pyroscope server built by scripts/pyroscope.sh build"
+)]
+fn probe_snapshots_go_as_an_rss_side_series() {
+    let server = Pyroscope::start(None);
+    let dir = repo_root().join("testdata/probe/guard-captures");
+    let out = heapdrift(&[
+        "push",
+        "--to",
+        &server.url.replace("http://", "pyroscope://"),
+        "--service",
+        "guard-push",
+        dir.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "push: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut rss = 0f64;
+    let mut earliest = i64::MAX;
+    let mut limits = Vec::new();
+    for e in std::fs::read_dir(&dir).unwrap() {
+        let path = e.unwrap().path();
+        if path.extension().is_none_or(|x| x != "json") {
+            continue;
+        }
+        let snap = profile::probe::parse_snapshot(&std::fs::read(&path).unwrap()).unwrap();
+        rss += snap.rss.unwrap().total as f64;
+        earliest = earliest.min(snap.time_nanos / 1_000_000);
+        limits.push(snap.capture.unwrap().limit_bytes.to_string());
+    }
+    limits.sort();
+    limits.dedup();
+    assert!(rss > 0.0);
+    let got = sums(
+        &server.url,
+        "guard-push",
+        "heapdrift_rss:resident:bytes:resident:bytes",
+        earliest - 60_000,
+        "heapdrift_guard_limit_bytes",
+    );
+    let labels: Vec<String> = got.iter().map(|g| g.0.clone()).collect();
+    assert_eq!(labels, limits, "{got:?}");
+    let total: f64 = got.iter().map(|g| g.1).sum();
+    assert_eq!(total, rss, "the RSS summed over every snapshot");
+}
+
 #[test]
 #[cfg_attr(
     not(heapdrift_pyroscope),

@@ -249,7 +249,7 @@ fn push_one(server: &dyn ProfileStore, item: &Item, parse: &ParseOptions) -> Out
     if profile_name(item.kind).is_none() {
         return Outcome::Failed(format!("{}: not a profile", item.path.display()));
     }
-    let payload = match payload(&item.path, item.taken_at, parse) {
+    let payload = match payload(item.kind, &item.path, item.taken_at, parse) {
         Ok(p) => p,
         Err(e) => return Outcome::Failed(e.to_string()),
     };

@@ -481,7 +481,22 @@ impl Worker {
             bytes,
             &Summary::default(),
         );
+        let path = put
+            .as_ref()
+            .ok()
+            .and_then(|&id| archive.snapshot(id).ok())
+            .map(|info| archive.path(&info));
         drop(guard);
+        if let Some(path) = path {
+            // `watch --push` sends RSS readings too, as a side series.
+            self.send(Event::Stored {
+                target: self.idx,
+                series: series.0,
+                kind,
+                taken_at,
+                path,
+            });
+        }
         match put {
             Ok(id) => {
                 if let Some(rss) = kind.rss_reading(bytes) {
