@@ -748,6 +748,36 @@ pub fn low_envelope(s: &Series, window: usize, q: f64) -> Series {
     out
 }
 
+/// P[X >= k] for X ~ Binomial(n, ½), `n` and `k` whole numbers: exact up
+/// to 1000 trials (summed in log space), the normal approximation with a
+/// continuity correction beyond.
+pub fn binomial_half_upper_tail(n: f64, k: f64) -> f64 {
+    let (n, k) = (n.round().max(0.0), k.round());
+    if k <= 0.0 {
+        return 1.0;
+    }
+    if k > n {
+        return 0.0;
+    }
+    if n > 1000.0 {
+        return normal_sf((k - 0.5 - n / 2.0) / (n / 4.0).sqrt());
+    }
+    let (n, k) = (n as u64, k as u64);
+    // pmf(n) = 2^-n; pmf(i - 1) = pmf(i) · i / (n - i + 1).
+    let mut log_pmf = -(n as f64) * std::f64::consts::LN_2;
+    let mut total = 0.0;
+    let mut i = n;
+    loop {
+        total += log_pmf.exp();
+        if i == k {
+            break;
+        }
+        log_pmf += (i as f64).ln() - ((n - i + 1) as f64).ln();
+        i -= 1;
+    }
+    total.min(1.0)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -769,6 +799,25 @@ mod tests {
                 (s >> 11) as f64 / (1u64 << 53) as f64 * 2.0 - 1.0
             })
             .collect()
+    }
+
+    #[test]
+    fn binomial_half_tails() {
+        let close = |a: f64, b: f64| (a - b).abs() < 1e-12;
+        assert!(close(binomial_half_upper_tail(3.0, 3.0), 0.125));
+        assert!(close(binomial_half_upper_tail(7.0, 7.0), 1.0 / 128.0));
+        assert!(close(binomial_half_upper_tail(14.0, 12.0), 106.0 / 16384.0));
+        assert_eq!(binomial_half_upper_tail(5.0, 0.0), 1.0);
+        assert_eq!(binomial_half_upper_tail(5.0, 6.0), 0.0);
+        // P[X >= 5] for n = 10 is 1/2 + pmf(5)/2.
+        assert!(close(
+            binomial_half_upper_tail(10.0, 5.0),
+            0.5 + 252.0 / 1024.0 / 2.0
+        ));
+        // The normal approximation meets the exact sum at the switch.
+        let exact = binomial_half_upper_tail(1000.0, 530.0);
+        let approx = binomial_half_upper_tail(1002.0, 531.0);
+        assert!((exact - approx).abs() < 0.01, "{exact} {approx}");
     }
 
     #[test]
