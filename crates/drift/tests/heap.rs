@@ -646,7 +646,7 @@ fn three_heap_samples_gained_are_too_few_for_a_leak() {
             let live = 40 + (i * 7) % 5;
             b.heap_sample(
                 other,
-                [100 * (i + 1), 100 * (i + 1) << 16, live, live << 16],
+                [100 * (i + 1), (100 * (i + 1)) << 16, live, live << 16],
             );
             sb.push(&b.p).unwrap();
         }
