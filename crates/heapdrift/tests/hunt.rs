@@ -850,7 +850,45 @@ fn planted_leaks_exactly(snapshots: usize, sites: usize, seed: u64) {
         from_files["snapshots"]["heap"].as_u64(),
         Some(snapshots as u64)
     );
-    assert_eq!(sites_with(&from_files, "leak"), planted(&m.leaks));
+    // Every planted leak is a leak, except one whose growth over the
+    // window is under 7 heap samples' worth at the profiles' period: so
+    // few sampled objects gained, with none freed, happen by chance to a
+    // population that only turns over more than 1 time in 100, and it is
+    // a suspect that says so (drift's "too few samples gained"). The
+    // generator's values are not sampled counts, but hunt reads them as
+    // Go's, which are.
+    let span_min = (snapshots - 1) as f64 * m.interval_seconds as f64 / 60.0;
+    let few = |p: &synth::Planted| p.bytes_per_min * span_min / 524_288.0 < 7.0;
+    let (slow, strong): (Vec<synth::Planted>, Vec<synth::Planted>) =
+        m.leaks.iter().cloned().partition(few);
+    let leaks = sites_with(&from_files, "leak");
+    for p in planted(&strong) {
+        assert!(leaks.contains(&p), "{p} not a leak: {leaks:?}");
+    }
+    for p in planted(&slow) {
+        let f = findings(&from_files)
+            .iter()
+            .find(|f| {
+                format!(
+                    "{} {}:{}",
+                    f["function"].as_str().unwrap(),
+                    f["file"].as_str().unwrap(),
+                    f["line"]
+                ) == p
+            })
+            .unwrap_or_else(|| panic!("{p} not found"));
+        assert!(
+            f["verdict"] == "leak"
+                || f["verdict"] == "suspect"
+                    && f["notes"].to_string().contains("heap samples gained"),
+            "{p}: {f}"
+        );
+    }
+    let planted_all = planted(&m.leaks);
+    assert!(
+        leaks.iter().all(|l| planted_all.contains(l)),
+        "leaks not planted: {leaks:?}"
+    );
     // The planted leaks' rates come out within 10%.
     for p in &m.leaks {
         let f = findings(&from_files)
