@@ -136,8 +136,8 @@ impl StackTrie {
     }
 
     /// The weights of `prof`'s samples under `o`, each sample at its
-    /// stack's node (`node_of`), summed per tree node over the samples
-    /// below it. Samples of zero weight and divisor count nowhere, as in
+    /// stack's node (`node_of`), summed so that each subtree's sum is one
+    /// subtraction away (see [`TrieWeights`]). Samples of zero weight and divisor count nowhere, as in
     /// pprof; a node's first position is where a walk over the groups of
     /// [`super::group_samples`] would meet the first group below it.
     pub(super) fn weigh(
@@ -150,9 +150,8 @@ impl StackTrie {
         let n = self.len();
         let mean = o.sample_mean_divisor.is_some();
         let mut wts = TrieWeights {
-            sub: Vec::new(),
-            ends: vec![0; n],
-            div: mean.then(|| (Vec::new(), vec![0; n])),
+            acc: vec![0; n + 1],
+            div: mean.then(|| vec![0; n + 1]),
             first: vec![u32::MAX; n],
         };
         let mut groups = 0u32;
@@ -169,23 +168,20 @@ impl StackTrie {
                 wts.first[t] = groups;
                 groups += 1;
             }
-            wts.ends[t] = wts.ends[t].wrapping_add(w);
-            if let Some((_, ends)) = &mut wts.div {
-                ends[t] = ends[t].wrapping_add(dw);
+            // Each node's own weight first, one place on.
+            wts.acc[t + 1] = wts.acc[t + 1].wrapping_add(w);
+            if let Some(div) = &mut wts.div {
+                div[t + 1] = div[t + 1].wrapping_add(dw);
             }
         }
-        wts.sub = wts.ends.clone();
+        for sums in std::iter::once(&mut wts.acc).chain(&mut wts.div) {
+            for t in 1..=n {
+                sums[t] = sums[t].wrapping_add(sums[t - 1]);
+            }
+        }
         for t in (1..n).rev() {
             let p = self.parent[t] as usize;
-            wts.sub[p] = wts.sub[p].wrapping_add(wts.sub[t]);
             wts.first[p] = wts.first[p].min(wts.first[t]);
-        }
-        if let Some((sub, ends)) = &mut wts.div {
-            *sub = ends.clone();
-            for t in (1..n).rev() {
-                let p = self.parent[t] as usize;
-                sub[p] = sub[p].wrapping_add(sub[t]);
-            }
         }
         wts
     }
@@ -370,30 +366,31 @@ struct Kids {
 /// One sample value's weights on a [`StackTrie`].
 #[derive(Clone, Debug)]
 pub(super) struct TrieWeights {
-    /// The weight of the groups in each node's subtree.
-    sub: Vec<i64>,
-    /// The weight of the groups whose stack ends at each node.
-    ends: Vec<i64>,
-    /// With `-mean`, the same sums of the divisor (`sub`, `ends`); without,
-    /// every divisor is 0 and nothing is stored.
-    div: Option<(Vec<i64>, Vec<i64>)>,
+    /// Running sums over the nodes in pre-order of the weight of the
+    /// groups whose stack ends at each: `acc[t]` sums the nodes before
+    /// `t`, so a subtree's weight is `acc[end[t]] - acc[t]` (sums wrap, as
+    /// pprof's do, and wrapping subtraction undoes them exactly). One
+    /// array and a forward pass, where per-node subtree sums took a copy
+    /// and a pass up the tree, for each sample value weighed.
+    acc: Vec<i64>,
+    /// With `-mean`, the same sums of the divisor; without, every divisor
+    /// is 0 and nothing is stored.
+    div: Option<Vec<i64>>,
     /// The first position, in the groups' order, of a group in each node's
     /// subtree (`u32::MAX`: no group, the subtree adds nothing).
     first: Vec<u32>,
 }
 
 impl TrieWeights {
-    /// (weight, divisor) of node `t`'s subtree.
-    fn sub(&self, t: usize) -> (i64, i64) {
-        (self.sub[t], self.div.as_ref().map_or(0, |(sub, _)| sub[t]))
+    /// (weight, divisor) of node `t`'s subtree, which ends at `end`.
+    fn sub(&self, t: usize, end: usize) -> (i64, i64) {
+        let range = |sums: &[i64]| sums[end].wrapping_sub(sums[t]);
+        (range(&self.acc), self.div.as_deref().map_or(0, range))
     }
 
     /// (weight, divisor) of the groups whose stack ends at node `t`.
     fn ends(&self, t: usize) -> (i64, i64) {
-        (
-            self.ends[t],
-            self.div.as_ref().map_or(0, |(_, ends)| ends[t]),
-        )
+        self.sub(t, t + 1)
     }
 }
 
@@ -564,7 +561,11 @@ fn accumulate_range(
             }
             continue;
         }
-        let (w, dw) = if weigh { wts.sub(tu) } else { (0, 0) };
+        let (w, dw) = if weigh {
+            wts.sub(tu, trie.end[tu] as usize)
+        } else {
+            (0, 0)
+        };
         let (mut parent, mut residual, mut step) = open
             .last()
             .map_or((NO_NODE, false, 0), |o| (o.parent, o.residual, o.step));
