@@ -156,9 +156,11 @@ pub fn run(p: Profile, args: &PprofArgs) -> anyhow::Result<()> {
     // Reports share what preparing the copy for one report gives the next.
     let mut source = driver::ReportSource::session(copy.clone());
     // `top` is what a session starts with: its report is made while the
-    // user reads the header and types, and the first command finds it.
-    let top = report::config::command("top").expect("top is in pprof's command table");
-    let warm_cfg = shell.config.clone();
+    // user reads the header and types, and the first command finds it, as
+    // typed (ten nodes: its graph is one more build than the whole list's).
+    let (top, warm_cfg) = shell
+        .command_of("top")
+        .expect("top is in pprof's command table");
     let mut warming = Some(std::thread::spawn(move || {
         source.warm(top, &warm_cfg);
         source

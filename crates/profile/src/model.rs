@@ -246,7 +246,12 @@ impl Profile {
             period,
         } = self;
         Profile {
-            samples: clone_kept(samples, keep).into(),
+            // Every sample kept: shared, not copied.
+            samples: if keep.len() == samples.len() && keep.iter().all(|&k| k) {
+                samples.clone()
+            } else {
+                clone_kept(samples, keep).into()
+            },
             sample_types: sample_types.clone(),
             default_sample_type: default_sample_type.clone(),
             mappings: mappings.clone(),

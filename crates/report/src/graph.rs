@@ -1502,9 +1502,20 @@ enum GroupStacks {
 
 impl StackGroups {
     pub fn new(prof: &Profile, collect_tags: bool) -> StackGroups {
+        StackGroups::with_trie_split(prof, collect_tags, None)
+    }
+
+    /// [`StackGroups::new`] with the call tree built in parts split at
+    /// `depth` (see [`StackTrie::of_stacks_split`]), for tests.
+    #[doc(hidden)]
+    pub fn with_trie_split(
+        prof: &Profile,
+        collect_tags: bool,
+        depth: Option<usize>,
+    ) -> StackGroups {
         if !collect_tags {
             let (trie, group_of) =
-                StackTrie::of_stacks(prof.samples.iter().map(|s| &s.locations[..]));
+                StackTrie::of_stacks_split(prof.samples.iter().map(|s| &s.locations[..]), depth);
             return StackGroups {
                 group_of,
                 values: SampleValues::of(prof),

@@ -133,6 +133,17 @@ impl Shell {
         }
     }
 
+    /// The command and settings that typing `line` (a command, not a
+    /// setting) would run, without running it.
+    pub fn command_of(&self, line: &str) -> Option<(&'static Command, Config)> {
+        let tokens: Vec<&str> = line.split_whitespace().collect();
+        if tokens.is_empty() {
+            return None;
+        }
+        let (command, _, cfg) = self.parse_command_line(&tokens).ok()?;
+        Some((command, cfg))
+    }
+
     /// pprof's `parseCommandLine`: `top10 main -runtime -cum >out.txt`.
     fn parse_command_line(
         &self,

@@ -118,8 +118,14 @@ fn call_tree_walk_gives_the_group_walk_graph() {
             (format!("{name} (negated in part)"), diff),
         ]
     });
-    for (name, p) in with_diffs {
-        let stacks = graph::StackGroups::new(&p, false);
+    // The call tree in one part, and in two built apart and grafted, split
+    // at the outermost frame and deeper.
+    let with_diffs = with_diffs.flat_map(|(name, p)| {
+        [None, Some(0), Some(1), Some(3)].map(|split| (name.clone(), p.clone(), split))
+    });
+    for (name, p, split) in with_diffs {
+        let name = format!("{name} (tree split {split:?})");
+        let stacks = graph::StackGroups::with_trie_split(&p, false, split);
         for si in 0..p.sample_types.len() {
             for mean in [false, true] {
                 let value = move |v: &[i64]| v[si];
@@ -212,8 +218,12 @@ fn focus_and_ignore_per_tree_node_keep_what_they_keep_per_frame() {
         (Some("runtime"), Some("main")),
     ];
     let mut kept_somewhere = 0;
-    for (name, p) in profiles() {
-        let stacks = graph::StackGroups::new(&p, false);
+    for ((name, p), split) in profiles()
+        .into_iter()
+        .flat_map(|p| [0, 1, 3].map(|split| (p.clone(), split)))
+    {
+        let name = format!("{name} (tree split {split})");
+        let stacks = graph::StackGroups::with_trie_split(&p, false, Some(split));
         for (focus, ignore) in pairs {
             let (focus, ignore) = (focus.map(regex), ignore.map(regex));
             let want = profile::passes::samples_kept_by_name(&p, focus.as_ref(), ignore.as_ref())

@@ -95,6 +95,17 @@ pub fn filter_samples_by_name(
             }
         }
     }
+    // Samples shared with another copy of the profile are copied on the
+    // first write: a filter that keeps every sample as it is (a focus on a
+    // function all stacks go through, an ignore that matches nothing)
+    // leaves them shared.
+    let changes = any_hidden
+        || p.samples
+            .iter()
+            .any(|s| !focused_and_not_ignored(&s.locations, &focus_or_ignore));
+    if !changes {
+        return (fm, im, hm, hnm);
+    }
     p.samples.retain_mut(|s| {
         if !focused_and_not_ignored(&s.locations, &focus_or_ignore) {
             return false;

@@ -31,89 +31,44 @@ pub struct StackTrie {
 
 impl StackTrie {
     /// The tree of `stacks` (each leaf first, as samples hold them), and
-    /// each stack's node.
+    /// each stack's node. Large profiles' trees are built in two parts on
+    /// two threads (see [`SPLIT_DEPTH`]).
     pub fn of_stacks<'a>(
         stacks: impl ExactSizeIterator<Item = &'a [LocIdx]>,
     ) -> (StackTrie, Vec<u32>) {
+        StackTrie::of_stacks_split(stacks, None)
+    }
+
+    /// [`StackTrie::of_stacks`] in two parts split at `depth` instead of
+    /// by default (0: in one part): tests check that every split gives the
+    /// same graphs. The nodes' numbers may differ.
+    pub fn of_stacks_split<'a>(
+        stacks: impl ExactSizeIterator<Item = &'a [LocIdx]>,
+        depth: Option<usize>,
+    ) -> (StackTrie, Vec<u32>) {
         const NONE: u32 = u32::MAX;
-        // Nodes in creation order first (a parent before its children).
-        // Most nodes have one or two children (the compiler's heap profile:
-        // 1.8M nodes, 0.6M of them leaves), so each node holds its first
-        // two; only nodes with more go to a hash table, whose lookups miss
-        // the cache. For those, the first slot keeps the child last
-        // stepped into: stacks that follow each other in a profile mostly
-        // share their outer frames.
-        let expected = stacks.len().saturating_mul(3);
-        let mut loc: Vec<LocIdx> = Vec::with_capacity(expected);
-        let mut parent: Vec<u32> = Vec::with_capacity(expected);
-        let mut kids: Vec<Kids> = Vec::with_capacity(expected);
-        let mut many: HashMap<u64, u32, FxBuild> = HashMap::default();
-        let key = |node: u32, l: LocIdx| (u64::from(node) << 32) | u64::from(l);
-        loc.push(0);
-        parent.push(NONE);
-        kids.push(Kids::default());
-        let mut node_of_stack = Vec::with_capacity(stacks.len());
-        // Consecutive stacks mostly share their outer frames (83% of the
-        // compiler's heap profile's frames are its previous stack's): the
-        // nodes of the previous stack's path, outermost first, skip the
-        // lookups of the shared part, found by comparing the stacks.
-        let mut path: Vec<u32> = Vec::new();
-        let mut previous: &[LocIdx] = &[];
-        for stack in stacks {
-            let shared = stack
-                .iter()
-                .rev()
-                .zip(previous.iter().rev())
-                .take_while(|(a, b)| a == b)
-                .count();
-            previous = stack;
-            path.truncate(shared);
-            let mut cur = path.last().copied().unwrap_or(0);
-            for &l in stack[..stack.len() - shared].iter().rev() {
-                let k = kids[cur as usize];
-                if k.count >= 1 && k.first.0 == l {
-                    cur = k.first.1;
-                    path.push(cur);
-                    continue;
-                }
-                if k.count >= 2 && k.second.0 == l {
-                    cur = k.second.1;
-                    path.push(cur);
-                    continue;
-                }
-                let fresh = u32::try_from(loc.len()).expect("fewer than 2^32 tree nodes");
-                let child = if k.count > 2 {
-                    *many.entry(key(cur, l)).or_insert(fresh)
-                } else {
-                    fresh
-                };
-                if child == fresh {
-                    loc.push(l);
-                    parent.push(cur);
-                    kids.push(Kids::default());
-                }
-                let k = &mut kids[cur as usize];
-                match k.count {
-                    0 => k.first = (l, child),
-                    1 => k.second = (l, child),
-                    2 => {
-                        many.insert(key(cur, k.first.0), k.first.1);
-                        many.insert(key(cur, k.second.0), k.second.1);
-                        many.insert(key(cur, l), child);
-                        k.first = (l, child);
-                    }
-                    _ => k.first = (l, child),
-                }
-                if child == fresh {
-                    k.count += 1;
-                }
-                cur = child;
-                path.push(cur);
+        let stacks: Vec<&[LocIdx]> = stacks.collect();
+        let depth = depth.unwrap_or_else(|| {
+            let frames: usize = stacks.iter().map(|s| s.len()).sum();
+            if frames < PARALLEL_FRAMES {
+                0
+            } else {
+                SPLIT_DEPTH
             }
-            node_of_stack.push(cur);
-        }
-        drop(many);
-        drop(kids);
+        });
+        let (loc, parent, node_of_stack) = if depth == 0 {
+            let (b, nodes) = Builder::build(&stacks, |_| true);
+            (b.loc, b.parent, nodes)
+        } else {
+            let first = |stack: &[LocIdx]| in_first_part(stack, depth);
+            let ((mut a, mine), (b, theirs)) = std::thread::scope(|s| {
+                let b = s.spawn(|| Builder::build(&stacks, |st| !first(st)));
+                let a = Builder::build(&stacks, first);
+                (a, b.join().expect("call tree worker panicked"))
+            });
+            let nodes = a.graft(b, mine, &theirs);
+            (a.loc, a.parent, nodes)
+        };
         // Renumber in pre-order: subtree sizes (children come after their
         // parent, so a backward pass adds them up), then each child takes
         // the next free slot of its parent's range, in creation order.
@@ -181,8 +136,8 @@ impl StackTrie {
     }
 
     /// The weights of `prof`'s samples under `o`, each sample at its
-    /// stack's node (`node_of`), summed per tree node over the samples
-    /// below it. Samples of zero weight and divisor count nowhere, as in
+    /// stack's node (`node_of`), summed so that each subtree's sum is one
+    /// subtraction away (see [`TrieWeights`]). Samples of zero weight and divisor count nowhere, as in
     /// pprof; a node's first position is where a walk over the groups of
     /// [`super::group_samples`] would meet the first group below it.
     pub(super) fn weigh(
@@ -195,9 +150,8 @@ impl StackTrie {
         let n = self.len();
         let mean = o.sample_mean_divisor.is_some();
         let mut wts = TrieWeights {
-            sub: Vec::new(),
-            ends: vec![0; n],
-            div: mean.then(|| (Vec::new(), vec![0; n])),
+            acc: vec![0; n + 1],
+            div: mean.then(|| vec![0; n + 1]),
             first: vec![u32::MAX; n],
         };
         let mut groups = 0u32;
@@ -214,25 +168,189 @@ impl StackTrie {
                 wts.first[t] = groups;
                 groups += 1;
             }
-            wts.ends[t] = wts.ends[t].wrapping_add(w);
-            if let Some((_, ends)) = &mut wts.div {
-                ends[t] = ends[t].wrapping_add(dw);
+            // Each node's own weight first, one place on.
+            wts.acc[t + 1] = wts.acc[t + 1].wrapping_add(w);
+            if let Some(div) = &mut wts.div {
+                div[t + 1] = div[t + 1].wrapping_add(dw);
             }
         }
-        wts.sub = wts.ends.clone();
+        for sums in std::iter::once(&mut wts.acc).chain(&mut wts.div) {
+            for t in 1..=n {
+                sums[t] = sums[t].wrapping_add(sums[t - 1]);
+            }
+        }
         for t in (1..n).rev() {
             let p = self.parent[t] as usize;
-            wts.sub[p] = wts.sub[p].wrapping_add(wts.sub[t]);
             wts.first[p] = wts.first[p].min(wts.first[t]);
         }
-        if let Some((sub, ends)) = &mut wts.div {
-            *sub = ends.clone();
-            for t in (1..n).rev() {
-                let p = self.parent[t] as usize;
-                sub[p] = sub[p].wrapping_add(sub[t]);
-            }
-        }
         wts
+    }
+}
+
+/// Below this many frames, the tree is built on one thread.
+const PARALLEL_FRAMES: usize = 1_000_000;
+
+/// How deep (from the root) the frames go that decide which of two threads
+/// builds a stack's part of the tree: stacks that share that many outer
+/// frames are built by the same thread, so the two parts share only nodes
+/// down to that depth, the only ones grafting one part onto the other
+/// looks up. Programs start in a few functions: on the compiler's heap
+/// profile, depths 4 and 8 left one thread 60% of the work; 16 to 32, 49
+/// to 51%.
+const SPLIT_DEPTH: usize = 16;
+
+/// Whether `stack` is built by the first thread, from a hash of its
+/// outermost `depth` frames.
+fn in_first_part(stack: &[LocIdx], depth: usize) -> bool {
+    let outer = &stack[stack.len().saturating_sub(depth)..];
+    let h = outer.iter().fold(0u64, |h, &l| {
+        (h.rotate_left(5) ^ u64::from(l)).wrapping_mul(0x517c_c1b7_2722_0a95)
+    });
+    h >> 63 == 0
+}
+
+/// A tree under construction: nodes in creation order (a parent before
+/// its children).
+struct Builder {
+    loc: Vec<LocIdx>,
+    parent: Vec<u32>,
+    kids: Vec<Kids>,
+    many: HashMap<u64, u32, FxBuild>,
+}
+
+fn kid_key(node: u32, l: LocIdx) -> u64 {
+    (u64::from(node) << 32) | u64::from(l)
+}
+
+impl Builder {
+    /// The tree of the `stacks` that `mine` picks, and the node of each
+    /// (`u32::MAX` for the others).
+    fn build(stacks: &[&[LocIdx]], mine: impl Fn(&[LocIdx]) -> bool) -> (Builder, Vec<u32>) {
+        const NONE: u32 = u32::MAX;
+        // Most nodes have one or two children (the compiler's heap profile:
+        // 1.8M nodes, 0.6M of them leaves), so each node holds its first
+        // two; only nodes with more go to a hash table, whose lookups miss
+        // the cache. For those, the first slot keeps the child last
+        // stepped into: stacks that follow each other in a profile mostly
+        // share their outer frames.
+        let expected = stacks.len().saturating_mul(3);
+        let mut b = Builder {
+            loc: Vec::with_capacity(expected),
+            parent: Vec::with_capacity(expected),
+            kids: Vec::with_capacity(expected),
+            many: HashMap::default(),
+        };
+        b.loc.push(0);
+        b.parent.push(NONE);
+        b.kids.push(Kids::default());
+        let mut node_of_stack = Vec::with_capacity(stacks.len());
+        // Consecutive stacks mostly share their outer frames (83% of the
+        // compiler's heap profile's frames are its previous stack's): the
+        // nodes of the previous stack's path, outermost first, skip the
+        // lookups of the shared part, found by comparing the stacks.
+        let mut path: Vec<u32> = Vec::new();
+        let mut previous: &[LocIdx] = &[];
+        for &stack in stacks {
+            if !mine(stack) {
+                node_of_stack.push(NONE);
+                continue;
+            }
+            let shared = stack
+                .iter()
+                .rev()
+                .zip(previous.iter().rev())
+                .take_while(|(a, b)| a == b)
+                .count();
+            previous = stack;
+            path.truncate(shared);
+            let mut cur = path.last().copied().unwrap_or(0);
+            for &l in stack[..stack.len() - shared].iter().rev() {
+                cur = b.child(cur, l);
+                path.push(cur);
+            }
+            node_of_stack.push(cur);
+        }
+        (b, node_of_stack)
+    }
+
+    /// The child of `cur` at `l`, made if new.
+    fn child(&mut self, cur: u32, l: LocIdx) -> u32 {
+        let k = self.kids[cur as usize];
+        if k.count >= 1 && k.first.0 == l {
+            return k.first.1;
+        }
+        if k.count >= 2 && k.second.0 == l {
+            return k.second.1;
+        }
+        let fresh = u32::try_from(self.loc.len()).expect("fewer than 2^32 tree nodes");
+        let child = if k.count > 2 {
+            *self.many.entry(kid_key(cur, l)).or_insert(fresh)
+        } else {
+            fresh
+        };
+        if child == fresh {
+            self.loc.push(l);
+            self.parent.push(cur);
+            self.kids.push(Kids::default());
+        }
+        let k = &mut self.kids[cur as usize];
+        match k.count {
+            0 => k.first = (l, child),
+            1 => k.second = (l, child),
+            2 => {
+                self.many.insert(kid_key(cur, k.first.0), k.first.1);
+                self.many.insert(kid_key(cur, k.second.0), k.second.1);
+                self.many.insert(kid_key(cur, l), child);
+                k.first = (l, child);
+            }
+            _ => k.first = (l, child),
+        }
+        if child == fresh {
+            k.count += 1;
+        }
+        child
+    }
+
+    /// The child of `cur` at `l`, if there is one.
+    fn find(&self, cur: u32, l: LocIdx) -> Option<u32> {
+        let k = self.kids[cur as usize];
+        match k.count {
+            0 => None,
+            1 | 2 if k.first.0 == l => Some(k.first.1),
+            2 if k.second.0 == l => Some(k.second.1),
+            1 | 2 => None,
+            _ => self.many.get(&kid_key(cur, l)).copied(),
+        }
+    }
+
+    /// Adds `other`'s nodes to this tree, those already here by their
+    /// path, and gives each stack its node: `mine`'s where it has one,
+    /// else `theirs`' in this tree. Nodes come after this tree's, in
+    /// `other`'s order, so parents still come before their children.
+    fn graft(&mut self, other: Builder, mine: Vec<u32>, theirs: &[u32]) -> Vec<u32> {
+        const NONE: u32 = u32::MAX;
+        let here = self.loc.len() as u32;
+        let mut to = vec![0u32; other.loc.len()];
+        self.loc.reserve(other.loc.len());
+        self.parent.reserve(other.loc.len());
+        for c in 1..other.loc.len() {
+            let p = to[other.parent[c] as usize];
+            let l = other.loc[c];
+            // Below a node of `other`'s own, every node is new here.
+            if p < here
+                && let Some(t) = self.find(p, l)
+            {
+                to[c] = t;
+                continue;
+            }
+            to[c] = u32::try_from(self.loc.len()).expect("fewer than 2^32 tree nodes");
+            self.loc.push(l);
+            self.parent.push(p);
+        }
+        mine.into_iter()
+            .zip(theirs)
+            .map(|(m, &t)| if m == NONE { to[t as usize] } else { m })
+            .collect()
     }
 }
 
@@ -248,30 +366,31 @@ struct Kids {
 /// One sample value's weights on a [`StackTrie`].
 #[derive(Clone, Debug)]
 pub(super) struct TrieWeights {
-    /// The weight of the groups in each node's subtree.
-    sub: Vec<i64>,
-    /// The weight of the groups whose stack ends at each node.
-    ends: Vec<i64>,
-    /// With `-mean`, the same sums of the divisor (`sub`, `ends`); without,
-    /// every divisor is 0 and nothing is stored.
-    div: Option<(Vec<i64>, Vec<i64>)>,
+    /// Running sums over the nodes in pre-order of the weight of the
+    /// groups whose stack ends at each: `acc[t]` sums the nodes before
+    /// `t`, so a subtree's weight is `acc[end[t]] - acc[t]` (sums wrap, as
+    /// pprof's do, and wrapping subtraction undoes them exactly). One
+    /// array and a forward pass, where per-node subtree sums took a copy
+    /// and a pass up the tree, for each sample value weighed.
+    acc: Vec<i64>,
+    /// With `-mean`, the same sums of the divisor; without, every divisor
+    /// is 0 and nothing is stored.
+    div: Option<Vec<i64>>,
     /// The first position, in the groups' order, of a group in each node's
     /// subtree (`u32::MAX`: no group, the subtree adds nothing).
     first: Vec<u32>,
 }
 
 impl TrieWeights {
-    /// (weight, divisor) of node `t`'s subtree.
-    fn sub(&self, t: usize) -> (i64, i64) {
-        (self.sub[t], self.div.as_ref().map_or(0, |(sub, _)| sub[t]))
+    /// (weight, divisor) of node `t`'s subtree, which ends at `end`.
+    fn sub(&self, t: usize, end: usize) -> (i64, i64) {
+        let range = |sums: &[i64]| sums[end].wrapping_sub(sums[t]);
+        (range(&self.acc), self.div.as_deref().map_or(0, range))
     }
 
     /// (weight, divisor) of the groups whose stack ends at node `t`.
     fn ends(&self, t: usize) -> (i64, i64) {
-        (
-            self.ends[t],
-            self.div.as_ref().map_or(0, |(_, ends)| ends[t]),
-        )
+        self.sub(t, t + 1)
     }
 }
 
@@ -442,7 +561,11 @@ fn accumulate_range(
             }
             continue;
         }
-        let (w, dw) = if weigh { wts.sub(tu) } else { (0, 0) };
+        let (w, dw) = if weigh {
+            wts.sub(tu, trie.end[tu] as usize)
+        } else {
+            (0, 0)
+        };
         let (mut parent, mut residual, mut step) = open
             .last()
             .map_or((NO_NODE, false, 0), |o| (o.parent, o.residual, o.step));
