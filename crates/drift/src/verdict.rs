@@ -832,15 +832,7 @@ impl HeapContext<'_> {
             .then(|| self.column(Metric::AllocSpace, site));
         if a.verdict == Verdict::Leak
             && let (Some(m), Some(alloc)) = (sampling, &alloc)
-            && let Some(note) = replaced_within_noise(&s, alloc, &a, m, &opts.thresholds)
-        {
-            a.verdict = Verdict::Suspect;
-            a.confidence *= 0.5;
-            a.notes.push(note);
-        }
-        if a.verdict == Verdict::Leak
-            && let (Some(m), Some(alloc)) = (sampling, &alloc)
-            && let Some(note) = too_few_samples_gained(&s, alloc, &a, m, &opts.thresholds)
+            && let Some(note) = within_sampling_noise(&s, alloc, &a, m, &opts.thresholds)
         {
             a.verdict = Verdict::Suspect;
             a.confidence *= 0.5;
@@ -911,6 +903,46 @@ impl HeapContext<'_> {
     }
 }
 
+/// A sampled site's last segment, counted: what it kept and what it
+/// freed (its allocation growth beyond what it kept), in bytes.
+struct SegmentCounts {
+    kept: f64,
+    freed: f64,
+    /// The larger of the fitted rise and `kept`.
+    rise: f64,
+    /// The segment's mean in-use bytes.
+    mean: f64,
+}
+
+/// Why a sampled site's `leak` is within its sampling noise, if it is:
+/// [`replaced_within_noise`] for a site that freed at least as much as it
+/// rose, [`too_few_samples_gained`] for one that freed less.
+fn within_sampling_noise(
+    s: &Series,
+    alloc: &[f64],
+    a: &Assessment,
+    m: SiteSampling,
+    th: &Thresholds,
+) -> Option<String> {
+    let r = s.segments().pop()?;
+    let (first, last) = (r.start, r.end.checked_sub(1)?);
+    let kept = s.y[last] - s.y[first];
+    let c = SegmentCounts {
+        kept,
+        freed: (alloc[last] - alloc[first]) - kept,
+        rise: a.rise.max(kept),
+        mean: s.y[r.clone()].iter().sum::<f64>() / r.len() as f64,
+    };
+    if c.rise <= 0.0 {
+        return None;
+    }
+    if c.freed >= c.rise {
+        replaced_within_noise(&c, m, th)
+    } else {
+        too_few_samples_gained(&c, m, th)
+    }
+}
+
 /// Why a sampled site's rise is no leak, when its objects are replaced
 /// (the site freed at least as much as it kept over the last segment)
 /// and the rise is within the Poisson noise of its level. Such a
@@ -919,69 +951,46 @@ impl HeapContext<'_> {
 /// replaced; in between, its count moves slowly and looks like a trend
 /// to Mann–Kendall, which assumes independent snapshots. Two
 /// independent draws differ by √(2μ) samples; a leak verdict needs the
-/// rise to clear that by the noise factor. A site that frees nothing
-/// (a pure leak) keeps every sample it gains and is not judged here.
-fn replaced_within_noise(
-    s: &Series,
-    alloc: &[f64],
-    a: &Assessment,
-    m: SiteSampling,
-    th: &Thresholds,
-) -> Option<String> {
-    let r = s.segments().pop()?;
-    let (first, last) = (r.start, r.end.checked_sub(1)?);
-    let kept = s.y[last] - s.y[first];
-    let freed = (alloc[last] - alloc[first]) - kept;
-    let rise = a.rise.max(kept);
-    if !(rise > 0.0 && freed >= rise) {
-        return None;
-    }
+/// rise to clear that by the noise factor. A site that frees less is
+/// judged by [`too_few_samples_gained`].
+fn replaced_within_noise(c: &SegmentCounts, m: SiteSampling, th: &Thresholds) -> Option<String> {
     let b = m.bytes_per_sample;
-    let mean_samples = s.y[r.clone()].iter().sum::<f64>() / r.len() as f64 / b;
+    let mean_samples = c.mean / b;
     let noise_samples = (2.0 * mean_samples.max(0.0)).sqrt();
-    let rise_samples = rise / b;
+    let rise_samples = c.rise / b;
     (rise_samples < th.noise_factor * noise_samples).then(|| {
         format!(
             "objects here are replaced ({} freed while it rose by {}) and the rise is {rise_samples:.1} heap samples, within the sampling noise of a population of {mean_samples:.1} samples (two independent counts differ by ±{noise_samples:.1}): a replaced population that drifted, or a small leak",
-            units::bytes(freed),
-            units::bytes(rise),
+            units::bytes(c.freed),
+            units::bytes(c.rise),
         )
     })
 }
 
 /// Why a sampled site's rise is too few heap samples for a leak verdict,
-/// where [`replaced_within_noise`] does not look: the site freed less
-/// than it kept. Over the last segment its sampled objects were born (its
-/// allocation count rose by `births` samples) and died (`deaths`, the
-/// births it did not keep). In a population that only turns over (objects
-/// born and dying independently, at any level) births and deaths are
-/// Poisson counts with equal means, so given `births + deaths` events,
-/// each is a birth with probability ½; the chance of at least the births
-/// seen is a binomial tail, which must be under the leak level for a leak.
-/// A pure leak (nothing freed) thus needs 7 samples gained at the 1%
-/// level. Mann–Kendall alone takes the staircase of a few long-lived
-/// samples for a trend: etcd's `keyIndex.put` under a steady load, 0 to 3
-/// samples over 150 s and nothing freed, was a leak with p 1e-7
+/// when the site freed less than it rose. Over the last segment its
+/// sampled objects were born (its allocation count rose by `births`
+/// samples) and died (`deaths`, the births it did not keep). In a
+/// population that only turns over (objects born and dying independently,
+/// at any level) births and deaths are Poisson counts with equal means, so
+/// given `births + deaths` events, each is a birth with probability ½; the
+/// chance of at least the births seen is a binomial tail, which must be
+/// under the leak level for a leak. A pure leak (nothing freed) thus
+/// needs 7 samples gained at the 1% level. Mann–Kendall alone takes the
+/// staircase of a few long-lived samples for a trend: etcd's
+/// `keyIndex.put` under a steady load, 0 to 3 samples over 150 s and
+/// nothing freed, was a leak with p 1e-7
 /// (crates/heapdrift/tests/thirdparty.rs); here it is 1 in 8.
-fn too_few_samples_gained(
-    s: &Series,
-    alloc: &[f64],
-    a: &Assessment,
-    m: SiteSampling,
-    th: &Thresholds,
-) -> Option<String> {
-    let r = s.segments().pop()?;
-    let (first, last) = (r.start, r.end.checked_sub(1)?);
+fn too_few_samples_gained(c: &SegmentCounts, m: SiteSampling, th: &Thresholds) -> Option<String> {
     // The samples gained between the segment's ends, not the fitted rise:
     // the counts are what the model is about, and they do not depend on
     // when the points are timed.
-    let kept = s.y[last] - s.y[first];
-    let freed = ((alloc[last] - alloc[first]) - kept).max(0.0);
-    if !(kept > 0.0 && freed < kept.max(a.rise)) {
+    if c.kept <= 0.0 {
         return None;
     }
     let b = m.bytes_per_sample;
-    let births = ((kept + freed) / b).round();
+    let freed = c.freed.max(0.0);
+    let births = ((c.kept + freed) / b).round();
     let deaths = (freed / b).round();
     let p = stats::binomial_half_upper_tail(births + deaths, births);
     (p >= th.alpha_leak).then(|| {

@@ -59,16 +59,38 @@ fn series(points: i64, every_secs: i64) -> ResourceSeries {
     }
 }
 
-#[test]
-fn the_site_that_never_releases_is_the_leak_and_pools_are_not() {
-    let r = series(20, 30);
-    let report = drift::hunt(
+/// One acquiring site of `NAME` holding `counts`, a snapshot every
+/// `every_secs`.
+fn one_site(function: &str, line: i64, counts: &[i64], every_secs: i64) -> ResourceSeries {
+    let mut gb = GoroutineSeriesBuilder::new(GroupOptions::default());
+    for (i, &n) in counts.iter().enumerate() {
+        let mut b = Builder::goroutine();
+        b.p.sample_types = vec![ValueType::new(NAME, "count")];
+        b.p.time_nanos = i as i64 * every_secs * SEC;
+        let s = b.stack(&[(function, "/src/store.go", line)]);
+        b.goroutine_sample(s, n, &[]);
+        gb.push(&b.p).unwrap();
+    }
+    ResourceSeries {
+        name: NAME.into(),
+        series: gb.finish(),
+    }
+}
+
+fn hunt(r: &ResourceSeries) -> drift::Report {
+    drift::hunt(
         &Inputs {
-            resources: std::slice::from_ref(&r),
+            resources: std::slice::from_ref(r),
             ..Default::default()
         },
         &HuntOptions::default(),
-    );
+    )
+}
+
+#[test]
+fn the_site_that_never_releases_is_the_leak_and_pools_are_not() {
+    let r = series(20, 30);
+    let report = hunt(&r);
     let growing: Vec<_> = report
         .findings
         .iter()
@@ -108,13 +130,7 @@ fn the_site_that_never_releases_is_the_leak_and_pools_are_not() {
 #[test]
 fn a_resource_finding_renders_with_its_profile_name() {
     let r = series(20, 30);
-    let report = drift::hunt(
-        &Inputs {
-            resources: std::slice::from_ref(&r),
-            ..Default::default()
-        },
-        &HuntOptions::default(),
-    );
+    let report = hunt(&r);
     let header = drift::render::Header {
         process: "shop".into(),
         resource_sites: r.series.groups.len(),
@@ -147,19 +163,7 @@ fn a_resource_finding_renders_with_its_profile_name() {
 /// series of a constant count never is one.
 #[test]
 fn few_snapshots_of_a_constant_count_say_nothing() {
-    let mut gb = GoroutineSeriesBuilder::new(GroupOptions::default());
-    for i in 0..6 {
-        let mut b = Builder::goroutine();
-        b.p.sample_types = vec![ValueType::new(NAME, "count")];
-        b.p.time_nanos = i * 10 * SEC;
-        let s = b.stack(&[("main.open", "/src/a.go", 5)]);
-        b.goroutine_sample(s, 40, &[]);
-        gb.push(&b.p).unwrap();
-    }
-    let r = ResourceSeries {
-        name: NAME.into(),
-        series: gb.finish(),
-    };
+    let r = one_site("main.open", 5, &[40; 6], 10);
     let found = drift::resource::analyze_resources(&r, &Default::default());
     assert!(found.is_empty(), "{found:#?}");
 }
@@ -173,21 +177,7 @@ fn few_snapshots_of_a_constant_count_say_nothing() {
 /// one.
 #[test]
 fn a_count_held_in_flight_is_not_a_leak_for_rising_within_its_noise() {
-    let series = |counts: &[i64]| {
-        let mut gb = GoroutineSeriesBuilder::new(GroupOptions::default());
-        for (i, &n) in counts.iter().enumerate() {
-            let mut b = Builder::goroutine();
-            b.p.sample_types = vec![ValueType::new(NAME, "count")];
-            b.p.time_nanos = i as i64 * SEC;
-            let s = b.stack(&[("main.(*store).stream", "/src/store.go", 95)]);
-            b.goroutine_sample(s, n, &[]);
-            gb.push(&b.p).unwrap();
-        }
-        ResourceSeries {
-            name: NAME.into(),
-            series: gb.finish(),
-        }
-    };
+    let series = |counts: &[i64]| one_site("main.(*store).stream", 95, counts, 1);
     let opts = Default::default();
     let churn = drift::resource::analyze_resources(&series(&[1, 2, 4, 3, 4, 4, 3, 5]), &opts);
     assert!(churn.is_empty(), "{churn:#?}");

@@ -793,19 +793,22 @@ use store::Archive;
 #[path = "../examples/gen_hunt_scale/synth.rs"]
 mod synth;
 
+/// A finding's site: `function file:line`.
+fn site_key(f: &Value) -> String {
+    format!(
+        "{} {}:{}",
+        f["function"].as_str().unwrap(),
+        f["file"].as_str().unwrap(),
+        f["line"]
+    )
+}
+
 /// `function file:line` of each finding with this verdict, sorted.
 fn sites_with(v: &Value, verdict: &str) -> Vec<String> {
     let mut out: Vec<String> = findings(v)
         .iter()
         .filter(|f| f["verdict"] == verdict)
-        .map(|f| {
-            format!(
-                "{} {}:{}",
-                f["function"].as_str().unwrap(),
-                f["file"].as_str().unwrap(),
-                f["line"]
-            )
-        })
+        .map(site_key)
         .collect();
     out.sort();
     out
@@ -868,14 +871,7 @@ fn planted_leaks_exactly(snapshots: usize, sites: usize, seed: u64) {
     for p in planted(&slow) {
         let f = findings(&from_files)
             .iter()
-            .find(|f| {
-                format!(
-                    "{} {}:{}",
-                    f["function"].as_str().unwrap(),
-                    f["file"].as_str().unwrap(),
-                    f["line"]
-                ) == p
-            })
+            .find(|f| site_key(f) == p)
             .unwrap_or_else(|| panic!("{p} not found"));
         assert!(
             f["verdict"] == "leak"
@@ -910,12 +906,7 @@ fn planted_leaks_exactly(snapshots: usize, sites: usize, seed: u64) {
     let plateaus = sites_with(&from_files, "plateau");
     for p in planted(&m.plateaus) {
         let few_samples = findings(&from_files).iter().any(|f| {
-            format!(
-                "{} {}:{}",
-                f["function"].as_str().unwrap(),
-                f["file"].as_str().unwrap(),
-                f["line"]
-            ) == p
+            site_key(f) == p
                 && f["verdict"] == "suspect"
                 && f["notes"].to_string().contains("too few to tell a stop")
         });

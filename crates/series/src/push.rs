@@ -133,13 +133,11 @@ fn rss_payload(
         what: path.display().to_string(),
         why: why.to_string(),
     };
-    let reading = kind
-        .rss_reading(bytes)
-        .ok_or_else(|| unreadable("no RSS reading in it"))?;
+    let no_reading = || unreadable("no RSS reading in it");
     let mut labels = Vec::new();
-    if kind == Kind::Probe
-        && let Ok(snap) = profile::probe::parse_snapshot(bytes)
-    {
+    // A probe snapshot is parsed once, for its reading and its limits.
+    let reading = if kind == Kind::Probe {
+        let snap = profile::probe::parse_snapshot(bytes).map_err(|_| no_reading())?;
         if let Some(l) = snap.cgroup_limit_bytes {
             labels.push(("heapdrift_cgroup_limit_bytes", l.to_string()));
         }
@@ -150,7 +148,10 @@ fn rss_payload(
         if let Some(c) = &snap.capture {
             labels.push(("heapdrift_guard_limit_bytes", c.limit_bytes.to_string()));
         }
-    }
+        snap.rss.ok_or_else(no_reading)?
+    } else {
+        kind.rss_reading(bytes).ok_or_else(no_reading)?
+    };
     Ok(Payload {
         bytes: profile::gz::compress(&profile::proto::encode(&rss_profile(reading, time_nanos))),
         period: 0,

@@ -2,6 +2,7 @@
 //! archive writes and the live analysis.
 
 use std::collections::{HashMap, HashSet};
+use std::path::PathBuf;
 use std::sync::mpsc::Sender;
 use std::sync::{Arc, Mutex};
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
@@ -64,6 +65,15 @@ fn checks_restart(k: Kind) -> bool {
         k,
         Kind::Heap | Kind::HeapDebug1 | Kind::Allocs | Kind::Goroutine | Kind::GoroutineLeak
     )
+}
+
+/// Where the archive put a snapshot, if it took it.
+fn stored_path(
+    archive: &Archive,
+    put: &Result<store::SnapshotId, store::StoreError>,
+) -> Option<PathBuf> {
+    let id = *put.as_ref().ok()?;
+    archive.snapshot(id).ok().map(|info| archive.path(&info))
 }
 
 /// A snapshot of the kind it claims to be; else the answer is garbage.
@@ -481,22 +491,10 @@ impl Worker {
             bytes,
             &Summary::default(),
         );
-        let path = put
-            .as_ref()
-            .ok()
-            .and_then(|&id| archive.snapshot(id).ok())
-            .map(|info| archive.path(&info));
+        let path = stored_path(archive, &put);
         drop(guard);
-        if let Some(path) = path {
-            // `watch --push` sends RSS readings too, as a side series.
-            self.send(Event::Stored {
-                target: self.idx,
-                series: series.0,
-                kind,
-                taken_at,
-                path,
-            });
-        }
+        // `watch --push` sends RSS readings too, as a side series.
+        self.announce_stored(path, series, kind, taken_at);
         match put {
             Ok(id) => {
                 if let Some(rss) = kind.rss_reading(bytes) {
@@ -593,11 +591,7 @@ impl Worker {
             return false;
         };
         let put = archive.put(series, kind, taken_at, Some(fetch_nanos), bytes, summary);
-        let path = put
-            .as_ref()
-            .ok()
-            .and_then(|&id| archive.snapshot(id).ok())
-            .map(|info| archive.path(&info));
+        let path = stored_path(archive, &put);
         drop(guard);
         if let Some((id, reason, restart)) = began {
             self.send(Event::Series {
@@ -614,6 +608,17 @@ impl Worker {
                 return false;
             }
         };
+        self.announce_stored(path, series, kind, taken_at);
+        if checks_restart(kind) {
+            merge(&mut self.merged, &ident, kind);
+            self.prev.insert(kind, ident);
+        }
+        self.observe(kind, taken_at, parsed, summary, id);
+        true
+    }
+
+    /// Tells the watch (and its pusher) where a snapshot was archived.
+    fn announce_stored(&self, path: Option<PathBuf>, series: SeriesId, kind: Kind, taken_at: i64) {
         if let Some(path) = path {
             self.send(Event::Stored {
                 target: self.idx,
@@ -623,12 +628,6 @@ impl Worker {
                 path,
             });
         }
-        if checks_restart(kind) {
-            merge(&mut self.merged, &ident, kind);
-            self.prev.insert(kind, ident);
-        }
-        self.observe(kind, taken_at, parsed, summary, id);
-        true
     }
 
     fn store_failed(&self, e: store::StoreError) {
