@@ -9,6 +9,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use profile::{LocIdx, Location, Profile, Sample};
 
 mod stack_trie;
+mod walk_plan;
 pub use stack_trie::StackTrie;
 
 /// A small multiplicative hasher (FxHash's scheme) for integer keys on the
@@ -1078,6 +1079,34 @@ pub fn new_graph_split(
     o: &Options,
     split: Option<usize>,
 ) -> (Graph, Vec<Vec<Option<NodeIdx>>>) {
+    new_graph_walk(prof, o, split, TreeWalk::Auto)
+}
+
+/// How a graph is built from a call tree ([`new_graph_walk`]).
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TreeWalk {
+    /// As sessions do: a graph of every node replays the tree's recorded
+    /// walk, a graph of few kept nodes visits only their locations' nodes.
+    Auto,
+    /// Walk every tree node.
+    EveryNode,
+    /// Walk the tree nodes of kept locations (every node without a kept set).
+    KeptLocations,
+    /// Replay the recorded walk where the graph keeps every node (else walk
+    /// every tree node).
+    Replay,
+}
+
+/// [`new_graph_split`] built from a call tree in the way `walk` says, for
+/// tests.
+#[doc(hidden)]
+pub fn new_graph_walk(
+    prof: &Profile,
+    o: &Options,
+    split: Option<usize>,
+    walk: TreeWalk,
+) -> (Graph, Vec<Vec<Option<NodeIdx>>>) {
     let (mut g, locs) = create_nodes(prof, o);
     // The per-location node lists, flattened (NO_NODE where a kept set
     // excludes the node), so the hot loop below does not chase a pointer
@@ -1110,7 +1139,7 @@ pub fn new_graph_split(
         // visits the first half's edges, then the second's, which creates
         // every edge in the order a single pass would.
         let parts: Vec<Partial> = if let Some((trie, weights)) = &groups.trie {
-            vec![stack_trie::accumulate(trie, weights, &tables, split)]
+            vec![stack_trie::accumulate(trie, weights, &tables, split, walk)]
         } else {
             let split = split
                 .unwrap_or_else(|| split_point(groups))

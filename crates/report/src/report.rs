@@ -458,7 +458,10 @@ impl Report {
         g
     }
 
-    fn new_trimmed_graph(&mut self) -> Trimmed {
+    /// pprof's `newTrimmedGraph`. With `nodes_only`, the caller reads only
+    /// the nodes and their in-edges (text reports), which lets it skip a
+    /// rebuild whose edges nothing reads.
+    fn new_trimmed_graph(&mut self, nodes_only: bool) -> Trimmed {
         let visual = self.options.output_format == OutputFormat::Dot;
         let cum_sort = self.options.cum_sort;
         let call_tree = self.options.call_tree
@@ -482,7 +485,20 @@ impl Report {
                 let kept = g.discard_low_frequency_nodes(node_cutoff);
                 if kept.len() != g.nodes.len() {
                     dropped_nodes = g.nodes.len() - kept.len();
-                    g = self.new_graph(Some(&kept));
+                    let trimmed_again = nodes_only
+                        && self.options.node_count > 0
+                        && (self.options.node_count as usize) < kept.len();
+                    if trimmed_again {
+                        // A rebuild keeps each kept node's flat and cum (a
+                        // node's cum counts the samples through it, its
+                        // flat those ending at it, whatever else is kept);
+                        // only edges change, and the top nodes' rebuild
+                        // below makes the edges shown.
+                        g.nodes
+                            .retain(|&n| kept.contains(&g.arena[n as usize].info));
+                    } else {
+                        g = self.new_graph(Some(&kept));
+                    }
                 }
             }
         }
@@ -683,7 +699,7 @@ impl Report {
     /// pprof's `TextItems`: the rows of the `text`/`top` report, plus its
     /// header lines.
     pub fn text_items(&mut self) -> (Vec<TextItem>, Vec<String>) {
-        let t = self.new_trimmed_graph();
+        let t = self.new_trimmed_graph(true);
         self.select_output_unit(&t.g);
         let g = &t.g;
         let labels = self.report_labels(
@@ -771,7 +787,7 @@ impl Report {
             "----------------------------------------------------------+-------------";
         const LEGEND: &str =
             "      flat  flat%   sum%        cum   cum%   calls calls% + context \t \t ";
-        let t = self.new_trimmed_graph();
+        let t = self.new_trimmed_graph(false);
         self.select_output_unit(&t.g);
         let g = &t.g;
         let mut out = String::new();
@@ -1033,7 +1049,7 @@ impl Report {
     /// The trimmed graph of the `text` report, after the output unit is
     /// chosen: what pprof's `printTopProto` turns into a profile.
     pub fn top_graph(&mut self) -> Graph {
-        let t = self.new_trimmed_graph();
+        let t = self.new_trimmed_graph(false);
         self.select_output_unit(&t.g);
         t.g
     }
@@ -1045,7 +1061,7 @@ impl Report {
 
     /// pprof's `GetDOT`: the trimmed graph and its DOT rendering settings.
     pub fn dot_graph(&mut self) -> (Graph, Vec<String>) {
-        let t = self.new_trimmed_graph();
+        let t = self.new_trimmed_graph(false);
         self.select_output_unit(&t.g);
         let labels = self.report_labels(
             graph_total(&t.g),
@@ -1077,7 +1093,7 @@ impl Report {
         self.options.node_fraction = 0.0;
         self.options.edge_fraction = 0.0;
         self.options.node_count = 0;
-        let t = self.new_trimmed_graph();
+        let t = self.new_trimmed_graph(false);
         self.select_output_unit(&t.g);
         let g = &t.g;
         let o = &self.options;

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 
-use report::graph::{self, NodeSet, new_graph_split};
+use report::graph::{self, NodeSet, TreeWalk, new_graph_split, new_graph_walk};
 
 fn profiles() -> Vec<(String, profile::Profile)> {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../testdata/profiles");
@@ -185,15 +185,25 @@ fn call_tree_walk_gives_the_group_walk_graph() {
                         };
                         // Cuts of the tree's nodes for two threads: none,
                         // the default, and cuts inside subtrees.
+                        // Every way of building from the tree: replaying
+                        // its recorded walk, walking every node, walking
+                        // only the nodes of kept locations.
                         for cut in [Some(0), None, Some(2), Some(7), Some(100), Some(1000)] {
-                            let got = format!("{:?}", new_graph_split(&p, &o, cut).0);
-                            assert!(
-                                got == want,
-                                "{name} index {si} mean {mean} kept {} drop_negative \
-                                 {drop_negative} cut {cut:?}",
-                                kept.map_or(0, |k| k.len())
-                            );
-                            checked += 1;
+                            for walk in [
+                                TreeWalk::Auto,
+                                TreeWalk::Replay,
+                                TreeWalk::EveryNode,
+                                TreeWalk::KeptLocations,
+                            ] {
+                                let got = format!("{:?}", new_graph_walk(&p, &o, cut, walk).0);
+                                assert!(
+                                    got == want,
+                                    "{name} index {si} mean {mean} kept {} drop_negative \
+                                     {drop_negative} cut {cut:?} walk {walk:?}",
+                                    kept.map_or(0, |k| k.len())
+                                );
+                                checked += 1;
+                            }
                         }
                     }
                 }

@@ -10,12 +10,14 @@
 //! has 1.8M nodes: a build reads 13x fewer frames.
 
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock};
 
 use profile::{LocIdx, Profile};
 
+use super::walk_plan::WalkPlan;
 use super::{
     Counts, Edge, EdgeIdx, FxBuild, LocTables, NO_NODE, NodeIdx, Options, Partial, SampleValues,
-    edge_key, sample_weights, values_weights,
+    TreeWalk, edge_key, sample_weights, values_weights,
 };
 
 /// The tree of a profile's stacks, root first, its nodes numbered in
@@ -27,6 +29,32 @@ pub struct StackTrie {
     loc: Vec<LocIdx>,
     parent: Vec<u32>,
     end: Vec<u32>,
+    /// Each location's nodes, for walks that keep few graph nodes (see
+    /// [`kept_sequence`]); made on the first such walk.
+    occurrences: OnceLock<LocOccurrences>,
+    /// Walks of every node recorded for replay, by location tables (a
+    /// session's preparations that change no stack share the tree).
+    plans: Mutex<Vec<Arc<WalkPlan>>>,
+}
+
+/// How many recorded walks a tree keeps (most recently used last).
+const KEPT_PLANS: usize = 2;
+
+/// The tree nodes of each location, in pre-order: location `l`'s are
+/// `nodes[start[l]..start[l + 1]]`.
+#[derive(Debug)]
+struct LocOccurrences {
+    start: Vec<u32>,
+    nodes: Vec<u32>,
+}
+
+impl LocOccurrences {
+    fn of(&self, l: usize) -> &[u32] {
+        match (self.start.get(l), self.start.get(l + 1)) {
+            (Some(&a), Some(&b)) => &self.nodes[a as usize..b as usize],
+            _ => &[],
+        }
+    }
 }
 
 impl StackTrie {
@@ -91,6 +119,8 @@ impl StackTrie {
             loc: vec![0; n],
             parent: vec![NONE; n],
             end: vec![0; n],
+            occurrences: OnceLock::new(),
+            plans: Mutex::default(),
         };
         for c in 0..n {
             let t = pre[c] as usize;
@@ -124,6 +154,58 @@ impl StackTrie {
             };
         }
         state.into_iter().map(|s| s == KEPT).collect()
+    }
+
+    /// Where each location occurs in the tree (a counting sort of the
+    /// nodes by location, so each list is in pre-order).
+    fn occurrences(&self) -> &LocOccurrences {
+        self.occurrences.get_or_init(|| {
+            let locs = self.loc.iter().skip(1).map(|&l| l as usize + 1).max();
+            let mut start = vec![0u32; locs.unwrap_or(0) + 1];
+            for &l in &self.loc[1..] {
+                start[l as usize + 1] += 1;
+            }
+            for i in 1..start.len() {
+                start[i] += start[i - 1];
+            }
+            let mut next = start.clone();
+            let mut nodes = vec![0u32; self.loc.len().saturating_sub(1)];
+            for (t, &l) in self.loc.iter().enumerate().skip(1) {
+                let slot = &mut next[l as usize];
+                nodes[*slot as usize] = t as u32;
+                *slot += 1;
+            }
+            LocOccurrences { start, nodes }
+        })
+    }
+
+    /// The recorded walk of every node under tables `t`, recorded now if
+    /// this tree has none for them.
+    fn plan_for(&self, t: &LocTables) -> Arc<WalkPlan> {
+        let mut plans = self.plans.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(i) = plans.iter().position(|p| p.is_for(t)) {
+            let plan = plans.remove(i);
+            plans.push(plan.clone());
+            return plan;
+        }
+        let plan = Arc::new(WalkPlan::record(self, t));
+        if plans.len() >= KEPT_PLANS {
+            plans.remove(0);
+        }
+        plans.push(plan.clone());
+        plan
+    }
+
+    pub(super) fn end_of(&self, t: usize) -> u32 {
+        self.end[t]
+    }
+
+    pub(super) fn parent_of(&self, t: usize) -> u32 {
+        self.parent[t]
+    }
+
+    pub(super) fn loc_of(&self, t: usize) -> LocIdx {
+        self.loc[t]
     }
 
     /// How many tree nodes there are (the root included).
@@ -382,14 +464,20 @@ pub(super) struct TrieWeights {
 }
 
 impl TrieWeights {
+    /// The first position of a group in node `t`'s subtree (`u32::MAX`:
+    /// none).
+    pub(super) fn first_of(&self, t: usize) -> u32 {
+        self.first[t]
+    }
+
     /// (weight, divisor) of node `t`'s subtree, which ends at `end`.
-    fn sub(&self, t: usize, end: usize) -> (i64, i64) {
+    pub(super) fn sub(&self, t: usize, end: usize) -> (i64, i64) {
         let range = |sums: &[i64]| sums[end].wrapping_sub(sums[t]);
         (range(&self.acc), self.div.as_deref().map_or(0, range))
     }
 
     /// (weight, divisor) of the groups whose stack ends at node `t`.
-    fn ends(&self, t: usize) -> (i64, i64) {
+    pub(super) fn ends(&self, t: usize) -> (i64, i64) {
         self.sub(t, t + 1)
     }
 }
@@ -397,6 +485,7 @@ impl TrieWeights {
 /// A node on the walk's current path: where its subtree ends, how long the
 /// log of marks was before it, and the walk's state after its frames.
 struct Open {
+    node: u32,
     end: u32,
     log_before: usize,
     parent: NodeIdx,
@@ -405,7 +494,7 @@ struct Open {
 }
 
 /// Marks in the walk's log: a node, or an edge with this bit set.
-const EDGE_MARK: u32 = 1 << 31;
+pub(super) const EDGE_MARK: u32 = 1 << 31;
 
 /// What pprof's per-sample loop of `newGraph` gives over all groups, from
 /// one walk of the tree: node weights, and the edges in the order a walk
@@ -415,28 +504,105 @@ const EDGE_MARK: u32 = 1 << 31;
 /// Two threads take the nodes before and after `cut` in pre-order (by
 /// default half of them, or none on trees too small for a thread to pay
 /// off; 0: one thread): tests check that every cut gives the same graph.
+/// A graph of every node replays the tree's recorded walk (see
+/// [`WalkPlan`]); one of few kept nodes walks only the tree nodes of their
+/// locations when they are few. `walk` forces a way, for tests.
 pub(super) fn accumulate(
     trie: &StackTrie,
     wts: &TrieWeights,
     t: &LocTables,
     cut: Option<usize>,
+    walk: TreeWalk,
 ) -> Partial {
     const MIN_NODES: usize = 200_000;
     let n = trie.len() as u32;
+    if matches!(walk, TreeWalk::Auto | TreeWalk::Replay) && WalkPlan::plannable(t) {
+        return trie.plan_for(t).replay(trie, wts, t, cut);
+    }
+    let list = match walk {
+        TreeWalk::Auto => kept_sequence(trie, wts, t, true),
+        TreeWalk::KeptLocations => kept_sequence(trie, wts, t, false),
+        TreeWalk::EveryNode | TreeWalk::Replay => None,
+    };
+    let walked = list.as_ref().map_or(n as usize, Vec::len);
     let cut = match cut {
-        None if (n as usize) < MIN_NODES => 0,
-        None => n / 2,
+        None if walked < MIN_NODES => 0,
+        None => list.as_ref().map_or(n / 2, |l| l[l.len() / 2]),
         Some(c) => u32::try_from(c).unwrap_or(u32::MAX).min(n),
     };
+    let (first_part, second_part) = match &list {
+        Some(list) => {
+            let at = list.partition_point(|&x| x < cut);
+            (Seq::List(&list[..at]), Seq::List(&list[at..]))
+        }
+        None => (Seq::Range(1..cut.max(1)), Seq::Range(cut.max(1)..n)),
+    };
     if cut <= 1 || cut >= n {
-        return in_walk_order(accumulate_range(trie, wts, t, 1..n));
+        let all = match &list {
+            Some(list) => Seq::List(list),
+            None => Seq::Range(1..n),
+        };
+        return in_walk_order(accumulate_range(trie, wts, t, all));
     }
     let (first, second) = std::thread::scope(|s| {
-        let second = s.spawn(|| accumulate_range(trie, wts, t, cut..n));
-        let first = accumulate_range(trie, wts, t, 1..cut);
+        let second = s.spawn(|| accumulate_range(trie, wts, t, second_part));
+        let first = accumulate_range(trie, wts, t, first_part);
         (first, second.join().expect("graph worker panicked"))
     });
     merge(first, second)
+}
+
+/// The tree nodes a walk keeping only some graph nodes must visit, in
+/// pre-order: those whose location holds a kept node and below which a
+/// group weighs something. Every other node only drops frames, which the
+/// walk sees as a gap between a node and its nearest visited ancestor.
+/// `None` when every location holds a kept node, or (`only_if_few`) when
+/// visiting the list would save too little over walking every node.
+fn kept_sequence(
+    trie: &StackTrie,
+    wts: &TrieWeights,
+    t: &LocTables,
+    only_if_few: bool,
+) -> Option<Vec<u32>> {
+    let locs = t.loc_start.len().saturating_sub(1);
+    let kept_locs: Vec<usize> = (0..locs)
+        .filter(|&l| t.of(l as LocIdx).iter().any(|&n| n != NO_NODE))
+        .collect();
+    if kept_locs.len() == locs {
+        return None;
+    }
+    let occ = trie.occurrences();
+    let total: usize = kept_locs.iter().map(|&l| occ.of(l).len()).sum();
+    // Visiting a listed node costs what visiting any node does; listing
+    // them costs a pass over a bitmap of every node.
+    if only_if_few && total > trie.len() / 3 {
+        return None;
+    }
+    let mut bits = vec![0u64; trie.len().div_ceil(64)];
+    for &l in &kept_locs {
+        for &tn in occ.of(l) {
+            if wts.first[tn as usize] != u32::MAX {
+                bits[tn as usize / 64] |= 1 << (tn % 64);
+            }
+        }
+    }
+    let mut list = Vec::with_capacity(total);
+    for (w, &word) in bits.iter().enumerate() {
+        let mut word = word;
+        while word != 0 {
+            list.push((w * 64) as u32 + word.trailing_zeros());
+            word &= word - 1;
+        }
+    }
+    Some(list)
+}
+
+/// The tree nodes a walk visits: a range of pre-order numbers (every node,
+/// subtrees without weight skipped), or a list of them in pre-order.
+#[derive(Clone)]
+enum Seq<'a> {
+    Range(std::ops::Range<u32>),
+    List(&'a [u32]),
 }
 
 /// What two halves of the walk found, as one walk would: weights added,
@@ -481,7 +647,7 @@ fn merge(a: RangePartial, b: RangePartial) -> Partial {
 }
 
 /// The edges sorted into the order a walk over the groups creates them.
-fn in_walk_order(p: RangePartial) -> Partial {
+pub(super) fn in_walk_order(p: RangePartial) -> Partial {
     let mut by_order: Vec<u32> = (0..p.edges.len() as u32).collect();
     by_order.sort_unstable_by_key(|&e| p.order[e as usize]);
     let edges = by_order
@@ -496,22 +662,17 @@ fn in_walk_order(p: RangePartial) -> Partial {
 
 /// A walk's findings before its edges are put in order: each edge's
 /// (first group, step) where a group walk would create it.
-struct RangePartial {
-    counts: Vec<Counts>,
-    edges: Vec<Edge>,
-    order: Vec<(u32, u32)>,
+pub(super) struct RangePartial {
+    pub(super) counts: Vec<Counts>,
+    pub(super) edges: Vec<Edge>,
+    pub(super) order: Vec<(u32, u32)>,
 }
 
-/// The walk over the tree nodes of `range` (pre-order numbers). A range
-/// that starts inside a subtree first puts the nodes above its start on
-/// the path, as marks only: their weights belong to the walk that visits
-/// them.
-fn accumulate_range(
-    trie: &StackTrie,
-    wts: &TrieWeights,
-    t: &LocTables,
-    range: std::ops::Range<u32>,
-) -> RangePartial {
+/// The walk over the tree nodes of `seq`. A walk that starts inside a
+/// subtree first puts the nodes above its start on the path (those it
+/// would visit), as marks only: their weights belong to the walk that
+/// visits them.
+fn accumulate_range(trie: &StackTrie, wts: &TrieWeights, t: &LocTables, seq: Seq) -> RangePartial {
     let mut counts = vec![Counts::default(); t.nodes];
     let mut edges: Vec<Edge> = Vec::new();
     let mut edge_order: Vec<(u32, u32)> = Vec::new();
@@ -523,22 +684,38 @@ fn accumulate_range(
     let mut on_path_edge: Vec<u32> = Vec::new();
     let mut log: Vec<u32> = Vec::new();
     let mut open: Vec<Open> = Vec::new();
+    let (start, sparse) = match &seq {
+        Seq::Range(r) => (Some(r.start).filter(|_| !r.is_empty()), false),
+        Seq::List(l) => (l.first().copied(), true),
+    };
+    // A sparse walk visits only nodes whose location holds a kept node.
+    let visited = |tn: u32| !sparse || t.of(trie.loc[tn as usize]).iter().any(|&n| n != NO_NODE);
     let mut ancestors = Vec::new();
-    let mut a = trie.parent.get(range.start as usize).copied().unwrap_or(0);
+    let mut a = start.map_or(0, |s| trie.parent[s as usize]);
     while a != 0 && a != u32::MAX {
-        ancestors.push(a);
+        if visited(a) {
+            ancestors.push(a);
+        }
         a = trie.parent[a as usize];
     }
-    let mut cursor = range.start;
-    // Ancestors first (outermost first), weighing nothing; then the range.
+    let (mut cursor, end, list) = match seq {
+        Seq::Range(r) => (r.start, r.end, &[][..]),
+        Seq::List(l) => (0, l.len() as u32, l),
+    };
+    // Ancestors first (outermost first), weighing nothing; then the rest.
     let mut pending_ancestors = ancestors.len();
     loop {
         let (ti, weigh) = if pending_ancestors > 0 {
             pending_ancestors -= 1;
             (ancestors[pending_ancestors], false)
-        } else if cursor < range.end {
+        } else if cursor < end {
             cursor += 1;
-            (cursor - 1, true)
+            let ti = if sparse {
+                list[cursor as usize - 1]
+            } else {
+                cursor - 1
+            };
+            (ti, true)
         } else {
             break;
         };
@@ -556,7 +733,7 @@ fn accumulate_range(
         let first = wts.first[tu];
         if first == u32::MAX {
             // No group below: nothing to add, nor to mark.
-            if weigh {
+            if weigh && !sparse {
                 cursor = trie.end[tu];
             }
             continue;
@@ -569,6 +746,11 @@ fn accumulate_range(
         let (mut parent, mut residual, mut step) = open
             .last()
             .map_or((NO_NODE, false, 0), |o| (o.parent, o.residual, o.step));
+        // Nodes a sparse walk passes over between this one and the last
+        // one visited above it hold only dropped frames.
+        if sparse && open.last().is_some_and(|o| o.node != trie.parent[tu]) {
+            residual = true;
+        }
         let log_before = log.len();
         let loc_nodes = t.of(trie.loc[tu]);
         for ni in (0..loc_nodes.len()).rev() {
@@ -632,6 +814,7 @@ fn accumulate_range(
             c.flat_div = c.flat_div.wrapping_add(edw);
         }
         open.push(Open {
+            node: ti,
             end: trie.end[tu],
             log_before,
             parent,
