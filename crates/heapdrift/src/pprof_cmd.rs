@@ -53,7 +53,8 @@ fn report(args: PprofArgs) -> anyhow::Result<()> {
     sopts.sample_filter = sample_filter(&args, cmd);
     let p = fetch_profiles(&args, &sopts, &mut stderr)?;
     emit_report(
-        &mut ReportSource::once(p),
+        // `combine_sources` checked it.
+        &mut ReportSource::once(p).checked(),
         cmd,
         output.arg.as_deref(),
         &args.config,

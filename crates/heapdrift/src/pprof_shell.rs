@@ -154,7 +154,9 @@ pub fn run(p: Profile, args: &PprofArgs) -> anyhow::Result<()> {
     // The header is the original's, as in pprof; then only the copy stays.
     greet(p, &shell.config, &mut stderr)?;
     // Reports share what preparing the copy for one report gives the next.
-    let mut source = driver::ReportSource::session(copy.clone());
+    // `combine_sources` checked the profile, and the round trip's changes
+    // change only labels, the period type and kernel mappings.
+    let mut source = driver::ReportSource::session(copy.clone()).checked();
     // `top` is what a session starts with: its report is made while the
     // user reads the header and types, and the first command finds it, as
     // typed (ten nodes: its graph is one more build than the whole list's).

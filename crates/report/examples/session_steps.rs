@@ -49,8 +49,9 @@ fn main() {
         .into_owned();
     let t = Instant::now();
     let p = profile::proto::decode(&raw).expect("decode");
+    profile::passes::check_valid(&p).expect("a valid profile");
     eprintln!("decode {:.1} ms", t.elapsed().as_secs_f64() * 1e3);
-    let mut src = ReportSource::session(Arc::new(p));
+    let mut src = ReportSource::session(Arc::new(p)).checked();
     let mut cfg = Config::default();
     for step in &args[2..] {
         let mut words = step.split_whitespace();

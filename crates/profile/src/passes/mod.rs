@@ -17,4 +17,4 @@ pub use merge::{MergeError, compact, compatibilize_sample_types, compatible, mer
 pub use ops::*;
 pub use prune::{PruneError, prune, prune_from, remove_uninteresting, simplify_func};
 pub use tagroot::add_label_nodes;
-pub use validate::check_valid;
+pub use validate::{check_samples, check_tables, check_valid};

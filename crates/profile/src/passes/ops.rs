@@ -209,6 +209,29 @@ pub fn aggregate(
     column_number: bool,
     address: bool,
 ) -> Result<(), ParseError> {
+    aggregate_locations(
+        p,
+        inline_frame,
+        function,
+        filename,
+        line_number,
+        column_number,
+        address,
+    );
+    check_valid(p)
+}
+
+/// [`aggregate`] without its final `CheckValid`, for callers that check
+/// what they need themselves (a session whose samples were checked once).
+pub fn aggregate_locations(
+    p: &mut Profile,
+    inline_frame: bool,
+    function: bool,
+    filename: bool,
+    line_number: bool,
+    column_number: bool,
+    address: bool,
+) {
     for m in &mut p.mappings {
         m.has_inline_frames &= inline_frame;
         m.has_functions &= function;
@@ -247,7 +270,6 @@ pub fn aggregate(
             }
         }
     }
-    check_valid(p)
 }
 
 /// pprof's `NumLabelUnits`: for each numeric label key, the first non-empty

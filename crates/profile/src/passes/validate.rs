@@ -12,6 +12,14 @@ fn invalid(msg: String) -> Result<(), ParseError> {
 /// here; the messages are pprof's (pointer values, which pprof prints with
 /// `%p`, are not reproducible and are left out).
 pub fn check_valid(p: &Profile) -> Result<(), ParseError> {
+    check_samples(p)?;
+    check_tables(p)
+}
+
+/// The part of [`check_valid`] that reads the samples: their number of
+/// values and their locations. Passes that only drop samples or frames
+/// keep it true, so a caller that checked the samples may skip it.
+pub fn check_samples(p: &Profile) -> Result<(), ParseError> {
     let sample_len = p.sample_types.len();
     if sample_len == 0 && !p.samples.is_empty() {
         return invalid("missing sample type information".into());
@@ -34,7 +42,12 @@ pub fn check_valid(p: &Profile) -> Result<(), ParseError> {
             return invalid("sample has nil location".into());
         }
     }
+    Ok(())
+}
 
+/// The part of [`check_valid`] that reads the mappings, functions and
+/// locations.
+pub fn check_tables(p: &Profile) -> Result<(), ParseError> {
     let mut seen = HashSet::with_capacity(p.mappings.len());
     for m in &p.mappings {
         if m.id == 0 {
