@@ -6,7 +6,7 @@
 //! pprof prints them (`-raw`) and re-encodes them. Invariant: every index stored
 //! in a `Profile` is in bounds; decoders and passes must uphold it.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// Index into `Profile::locations`.
 pub type LocIdx = u32;
@@ -154,39 +154,111 @@ pub struct Function {
 /// A profile's samples, shared between copies of the profile until one of
 /// them changes its samples (copy on write): report preparations that only
 /// rewrite locations copy a profile without copying hundreds of thousands
-/// of samples. Reads and writes go through the `Vec` it derefs to.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct Samples(Arc<Vec<Sample>>);
+/// of samples. A copy that keeps only some samples ([`Samples::kept`])
+/// clones them when they are first read, not before: a session's reports
+/// over a focus read the samples' stacks and values from what it prepared
+/// already, and cloning 700k samples costs more than such a report. Reads
+/// and writes go through the `Vec` it derefs to.
+#[derive(Clone, Default)]
+pub struct Samples(Arc<SampleStore>);
+
+#[derive(Default)]
+struct SampleStore {
+    /// The samples, once made.
+    made: OnceLock<Vec<Sample>>,
+    /// Until they are made: another set's samples whose flag is set, and
+    /// how many those are.
+    pending: Option<(Samples, Arc<[bool]>, usize)>,
+}
+
+impl SampleStore {
+    fn get(&self) -> &Vec<Sample> {
+        self.made.get_or_init(|| match &self.pending {
+            Some((from, keep, _)) => clone_kept(from, keep),
+            None => Vec::new(),
+        })
+    }
+}
+
+impl Clone for SampleStore {
+    /// A copy to write to: the samples themselves.
+    fn clone(&self) -> SampleStore {
+        SampleStore {
+            made: OnceLock::from(self.get().clone()),
+            pending: None,
+        }
+    }
+}
 
 impl Samples {
     /// Whether `self` and `other` are the same shared samples.
     pub fn shares(&self, other: &Samples) -> bool {
         Arc::ptr_eq(&self.0, &other.0)
     }
+
+    /// The samples whose flag in `keep` is set (one flag per sample),
+    /// cloned only when first read.
+    pub fn kept(&self, keep: &[bool]) -> Samples {
+        if keep.len() == self.count() && keep.iter().all(|&k| k) {
+            return self.clone();
+        }
+        let n = keep.iter().take(self.count()).filter(|&&k| k).count();
+        Samples(Arc::new(SampleStore {
+            made: OnceLock::new(),
+            pending: Some((self.clone(), keep.into(), n)),
+        }))
+    }
+
+    /// How many samples there are, without making those not made yet.
+    pub fn count(&self) -> usize {
+        match (self.0.made.get(), &self.0.pending) {
+            (Some(v), _) => v.len(),
+            (None, Some((_, _, n))) => *n,
+            (None, None) => 0,
+        }
+    }
+}
+
+impl std::fmt::Debug for Samples {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Debug::fmt(&**self, f)
+    }
+}
+
+impl PartialEq for Samples {
+    fn eq(&self, other: &Samples) -> bool {
+        **self == **other
+    }
 }
 
 impl std::ops::Deref for Samples {
     type Target = Vec<Sample>;
     fn deref(&self) -> &Vec<Sample> {
-        &self.0
+        self.0.get()
     }
 }
 
 impl std::ops::DerefMut for Samples {
     fn deref_mut(&mut self) -> &mut Vec<Sample> {
-        Arc::make_mut(&mut self.0)
+        self.0.get();
+        let store = Arc::make_mut(&mut self.0);
+        store.pending = None;
+        store.made.get_mut().expect("made just above")
     }
 }
 
 impl From<Vec<Sample>> for Samples {
     fn from(v: Vec<Sample>) -> Samples {
-        Samples(Arc::new(v))
+        Samples(Arc::new(SampleStore {
+            made: OnceLock::from(v),
+            pending: None,
+        }))
     }
 }
 
 impl FromIterator<Sample> for Samples {
     fn from_iter<I: IntoIterator<Item = Sample>>(iter: I) -> Samples {
-        Samples(Arc::new(iter.into_iter().collect()))
+        iter.into_iter().collect::<Vec<Sample>>().into()
     }
 }
 
@@ -194,7 +266,7 @@ impl<'a> IntoIterator for &'a Samples {
     type Item = &'a Sample;
     type IntoIter = std::slice::Iter<'a, Sample>;
     fn into_iter(self) -> Self::IntoIter {
-        self.0.iter()
+        self.0.get().iter()
     }
 }
 
@@ -202,7 +274,7 @@ impl<'a> IntoIterator for &'a mut Samples {
     type Item = &'a mut Sample;
     type IntoIter = std::slice::IterMut<'a, Sample>;
     fn into_iter(self) -> Self::IntoIter {
-        Arc::make_mut(&mut self.0).iter_mut()
+        std::ops::DerefMut::deref_mut(self).iter_mut()
     }
 }
 
@@ -226,7 +298,7 @@ pub struct Profile {
 
 impl Profile {
     /// A copy holding only the samples whose flag in `keep` is set (one
-    /// flag per sample): cheaper than cloning every sample to drop most.
+    /// flag per sample), cloned when first read (see [`Samples::kept`]).
     pub fn clone_keeping_samples(&self, keep: &[bool]) -> Profile {
         // Destructured whole so that a new field cannot be forgotten here.
         let Profile {
@@ -246,12 +318,8 @@ impl Profile {
             period,
         } = self;
         Profile {
-            // Every sample kept: shared, not copied.
-            samples: if keep.len() == samples.len() && keep.iter().all(|&k| k) {
-                samples.clone()
-            } else {
-                clone_kept(samples, keep).into()
-            },
+            // Every sample kept: shared, not copied; else copied when read.
+            samples: samples.kept(keep),
             sample_types: sample_types.clone(),
             default_sample_type: default_sample_type.clone(),
             mappings: mappings.clone(),

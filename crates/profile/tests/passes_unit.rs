@@ -255,6 +255,42 @@ fn copies_share_samples_until_one_changes_them() {
     assert_eq!(kept.samples[0].values, vec![-2]);
 }
 
+/// A copy that keeps some samples clones them when first read: before,
+/// it counts them; after, it reads as an eager copy would, and writing to
+/// it (or to a copy of it) leaves the samples it came from as they were.
+#[test]
+fn kept_samples_are_cloned_when_first_read() {
+    let p = small();
+    let kept = p.clone_keeping_samples(&[false, true]);
+    assert_eq!(kept.samples.count(), 1, "counted before they are made");
+    let second = kept.clone();
+    assert!(second.samples.shares(&kept.samples));
+    assert_eq!(kept.samples.len(), 1);
+    assert_eq!(kept.samples[0], p.samples[1]);
+    assert_eq!(second.samples, kept.samples, "copies read the same samples");
+
+    let mut changed = second.clone();
+    changed.samples[0].values[0] = 7;
+    assert_eq!(changed.samples[0].values, vec![7]);
+    assert_eq!(
+        kept.samples[0].values,
+        vec![-2],
+        "the copy it came from is untouched"
+    );
+    assert_eq!(p.samples[1].values, vec![-2], "the source is untouched");
+
+    // Written to before ever being read: made first, then changed.
+    let mut fresh = p.clone_keeping_samples(&[true, false]);
+    fresh.samples.retain(|_| false);
+    assert_eq!((fresh.samples.count(), p.samples.len()), (0, 2));
+    // Keeping every sample shares them.
+    assert!(
+        p.clone_keeping_samples(&[true, true])
+            .samples
+            .shares(&p.samples)
+    );
+}
+
 /// Large profiles clone their kept samples on two threads: in order.
 #[test]
 fn keeping_samples_of_a_large_profile_keeps_their_order() {

@@ -725,11 +725,16 @@ fn focus_error(e: FocusError, cfg: &Config) -> DriverError {
 
 /// pprof's `applyFocus`: the filters, in pprof's order, with its
 /// "… expression matched no samples" warnings.
+/// pprof's focus, ignore, hide, show and tag filters. With
+/// `names_applied`, focus and ignore dropped their samples already (see
+/// [`copy_for_preparation`]): only which locations they match is needed,
+/// for the warnings.
 pub(crate) fn apply_focus(
     p: &mut Profile,
     units: &HashMap<String, String>,
     cfg: &Config,
     stderr: &mut dyn Write,
+    names_applied: bool,
 ) -> Result<(), DriverError> {
     let fo = FocusOptions {
         focus: cfg.focus.clone(),
@@ -747,13 +752,25 @@ pub(crate) fn apply_focus(
     for n in &c.notices {
         let _ = writeln!(stderr, "{n}");
     }
-    let (fm, im, hm, hnm) = passes::filter_samples_by_name(
-        p,
-        c.focus.as_ref(),
-        c.ignore.as_ref(),
-        c.hide.as_ref(),
-        c.show.as_ref(),
-    );
+    let (fm, im, hm, hnm) = if names_applied && c.hide.is_none() && c.show.is_none() {
+        // What the filter would report without reading the samples, which
+        // it would keep.
+        passes::location_verdicts(p, c.focus.as_ref(), c.ignore.as_ref()).map_or(
+            (true, false, false, false),
+            |v| {
+                let matched = |want| v.contains(&Some(want));
+                (matched(true), matched(false), false, false)
+            },
+        )
+    } else {
+        passes::filter_samples_by_name(
+            p,
+            c.focus.as_ref(),
+            c.ignore.as_ref(),
+            c.hide.as_ref(),
+            c.show.as_ref(),
+        )
+    };
     report_warn(stderr, c.focus.is_none() || fm, "Focus");
     report_warn(stderr, c.ignore.is_none() || im, "Ignore");
     report_warn(stderr, c.hide.is_none() || hm, "Hide");
@@ -966,6 +983,8 @@ pub struct ReportSource {
     source_stacks: Arc<OnceLock<StackGroups>>,
     /// The profile passed `CheckValid` (see [`ReportSource::checked`]).
     checked: bool,
+    /// The graph nodes made for the prepared profiles' tables.
+    node_tables: Arc<crate::graph::NodeTablesCache>,
 }
 
 /// A profile filtered and aggregated under some settings.
@@ -1003,6 +1022,7 @@ impl ReportSource {
             source_totals: None,
             source_stacks: Arc::default(),
             checked: false,
+            node_tables: Arc::default(),
         }
     }
 
@@ -1120,6 +1140,7 @@ impl ReportSource {
                         totals: None,
                         stacks: None,
                         samples_checked,
+                        names_applied: false,
                     };
                     prepare(copy, key, units, &cfg, format, arg, env)?
                 };
@@ -1146,7 +1167,10 @@ impl ReportSource {
             // One report groups only the samples its value weighs.
             None if !self.session => Arc::default(),
             None => {
-                let memo = Arc::new(GraphMemo::sharing(prepared.stacks.clone()));
+                let memo = Arc::new(GraphMemo::sharing(
+                    prepared.stacks.clone(),
+                    self.node_tables.clone(),
+                ));
                 prepared.memos.push((memo_key, memo.clone()));
                 memo
             }
@@ -1199,6 +1223,7 @@ fn copy_for_preparation(
             totals: None,
             stacks: None,
             samples_checked: false,
+            names_applied: false,
         };
     }
     let totals = (!cfg.relative_percentages).then(|| source_totals.clone());
@@ -1207,6 +1232,7 @@ fn copy_for_preparation(
         totals: totals.clone(),
         stacks: None,
         samples_checked: false,
+        names_applied: false,
     };
     // A bad regexp is reported by the filters themselves.
     let (Ok(focus), Ok(ignore)) = (
@@ -1235,6 +1261,7 @@ fn copy_for_preparation(
         totals,
         stacks,
         samples_checked: false,
+        names_applied: true,
     }
 }
 
@@ -1249,6 +1276,8 @@ struct ProfileCopy {
     /// Its samples pass `CheckValid` whatever the preparation does to
     /// them (see [`aggregate`]).
     samples_checked: bool,
+    /// Focus and ignore dropped its samples already.
+    names_applied: bool,
 }
 
 /// Whether preparing under `cfg` leaves every sample's stack as it is
@@ -1293,6 +1322,7 @@ fn prepare(
         totals,
         stacks,
         samples_checked,
+        names_applied,
     } = copy;
     // Warnings are kept for reuse, and printed as they would have been:
     // up to an error, and before the report options' errors.
@@ -1301,7 +1331,7 @@ fn prepare(
     let relative = cfg.relative_percentages;
     generate_tag_roots_leaves(&mut p, cfg, &mut before);
     let focused = if relative {
-        apply_focus(&mut p, units, cfg, &mut before)
+        apply_focus(&mut p, units, cfg, &mut before, names_applied)
     } else {
         Ok(())
     };
@@ -1311,14 +1341,14 @@ fn prepare(
     // `totals` are those of a copy that lacks the samples focus drops.
     let totals = totals.unwrap_or_else(|| Totals::of(&p));
     if !relative {
-        let focused = apply_focus(&mut p, units, cfg, &mut after);
+        let focused = apply_focus(&mut p, units, cfg, &mut after, names_applied);
         env.stderr.write_all(&after).map_err(DriverError::Io)?;
         focused?;
     }
     aggregate(&mut p, cfg, samples_checked)?;
     // Stack groups count the samples they were made for; a filter that
     // dropped more than foreseen gets its own.
-    let stacks = stacks.filter(|st| st.get().is_none_or(|g| g.samples() == p.samples.len()));
+    let stacks = stacks.filter(|st| st.get().is_none_or(|g| g.samples() == p.samples.count()));
     let prepared = Prepared {
         key,
         profile: Arc::new(p),

@@ -272,6 +272,9 @@ pub struct Options<'a> {
     /// `group_samples(prof, self)` computed earlier for the same profile,
     /// sample functions and `collect_tags`, to skip regrouping on rebuilds.
     pub sample_groups: Option<&'a SampleGroups>,
+    /// Where to find (and keep) the nodes `create_nodes` makes for graphs
+    /// of every node, for later graphs over equal tables.
+    pub node_tables: Option<&'a NodeTablesCache>,
 }
 
 impl<'a> Options<'a> {
@@ -289,6 +292,7 @@ impl<'a> Options<'a> {
             kept_nodes: None,
             collect_tags: false,
             sample_groups: None,
+            node_tables: None,
         }
     }
 }
@@ -941,6 +945,66 @@ fn objfile_of<'p>(prof: &'p Profile, l: &Location) -> &'p str {
         .unwrap_or("")
 }
 
+/// The nodes [`create_nodes`] made for some profile tables under some
+/// options (no kept set): a session's graphs of every sample value, and
+/// of the filters that only drop samples, are over equal tables, and making
+/// the nodes (a name and a hash per line) is a tenth of such a graph.
+#[derive(Default)]
+pub struct NodeTablesCache(std::sync::Mutex<Vec<std::sync::Arc<NodeTables>>>);
+
+struct NodeTables {
+    key: NodeTablesKey,
+    graph: Graph,
+    locs: Vec<Vec<Option<NodeIdx>>>,
+}
+
+/// All that `create_nodes` reads.
+#[derive(PartialEq)]
+struct NodeTablesKey {
+    obj_names: bool,
+    orig_fn_names: bool,
+    locations: Vec<Location>,
+    functions: Vec<profile::Function>,
+    mapping_files: Vec<String>,
+}
+
+impl NodeTablesKey {
+    fn of(prof: &Profile, o: &Options) -> NodeTablesKey {
+        NodeTablesKey {
+            obj_names: o.obj_names,
+            orig_fn_names: o.orig_fn_names,
+            locations: prof.locations.clone(),
+            functions: prof.functions.clone(),
+            mapping_files: prof.mappings.iter().map(|m| m.file.clone()).collect(),
+        }
+    }
+}
+
+/// How many tables a cache keeps (most recently used last).
+const KEPT_NODE_TABLES: usize = 2;
+
+impl NodeTablesCache {
+    /// `create_nodes(prof, o)` for `o` without a kept set, from the cache
+    /// when it holds equal tables.
+    fn create_nodes(&self, prof: &Profile, o: &Options) -> (Graph, Vec<Vec<Option<NodeIdx>>>) {
+        debug_assert!(o.kept_nodes.is_none());
+        let key = NodeTablesKey::of(prof, o);
+        let mut cache = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        let hit = match cache.iter().position(|t| t.key == key) {
+            Some(i) => cache.remove(i),
+            None => {
+                let (graph, locs) = create_nodes(prof, o);
+                if cache.len() >= KEPT_NODE_TABLES {
+                    cache.remove(0);
+                }
+                std::sync::Arc::new(NodeTables { key, graph, locs })
+            }
+        };
+        cache.push(hit.clone());
+        (hit.graph.clone(), hit.locs.clone())
+    }
+}
+
 /// `CreateNodes`: the graph's node arena and, per location, its nodes (one
 /// per line, innermost first; `None` where a kept set excludes the node).
 pub fn create_nodes(prof: &Profile, o: &Options) -> (Graph, Vec<Vec<Option<NodeIdx>>>) {
@@ -1107,7 +1171,10 @@ pub fn new_graph_walk(
     split: Option<usize>,
     walk: TreeWalk,
 ) -> (Graph, Vec<Vec<Option<NodeIdx>>>) {
-    let (mut g, locs) = create_nodes(prof, o);
+    let (mut g, locs) = match o.node_tables {
+        Some(cache) if o.kept_nodes.is_none() => cache.create_nodes(prof, o),
+        _ => create_nodes(prof, o),
+    };
     // The per-location node lists, flattened (NO_NODE where a kept set
     // excludes the node), so the hot loop below does not chase a pointer
     // per frame.

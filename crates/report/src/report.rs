@@ -162,14 +162,22 @@ pub(crate) struct GraphMemo {
     /// In a session, the samples grouped by stack whatever the sample
     /// value, shared by the memos of every sample value of one profile.
     stacks: Option<Arc<OnceLock<graph::StackGroups>>>,
+    /// In a session, the graph nodes made for the profiles' tables, shared
+    /// by every memo.
+    node_tables: Option<Arc<graph::NodeTablesCache>>,
 }
 
 impl GraphMemo {
     /// A memo for one sample value of a profile whose stack groups are
-    /// shared with the other sample values.
-    pub(crate) fn sharing(stacks: Arc<OnceLock<graph::StackGroups>>) -> GraphMemo {
+    /// shared with the other sample values, and whose graph nodes are kept
+    /// in `node_tables` for every profile of a session.
+    pub(crate) fn sharing(
+        stacks: Arc<OnceLock<graph::StackGroups>>,
+        node_tables: Arc<graph::NodeTablesCache>,
+    ) -> GraphMemo {
         GraphMemo {
             stacks: Some(stacks),
+            node_tables: Some(node_tables),
             ..Default::default()
         }
     }
@@ -431,6 +439,7 @@ impl Report {
             kept_nodes: kept,
             collect_tags,
             sample_groups: None,
+            node_tables: self.memo.node_tables.as_deref(),
         };
         if gopt.call_tree {
             return Graph::new(&self.prof, &gopt);

@@ -237,10 +237,12 @@ impl StackTrie {
             first: vec![u32::MAX; n],
         };
         let mut groups = 0u32;
-        for (i, (s, &t)) in prof.samples.iter().zip(node_of).enumerate() {
+        // The samples themselves are read only where their values are not
+        // at hand: a focus's copy clones its samples when first read.
+        for (i, &t) in node_of.iter().enumerate() {
             let (w, dw) = match values.get(i) {
                 Some(v) => values_weights(v, o),
-                None => sample_weights(s, o),
+                None => sample_weights(&prof.samples[i], o),
             };
             if dw == 0 && w == 0 {
                 continue;
