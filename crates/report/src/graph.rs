@@ -1610,11 +1610,19 @@ impl StackGroups {
         depth: Option<usize>,
     ) -> StackGroups {
         if !collect_tags {
-            let (trie, group_of) =
-                StackTrie::of_stacks_split(prof.samples.iter().map(|s| &s.locations[..]), depth);
+            // The values are copied while the tree is built, which waits on
+            // memory more than on the cores.
+            let ((trie, group_of), values) = std::thread::scope(|s| {
+                let values = s.spawn(|| SampleValues::of(prof));
+                let tree = StackTrie::of_stacks_split(
+                    prof.samples.iter().map(|s| &s.locations[..]),
+                    depth,
+                );
+                (tree, values.join().expect("sample values worker panicked"))
+            });
             return StackGroups {
                 group_of,
-                values: SampleValues::of(prof),
+                values,
                 stacks: GroupStacks::Trie(std::sync::Arc::new(trie)),
                 collect_tags,
             };
