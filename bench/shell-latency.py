@@ -3,11 +3,14 @@
 
     bench/shell-latency.py SESSION_FILE -- heapdrift pprof PROFILE
     bench/shell-latency.py SESSION_FILE -- go tool pprof PROFILE
+    bench/shell-latency.py --pause 1 SESSION_FILE -- heapdrift pprof PROFILE
 
 Types the session's lines one at a time through a pipe (pprof's plain UI) and
 times each command from the moment its line is sent until the next prompt
 arrives on stdout, so the numbers are what a user waits for. The first row is
 the start-up: from launch to the first prompt (decoding the profile).
+`--pause S` waits S seconds at each prompt before typing, as a user reading
+the output does (not counted); by default every line is typed at once.
 """
 import os
 import subprocess
@@ -30,7 +33,12 @@ def main():
     if "--" not in sys.argv:
         sys.exit(__doc__)
     sep = sys.argv.index("--")
-    session = open(sys.argv[1]).read().splitlines()
+    args = sys.argv[1:sep]
+    pause = 0.0
+    if args[:1] == ["--pause"]:
+        pause = float(args[1])
+        args = args[2:]
+    session = open(args[0]).read().splitlines()
     cmd = sys.argv[sep + 1:]
     start = time.monotonic()
     proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
@@ -41,6 +49,7 @@ def main():
     for line in session:
         if line.strip() in ("q", "quit", "exit"):
             break
+        time.sleep(pause)
         t = time.monotonic()
         proc.stdin.write(line.encode() + b"\n")
         proc.stdin.flush()

@@ -14,7 +14,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 
 use profile::{LocIdx, Profile};
 
-use super::walk_plan::WalkPlan;
+use super::walk_plan::{PlanSlot, WalkPlan};
 use super::{
     Counts, Edge, EdgeIdx, FxBuild, LocTables, NO_NODE, NodeIdx, Options, Partial, SampleValues,
     TreeWalk, edge_key, sample_weights, values_weights,
@@ -34,7 +34,7 @@ pub struct StackTrie {
     occurrences: OnceLock<LocOccurrences>,
     /// Walks of every node recorded for replay, by location tables (a
     /// session's preparations that change no stack share the tree).
-    plans: Mutex<Vec<Arc<WalkPlan>>>,
+    plans: Mutex<Vec<Arc<PlanSlot>>>,
 }
 
 /// How many recorded walks a tree keeps (most recently used last).
@@ -179,21 +179,21 @@ impl StackTrie {
         })
     }
 
-    /// The recorded walk of every node under tables `t`, recorded now if
-    /// this tree has none for them.
-    fn plan_for(&self, t: &LocTables) -> Arc<WalkPlan> {
+    /// The slot of the walk of every node under tables `t`, and whether
+    /// it is new.
+    fn plan_slot(&self, t: &LocTables) -> (Arc<PlanSlot>, bool) {
         let mut plans = self.plans.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(i) = plans.iter().position(|p| p.is_for(t)) {
-            let plan = plans.remove(i);
-            plans.push(plan.clone());
-            return plan;
+            let slot = plans.remove(i);
+            plans.push(slot.clone());
+            return (slot, false);
         }
-        let plan = Arc::new(WalkPlan::record(self, t));
+        let slot = Arc::new(PlanSlot::new(t));
         if plans.len() >= KEPT_PLANS {
             plans.remove(0);
         }
-        plans.push(plan.clone());
-        plan
+        plans.push(slot.clone());
+        (slot, true)
     }
 
     pub(super) fn end_of(&self, t: usize) -> u32 {
@@ -507,9 +507,38 @@ pub(super) const EDGE_MARK: u32 = 1 << 31;
 /// default half of them, or none on trees too small for a thread to pay
 /// off; 0: one thread): tests check that every cut gives the same graph.
 /// A graph of every node replays the tree's recorded walk (see
-/// [`WalkPlan`]); one of few kept nodes walks only the tree nodes of their
-/// locations when they are few. `walk` forces a way, for tests.
+/// [`WalkPlan`]), but the first one over some tables walks the tree and
+/// leaves the recording to a thread of its own, whose work the session's
+/// next reports wait for only if they come before it is done. A graph of
+/// few kept nodes walks only the tree nodes of their locations when they
+/// are few. `walk` forces a way, for tests.
 pub(super) fn accumulate(
+    trie: &Arc<StackTrie>,
+    wts: &TrieWeights,
+    t: &LocTables,
+    cut: Option<usize>,
+    walk: TreeWalk,
+) -> Partial {
+    if matches!(walk, TreeWalk::Auto | TreeWalk::Replay) && WalkPlan::plannable(t) {
+        let (slot, new) = trie.plan_slot(t);
+        if !(new && walk == TreeWalk::Auto) {
+            return slot.plan(trie).replay(trie, wts, t, cut);
+        }
+        let walked = walk_tree(trie, wts, t, cut, TreeWalk::EveryNode);
+        let trie = trie.clone();
+        // Where no thread can be had, the next graph records it.
+        let _ = std::thread::Builder::new()
+            .name("walk plan".into())
+            .spawn(move || {
+                slot.plan(&trie);
+            });
+        return walked;
+    }
+    walk_tree(trie, wts, t, cut, walk)
+}
+
+/// The walk of [`accumulate`], over every tree node or the kept ones.
+fn walk_tree(
     trie: &StackTrie,
     wts: &TrieWeights,
     t: &LocTables,
@@ -518,9 +547,6 @@ pub(super) fn accumulate(
 ) -> Partial {
     const MIN_NODES: usize = 200_000;
     let n = trie.len() as u32;
-    if matches!(walk, TreeWalk::Auto | TreeWalk::Replay) && WalkPlan::plannable(t) {
-        return trie.plan_for(t).replay(trie, wts, t, cut);
-    }
     let list = match walk {
         TreeWalk::Auto => kept_sequence(trie, wts, t, true),
         TreeWalk::KeptLocations => kept_sequence(trie, wts, t, false),

@@ -18,19 +18,59 @@
 //! dropped, so no edge is residual.
 
 use std::collections::HashMap;
+use std::sync::OnceLock;
 
 use super::stack_trie::{EDGE_MARK, RangePartial, StackTrie, TrieWeights, in_walk_order};
 use super::{Counts, Edge, FxBuild, LocTables, NO_NODE, NodeIdx, Partial, edge_key};
+
+/// A tree's walk under one set of location tables, recorded once (by the
+/// first graph that needs it, or by a thread of its own).
+#[derive(Debug)]
+pub(crate) struct PlanSlot {
+    /// The tables: a graph's node numbers follow from its profile's
+    /// locations and options, and any difference there changes what a walk
+    /// adds.
+    loc_start: Vec<u32>,
+    loc_nodes: Vec<NodeIdx>,
+    graph_nodes: usize,
+    plan: OnceLock<WalkPlan>,
+}
+
+impl PlanSlot {
+    pub(crate) fn new(t: &LocTables) -> PlanSlot {
+        PlanSlot {
+            loc_start: t.loc_start.to_vec(),
+            loc_nodes: t.loc_nodes.to_vec(),
+            graph_nodes: t.nodes,
+            plan: OnceLock::new(),
+        }
+    }
+
+    /// Whether the slot is for tables `t`.
+    pub(crate) fn is_for(&self, t: &LocTables) -> bool {
+        self.graph_nodes == t.nodes
+            && self.loc_start == t.loc_start
+            && self.loc_nodes == t.loc_nodes
+    }
+
+    /// The recorded walk of `trie`, recorded now if it is not yet; a
+    /// recording under way on another thread is waited for.
+    pub(crate) fn plan(&self, trie: &StackTrie) -> &WalkPlan {
+        self.plan.get_or_init(|| {
+            let t = LocTables {
+                loc_start: &self.loc_start,
+                loc_nodes: &self.loc_nodes,
+                nodes: self.graph_nodes,
+            };
+            WalkPlan::record(trie, &t)
+        })
+    }
+}
 
 /// A recorded walk of every node of one tree under one set of location
 /// tables.
 #[derive(Debug)]
 pub(crate) struct WalkPlan {
-    /// The tables it was recorded under: a graph's node numbers follow
-    /// from its profile's locations and options, and any difference there
-    /// changes what a walk adds.
-    loc_start: Vec<u32>,
-    loc_nodes: Vec<NodeIdx>,
     graph_nodes: usize,
     /// Tree node `t`'s firsts: `node_entries[node_start[t]..node_start[t + 1]]`.
     node_start: Vec<u32>,
@@ -45,13 +85,6 @@ pub(crate) struct WalkPlan {
 }
 
 impl WalkPlan {
-    /// Whether the plan was recorded under tables `t`.
-    pub(crate) fn is_for(&self, t: &LocTables) -> bool {
-        self.graph_nodes == t.nodes
-            && self.loc_start == t.loc_start
-            && self.loc_nodes == t.loc_nodes
-    }
-
     /// Whether tables `t` may be planned: every frame has its node.
     pub(crate) fn plannable(t: &LocTables) -> bool {
         !t.loc_nodes.contains(&NO_NODE)
@@ -106,8 +139,6 @@ impl WalkPlan {
         a.node_start.push(a.node_entries.len() as u32);
         a.edge_start.push(a.edge_entries.len() as u32);
         WalkPlan {
-            loc_start: t.loc_start.to_vec(),
-            loc_nodes: t.loc_nodes.to_vec(),
             graph_nodes: t.nodes,
             node_start: a.node_start,
             node_entries: a.node_entries,
