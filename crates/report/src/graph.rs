@@ -959,7 +959,6 @@ struct NodeTables {
 }
 
 /// All that `create_nodes` reads.
-#[derive(PartialEq)]
 struct NodeTablesKey {
     obj_names: bool,
     orig_fn_names: bool,
@@ -978,6 +977,21 @@ impl NodeTablesKey {
             mapping_files: prof.mappings.iter().map(|m| m.file.clone()).collect(),
         }
     }
+
+    /// Whether `create_nodes(prof, o)` reads what this key holds; a lookup
+    /// compares in place, copying the tables only for a new entry.
+    fn matches(&self, prof: &Profile, o: &Options) -> bool {
+        self.obj_names == o.obj_names
+            && self.orig_fn_names == o.orig_fn_names
+            && self.locations == prof.locations
+            && self.functions == prof.functions
+            && self.mapping_files.len() == prof.mappings.len()
+            && self
+                .mapping_files
+                .iter()
+                .zip(&prof.mappings)
+                .all(|(f, m)| *f == m.file)
+    }
 }
 
 /// How many tables a cache keeps (most recently used last).
@@ -988,15 +1002,15 @@ impl NodeTablesCache {
     /// when it holds equal tables.
     fn create_nodes(&self, prof: &Profile, o: &Options) -> (Graph, Vec<Vec<Option<NodeIdx>>>) {
         debug_assert!(o.kept_nodes.is_none());
-        let key = NodeTablesKey::of(prof, o);
         let mut cache = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        let hit = match cache.iter().position(|t| t.key == key) {
+        let hit = match cache.iter().position(|t| t.key.matches(prof, o)) {
             Some(i) => cache.remove(i),
             None => {
                 let (graph, locs) = create_nodes(prof, o);
                 if cache.len() >= KEPT_NODE_TABLES {
                     cache.remove(0);
                 }
+                let key = NodeTablesKey::of(prof, o);
                 std::sync::Arc::new(NodeTables { key, graph, locs })
             }
         };

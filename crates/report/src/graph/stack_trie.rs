@@ -200,10 +200,6 @@ impl StackTrie {
         self.end[t]
     }
 
-    pub(super) fn parent_of(&self, t: usize) -> u32 {
-        self.parent[t]
-    }
-
     pub(super) fn loc_of(&self, t: usize) -> LocIdx {
         self.loc[t]
     }
@@ -696,6 +692,78 @@ pub(super) struct RangePartial {
     pub(super) order: Vec<(u32, u32)>,
 }
 
+/// How many times each graph node and edge is on a walk's current path (a
+/// sample counts each once, however often recursion repeats it), and the
+/// log of marks to take back when the walk leaves a subtree.
+pub(super) struct PathMarks {
+    node: Vec<u32>,
+    edge: Vec<u32>,
+    log: Vec<u32>,
+}
+
+impl PathMarks {
+    pub(super) fn new(graph_nodes: usize) -> PathMarks {
+        PathMarks {
+            node: vec![0; graph_nodes],
+            edge: Vec::new(),
+            log: Vec::new(),
+        }
+    }
+
+    /// Where the log is: what [`PathMarks::unwind`] goes back to.
+    pub(super) fn position(&self) -> usize {
+        self.log.len()
+    }
+
+    /// Puts node `n` on the path; whether it was not on it yet.
+    pub(super) fn node(&mut self, n: NodeIdx) -> bool {
+        let on = &mut self.node[n as usize];
+        *on += 1;
+        self.log.push(n);
+        *on == 1
+    }
+
+    /// Puts edge `e` on the path; whether it was not on it yet.
+    pub(super) fn edge(&mut self, e: EdgeIdx) -> bool {
+        if e as usize >= self.edge.len() {
+            self.edge.resize(e as usize + 1, 0);
+        }
+        let on = &mut self.edge[e as usize];
+        *on += 1;
+        self.log.push(e | EDGE_MARK);
+        *on == 1
+    }
+
+    /// Takes back the marks made since the log was at `position`.
+    pub(super) fn unwind(&mut self, position: usize) {
+        for mark in self.log.drain(position..) {
+            if mark & EDGE_MARK != 0 {
+                self.edge[(mark & !EDGE_MARK) as usize] -= 1;
+            } else {
+                self.node[mark as usize] -= 1;
+            }
+        }
+    }
+}
+
+/// The tree nodes above `start` that `keep` picks, innermost first: what a
+/// walk starting inside a subtree puts on its path first.
+pub(super) fn path_above(
+    trie: &StackTrie,
+    start: Option<u32>,
+    keep: impl Fn(u32) -> bool,
+) -> Vec<u32> {
+    let mut above = Vec::new();
+    let mut a = start.map_or(0, |s| trie.parent[s as usize]);
+    while a != 0 && a != u32::MAX {
+        if keep(a) {
+            above.push(a);
+        }
+        a = trie.parent[a as usize];
+    }
+    above
+}
+
 /// The walk over the tree nodes of `seq`. A walk that starts inside a
 /// subtree first puts the nodes above its start on the path (those it
 /// would visit), as marks only: their weights belong to the walk that
@@ -706,11 +774,7 @@ fn accumulate_range(trie: &StackTrie, wts: &TrieWeights, t: &LocTables, seq: Seq
     let mut edge_order: Vec<(u32, u32)> = Vec::new();
     let mut edge_index: HashMap<u64, EdgeIdx, FxBuild> = HashMap::default();
     let mut last_out: Vec<EdgeIdx> = vec![EdgeIdx::MAX; t.nodes];
-    // How many times each node and edge is on the current path: a sample
-    // counts each once, however often recursion repeats it.
-    let mut on_path_node: Vec<u32> = vec![0; t.nodes];
-    let mut on_path_edge: Vec<u32> = Vec::new();
-    let mut log: Vec<u32> = Vec::new();
+    let mut marks = PathMarks::new(t.nodes);
     let mut open: Vec<Open> = Vec::new();
     let (start, sparse) = match &seq {
         Seq::Range(r) => (Some(r.start).filter(|_| !r.is_empty()), false),
@@ -718,14 +782,7 @@ fn accumulate_range(trie: &StackTrie, wts: &TrieWeights, t: &LocTables, seq: Seq
     };
     // A sparse walk visits only nodes whose location holds a kept node.
     let visited = |tn: u32| !sparse || t.of(trie.loc[tn as usize]).iter().any(|&n| n != NO_NODE);
-    let mut ancestors = Vec::new();
-    let mut a = start.map_or(0, |s| trie.parent[s as usize]);
-    while a != 0 && a != u32::MAX {
-        if visited(a) {
-            ancestors.push(a);
-        }
-        a = trie.parent[a as usize];
-    }
+    let ancestors = path_above(trie, start, visited);
     let (mut cursor, end, list) = match seq {
         Seq::Range(r) => (r.start, r.end, &[][..]),
         Seq::List(l) => (0, l.len() as u32, l),
@@ -749,13 +806,7 @@ fn accumulate_range(trie: &StackTrie, wts: &TrieWeights, t: &LocTables, seq: Seq
         };
         while open.last().is_some_and(|o| o.end <= ti) {
             let o = open.pop().expect("checked");
-            for mark in log.drain(o.log_before..) {
-                if mark & EDGE_MARK != 0 {
-                    on_path_edge[(mark & !EDGE_MARK) as usize] -= 1;
-                } else {
-                    on_path_node[mark as usize] -= 1;
-                }
-            }
+            marks.unwind(o.log_before);
         }
         let tu = ti as usize;
         let first = wts.first[tu];
@@ -779,7 +830,7 @@ fn accumulate_range(trie: &StackTrie, wts: &TrieWeights, t: &LocTables, seq: Seq
         if sparse && open.last().is_some_and(|o| o.node != trie.parent[tu]) {
             residual = true;
         }
-        let log_before = log.len();
+        let log_before = marks.position();
         let loc_nodes = t.of(trie.loc[tu]);
         for ni in (0..loc_nodes.len()).rev() {
             let node = loc_nodes[ni];
@@ -787,14 +838,11 @@ fn accumulate_range(trie: &StackTrie, wts: &TrieWeights, t: &LocTables, seq: Seq
                 residual = true;
                 continue;
             }
-            let on = &mut on_path_node[node as usize];
-            if *on == 0 {
+            if marks.node(node) {
                 let c = &mut counts[node as usize];
                 c.cum = c.cum.wrapping_add(w);
                 c.cum_div = c.cum_div.wrapping_add(dw);
             }
-            *on += 1;
-            log.push(node);
             if parent != NO_NODE && parent != node {
                 let inline = ni != loc_nodes.len() - 1;
                 let cached = last_out[parent as usize];
@@ -811,13 +859,12 @@ fn accumulate_range(trie: &StackTrie, wts: &TrieWeights, t: &LocTables, seq: Seq
                             inline: true,
                         });
                         edge_order.push((u32::MAX, u32::MAX));
-                        on_path_edge.push(0);
                         (edges.len() - 1) as EdgeIdx
                     });
                     last_out[parent as usize] = e;
                     e
                 };
-                if weigh && on_path_edge[e as usize] == 0 {
+                if marks.edge(e) && weigh {
                     let edge = &mut edges[e as usize];
                     edge.weight = edge.weight.wrapping_add(w);
                     edge.weight_div = edge.weight_div.wrapping_add(dw);
@@ -826,8 +873,6 @@ fn accumulate_range(trie: &StackTrie, wts: &TrieWeights, t: &LocTables, seq: Seq
                     let order = &mut edge_order[e as usize];
                     *order = (*order).min((first, step));
                 }
-                on_path_edge[e as usize] += 1;
-                log.push(e | EDGE_MARK);
             }
             parent = node;
             residual = false;

@@ -20,7 +20,9 @@
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use super::stack_trie::{EDGE_MARK, RangePartial, StackTrie, TrieWeights, in_walk_order};
+use super::stack_trie::{
+    EDGE_MARK, PathMarks, RangePartial, StackTrie, TrieWeights, in_walk_order, path_above,
+};
 use super::{Counts, Edge, FxBuild, LocTables, NO_NODE, NodeIdx, Partial, edge_key};
 
 /// A tree's walk under one set of location tables, recorded once (by the
@@ -309,20 +311,13 @@ fn record_range(trie: &StackTrie, t: &LocTables, range: std::ops::Range<u32>) ->
     }
     let mut edge_index: HashMap<u64, u32, FxBuild> = HashMap::default();
     let mut last_out: Vec<u32> = vec![u32::MAX; t.nodes];
-    let mut on_path_node: Vec<u32> = vec![0; t.nodes];
-    let mut on_path_edge: Vec<u32> = Vec::new();
-    let mut log: Vec<u32> = Vec::new();
+    let mut marks = PathMarks::new(t.nodes);
     let mut open: Vec<Open> = Vec::new();
-    let mut ancestors = Vec::new();
-    let mut a = if range.is_empty() {
-        0
-    } else {
-        trie.parent_of(range.start as usize)
-    };
-    while a != 0 && a != u32::MAX {
-        ancestors.push(a);
-        a = trie.parent_of(a as usize);
-    }
+    let ancestors = path_above(
+        trie,
+        Some(range.start).filter(|_| !range.is_empty()),
+        |_| true,
+    );
     let mut pending_ancestors = ancestors.len();
     let mut cursor = range.start;
     loop {
@@ -337,13 +332,7 @@ fn record_range(trie: &StackTrie, t: &LocTables, range: std::ops::Range<u32>) ->
         };
         while open.last().is_some_and(|o| o.end <= ti) {
             let o = open.pop().expect("checked");
-            for mark in log.drain(o.log_before..) {
-                if mark & EDGE_MARK != 0 {
-                    on_path_edge[(mark & !EDGE_MARK) as usize] -= 1;
-                } else {
-                    on_path_node[mark as usize] -= 1;
-                }
-            }
+            marks.unwind(o.log_before);
         }
         if record {
             r.node_start.push(r.node_entries.len() as u32);
@@ -351,16 +340,13 @@ fn record_range(trie: &StackTrie, t: &LocTables, range: std::ops::Range<u32>) ->
         }
         let tu = ti as usize;
         let (mut parent, mut step) = open.last().map_or((NO_NODE, 0), |o| (o.parent, o.step));
-        let log_before = log.len();
+        let log_before = marks.position();
         let loc_nodes = t.of(trie.loc_of(tu));
         for ni in (0..loc_nodes.len()).rev() {
             let node = loc_nodes[ni];
-            let on = &mut on_path_node[node as usize];
-            if *on == 0 && record {
+            if marks.node(node) && record {
                 r.node_entries.push(node);
             }
-            *on += 1;
-            log.push(node);
             if parent != NO_NODE && parent != node {
                 let inline = ni != loc_nodes.len() - 1;
                 let cached = last_out[parent as usize];
@@ -369,18 +355,15 @@ fn record_range(trie: &StackTrie, t: &LocTables, range: std::ops::Range<u32>) ->
                 } else {
                     let e = *edge_index.entry(edge_key(parent, node)).or_insert_with(|| {
                         r.edges.push((parent, node));
-                        on_path_edge.push(0);
                         (r.edges.len() - 1) as u32
                     });
                     last_out[parent as usize] = e;
                     e
                 };
-                if record && on_path_edge[e as usize] == 0 {
+                if marks.edge(e) && record {
                     let mark = if inline { EDGE_MARK } else { 0 };
                     r.edge_entries.push((e | mark, step));
                 }
-                on_path_edge[e as usize] += 1;
-                log.push(e | EDGE_MARK);
             }
             parent = node;
             step += 1;
